@@ -1,0 +1,40 @@
+"Console-script tests: what a user types, run as a subprocess"
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+ENV = {**os.environ, 'HF_HUB_OFFLINE': '1'}
+
+EXE = Path(sys.executable).parent/'noisyfast' # the console script pip installed
+
+def noisyfast(*args, cwd=None):
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, env=ENV,
+                          cwd=cwd, timeout=300)
+
+def test_help():
+    r = noisyfast('--help')
+    assert r.returncode == 0 and 'data' in r.stdout and 'config' in r.stdout
+
+def test_unknown_key_fails_before_any_work(tmp_path):
+    f = tmp_path/'x.yaml'
+    f.write_text('data: {name: digits}\nPRE_TRAINED: true\n')
+    r = noisyfast('config', 'check', str(f))
+    assert r.returncode == 2
+    assert f"unknown key 'PRE_TRAINED' in {f}; did you mean 'model.pretrained'?" in r.stderr
+    assert 'Traceback' not in r.stderr
+
+def test_bad_value_names_key_value_and_range(tmp_path):
+    f = tmp_path/'x.yaml'
+    f.write_text('noise: {kind: symmetric, rate: 1.5}\n')
+    r = noisyfast('config', 'check', str(f))
+    assert r.returncode == 2 and "'noise.rate'" in r.stderr and '1.5' in r.stderr and '[0, 1)' in r.stderr
+
+def test_data_info_digits():
+    r = noisyfast('data', 'info', 'digits')
+    assert r.returncode == 0 and 'train 1,797' in r.stdout
+
+@pytest.mark.skipif(not os.environ.get('NOISYFAST_ARCHIVE'), reason='no archive folder: set NOISYFAST_ARCHIVE')
+def test_data_info_cifar10n_rates():
+    r = noisyfast('data', 'info', 'cifar10n')
+    assert r.returncode == 0, r.stderr
+    for s in ('train 50,000', 'test 10,000', 'aggre    9.01 %', 'worst    40.21 %'): assert s in r.stdout
