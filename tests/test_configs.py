@@ -1,0 +1,28 @@
+"Every shipped config is valid, and loads its data set when the archive folder is there"
+import os
+from pathlib import Path
+import pytest
+from noisyfast.config import load_config
+from noisyfast.noise import make_data
+
+CONFIGS = sorted((Path(__file__).parent.parent/'configs').glob('*.yaml'))
+
+def test_there_are_configs():
+    names = {p.stem for p in CONFIGS}
+    assert {'quickstart', 'cifar10n-worst', 'cifar10-sym50', 'cifar10-asym40', 'cifar10-4000-labels',
+            'imagenette-noisy50-128px', 'imagenette-noisy5-128px', 'task1-pseudo', 'task2-noisy'} <= names
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_is_valid(path):
+    cfg = load_config(path)
+    assert cfg.name == path.stem
+
+@pytest.mark.skipif(not os.environ.get('NOISYFAST_ARCHIVE'), reason='no archive folder: set NOISYFAST_ARCHIVE')
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_config_data_and_noise(path):
+    "The data set loads and the noise settings fit it (a 500-image subset keeps this quick)"
+    small = ['data.max_train=500', 'data.max_test=100']
+    if load_config(path).data.n_labeled: small.append('data.n_labeled=100')
+    cfg = load_config(path, small)
+    data, noise = make_data(cfg)
+    assert len(data.train) > 0 and len(data.test) == 100

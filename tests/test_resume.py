@@ -1,0 +1,97 @@
+"A run killed with SIGKILL and restarted with --resume ends with the same metrics as an uninterrupted run"
+import json, os, random, signal, subprocess, sys, time
+from pathlib import Path
+import pandas as pd
+import pytest
+
+EXE = Path(sys.executable).parent/'noisyfast'
+ENV = {**os.environ, 'HF_HUB_OFFLINE': '1'}
+CONFIG = """
+data: {name: digits, max_train: 700}
+noise: {kind: symmetric, rate: 0.4}
+model: {arch: test_resnet}
+train: {stages: [{size: 16, epochs: 3, lr: 0.01}], bs: 64, augment: shift}
+clean: {enabled: true, folds: 3}
+final: {enabled: true}
+"""
+
+def start(cfg, *args):
+    return subprocess.Popen([str(EXE), 'run', str(cfg), *args], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+def finish(p, timeout=600):
+    out, _ = p.communicate(timeout=timeout)
+    assert p.returncode == 0, out
+    return out
+
+def results(folder):
+    "What must be identical: every metric but the timings, the flagged labels, the test predictions"
+    m = json.loads((folder/'metrics.json').read_text())
+    strip = lambda d: {k: strip(v) if isinstance(v, dict) else v for k, v in d.items()
+                       if k not in ('seconds', 'total_seconds')}
+    return (strip(m), pd.read_csv(folder/'label_issues.csv').to_dict('list'),
+            pd.read_csv(folder/'test_predictions.csv').to_dict('list'))
+
+def kill_when(p, path, timeout=600):
+    "SIGKILL `p` as soon as `path` exists"
+    t0 = time.time()
+    while not path.exists():
+        assert p.poll() is None, f'the run ended before {path} appeared:\n{p.stdout.read()}'
+        assert time.time() - t0 < timeout, f'{path} did not appear in {timeout} s'
+        time.sleep(0.2)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('ref')
+    cfg = tmp/'resume.yaml'
+    cfg.write_text(CONFIG + f'output_dir: {tmp}\n')
+    finish(start(cfg))
+    return cfg, results(tmp/'resume')
+
+def test_sigkill_during_clean_then_resume(reference, tmp_path):
+    ref_cfg, ref = reference
+    cfg = tmp_path/'resume.yaml'
+    cfg.write_text(CONFIG + f'output_dir: {tmp_path}\n')
+    folder = tmp_path/'resume'
+    kill_when(start(cfg), folder/'clean'/'oof'/'fold0.npy') # killed inside the clean stage
+    state = json.loads((folder/'state.json').read_text())
+    assert 'train' in state['done'] and 'clean' not in state['done']
+    r = subprocess.run([str(EXE), 'run', str(cfg)], env=ENV, capture_output=True, text=True)
+    assert r.returncode == 2 and 'already exists' in r.stderr # never overwritten without --resume
+    out = finish(start(cfg, '--resume'))
+    assert '[resume] train:' not in out
+    assert results(folder) == ref
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments(reference, tmp_path):
+    "Kill the run at several random moments, resuming each time; the end result is the same"
+    ref_cfg, ref = reference
+    cfg = tmp_path/'resume.yaml'
+    cfg.write_text(CONFIG + f'output_dir: {tmp_path}\n')
+    rng, args = random.Random(0), []
+    for i in range(4):
+        p = start(cfg, *args)
+        time.sleep(rng.uniform(2, 25))
+        if p.poll() is None: p.send_signal(signal.SIGKILL); p.wait()
+        args = ['--resume']
+    finish(start(cfg, '--resume'))
+    assert results(tmp_path/'resume') == ref
+
+def test_sigterm_stops_cleanly_and_resumes(reference, tmp_path):
+    "SIGTERM (or Ctrl-C) ends the run with a clear message; --resume then finishes it with the same results"
+    ref_cfg, ref = reference
+    cfg = tmp_path/'resume.yaml'
+    cfg.write_text(CONFIG + f'output_dir: {tmp_path}\n')
+    folder, p, t0 = tmp_path/'resume', start(cfg), time.time()
+    while not (folder/'clean'/'oof').exists(): # SIGTERM once the clean stage has started
+        assert p.poll() is None and time.time() - t0 < 600
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 130, out
+    assert 'interrupted; finished stages are kept: continue with --resume' in out
+    assert 'Traceback' not in out
+    finish(start(cfg, '--resume'))
+    assert results(folder) == ref
