@@ -96,3 +96,19 @@ def corrupt(path:Path, how:str) -> Path:
     elif how == 'text': path.write_text('this is not an image\n')
     else: raise ValueError(how)
     return path
+
+
+def run_config(tmp_path, *, bs=32, **kw) -> Path:
+    "A tiny run config (digits unless `data` is given) written to tmp_path/run.yaml; `kw` sections merge in"
+    import yaml
+    cfg = dict(name='r', output_dir=str(tmp_path/'out'), data=dict(name='digits', max_train=300),
+               model=dict(arch='test_resnet'), train=dict(stages=[dict(size=16, epochs=1)], bs=bs))
+    for k, v in kw.items(): cfg[k] = {**cfg.get(k, {}), **v} if isinstance(v, dict) else v
+    f = tmp_path/'run.yaml'
+    f.write_text(yaml.safe_dump(cfg))
+    return f
+
+def no_run_folder(tmp_path) -> bool:
+    "True when a refused run left nothing under tmp_path/out"
+    out = tmp_path/'out'
+    return not out.exists() or not any(out.rglob('*'))

@@ -8,7 +8,7 @@ run folder."""
 import inspect
 from pathlib import Path
 import pytest, yaml
-from reliability_helpers import assert_user_error, main_inproc, noisyfast
+from reliability_helpers import assert_user_error, main_inproc, no_run_folder, noisyfast, run_config
 
 def check(tmp_path, text, *overrides, subprocess=False):
     "`noisyfast config check` on a file holding `text`: (returncode, stderr, file)"
@@ -143,18 +143,6 @@ def test_noise_settings_without_noise_kind(tmp_path):
 
 # ---------------------------------------------------------------- through `noisyfast run`: needs the data
 
-def run_file(tmp_path, **kw):
-    cfg = dict(name='r', output_dir=str(tmp_path/'out'), data=dict(name='digits', max_train=300),
-               model=dict(arch='test_resnet'), train=dict(stages=[dict(size=16, epochs=1)], bs=32))
-    for k, v in kw.items(): cfg[k] = {**cfg.get(k, {}), **v} if isinstance(v, dict) else v
-    f = tmp_path/'run.yaml'
-    f.write_text(yaml.safe_dump(cfg))
-    return f
-
-def left_nothing(tmp_path):
-    out = tmp_path/'out'
-    return not out.exists() or not any(out.rglob('*'))
-
 @pytest.mark.parametrize('kw,needles', [
     (dict(noise=dict(kind='asymmetric', rate=0.2)),
      ['asymmetric noise needs a class map: data set digits has no built-in map', 'noise.map']),
@@ -173,10 +161,10 @@ def left_nothing(tmp_path):
 ], ids=['asym-no-map', 'asym-bad-map', 'matrix-size', 'real-no-columns', 'pseudo-no-unlabeled', 'final-init',
         'final-init-path', 'folds', 'n_labeled', 'coarse', 'data-name', 'csv-path', 'nothing-to-do'])
 def test_run_refused_before_training(tmp_path, kw, needles):
-    rc, out, err, sec = main_inproc('run', run_file(tmp_path, **kw))
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, **kw))
     assert_user_error(rc, err, *needles)
     assert 'train:' not in out, out # no stage started
-    assert left_nothing(tmp_path), list((tmp_path/'out').rglob('*'))
+    assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
     assert sec < 20, f'refused after {sec:.1f} s'
 
 def _checks_arch():
@@ -186,12 +174,12 @@ def _checks_arch():
 @pytest.mark.xfail(not _checks_arch(), strict=True, reason='needs the model check in noisyfast.pipeline.check_run '
                    '(before the run folder is created); today the run folder is left behind and needs --overwrite')
 def test_run_unknown_arch_leaves_no_run_folder(tmp_path):
-    rc, out, err, sec = main_inproc('run', run_file(tmp_path, model=dict(arch='resnet5000')))
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, model=dict(arch='resnet5000')))
     assert_user_error(rc, err, "'resnet5000'")
-    assert left_nothing(tmp_path), list((tmp_path/'out').rglob('*'))
+    assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
 def test_console_script_run_refused(tmp_path):
     "The installed console script, in a fresh process: exit status 2, the message, no traceback, no run folder"
-    rc, out, err, sec = noisyfast('run', run_file(tmp_path, pseudo=dict(rounds=1)))
+    rc, out, err, sec = noisyfast('run', run_config(tmp_path, pseudo=dict(rounds=1)))
     assert_user_error(rc, err, 'pseudo.rounds is set but there is no unlabeled data')
-    assert left_nothing(tmp_path)
+    assert no_run_folder(tmp_path)

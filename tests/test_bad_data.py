@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from reliability_helpers import (assert_user_error, cifar10_source, corrupt, main_inproc, make_csv, make_folder,
+from reliability_helpers import (no_run_folder, run_config,
+                                 assert_user_error, cifar10_source, corrupt, main_inproc, make_csv, make_folder,
                                  noisyfast, real_images, tree_hashes)
 from noisyfast.data import (CIFAR10_JPG, DataError, MissingFile, check_images, fetch, load_csv_source,
                             load_folder_source, load_images, load_source, split_data, verify_images)
@@ -264,18 +265,6 @@ def test_cli_data_info_first_image_unreadable(pets):
 
 # ---------------------------------------------------------------- through `noisyfast run`
 
-def run_cfg(tmp_path, data, **extra):
-    import yaml
-    cfg = dict(name='r', output_dir=str(tmp_path/'out'), data=data, model=dict(arch='test_resnet'),
-               train=dict(stages=[dict(size=16, epochs=1)], bs=16), **extra)
-    f = tmp_path/'run.yaml'
-    f.write_text(yaml.safe_dump(cfg))
-    return f
-
-def no_run_folder(tmp_path):
-    out = tmp_path/'out'
-    return not out.exists() or not any(out.rglob('*'))
-
 @pytest.mark.parametrize('setup,needle', [
     ('empty_class', "class 'zebra' has no images"),
     ('csv_missing', "row 3: image 'img/nope.jpg' not found"),
@@ -288,7 +277,7 @@ def test_run_refuses_bad_data_before_any_work(tmp_path, pets, setup, needle):
         f = write_csv(tmp_path, 'path,label\n{0},a\nimg/nope.jpg,b\n'); data = dict(name='csv', path=str(f))
     else: data = dict(name='folder')
     before = tree_hashes(pets)
-    rc, out, err, sec = main_inproc('run', run_cfg(tmp_path, data))
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, bs=16, data=data))
     assert_user_error(rc, err, needle)
     assert no_run_folder(tmp_path) and sec < 30
     assert tree_hashes(pets) == before
@@ -296,7 +285,7 @@ def test_run_refuses_bad_data_before_any_work(tmp_path, pets, setup, needle):
 @needs_hook
 def test_run_refuses_unreadable_image_before_training(tmp_path, pets):
     bad = corrupt(first(pets, 1), 'truncate')
-    rc, out, err, sec = main_inproc('run', run_cfg(tmp_path, dict(name='folder', path=str(pets))))
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
     assert_user_error(rc, err, f'{bad}: truncated', 'data.skip_bad: true')
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
@@ -304,7 +293,8 @@ def test_run_refuses_unreadable_image_before_training(tmp_path, pets):
 def test_run_skip_bad_lists_skipped_files(tmp_path, pets):
     import json
     bad = sorted(str(corrupt(first(pets, c), h)) for c, h in ((0, 'text'), (2, 'empty')))
-    rc, out, err, _ = main_inproc('run', run_cfg(tmp_path, dict(name='folder', path=str(pets), skip_bad=True)))
+    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16,
+                                  data=dict(name='folder', path=str(pets), skip_bad=True)))
     assert rc == 0, err
     info = json.loads((tmp_path/'out'/'r'/'data.json').read_text())
     assert sorted(s['path'] for s in info['skipped']) == bad, info
@@ -318,14 +308,14 @@ def test_run_mixed_modes_with_channels_auto(tmp_path):
     for i, p in enumerate(sorted(root.rglob('*.png'))):
         im = Image.open(p).convert('RGB')
         (im.convert('L') if i % 3 == 0 else im.convert('RGBA') if i % 3 == 1 else im.resize((40, 24))).save(p)
-    rc, out, err, _ = main_inproc('run', run_cfg(tmp_path, dict(name='folder', path=str(root))))
+    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
 
 @pytest.mark.slow
 def test_console_script_refuses_bad_data(tmp_path, pets):
     "The same refusal through the installed console script, in a fresh process"
     (pets/'zebra').mkdir()
-    rc, out, err, sec = noisyfast('run', run_cfg(tmp_path, dict(name='folder', path=str(pets))))
+    rc, out, err, sec = noisyfast('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
     assert_user_error(rc, err, "class 'zebra' has no images")
     assert no_run_folder(tmp_path)
 
@@ -341,5 +331,5 @@ def test_run_non_square_images_of_many_sizes(tmp_path):
     root = make_folder(tmp_path/'photos', n_classes=2, per_class=12)
     sizes = [(40, 24), (24, 40), (33, 33), (50, 30)]
     for i, p in enumerate(sorted(root.rglob('*.*'))): Image.open(p).convert('RGB').resize(sizes[i % 4]).save(p)
-    rc, out, err, _ = main_inproc('run', run_cfg(tmp_path, dict(name='folder', path=str(root))))
+    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
