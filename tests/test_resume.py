@@ -64,7 +64,6 @@ def test_sigkill_during_clean_then_resume(reference, tmp_path):
     assert '[resume] train:' not in out
     assert results(folder) == ref
 
-@pytest.mark.slow
 def test_sigkill_at_random_moments(reference, tmp_path):
     "Kill the run at several random moments, resuming each time; the end result is the same"
     ref_cfg, ref = reference

@@ -1,0 +1,74 @@
+"Shared helpers of the benchmark scripts: machine and version info, tables, results files."
+from __future__ import annotations
+import datetime, json, os, platform, subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).parent/'results'
+
+def cpu_model() -> str:
+    "The CPU model name from /proc/cpuinfo (or platform's guess)"
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or 'unknown'
+
+def gpu_name() -> str:
+    import torch
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'
+
+def load_average() -> str:
+    try: return ' '.join(f'{x:.2f}' for x in os.getloadavg())
+    except OSError: return 'unknown'
+
+def machine() -> dict:
+    "Where a benchmark ran"
+    import torch
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+    return dict(cpu=cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                memory_gib=round(mem, 1), gpu=gpu_name(), python=platform.python_version(),
+                load_average_at_start=load_average())
+
+def versions() -> dict:
+    import torch, fastai, timm, cleanlab, numpy, noisyfast
+    return dict(torch=torch.__version__, fastai=fastai.__version__, timm=timm.__version__,
+                cleanlab=cleanlab.__version__, numpy=numpy.__version__, noisyfast=noisyfast.__version__,
+                noisyfast_commit=git_commit())
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=10)
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
+                               text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        return out.stdout.strip() + (' (with uncommitted changes)' if dirty else '')
+    except (OSError, subprocess.SubprocessError): return 'unknown'
+
+def now() -> str: return datetime.datetime.now().astimezone().isoformat(timespec='seconds')
+
+def md_table(rows:list, cols:list) -> str:
+    "A markdown table of `rows` (dicts) with columns `cols` (key or (key, title) pairs)"
+    cols = [(c, c) if isinstance(c, str) else c for c in cols]
+    fmt = lambda v: (f'{v:,.3g}' if abs(v) < 100 else f'{v:,.0f}') if isinstance(v, float) else str(v)
+    lines = ['| ' + ' | '.join(t for _, t in cols) + ' |', '|' + '---|' * len(cols)]
+    lines += ['| ' + ' | '.join(fmt(r.get(k, '')) for k, _ in cols) + ' |' for r in rows]
+    return '\n'.join(lines)
+
+def kv_table(d:dict) -> str:
+    rows = [dict(k=k, v=json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in d.items()]
+    return md_table(rows, [('k', 'setting'), ('v', 'value')])
+
+def write_results(stem:str, title:str, *, settings:dict, sections:list, notes:list, data:dict,
+                  info:dict=None):
+    "Write results/{stem}.md (title, notes, tables, settings, machine, versions) and results/{stem}.json"
+    info = info or dict(date=now(), machine=machine(), versions=versions())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    md = [f'# {title}', '', f"Run {info['date']}.", '']
+    md += [f'- {n}' for n in notes] + ['']
+    for head, body in sections: md += [f'## {head}', '', body, '']
+    md += ['## Settings', '', kv_table(settings), '', '## Machine', '', kv_table(info['machine']), '',
+           '## Versions', '', kv_table(info['versions']), '']
+    (RESULTS/f'{stem}.md').write_text('\n'.join(md))
+    obj = dict(title=title, **info, settings=settings, notes=notes, results=data)
+    (RESULTS/f'{stem}.json').write_text(json.dumps(obj, indent=1, default=str) + '\n')
+    return RESULTS/f'{stem}.md'
