@@ -288,7 +288,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.pipeline._comparable': ('pipeline.html#_comparable', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._jsonable': ('pipeline.html#_jsonable', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._md_table': ('pipeline.html#_md_table', 'noisyfast/pipeline.py'),
-                                    'noisyfast.pipeline._replace': ('pipeline.html#_replace', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._summary_table': ('pipeline.html#_summary_table', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._tag': ('pipeline.html#_tag', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.check_run': ('pipeline.html#check_run', 'noisyfast/pipeline.py'),
