@@ -93,10 +93,13 @@ def synthetic_batch(bs, size, c, device):
 def new_learner(dls, n_classes, arch, precision, seed, folder):
     "The learner `noisyfast.train.fit` builds: timm/fastai body + fastai head, Adam, cross-entropy"
     cfg = load_config(None, model=dict(arch=arch, pretrained=False))
-    set_seed(seed, reproducible=True) # as noisyfast.train.fit does (cuDNN deterministic, no benchmark)
+    dev = torch.device(dls.device) if dls.device is not None else torch.device('cpu')
+    set_seed(seed, reproducible=dev.type != 'cuda') # as noisyfast.train.fit: on a GPU, cuDNN benchmark on
+    if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn, _ = create_learner(dls, n_classes, cfg.model, cfg.train, path=folder)
+    if dev.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as fit does on a GPU
     if precision == 'fp16': learn.to_fp16()
     elif precision == 'bf16': learn.to_bf16()
     return learn

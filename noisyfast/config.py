@@ -12,8 +12,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
-           'CleanConfig', 'FinalConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
-           'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
+           'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict',
+           'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class ConfigError(ValueError):
@@ -45,7 +45,10 @@ class DataConfig:
                                     "the data set's own (CIFAR-10: vehicles vs animals)")
     image_size: Optional[int] = setting(None, 'resize images to this size when loading (default: native)', min=1)
     channels: Literal['auto', 'rgb', 'gray'] = setting('auto', 'auto keeps the native channels')
-    loader: Literal['auto', 'fast', 'fastai'] = setting('auto', 'data pipeline: in-memory fast path or fastai DataBlock')
+    loader: Literal['auto', 'fast', 'fastai'] = setting(
+        'auto', 'data pipeline: in-memory fast path or fastai DataBlock; auto: fast when the decoded set fits')
+    cache: bool = setting(True, 'keep decoded images of built-in file data sets in a memory-mapped file '
+                          'under $NOISYFAST_CACHE (~/.cache/noisyfast), reused by later runs')
     skip_bad: bool = setting(False, 'skip unreadable images (listed in the report) instead of failing')
     classes: Optional[list] = setting(None, 'your own data (folder / csv): the class names, in label order; a label '
                                       'or class folder not in it is an error')
@@ -88,7 +91,8 @@ class TrainConfig:
     stages: list = setting(help='progressive-resizing stages, e.g. [{size: 128, epochs: 5}, {size: 224, epochs: 3}]',
                        factory=lambda: [StageConfig()])
     bs: int = setting(64, 'batch size', min=1)
-    opt: Literal['adam', 'ranger', 'sgd'] = setting('adam', 'optimizer')
+    opt: Literal['adam', 'ranger', 'sgd', 'sgd_nesterov'] = setting(
+        'adam', "optimizer (sgd: fastai's, momentum 0.9; sgd_nesterov: torch's SGD, Nesterov momentum 0.9)")
     wd: Optional[float] = setting(None, 'weight decay (default: fastai\'s)', min=0)
     pct_start: float = setting(0.25, 'one-cycle warm-up fraction', min=0, max=1)
     flat_pct: float = setting(0.75, 'flat-cos: fraction of the frozen phase at constant lr', min=0, max=1)
@@ -112,6 +116,11 @@ class TrainConfig:
     baseline: bool = setting(True, 'run the baseline training on the given labels (the `train` stage)')
     monitor: Literal['accuracy', 'valid_loss'] = setting('accuracy', 'metric that picks the best checkpoint')
     load: Literal['best', 'last'] = setting('best', 'checkpoint kept at the end of each training call')
+    perturb: float = setting(0.0, 'probability that a training image gets a random corruption (0: off)',
+                             min=0, max=1)
+    perturb_kinds: Optional[list] = setting(None, 'corruptions train.perturb draws from (default: all of '
+                                            '`noisyfast.evaluate.PERTURBATIONS`)')
+    perturb_severity: int = setting(3, 'train.perturb draws severities from 1 to this', min=1, max=5)
 
 # %% ../nbs/00_config.ipynb #884aaf6e
 @dataclass
@@ -153,6 +162,21 @@ class FinalConfig:
 
 # %% ../nbs/00_config.ipynb #1874dcb2
 @dataclass
+class EvaluateConfig:
+    "What is measured on the last model besides clean test metrics"
+    robustness: bool = setting(True, 'accuracy of the last model on perturbed test images, per kind and '
+                               'severity')
+    kinds: Optional[list] = setting(None, 'perturbations to measure (salt_pepper, gaussian_noise, blur, '
+                                    'jpeg, brightness, contrast; default: all)')
+    severities: list = setting(help='severities to measure, each 1 (mild) to 5',
+                               factory=lambda: [1, 2, 3, 4, 5])
+    max_images: Optional[int] = setting(2000, 'perturb a stratified subset of this many test images '
+                                        '(null: all)', min=1)
+    tta: bool = setting(False, 'test metrics average each image\'s prediction with its mirror image\'s (flip '
+                        'test-time augmentation; not for digits or text)')
+
+# %% ../nbs/00_config.ipynb #851bdd48
+@dataclass
 class Config:
     "A whole noisyfast run"
     name: Optional[str] = setting(None, 'run name: trained/<name>/ (default: the config file\'s stem)')
@@ -165,6 +189,7 @@ class Config:
     pseudo: PseudoConfig = setting(factory=PseudoConfig)
     clean: CleanConfig = setting(factory=CleanConfig)
     final: FinalConfig = setting(factory=FinalConfig)
+    evaluate: EvaluateConfig = setting(factory=EvaluateConfig)
 
 # %% ../nbs/00_config.ipynb #37139a11
 def _hints(cls): return typing.get_type_hints(cls)
@@ -385,4 +410,20 @@ def validate(cfg:Config, src:str=None) -> Config:
                           "true (hub weights) or false")
     if cfg.name is not None and (not cfg.name or '/' in cfg.name or cfg.name in ('.', '..')):
         raise ConfigError(f"{w('name')}: {cfg.name!r} is not a usable folder name")
+    _check_perturbations(cfg, w)
     return cfg
+
+def _check_perturbations(cfg, w):
+    "Perturbation names and severities of `train.perturb_kinds`, `evaluate.kinds`, `evaluate.severities`"
+    from noisyfast.evaluate import PERTURBATIONS # the one list of them (imported here: it needs torch)
+    for key, kinds in (('train.perturb_kinds', cfg.train.perturb_kinds),
+                       ('evaluate.kinds', cfg.evaluate.kinds)):
+        if kinds is None: continue
+        bad = [k for k in kinds if k not in PERTURBATIONS]
+        if bad or not kinds:
+            raise ConfigError(f"{w(key)}: {(bad or kinds)!r} {'is' if bad else 'is empty'}; choose from "
+                              f"{', '.join(PERTURBATIONS)}")
+    sev = cfg.evaluate.severities
+    if not sev or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in sev):
+        raise ConfigError(f"{w('evaluate.severities')}: {sev!r}; give a non-empty list of integers "
+                          'from 1 to 5')

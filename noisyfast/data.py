@@ -21,9 +21,9 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIF
            'download', 'fetch', 'extract', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
            'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
            'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir', 'open_image',
-           'image_header', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'verify_images',
-           'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take',
-           'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+           'image_header', 'decoded_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
+           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(ValueError):
@@ -557,6 +557,15 @@ def image_header(p) -> tuple:
         with Image.open(p) as im: return im.mode, (im.size[1], im.size[0])
     except Exception as e: raise _bad_image(p, _reason(e, p)) from None
 
+def decoded_shape(path, # the first image file of a set
+                  size=None, # square side, or (h, w), to resize to (default: native)
+                  channels:str='auto', # auto | rgb | gray
+                 ) -> tuple:
+    "(H, W, C) of the images `load_images` makes from files starting with `path`, from its header alone"
+    mode, hw = image_header(path)
+    c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
+    return (*(_hw(size) or hw), c)
+
 def load_images(x, # file paths or a uint8 N×H×W×C array
                 size=None, # square side, or (h, w), to resize to (default: native)
                 channels:str='auto', # auto | rgb | gray
@@ -775,6 +784,8 @@ class Data:
     notes: list = field(default_factory=list)
     skipped: list = field(default_factory=list) # unreadable files left out (`data.skip_bad`): {path, reason}
     channels: Optional[str] = None # 'rgb' / 'gray' when `verify_images` saw every image (for `channels: auto`)
+    cache_key: Optional[str] = None # names the decoded-image cache of a built-in file set (None: none)
+    domain_sizes: dict = field(default_factory=dict) # images per domain ('train', 'test') of the source
 
     @property
     def c(self): return len(self.vocab)
@@ -884,7 +895,17 @@ def split_data(src:Source, # the data set
     chk = src.check
     skipped = [dict(path=str(p), reason=r) for p, r in chk.bad] if chk is not None and chk.skipped else []
     return Data(src.name, list(src.vocab), train, valid, test, unl, cv, f2c, src.true_known, list(src.notes),
-                skipped, None if chk is None else chk.channels)
+                skipped, None if chk is None else chk.channels, *_cache_identity(src))
+
+def _cache_identity(src:Source):
+    "(cache key, images per domain) of a built-in file data set; (None, {}) for arrays and users' files"
+    if not (src.trusted and src.has_files()): return None, {}
+    files = list(src.train_x) + list(src.valid_x if src.valid_x is not None else []) + \
+        list(src.test_x if src.test_x is not None else [])
+    h = hashlib.sha1('\n'.join('/'.join(Path(p).parts[-2:]) for p in files).encode()).hexdigest()[:16]
+    sizes = {'train': len(src.train_x) + (len(src.valid_x) if src.valid_x is not None else 0)}
+    if src.test_x is not None: sizes['test'] = len(src.test_x)
+    return h, sizes # the same files in the same order (cifar10, cifar10n) share one cache
 
 # %% ../nbs/01_data.ipynb #38f68bfd
 def _image_shape(x):

@@ -9,10 +9,11 @@ from typing import Optional
 import numpy as np
 import torch, torch.nn.functional as F
 from fastai.data.core import DataLoaders
-from .data import DataError, Split, load_images
+from pathlib import Path
+from .data import DataError, Split, load_images, decoded_shape
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'BatchAug', 'ArrayDL', 'channel_stats', 'ArrayData', 'make_dls', 'fastai_dls']
+__all__ = ['AUGMENTS', 'BatchAug', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'make_dls', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -52,6 +53,14 @@ class BatchAug:
         theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx * flip, tx, sy, ty
         return theta
 
+    def _stats(self, device):
+        "mean and std as 1×C×1×1 tensors on `device`, made once (not a host-to-device copy per batch)"
+        ms = getattr(self, '_ms', None)
+        if ms is None or ms[0].device != device:
+            ms = self._ms = tuple(torch.tensor(v if v is not None else [0.5], device=device).view(1, -1, 1, 1)
+                                  for v in (self.mean, self.std))
+        return ms
+
     def _erase(self, x, g):
         n, c, h, w = x.shape
         on = torch.rand(n, generator=g) < self.random_erasing
@@ -65,7 +74,10 @@ class BatchAug:
         rows, cols = torch.arange(h, device=dev)[None, :, None], torch.arange(w, device=dev)[None, None, :]
         y0, eh, x0, ew, on = (t.to(dev)[:, None, None] for t in (y0, eh, x0, ew, on))
         m = on & (rows >= y0) & (rows < y0 + eh) & (cols >= x0) & (cols < x0 + ew)
-        noise = torch.randn(x.shape, generator=g).to(dev, x.dtype)
+        dg = None # the noise is drawn where the batch is (no N×C×H×W host tensor), seeded from `g`
+        if g is not None:
+            dg = torch.Generator(device=dev).manual_seed(int(torch.randint(2**62, (1,), generator=g)))
+        noise = torch.randn(x.shape, generator=dg, device=dev, dtype=x.dtype)
         return torch.where(m[:, None], noise, x)
 
     def __call__(self, xb:torch.Tensor, # uint8 N×H×W×C on any device
@@ -83,8 +95,7 @@ class BatchAug:
             x = F.grid_sample(x, grid, mode='bilinear', padding_mode=mode, align_corners=False)
         elif (h, w) != (size, size):
             x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=size < h, align_corners=False)
-        mean = torch.tensor(self.mean if self.mean is not None else [0.5], device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std if self.std is not None else [0.5], device=x.device).view(1, -1, 1, 1)
+        mean, std = self._stats(x.device)
         x = (x - mean) / std
         if train and self.random_erasing > 0: x = self._erase(x, g)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
@@ -122,12 +133,15 @@ class ArrayDL:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
         self.epoch += 1
+        if self.y.device != self.x.device: self.y = self.y.to(self.x.device) # labels live with the images
+        on_x = order.to(self.x.device) # one copy per epoch, not one per batch
         for i in range(len(self)):
-            b = order[i * self.bs:(i + 1) * self.bs]
-            self.idx = b # positions in the split of this batch (per-sample weights read them)
-            bx = self.x[b.to(self.x.device)].to(self.device, non_blocking=True)
-            xb, yb = self.tfm(bx, train=self.shuffle, g=g), self.y[b.to(self.y.device)].to(self.device)
-            yield (xb, yb, b.to(self.device)) if self.with_idx else (xb, yb)
+            sl = slice(i * self.bs, (i + 1) * self.bs)
+            self.idx = order[sl] # positions in the split of this batch (per-sample weights read them)
+            bx, yb = self.x[on_x[sl]], self.y[on_x[sl]]
+            if bx.device != self.device: bx, yb = bx.to(self.device, non_blocking=True), yb.to(self.device)
+            xb = self.tfm(bx, train=self.shuffle, g=g)
+            yield (xb, yb, on_x[sl].to(self.device)) if self.with_idx else (xb, yb)
 
     def new(self, **kwargs):
         "A copy with some attributes changed (fastai's `get_preds` asks for `shuffle=False, drop_last=False`)"
@@ -157,16 +171,77 @@ def channel_stats(x:np.ndarray, n_max:int=10_000, seed:int=0, chunk:int=256):
     mean = s / n
     return mean.tolist(), np.maximum(np.sqrt(np.maximum(s2 / n - mean ** 2, 0)), 1e-3).tolist()
 
+class DiskImages:
+    "One domain's decoded images in a memory-mapped uint8 file N×H×W×C, with a done flag per image"
+    def __init__(self, folder, # where cache files live
+                 key:str, # the data set's cache key (`Data.cache_key`)
+                 domain:str, # 'train' or 'test'
+                 n:int, # images in the domain
+                 shape:tuple): # (H, W, C) of one decoded image
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{key}-{domain}-{'x'.join(map(str, shape))}"
+        self.path, self.flags, self.shape = folder/f'{stem}.u8', folder/f'{stem}.done', tuple(shape)
+        size = n * int(np.prod(shape))
+        ok = self.path.exists() and self.flags.exists() and self.path.stat().st_size == size and \
+            self.flags.stat().st_size == n
+        self.x = np.memmap(self.path, np.uint8, 'r+' if ok else 'w+', shape=(n, *shape))
+        self.done = np.memmap(self.flags, np.uint8, 'r+' if ok else 'w+', shape=(n,))
+
+    def write(self, pos:np.ndarray, a:np.ndarray):
+        "Store decoded images at positions `pos`; flags are set only after the pixels are on disk"
+        self.x[pos] = a
+        self.x.flush()
+        self.done[pos] = 1
+        self.done.flush()
+
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
     def __init__(self,
                  size:int=None, # square size to decode to (default: the first image's size)
                  channels:str='auto', # auto | rgb | gray
                  skip_bad:bool=False, # unreadable files become blank images, listed in `bad`
-                 device=None): # where the images live (the GPU, when training there)
+                 device=None, # where the images live (the GPU, when training there)
+                 *,
+                 cache=None, # folder of memory-mapped decoded images, reused across runs (None: none)
+                 key:str=None, # the data set's cache key (`Data.cache_key`; None: no disk cache)
+                 sizes:dict=None): # images per domain (`Data.domain_sizes`)
         self.size, self.channels, self.skip_bad = size, channels, skip_bad
         self.device = torch.device(device or 'cpu')
-        self.stores, self.bad = {}, []
+        self.stores, self.bad, self.disks = {}, [], {}
+        self.cache, self.key, self.sizes = cache, key, sizes or {}
+        self.decoded = 0 # images decoded from files (not read back from the disk cache), for logs and tests
+
+    def _disk(self, domain, xs, size) -> Optional[DiskImages]:
+        if self.cache is None or self.key is None or domain not in self.sizes or isinstance(xs, np.ndarray):
+            return None
+        shape = decoded_shape(xs[0], size, self.channels)
+        d = self.disks.get(domain)
+        if d is None or d.shape != shape:
+            d = self.disks[domain] = DiskImages(self.cache, self.key, domain, self.sizes[domain], shape)
+        return d
+
+    def _decode(self, xs, size, pos, domain):
+        "uint8 images of files/arrays `xs` at domain positions `pos`: from the disk cache, else decoded"
+        disk = self._disk(domain, xs, size)
+        if disk is None:
+            a, bad = load_images(xs, size, self.channels, skip_bad=self.skip_bad)
+            self.decoded += len(xs)
+            return a, bad
+        have = disk.done[pos].astype(bool)
+        a = np.empty((len(xs), *disk.shape), np.uint8)
+        if have.any(): a[have] = disk.x[pos[have]]
+        miss = np.flatnonzero(~have)
+        bad = []
+        if len(miss):
+            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], self.channels,
+                                   skip_bad=self.skip_bad)
+            self.decoded += len(miss)
+            a[miss] = b
+            good = np.setdiff1d(np.arange(len(miss)), bad_m)
+            if len(good): disk.write(pos[miss[good]], b[good])
+            bad = [int(miss[i]) for i in bad_m]
+        return a, bad
 
     def _store(self, domain, n, shape):
         st = self.stores.get(domain)
@@ -193,13 +268,14 @@ class ArrayData:
             xs = split.x[todo] if isinstance(split.x, np.ndarray) else [split.x[j] for j in todo]
             shape = tuple(st[0].shape[1:]) if st is not None else None
             size = self.size or (tuple(shape[:2]) if shape else None)
-            a, bad = load_images(xs, size, self.channels, skip_bad=self.skip_bad)
+            pos_np = np.asarray(split.idx)[todo]
+            a, bad = self._decode(xs, size, pos_np, split.domain)
             if shape is not None and tuple(a.shape[1:]) != shape:
                 raise DataError(f'images of {a.shape[1:]} do not match the {shape} decoded before; '
                                 'set data.image_size (and data.channels)')
             self.bad += [xs[i] for i in bad]
             x, done = self._store(split.domain, int(idx.max()) + 1, a.shape[1:])
-            pos = torch.as_tensor(np.asarray(split.idx)[todo], dtype=torch.long)
+            pos = torch.as_tensor(pos_np, dtype=torch.long)
             x[pos.to(x.device)] = torch.from_numpy(a).to(x.device)
             done[pos] = True
             st = self.stores[split.domain]

@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Optional
 import numpy as np, pandas as pd, yaml
 from .config import Config, ConfigError, atomic_write_text, load_config, save_config, to_dict
-from .data import Data, Split, concat_splits, resolve_channels
+from .data import Data, Split, concat_splits, stratified_take
 from .noise import make_data, noise_summary
-from .loaders import ArrayData
-from .train import FitResult, fit, load_fit, predict, default_device, resolve_arch
+from .train import FitResult, fit, load_fit, predict, default_device, resolve_arch, data_arrays
 from .pseudo import pseudo_label
 from .clean import clean
-from .evaluate import classification_metrics, detection_metrics, matrix_error
+from .evaluate import (classification_metrics, detection_metrics, matrix_error, robustness_table,
+                                PERTURBATIONS, plot_noise_sweep)
 from .report import write_report
 
 # %% auto #0
-__all__ = ['RunError', 'write_json', 'run_folder', 'prepare_folder', 'check_run', 'evaluate_stage', 'save_labels', 'load_labels',
-           'run', 'parse_sets', 'results_markdown', 'grid']
+__all__ = ['RunError', 'write_json', 'run_folder', 'config_changes', 'prepare_folder', 'check_run', 'evaluate_stage',
+           'save_labels', 'load_labels', 'run', 'parse_sets', 'results_markdown', 'grid', 'sweep_frame']
 
 # %% ../nbs/10_pipeline.ipynb #f2864629
 class RunError(ValueError):
@@ -43,9 +43,25 @@ def run_folder(cfg:Config) -> Path:
     if not cfg.name: raise RunError('the run has no name: set `name:` in the config')
     return Path(cfg.output_dir)/cfg.name
 
-def _comparable(cfg): # what must not change between a run and its resumption
-    d = to_dict(cfg)
-    return {k: v for k, v in d.items() if k not in ('output_dir',)}
+def _flat(d:dict, prefix='') -> dict:
+    "Dotted keys of a nested dict (lists, e.g. train.stages, are leaves)"
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v: out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[f'{prefix}{k}'] = v
+    return out
+
+def config_changes(old:dict, # the config a run folder was started with (its config.yaml)
+                   cfg:Config, # the config asked for now
+                  ) -> list:
+    "Dotted keys that differ; a key the old file lacks (a newer noisyfast) counts only if not at its default"
+    old, new, default = _flat(old), _flat(to_dict(cfg)), _flat(to_dict(Config()))
+    diff = []
+    for k in sorted(set(old) | set(new)):
+        if k in ('output_dir', 'name'): continue
+        ov = old[k] if k in old else default.get(k)
+        if ov != new.get(k): diff.append(k)
+    return diff
 
 def prepare_folder(cfg:Config, *, resume:bool=False, overwrite:bool=False):
     "Create or reopen the run folder; returns (folder, state)"
@@ -56,9 +72,7 @@ def prepare_folder(cfg:Config, *, resume:bool=False, overwrite:bool=False):
         if overwrite: shutil.rmtree(folder)
         elif resume:
             if not cfg_f.exists(): raise RunError(f'{folder} holds no config.yaml: it is not a noisyfast run folder')
-            old = yaml.safe_load(cfg_f.read_text())
-            new = _comparable(cfg)
-            diff = [k for k in sorted(set(old) | set(new)) if k != 'output_dir' and old.get(k) != new.get(k)]
+            diff = config_changes(yaml.safe_load(cfg_f.read_text()) or {}, cfg)
             if diff:
                 raise RunError(f'{folder} was started with another config (differs in: {", ".join(diff)}); resume '
                                'with the same config, or start again with --overwrite')
@@ -96,9 +110,9 @@ def check_run(cfg:Config, data:Data):
         raise RunError(f'clean.folds is {cfg.clean.folds} but the train split has only {len(data.train)} images')
 
 # %% ../nbs/10_pipeline.ipynb #fe8c37f5
-def evaluate_stage(res:FitResult, data:Data, train:Split, folder:Path) -> dict:
-    "Valid and test metrics of a stage's model; writes its test probabilities"
-    vp, tp = predict(res, data.valid), predict(res, data.test)
+def evaluate_stage(res:FitResult, data:Data, train:Split, folder:Path, tta:bool=False) -> dict:
+    "Valid and test metrics of a stage's model (flip TTA when `tta`); writes its test probabilities"
+    vp, tp = predict(res, data.valid, tta), predict(res, data.test, tta)
     np.save(folder/'test_probs.npy', tp)
     m = dict(valid_accuracy=float((vp.argmax(1) == data.valid.y).mean()),
              test_accuracy=float((tp.argmax(1) == data.test.y).mean()),
@@ -175,8 +189,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         if noise is not None:
             np.savetxt(folder/'noise_matrix_true.csv', noise.matrix, delimiter=',', fmt='%.6f')
         done.append('data'); write_json(folder/'state.json', state)
-    arrays = ArrayData(cfg.data.image_size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
-                       default_device())
+    arrays = data_arrays(cfg, data, default_device())
     train, models = data.train, {}
     def model(stage): # the stage's model, rebuilt from its checkpoint when the stage ran in an earlier process
         if stage not in models: models[stage] = load_fit(cfg, data, folder/state['weights'][stage], arrays=arrays)
@@ -186,7 +199,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         echo(f'[{cfg.name}] train: {len(train)} images, {data.c} classes')
         r = models['train'] = fit(cfg, data, folder=folder/'train', arrays=arrays, progress=progress)
         history('train', r)
-        finish('train', evaluate_stage(r, data, train, folder/'train'), r.weights)
+        finish('train', evaluate_stage(r, data, train, folder/'train', cfg.evaluate.tta), r.weights)
 
     if cfg.pseudo.rounds:
         f = folder/'pseudo'/'train_labels.csv'
@@ -196,7 +209,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
             models['pseudo'] = pr.fit
             save_labels(pr.train, f)
             history('pseudo', pr.fit)
-            m = evaluate_stage(pr.fit, data, pr.train, folder/'pseudo')
+            m = evaluate_stage(pr.fit, data, pr.train, folder/'pseudo', cfg.evaluate.tta)
             finish('pseudo', dict(m, rounds=pr.rounds), pr.fit.weights)
         train = load_labels(data, f)
 
@@ -242,9 +255,29 @@ def run(cfg:Config, # a loaded config (`load_config`)
             pr = pseudo_label(pcfg, cdata, r, folder=folder/'final'/'pseudo', arrays=arrays, progress=progress)
             r, m['rounds'] = pr.fit, pr.rounds
         history('final', r)
-        finish('final', dict(evaluate_stage(r, cdata, cdata.train, folder/'final'), **m), r.weights)
+        models['final'] = r
+        m = dict(evaluate_stage(r, cdata, cdata.train, folder/'final', cfg.evaluate.tta), **m)
+        finish('final', m, r.weights)
 
     last = next((s for s in ('final', 'pseudo', 'train') if s in metrics), None)
+    if last is not None and cfg.evaluate.robustness and 'robustness' not in done:
+        ev, t0 = cfg.evaluate, time.time()
+        test = data.test
+        if ev.max_images is not None and ev.max_images < len(test):
+            test = test.subset(stratified_take(test.y, ev.max_images, cfg.seed + 3))
+        echo(f'[{cfg.name}] robustness: the {last} model on {len(test)} test images, '
+             f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
+        res = model(last)
+        imgs = arrays.images(test).cpu().numpy()
+        tbl = robustness_table(lambda a: predict(res, a, ev.tta), imgs, test.y, kinds=ev.kinds,
+                               severities=ev.severities, seed=cfg.seed)
+        atomic_write_text(folder/'robustness.csv', tbl.to_csv(index=False))
+        pert = tbl[tbl.kind != 'clean']
+        worst = pert.loc[pert.accuracy.idxmin()]
+        finish('robustness', dict(stage=last, images=len(test), clean_accuracy=float(tbl.accuracy.iloc[0]),
+                                  mean_accuracy=float(pert.accuracy.mean()), worst_kind=str(worst.kind),
+                                  worst_severity=int(worst.severity), worst_accuracy=float(worst.accuracy),
+                                  seconds=round(time.time() - t0, 1)))
     if last is not None:
         tp = np.load(folder/last/'test_probs.npy')
         atomic_write_text(folder/'test_predictions.csv', pd.DataFrame(dict(
@@ -295,6 +328,9 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc') -> str:
         piv = t.pivot_table(index='_r', columns='_c', values='baseline_acc', aggfunc='first')
         piv.index.name = ' / '.join(rows)
         out += ['\nBaseline (train stage) test accuracy:\n', _md_table(piv)]
+    elif 'baseline_acc' in res and 'stage' in res and (res['stage'] != 'train').any(): # baseline as a column
+        piv['baseline_acc'] = t.groupby('_r')['baseline_acc'].first()
+        out[-1] = _md_table(piv)
     return '\n'.join(out) + '\n'
 
 def grid(config, # a YAML config file
@@ -318,14 +354,47 @@ def grid(config, # a YAML config file
         echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
         m = run(cfg, resume=not overwrite, overwrite=overwrite, progress=progress, echo=echo)
         last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)
-        row = dict(zip(space, c), run=cfg.name, test_acc=m[last]['test_accuracy'] if last else None,
+        row = dict(zip(space, c), run=cfg.name, stage=last,
+                   test_acc=m[last]['test_accuracy'] if last else None,
                    baseline_acc=m.get('train', {}).get('test_accuracy'))
         det = m.get('clean', {}).get('detection')
         if det: row.update(flag_precision=det['precision'], flag_recall=det['recall'])
-        row['seconds'] = m.get('total_seconds')
+        if 'robustness' in m: row['robust_acc'] = m['robustness']['mean_accuracy']
+        row.update(noise_kind=cfg.noise.kind, noise_rate=_noise_rate(cfg, gdir/cfg.name),
+                   seconds=m.get('total_seconds'))
         rows.append(row)
     res = pd.DataFrame(rows)
     atomic_write_text(gdir/'results.csv', res.to_csv(index=False))
-    atomic_write_text(gdir/'results.md', results_markdown(res, list(space)))
-    echo('\n' + results_markdown(res, list(space)))
+    md = results_markdown(res, list(space))
+    sweep = sweep_frame(res, list(space))
+    if sweep.groupby('noise_kind').noise_rate.nunique().max() > 1: # a picture when the noise level varies
+        png = gdir/'accuracy_vs_noise.png'
+        plot_noise_sweep(sweep, path=png, title=f'{base.name}: test accuracy vs label noise')
+        md += f'\n![test accuracy vs label noise]({png.name})\n'
+    atomic_write_text(gdir/'results.md', md)
+    echo('\n' + md)
     return res
+
+def _noise_rate(cfg:Config, folder:Path) -> float:
+    "The nominal rate of symmetric/asymmetric noise; for real or matrix noise the realized rate of the run"
+    if cfg.noise.kind in ('symmetric', 'asymmetric'): return cfg.noise.rate
+    if cfg.noise.kind == 'none': return 0.0
+    info = json.loads((folder/'data.json').read_text()) if (folder/'data.json').exists() else {}
+    return float((info.get('noise') or {}).get('rate', math.nan))
+
+def sweep_frame(res:pd.DataFrame, # `grid`'s results: noise_kind, noise_rate, stage, test_acc, baseline_acc
+                keys:list, # the swept keys
+               ) -> pd.DataFrame:
+    "Rows for `plot_noise_sweep`: one per run and stage; `method` = the non-noise settings and the stage"
+    other = [k for k in keys if not k.startswith('noise.')]
+    label = lambda r: ', '.join(f"{k.split('.')[-1]}={r[k]}" for k in other)
+    rows = []
+    for _, r in res.iterrows():
+        m = label(r)
+        name = lambda st: f'{m} ({st})' if m else st
+        rows.append(dict(noise_kind=r.noise_kind, noise_rate=r.noise_rate, method=name(r.stage),
+                         test_accuracy=r.test_acc))
+        if r.stage != 'train' and pd.notna(r.get('baseline_acc')):
+            rows.append(dict(noise_kind=r.noise_kind, noise_rate=r.noise_rate, method=name('train'),
+                             test_accuracy=r.baseline_acc))
+    return pd.DataFrame(rows)

@@ -11,12 +11,12 @@ import numpy as np, pandas as pd, yaml
 from .config import ConfigError, atomic_write_text, load_config
 from .data import DataError, load_images, load_source, open_image
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
-from .evaluate import plot_confusion, plot_flagged, plot_history
+from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
 
 # %% auto #0
 __all__ = ['MODEL_STAGES', 'STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run', 'last_stage',
-           'md_table', 'flagged_images', 'write_report', 'find_runs', 'run_row', 'compare_runs', 'format_comparison',
-           'report_runs']
+           'md_table', 'source_images', 'flagged_images', 'write_report', 'find_runs', 'run_row', 'compare_runs',
+           'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
 class ReportError(ValueError):
@@ -58,7 +58,8 @@ def read_run(folder, # a run folder, trained/<name>/
                all_labels=(Path('clean')/'all_labels.csv', lambda f: pd.read_csv(f, dtype=_LABEL_COLS)),
                noise_true=('noise_matrix_true.csv', _matrix),
                noise_est=('noise_matrix_estimated.csv', _matrix),
-               predictions=('test_predictions.csv', pd.read_csv))
+               predictions=('test_predictions.csv', pd.read_csv),
+               robustness=('robustness.csv', pd.read_csv))
     for k, (name, how) in opt.items():
         v = _read(folder/name, how)
         if v is not None: r[k] = v
@@ -101,11 +102,12 @@ def md_table(df:pd.DataFrame, # the table; its index becomes the first column un
 def _pct(x) -> str: return '—' if x is None else f'{100 * x:.2f} %'
 
 # %% ../nbs/09_report.ipynb #6b28c9b3
-_PLOT_NAMES = {'history', 'confusion', 'confusion_coarse', 'noise_matrices', 'flagged'}
+_PLOT_NAMES = {'history', 'confusion', 'confusion_coarse', 'noise_matrices', 'flagged', 'robustness',
+               'perturbations'}
 SECTIONS = dict(config='Config', data='Data and noise', timings='Stage timings', metrics='Metrics per stage',
                 history='Training curves', confusion='Confusion matrix', per_class='Per-class results',
-                detection='Noise detection', noise_matrix='Noise matrix', flagged='Flagged images',
-                files='Files')
+                robustness='Robustness to perturbed images', detection='Noise detection',
+                noise_matrix='Noise matrix', flagged='Flagged images', files='Files')
 
 class _Plots:
     "Saves figures into `folder/plots/` atomically and remembers which were written"
@@ -170,8 +172,8 @@ def _sec_data(r, plots) -> Optional[str]:
 
 def _sec_timings(r, plots) -> Optional[str]:
     m = r['metrics']
-    rows = [dict(stage=st, seconds=m[st].get('seconds'), images=m[st].get('train_size'))
-            for st in STAGES if isinstance(m.get(st), dict)]
+    rows = [dict(stage=st, seconds=m[st].get('seconds'), images=m[st].get('train_size', m[st].get('images')))
+            for st in STAGES + ('robustness',) if isinstance(m.get(st), dict)]
     if not rows: return None
     df = pd.DataFrame(rows).set_index('stage')
     tot = m.get('total_seconds')
@@ -180,7 +182,8 @@ def _sec_timings(r, plots) -> Optional[str]:
         df.loc['other (data, evaluation)'] = [max(other, 0.0), None]
         df['share'] = df['seconds'].astype(float) / tot
     out = [md_table(df, floatfmt=dict(seconds='.1f', share='.1%', images='.0f'))]
-    if tot: out.append(f'\nTotal: {tot:.1f} s ({tot / 60:.1f} min). `images`: the training set of the stage.')
+    if tot: out.append(f'\nTotal: {tot:.1f} s ({tot / 60:.1f} min). `images`: the training set of the stage '
+                       '(robustness: the test images perturbed).')
     return '\n'.join(out)
 
 def _stage_rows(r) -> pd.DataFrame:
@@ -329,6 +332,27 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
                 '', f'Estimated noise rate (mean off-diagonal mass per row): {rate:.4f}.']
     return '\n'.join(out)
 
+def source_images(r:dict, # a `read_run` dict
+                  idx, # positions in the data set's train (or test) images
+                  *,
+                  test:bool=False, # from the data set's own test images (when it has them)
+                  what:str='label_issues.csv', # where the positions come from, for messages
+                 ) -> np.ndarray:
+    "uint8 images of the run's data set: native size, large photos shrunk to 256 px"
+    try: cfg = load_config(r['folder']/'config.yaml')
+    except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
+    src = load_source(cfg.data.name, cfg.data.path, download_ok=False)
+    xs = src.test_x if test and src.test_x is not None else src.train_x
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.max() >= len(xs):
+        raise ReportError(f'{what} points at image {idx.max()} but data set {cfg.data.name!r} has {len(xs)}: '
+                          'was the data set changed since the run?')
+    if isinstance(xs, np.ndarray) and xs.dtype != object:
+        return load_images(xs[idx], channels=cfg.data.channels)[0]
+    paths = [xs[i] for i in idx]
+    big = max(open_image(paths[0]).shape[:2]) > 256
+    return load_images(paths, size=256 if big else None, channels=cfg.data.channels)[0]
+
 def flagged_images(r:dict, # a `read_run` dict with label issues
                    n:int=24, # how many, lowest label quality first
                   ):
@@ -336,21 +360,39 @@ def flagged_images(r:dict, # a `read_run` dict with label issues
     iss = r.get('issues')
     if iss is None or not len(iss): raise ReportError(f"{r['folder']}: no flagged labels (label_issues.csv)")
     top = iss.sort_values('quality', kind='stable').head(n).reset_index(drop=True)
-    try: cfg = load_config(r['folder']/'config.yaml')
-    except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
-    src = load_source(cfg.data.name, cfg.data.path, download_ok=False)
-    idx = top['index'].to_numpy(dtype=np.int64)
-    if idx.max() >= len(src.train_x):
-        raise ReportError(f'label_issues.csv points at train image {idx.max()} but data set '
-                          f'{cfg.data.name!r} has {len(src.train_x)}: was the data set changed since the '
-                          'run?')
-    if isinstance(src.train_x, np.ndarray) and src.train_x.dtype != object:
-        imgs, _ = load_images(src.train_x[idx], channels=cfg.data.channels)
-    else: # files: native size (as small data sets are), large photos shrunk to 256 px
-        paths = [src.train_x[i] for i in idx]
-        big = max(open_image(paths[0]).shape[:2]) > 256
-        imgs, _ = load_images(paths, size=256 if big else None, channels=cfg.data.channels)
-    return imgs, top
+    return source_images(r, top['index'].to_numpy(dtype=np.int64)), top
+
+def _sec_robustness(r, plots) -> Optional[str]:
+    t = r.get('robustness')
+    if t is None or not len(t): return None
+    rb = r['metrics'].get('robustness') or {}
+    st, n = rb.get('stage', last_stage(r)), rb.get('images', '?')
+    clean = float(t.loc[t.kind == 'clean', 'accuracy'].iloc[0]) if (t.kind == 'clean').any() else None
+    pert = t[t.kind != 'clean']
+    piv = pert.pivot_table(index='kind', columns='severity', values='accuracy', aggfunc='first', sort=False)
+    piv.columns = [f'severity {c}' for c in piv.columns]
+    piv['mean'] = piv.mean(axis=1)
+    piv.index.name = 'perturbation'
+    if clean is not None: piv['drop (mean)'] = clean - piv['mean']
+    out = [f'Test accuracy of the last stage\'s model (`{st}`) on {n} test images'
+           + (f' (clean: **{clean:.4f}**)' if clean is not None else '') +
+           ', each image corrupted by one perturbation at a time, at each severity (seeded: every run sees '
+           'the same corrupted images). Set `evaluate.robustness`, `evaluate.kinds`, `evaluate.severities` and '
+           '`evaluate.max_images` in the config.', '', md_table(piv)]
+    if len(pert):
+        worst = pert.loc[pert.accuracy.idxmin()]
+        out.append(f'\nMean over all perturbations and severities: {pert.accuracy.mean():.4f}; the hardest: '
+                   f'`{worst.kind}` at severity {int(worst.severity)} ({worst.accuracy:.4f}).')
+    out += ['', plots('robustness', plot_robustness, t, alt='accuracy vs perturbation severity',
+                      title=f"{r['name']} ({st}): test accuracy under perturbations")]
+    try: img = source_images(r, [0], test=True, what='the example image')
+    except (DataError, ReportError, OSError) as e: out.append(f'\n*No example picture: {e}*')
+    else:
+        kinds = list(dict.fromkeys(pert.kind)) or None
+        out += ['', 'What the severities look like, on one test image (column titles: severity: parameter):',
+                '',
+                plots('perturbations', plot_perturbations, img, kinds=kinds, alt='perturbations by severity')]
+    return '\n'.join(out)
 
 def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
     iss = r.get('issues')
@@ -383,7 +425,7 @@ def _sec_files(r, plots) -> str:
     f = r['folder']
     names = ['config.yaml', 'data.json', 'metrics.json', 'history.csv', 'label_issues.csv',
              'clean/all_labels.csv', 'noise_matrix_true.csv', 'noise_matrix_estimated.csv',
-             'test_predictions.csv'] + [f'{s}/test_metrics.json' for s in MODEL_STAGES]
+             'test_predictions.csv', 'robustness.csv'] + [f'{s}/test_metrics.json' for s in MODEL_STAGES]
     return '\n'.join(f'* [{n}]({n})' for n in names if (f/n).exists())
 
 # %% ../nbs/09_report.ipynb #c2865fb7
@@ -406,7 +448,7 @@ def write_report(folder, # a run folder, trained/<name>/
     parts = ['\n'.join(head)]
     makers = dict(config=_sec_config, data=_sec_data, timings=_sec_timings, metrics=_sec_metrics,
                   history=_sec_history, confusion=_sec_confusion, per_class=_sec_per_class,
-                  detection=_sec_detection, noise_matrix=_sec_noise_matrix,
+                  robustness=_sec_robustness, detection=_sec_detection, noise_matrix=_sec_noise_matrix,
                   flagged=lambda r, p: _sec_flagged(r, p, n_flagged), files=_sec_files)
     for key, make in makers.items():
         body = make(r, plots)
@@ -418,8 +460,8 @@ def write_report(folder, # a run folder, trained/<name>/
 # %% ../nbs/09_report.ipynb #e5d51b16
 COMPARE_SETTINGS = ['run', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained', 'loss',
                     'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'final']
-COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'final_acc', 'test_acc', 'flagged', 'flag_precision',
-                   'flag_recall', 'flag_f1', 'seconds']
+COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
+                   'flag_precision', 'flag_recall', 'flag_f1', 'seconds']
 
 def find_runs(paths:Sequence, # run folders, or folders holding run folders (a sweep's `<name>-grid/`)
              ) -> list:
@@ -450,6 +492,7 @@ def run_row(folder) -> dict:
                final=bool(c('final', 'enabled')))
     for st in MODEL_STAGES: row[f'{st}_acc'] = (m.get(st) or {}).get('test_accuracy')
     row['test_acc'] = m[last]['test_accuracy'] if last else None
+    row['robust_acc'] = (m.get('robustness') or {}).get('mean_accuracy')
     cl = m.get('clean') or {}
     det = cl.get('detection') or {}
     row.update(flagged=cl.get('flagged'), flag_precision=det.get('precision'), flag_recall=det.get('recall'),
@@ -488,6 +531,7 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
     head = f"{len(t)} run{'s' if len(t) > 1 else ''}"
     if common: head += f"; same in all: {', '.join(common)}"
     note = '`*_acc`: test accuracy after each stage (`test_acc`: the last stage).'
+    if 'robust_acc' in t: note += ' `robust_acc`: its mean accuracy on perturbed test images.'
     return f'{head}\n\n{body}\n\n{note}\n'
 
 def report_runs(paths:Sequence, # run folders (or sweep folders)

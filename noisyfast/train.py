@@ -22,14 +22,16 @@ from fastai.optimizer import Adam, SGD, ranger
 from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
 from .config import Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config
-from .data import Data, Split, resolve_channels
-from .loaders import ArrayData, make_dls, channel_stats
+from .data import Data, Split, resolve_channels, decoded_shape, load_images, cache_dir
+from .loaders import ArrayData, ArrayDL, BatchAug, make_dls, channel_stats, fastai_dls
 from .losses import get_loss
+from .evaluate import RandomPerturb
+from .models import MODELS, is_model, create_model, model_splitter, nesterov_sgd
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'create_learner', 'Checkpoints', 'FitResult', 'show_progress',
-           'fit', 'load_fit', 'predict', 'CountTrainable']
+           'data_arrays', 'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'predict', 'CountTrainable']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(ValueError):
@@ -52,13 +54,13 @@ def resolve_precision(precision:str, # auto | bf16 | fp16 | fp32
 
 # %% ../nbs/05_train.ipynb #1d036fe7
 def resolve_arch(arch:str):
-    "A timm model name (kept as a string) or a fastai model function"
+    "A noisyfast or timm model name (kept as a string) or a fastai model function"
     import timm
     from fastai.vision import models as fm
-    if timm.is_model(arch): return arch
+    if is_model(arch) or timm.is_model(arch): return arch
     for mod in (fm.xresnet, fm):
         if not arch.startswith('_') and callable(getattr(mod, arch, None)): return getattr(mod, arch)
-    names = timm.list_models() + [n for n in dir(fm.xresnet) if n.startswith('xres')]
+    names = list(MODELS) + timm.list_models() + [n for n in dir(fm.xresnet) if n.startswith('xres')]
     hint = difflib.get_close_matches(arch, names, n=3)
     raise TrainError(f"model.arch {arch!r} is neither a timm nor a fastai model" +
                      (f"; did you mean {', '.join(map(repr, hint))}?" if hint else ''))
@@ -148,7 +150,8 @@ def load_weights(learn:Learner, path) -> str:
     return 'body'
 
 # %% ../nbs/05_train.ipynb #3523c238
-OPTIMIZERS = {'adam': Adam, 'ranger': ranger, 'sgd': lambda p, lr=0.1, **kw: SGD(p, lr, mom=0.9, **kw)}
+OPTIMIZERS = {'adam': Adam, 'ranger': ranger, 'sgd': lambda p, lr=0.1, **kw: SGD(p, lr, mom=0.9, **kw),
+              'sgd_nesterov': nesterov_sgd}
 
 def n_params(model:nn.Module, trainable:bool=None) -> int:
     "Number of parameters (only trainable ones, or only frozen ones, when asked)"
@@ -165,15 +168,25 @@ def create_learner(dls, # fastai DataLoaders
     "A fastai `Learner` for `mc.arch`; returns (learner, whether the body starts trained)"
     arch = resolve_arch(mc.arch)
     hub = mc.pretrained is True and weights is None
+    own = isinstance(arch, str) and is_model(arch) # noisyfast's small CIFAR nets (notebook 12)
+    if hub and own:
+        raise TrainError(f'model.pretrained is true but {arch!r} is a noisyfast model without hub weights; '
+                         'use model.pretrained: false, or the path of a weights file saved by noisyfast')
     if hub: check_pretrained_available(arch)
     kw = {} if mc.dropout is None else dict(ps=mc.dropout)
     if tc.wd is not None: kw['wd'] = tc.wd
     loss = get_loss(tc.loss, alpha=tc.alpha, beta=tc.beta, label_smoothing=tc.label_smoothing, n_classes=n_classes)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UserWarning)
-        learn = vision_learner(dls, arch, normalize=False, n_out=n_classes, pretrained=hub, loss_func=loss,
-                               opt_func=OPTIMIZERS[tc.opt], metrics=[accuracy], n_in=n_in, cbs=cbs,
-                               train_bn=tc.train_bn, path=path, **kw)
+    if own:
+        if mc.dropout is not None: raise TrainError(f'model.dropout is not available for {arch!r}; remove it')
+        learn = Learner(dls, create_model(arch, n_in, n_classes), loss_func=loss, opt_func=OPTIMIZERS[tc.opt],
+                        metrics=[accuracy], splitter=model_splitter, cbs=cbs, train_bn=tc.train_bn, path=path,
+                        **kw)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)
+            learn = vision_learner(dls, arch, normalize=False, n_out=n_classes, pretrained=hub,
+                                   loss_func=loss, opt_func=OPTIMIZERS[tc.opt], metrics=[accuracy], n_in=n_in,
+                                   cbs=cbs, train_bn=tc.train_bn, path=path, **kw)
     learn.unfreeze()
     src = weights if weights is not None else (mc.pretrained if isinstance(mc.pretrained, str) else None)
     if src is not None: load_weights(learn, src)
@@ -191,12 +204,15 @@ class Checkpoints(TrackerCallback):
 
     def after_epoch(self):
         super().after_epoch()
-        meta = dict(self.meta, epoch=self.epoch, **{self.monitor: float(self.recorder.values[-1][self.idx])})
-        save_weights(self.model, self._path('last'), opt=self.opt, **meta)
+        meta = self._meta = dict(self.meta, epoch=self.epoch,
+                                 **{self.monitor: float(self.recorder.values[-1][self.idx])})
+        save_weights(self.model, self._path('last'), **meta) # weights only: cheap enough for every epoch
         if self.new_best: save_weights(self.model, self._path('best'), **meta)
 
     def after_fit(self):
         super().after_fit()
+        if getattr(self, '_meta', None) is not None: # optimizer state (2x the weights with Adam): once per fit
+            save_weights(self.model, self._path('last'), opt=self.opt, **self._meta)
         if self.load == 'best' and self._path('best').exists():
             self.model.load_state_dict(torch.load(self._path('best'), map_location='cpu')['model'])
 
@@ -211,6 +227,10 @@ class FitResult:
     best: Optional[float] = None
     arrays: Optional[ArrayData] = None
     weights: Optional[Path] = None # the checkpoint the model ends with (last stage's best, or last)
+    loader: str = 'fast' # the data pipeline it trained with: 'fast' or 'fastai'
+    size: Optional[int] = None # input size of its last stage
+    stats: Optional[tuple] = None # (mean, std) its inputs are normalized with
+    n_in: int = 3 # input channels of the model
 
 def _history_rows(learn, stage, size, phase):
     names = list(learn.recorder.metric_names[1:-1])
@@ -230,10 +250,43 @@ def show_progress() -> bool:
     except ImportError: pass
     return sys.stdout.isatty()
 
+def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
+    "The run's decoded images: `data.image_size` and `data.channels`, on disk across runs when `data.cache`"
+    return ArrayData(cfg.data.image_size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
+                     device, cache=cache_dir()/'decoded' if cfg.data.cache else None, key=data.cache_key,
+                     sizes=data.domain_sizes)
+
+def _in_memory(split:Split) -> bool: return isinstance(split.x, np.ndarray) and split.x.dtype != object
+
+def memory_budget(device=None) -> int:
+    "Bytes the fast path may fill with decoded images: half the GPU's memory, or half the free RAM"
+    device = torch.device(device or default_device())
+    if device.type == 'cuda': return torch.cuda.get_device_properties(device).total_memory // 2
+    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') // 2
+
+def resolve_loader(cfg:Config, data:Data, device=None,
+                   budget:int=None, # bytes the decoded images may take (default: `memory_budget(device)`)
+                  ) -> str:
+    "'fast' or 'fastai' for `data.loader`: auto takes the fast path when the decoded images fit the budget"
+    want, files = cfg.data.loader, not _in_memory(data.train)
+    if want == 'fastai' and not files:
+        raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
+                         'DataBlock reads image files: use data.loader: fast (or auto)')
+    if want != 'auto' or not files: return 'fast' if want == 'auto' else want
+    n = sum(len(s) for s in (data.train, data.valid, data.test, data.unlabeled))
+    need = n * int(np.prod(decoded_shape(data.train.x[0], cfg.data.image_size,
+                                         resolve_channels(cfg.data.channels, data))))
+    return 'fast' if need <= (memory_budget(device) if budget is None else budget) else 'fastai'
+
+def _file_stats(cfg, data, train, seed, n:int=1000):
+    "Channel stats from a sample of `n` train files (the fastai pipeline never decodes the whole set)"
+    pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
+    a, _ = load_images([train.x[i] for i in pick], cfg.data.image_size or 64, 'rgb', skip_bad=True)
+    return channel_stats(a)
+
 def _inputs(cfg, data, train, valid, arrays, device, seed):
     "Decoded images, input channels and normalization stats of a training call"
-    arrays = arrays or ArrayData(cfg.data.image_size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
-                                 device)
+    arrays = arrays or data_arrays(cfg, data, device)
     tx, vx = arrays.images(train), arrays.images(valid)
     c_img = tx.shape[-1]
     n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
@@ -266,30 +319,50 @@ def fit(cfg:Config, # the run config (model, train sections)
     if (train.y < 0).any(): raise TrainError('the train split holds unlabeled items (label -1)')
     device = torch.device(device or default_device())
     seed = cfg.seed if seed is None else seed
-    arrays, tx, vx, c_img, n_in, stats = _inputs(cfg, data, train, valid, arrays, device, seed)
+    loader = resolve_loader(cfg, data, device)
+    if loader == 'fast':
+        arrays, tx, vx, c_img, n_in, stats = _inputs(cfg, data, train, valid, arrays, device, seed)
+    else: # fastai's DataBlock over the files: PIL images, always 3 channels
+        if sample_weights is not None or tc.random_erasing > 0:
+            raise TrainError('per-sample weights and train.random_erasing need the fast loader; set '
+                             "data.loader: fast (or auto), or leave them off with data.loader: 'fastai'")
+        arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
+        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], cfg.data.image_size)[0]
+        stats = _file_stats(cfg, data, train, seed)
+        if cfg.model.pretrained is True: stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     precision = resolve_precision(tc.precision, device)
     rows, learn, trained, best = [], None, False, None
     for i, st in enumerate(tc.stages):
-        size = st.size or tx.shape[1]
-        dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=st.bs or tc.bs, augment=tc.augment,
-                       min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=stats,
-                       n_channels=n_in if n_in != c_img else None, device=device, seed=seed + i,
-                       with_idx=sample_weights is not None)
+        if loader == 'fast':
+            size = st.size or tx.shape[1]
+            dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=st.bs or tc.bs, augment=tc.augment,
+                           min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=stats,
+                           n_channels=n_in if n_in != c_img else None, device=device, seed=seed + i,
+                           with_idx=sample_weights is not None)
+        else:
+            size = st.size or native
+            dls = fastai_dls(train, valid, data.vocab, size=size, bs=st.bs or tc.bs, augment=tc.augment,
+                             min_scale=tc.min_scale, stats=stats, seed=seed + i, device=device)
         if learn is None:
-            set_seed(seed, reproducible=True)
+            set_seed(seed, reproducible=device.type != 'cuda') # on a GPU: cuDNN picks the fastest kernels
+            if device.type == 'cuda': torch.backends.cudnn.benchmark = True
             learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, weights=weights,
                                             path=folder, cbs=extra_cbs)
+            if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as the batches are
             if precision == 'fp16': learn.to_fp16()
             elif precision == 'bf16': learn.to_bf16()
             _progress(learn, show_progress() if progress is None else progress)
             if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
+            if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
+                learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats,
+                                           seed=seed))
             if tc.loss_weight_tau is not None or sample_weights is not None:
                 sw = None if sample_weights is None else torch.as_tensor(np.asarray(sample_weights), dtype=torch.float32)
                 learn.add_cb(LossWeights(tau=tc.loss_weight_tau, warmup=tc.loss_weight_warmup, weights=sw))
         else: learn.dls = dls
         sub = folder/f'stage{i}-{size}px'
         meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=i, size=size,
-                    n_in=n_in, stats=[list(stats[0]), list(stats[1])])
+                    n_in=n_in, stats=[list(stats[0]), list(stats[1])], loader=loader)
         ne = epochs or st.epochs
         if trained and st.freeze_epochs > 0:
             learn.freeze()
@@ -303,7 +376,8 @@ def fit(cfg:Config, # the run config (model, train sections)
         rows += _history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
     final = sub/('best.pth' if tc.load == 'best' else 'last.pth')
-    return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, arrays, final)
+    return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, arrays, final, loader, size,
+                     stats, n_in)
 
 def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
              *, arrays:ArrayData=None, device=None) -> FitResult:
@@ -311,29 +385,57 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     device = torch.device(device or default_device())
     obj = torch.load(weights, map_location='cpu', weights_only=True)
     meta = obj.get('noisyfast', {})
-    arrays = arrays or ArrayData(cfg.data.image_size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
-                                 device)
-    vx = arrays.images(data.valid)
-    n_in, c_img = meta.get('n_in', 3), vx.shape[-1]
-    stats = meta.get('stats') or channel_stats(vx.cpu().numpy())
-    dls = make_dls(vx, data.valid.y, vx, data.valid.y, size=meta.get('size'), bs=cfg.train.bs, stats=stats,
-                   n_channels=n_in if n_in != c_img else None, device=device)
+    arrays = arrays or data_arrays(cfg, data, device)
+    loader, n_in, size = meta.get('loader', 'fast'), meta.get('n_in', 3), meta.get('size')
+    if loader == 'fastai':
+        stats = meta['stats']
+        dls = fastai_dls(data.valid, data.valid, data.vocab, size=size, bs=cfg.train.bs, augment='none',
+                         stats=stats, device=device)
+    else:
+        vx = arrays.images(data.valid)
+        stats = meta.get('stats') or channel_stats(vx.cpu().numpy())
+        dls = make_dls(vx, data.valid.y, vx, data.valid.y, size=size, bs=cfg.train.bs, stats=stats,
+                       n_channels=n_in if n_in != vx.shape[-1] else None, device=device)
     learn, _ = create_learner(dls, data.c, cfg.model, cfg.train, n_in=n_in, path=Path(weights).parent)
     learn.model.load_state_dict(obj['model'])
+    if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     _progress(learn, False)
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0., meta.get(cfg.train.monitor), arrays,
-                     Path(weights))
+                     Path(weights), loader, size, tuple(stats), n_in)
 
 # %% ../nbs/05_train.ipynb #ca7bd892
 def predict(res:FitResult, # a trained model
-            split:Split, # the images to predict
+            split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy or torch)
+            tta:bool=False, # average with the predictions on the mirrored images (flip TTA)
            ) -> np.ndarray:
     "Softmax probabilities N×C of `res`'s model on `split`"
     if len(split) == 0: return np.zeros((0, res.learn.dls.c if hasattr(res.learn.dls, 'c') else 0), np.float32)
-    x = res.arrays.images(split)
-    dl = res.learn.dls.valid.new(x=x, y=torch.zeros(len(x), dtype=torch.long))
+    if isinstance(split, Split) and res.loader == 'fastai':
+        dl = res.learn.dls.test_dl([str(p) for p in split.x])
+    else:
+        if isinstance(split, Split): x = res.arrays.images(split)
+        else:
+            x = torch.as_tensor(split)
+            if x.dtype != torch.uint8 or x.ndim != 4:
+                raise TrainError(f'predict takes a Split or uint8 images N×H×W×C; got {x.dtype} of shape '
+                                 f'{tuple(x.shape)}')
+            x = x.to(res.arrays.device if res.arrays is not None else 'cpu')
+        mean, std = res.stats if res.stats is not None else res.learn.dls.stats
+        tfm = BatchAug(res.size, 'none', mean=mean, std=std,
+                       n_channels=res.n_in if res.n_in != x.shape[-1] else None)
+        dl = ArrayDL(x, torch.zeros(len(x), dtype=torch.long), bs=res.learn.dls.valid.bs, tfm=tfm,
+                     device=res.learn.dls.device)
     preds, _ = res.learn.get_preds(dl=dl)
+    if tta: # fastai's Learner.tta would also run its train-time augmentation; this is the mirror image only
+        flip = _Mirror()
+        with res.learn.added_cbs(flip): mirrored, _ = res.learn.get_preds(dl=dl)
+        preds = (preds + mirrored) / 2
     return preds.float().numpy()
+
+class _Mirror(Callback):
+    "Flip every batch horizontally (for `predict(..., tta=True)`)"
+    order = 1
+    def before_batch(self): self.learn.xb = (self.xb[0].flip(-1), *self.xb[1:])
 
 # %% ../nbs/05_train.ipynb #0fa0220f
 class CountTrainable(Callback):

@@ -1,7 +1,7 @@
 """Bad data: every broken input a user can point noisyfast at gives a `DataError` naming the file or row and what to
 do (printed by the CLI as `noisyfast: error: ...`, exit status 2, no traceback), or, for unreadable images with
 `data.skip_bad: true`, is left out of every split and listed. Images of any mode or size work."""
-import functools, inspect, os
+import functools, os
 from pathlib import Path
 import numpy as np
 import pytest
@@ -27,16 +27,10 @@ def _make_data_verifies() -> bool:
         except DataError as e: return 'unreadable' in str(e)
         return False
 
-def _run_uses(*names) -> bool:
-    import noisyfast.pipeline
-    src = inspect.getsource(noisyfast.pipeline.run)
-    return all(n in src for n in names)
-
 HOOK = ('the hooks proposed for noisyfast.noise.make_data (`src = verify_images(src, skip_bad=d.skip_bad)`) and '
         'noisyfast.pipeline.run (data.json `skipped`, `resolve_channels`): see the reliability notes')
 needs_hook = pytest.mark.xfail(not _make_data_verifies(), strict=True, reason='needs ' + HOOK)
-needs_run_hook = pytest.mark.xfail(not (_make_data_verifies() and _run_uses('skipped', 'resolve_channels')),
-                                   strict=True, reason='needs ' + HOOK)
+needs_run_hook = needs_hook # pipeline.run writes data.json `skipped` and decodes with the data's channels
 
 @pytest.fixture
 def pets(tmp_path):
@@ -319,13 +313,6 @@ def test_console_script_refuses_bad_data(tmp_path, pets):
     assert_user_error(rc, err, "class 'zebra' has no images")
     assert no_run_folder(tmp_path)
 
-def _loaders_keep_hw() -> bool:
-    from noisyfast.loaders import ArrayData
-    return 'shape[:2]' in inspect.getsource(ArrayData.images)
-
-@pytest.mark.xfail(not (_make_data_verifies() and _loaders_keep_hw()), strict=True,
-                   reason='needs ArrayData.images to decode later splits at the (h, w) of the first (noisyfast.loaders: '
-                          '`size = self.size or (tuple(shape[:2]) if shape else None)`)')
 def test_run_non_square_images_of_many_sizes(tmp_path):
     "Photos of many non-square sizes, no data.image_size: every split is decoded at the first image's (h, w)"
     root = make_folder(tmp_path/'photos', n_classes=2, per_class=12)

@@ -31,7 +31,7 @@ def test_run_leaves_the_data_untouched(tmp_path, kind):
     assert tree_hashes(root) == before, f'the {kind} data set ({src_name} images) was changed by the run'
     run = tmp_path/'runs'/f'{kind}-run'
     state = json.loads((run/'state.json').read_text())
-    assert state['done'] == ['data', 'train', 'clean', 'final'], state
+    assert state['done'] == ['data', 'train', 'clean', 'final', 'robustness'], state
     issues = (run/'clean'/'all_labels.csv').read_text()
     assert str(root) in issues, 'the label table points back at the files'
     info = json.loads((run/'data.json').read_text())['data']
