@@ -208,6 +208,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.loaders.DiskImages': ('loaders.html#diskimages', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.DiskImages.__init__': ('loaders.html#diskimages.__init__', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.DiskImages.write': ('loaders.html#diskimages.write', 'noisyfast/loaders.py'),
+                                   'noisyfast.loaders._create_zeros': ('loaders.html#_create_zeros', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.channel_stats': ('loaders.html#channel_stats', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.fastai_dls': ('loaders.html#fastai_dls', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.make_dls': ('loaders.html#make_dls', 'noisyfast/loaders.py')},

@@ -151,7 +151,9 @@ def _sigterm(signum, frame): raise KeyboardInterrupt # SIGTERM stops a run like 
 
 def main(argv=None):
     "Entry point of the `noisyfast` console script"
-    import signal
+    import signal, warnings
+    # fastai scripts a few layers with torch.jit when imported, which newer torch calls deprecated: not for users
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     if argv is None: signal.signal(signal.SIGTERM, _sigterm)
     p = build_parser()
     args, extra = p.parse_known_args(sys.argv[1:] if argv is None else argv)

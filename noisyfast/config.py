@@ -421,8 +421,8 @@ def _check_perturbations(cfg, w):
         if kinds is None: continue
         bad = [k for k in kinds if k not in PERTURBATIONS]
         if bad or not kinds:
-            raise ConfigError(f"{w(key)}: {(bad or kinds)!r} {'is' if bad else 'is empty'}; choose from "
-                              f"{', '.join(PERTURBATIONS)}")
+            what = f'{bad!r}: not a perturbation' if bad else 'the list is empty'
+            raise ConfigError(f"{w(key)}: {what}; choose from {', '.join(PERTURBATIONS)}")
     sev = cfg.evaluate.severities
     if not sev or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in sev):
         raise ConfigError(f"{w('evaluate.severities')}: {sev!r}; give a non-empty list of integers "

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_loaders.ipynb #9156c32d
 from __future__ import annotations
-import copy, math
+import copy, math, os
 from typing import Optional
 import numpy as np
 import torch, torch.nn.functional as F
@@ -171,6 +171,19 @@ def channel_stats(x:np.ndarray, n_max:int=10_000, seed:int=0, chunk:int=256):
     mean = s / n
     return mean.tolist(), np.maximum(np.sqrt(np.maximum(s2 / n - mean ** 2, 0)), 1e-3).tolist()
 
+def _create_zeros(path:Path, nbytes:int):
+    "Make `path` a file of `nbytes` zeros unless it is one already; never truncates a file others may map"
+    if path.exists() and path.stat().st_size == nbytes: return
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    with open(tmp, 'wb') as f: f.truncate(nbytes) # sparse: no disk used until written
+    try:
+        try: os.link(tmp, path) # atomic, and only if absent: two runs starting together share one file
+        except FileExistsError:
+            if path.stat().st_size != nbytes: os.replace(tmp, path) # a stale file of another size
+        except OSError: # no hard links on this file system
+            if not path.exists() or path.stat().st_size != nbytes: os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
 class DiskImages:
     "One domain's decoded images in a memory-mapped uint8 file N×H×W×C, with a done flag per image"
     def __init__(self, folder, # where cache files live
@@ -182,11 +195,10 @@ class DiskImages:
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{key}-{domain}-{'x'.join(map(str, shape))}"
         self.path, self.flags, self.shape = folder/f'{stem}.u8', folder/f'{stem}.done', tuple(shape)
-        size = n * int(np.prod(shape))
-        ok = self.path.exists() and self.flags.exists() and self.path.stat().st_size == size and \
-            self.flags.stat().st_size == n
-        self.x = np.memmap(self.path, np.uint8, 'r+' if ok else 'w+', shape=(n, *shape))
-        self.done = np.memmap(self.flags, np.uint8, 'r+' if ok else 'w+', shape=(n,))
+        _create_zeros(self.path, n * int(np.prod(shape)))
+        _create_zeros(self.flags, n)
+        self.x = np.memmap(self.path, np.uint8, 'r+', shape=(n, *shape))
+        self.done = np.memmap(self.flags, np.uint8, 'r+', shape=(n,))
 
     def write(self, pos:np.ndarray, a:np.ndarray):
         "Store decoded images at positions `pos`; flags are set only after the pixels are on disk"

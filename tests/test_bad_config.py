@@ -79,6 +79,7 @@ def test_wrong_type(tmp_path, text, needles):
     ('data.n_labeled', 0, '>= 1'), ('data.valid_pct', 0, '(0, 1)'), ('data.valid_pct', 1, '(0, 1)'),
     ('data.labeled_fraction', 1.5, '(0, 1]'), ('pseudo.epochs', 0, '>= 1'), ('clean.epochs', -1, '>= 1'),
     ('pseudo.rounds', -1, '>= 0'), ('train.label_smoothing', 1, '[0, 1)'),
+    ('train.perturb', 1.5, '[0, 1]'), ('train.perturb_severity', 6, '[1, 5]'), ('evaluate.max_images', 0, '>= 1'),
 ])
 def test_out_of_range(tmp_path, key, value, allowed):
     rc, err, f = check(tmp_path, 'seed: 1\n', f'{key}={value}')
@@ -94,7 +95,11 @@ def test_out_of_range(tmp_path, key, value, allowed):
     ('noise: {kind: matrix}\n', ["'noise.matrix'", 'no matrix is given']),
     ('noise: {kind: real}\n', ["'noise.column'", 'no label column is given']),
     ("name: 'a/b'\n", ["'name'", 'not a usable folder name']),
-], ids=['pretrained-path', 'labeled-both', 'rate-0', 'matrix', 'real-column', 'name'])
+    ('evaluate: {kinds: [blur, fog]}\n', ["'evaluate.kinds'", "['fog']: not a perturbation", 'salt_pepper']),
+    ('evaluate: {severities: [0, 6]}\n', ["'evaluate.severities'", 'integers from 1 to 5']),
+    ('train: {perturb_kinds: []}\n', ["'train.perturb_kinds'", 'the list is empty']),
+], ids=['pretrained-path', 'labeled-both', 'rate-0', 'matrix', 'real-column', 'name', 'perturbation',
+        'severities', 'perturb-kinds-empty'])
 def test_impossible_combination(tmp_path, text, needles):
     rc, err, f = check(tmp_path, text)
     assert_user_error(rc, err, *needles)
