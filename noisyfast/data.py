@@ -18,12 +18,13 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIF
            'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL',
            'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS',
            'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'ArchiveFile', 'sha256sum', 'verify',
-           'download', 'fetch', 'extract', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
-           'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
-           'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir', 'open_image',
-           'image_header', 'decoded_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
-           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
-           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+           'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
+           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
+           'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
+           'find_archive_dir', 'open_image', 'image_header', 'decoded_shape', 'load_images', 'ImageCheck',
+           'check_images', 'bad_images_message', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
+           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
+           'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(ValueError):
@@ -127,6 +128,10 @@ def extract(archive:Path) -> Path:
     return dest
 
 # %% ../nbs/01_data.ipynb #6c23ab4d
+def is_image_array(x) -> bool:
+    "Whether `x` holds decoded images (a uint8 N×H×W×C array) rather than file paths"
+    return isinstance(x, np.ndarray) and x.dtype != object
+
 @dataclass
 class Source:
     "Every image of a data set with its reference labels, before any split"
@@ -152,7 +157,7 @@ class Source:
 
     def has_files(self) -> bool:
         "Whether the images are files (to check) rather than an array"
-        return not (isinstance(self.train_x, np.ndarray) and self.train_x.dtype != object)
+        return not is_image_array(self.train_x)
 
 # %% ../nbs/01_data.ipynb #a92af7b4
 def load_digits_source(path=None) -> Source:
@@ -574,7 +579,7 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
                ):
     "Decode `x` into a uint8 N×H×W×C array; returns (array, list of bad indices)"
     hw = _hw(size)
-    if isinstance(x, np.ndarray) and x.dtype != object:
+    if is_image_array(x):
         a = x
         if channels == 'rgb' and a.shape[-1] == 1: a = np.repeat(a, 3, axis=-1)
         if channels == 'gray' and a.shape[-1] == 3: a = (a @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
@@ -764,7 +769,7 @@ def concat_splits(*splits) -> Split:
     "One split holding the items of `splits` (all of one domain), in order"
     doms = {s.domain for s in splits}
     if len(doms) != 1: raise ValueError(f'cannot join splits of different domains {sorted(doms)}')
-    arr = all(isinstance(s.x, np.ndarray) and s.x.dtype != object for s in splits)
+    arr = all(is_image_array(s.x) for s in splits)
     x = np.concatenate([s.x for s in splits]) if arr else [p for s in splits for p in s.x]
     yt = None if any(s.y_true is None for s in splits) else np.concatenate([s.y_true for s in splits])
     return Split(x, np.concatenate([s.y for s in splits]), yt, np.concatenate([s.idx for s in splits]), doms.pop())
@@ -909,7 +914,7 @@ def _cache_identity(src:Source):
 
 # %% ../nbs/01_data.ipynb #38f68bfd
 def _image_shape(x):
-    if isinstance(x, np.ndarray) and x.dtype != object: return tuple(x.shape[1:])
+    if is_image_array(x): return tuple(x.shape[1:])
     for p in x[:20]: # the first readable of the first images
         try:
             with Image.open(p) as im: return (im.size[1], im.size[0], 1 if im.mode in GRAY_MODES else 3)

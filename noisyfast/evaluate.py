@@ -19,9 +19,9 @@ from fastai.data.transforms import Normalize
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class_table', 'metrics_summary', 'detection_metrics',
            'relabel_metrics', 'transition_matrix', 'matrix_error', 'Perturbation', 'perturbation_levels',
-           'perturb_batch', 'perturb', 'robustness_table', 'random_perturb', 'RandomPerturb', 'plot_history',
-           'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep', 'plot_robustness',
-           'plot_perturbations']
+           'perturb_batch', 'perturb', 'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb',
+           'plot_history', 'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep',
+           'plot_robustness', 'plot_perturbations']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
 def _np(x, name:str) -> np.ndarray:
@@ -386,6 +386,17 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
     df = pd.DataFrame(rows)
     df['drop'] = clean - df['accuracy']
     return df
+
+def robustness_summary(table:pd.DataFrame, # a `robustness_table`
+                      ) -> dict:
+    "Clean accuracy, mean accuracy over every perturbation and severity, and the hardest one"
+    clean, pert = table[table['kind'] == 'clean'], table[table['kind'] != 'clean']
+    out = dict(clean_accuracy=float(clean['accuracy'].iloc[0]) if len(clean) else None)
+    if len(pert):
+        worst = pert.loc[pert['accuracy'].idxmin()]
+        out.update(mean_accuracy=float(pert['accuracy'].mean()), worst_kind=str(worst['kind']),
+                   worst_severity=int(worst['severity']), worst_accuracy=float(worst['accuracy']))
+    return out
 
 # %% ../nbs/08_evaluate.ipynb #8d49a9a4
 def _check_aug(kinds, p, max_severity) -> list:

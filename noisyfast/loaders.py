@@ -10,10 +10,10 @@ import numpy as np
 import torch, torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from pathlib import Path
-from .data import DataError, Split, load_images, decoded_shape
+from .data import DataError, Split, load_images, decoded_shape, is_image_array
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'BatchAug', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'make_dls', 'fastai_dls']
+__all__ = ['AUGMENTS', 'BatchAug', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -294,6 +294,20 @@ class ArrayData:
         return st[0][idx.to(st[0].device)]
 
 # %% ../nbs/04_loaders.ipynb #3b7ce545
+def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C
+            y=None, # labels (default: zeros, for predictions)
+            *,
+            size:int=None, # output size (default: the images' size)
+            bs:int=128,
+            stats=None, # (mean, std) in [0, 1] (default: 0.5, 0.5)
+            n_channels:int=None, # replicate grayscale to this many channels
+            device=None) -> ArrayDL:
+    "An unshuffled, unaugmented `ArrayDL` (validation, predictions): resized and normalized only"
+    y = torch.zeros(len(x), dtype=torch.long) if y is None else y
+    mean, std = stats if stats is not None else (None, None)
+    return ArrayDL(x, y, bs=bs, tfm=BatchAug(size, 'none', mean=mean, std=std, n_channels=n_channels),
+                   device=device)
+
 def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
              size:int=None, # output size of every batch
              bs:int=64, augment:str='flip', min_scale:float=0.35, random_erasing:float=0.,
@@ -310,7 +324,8 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
     trn = ArrayDL(train_x, y(train_y), bs=bs, shuffle=True, drop_last=len(train_x) > bs,
                   tfm=BatchAug(size, augment, min_scale=min_scale, random_erasing=random_erasing, **kw),
                   device=device, seed=seed, with_idx=with_idx)
-    val = ArrayDL(valid_x, y(valid_y), bs=bs * 2, tfm=BatchAug(size, 'none', **kw), device=device, seed=seed)
+    val = eval_dl(valid_x, y(valid_y), size=size, bs=bs * 2, stats=(mean, std), n_channels=n_channels,
+                  device=device)
     dls = DataLoaders(trn, val, device=trn.device)
     dls.stats = (mean, std)
     return dls
@@ -322,7 +337,7 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     import pandas as pd
     from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Resize,
                                    RandomResizedCrop, Flip, Normalize, imagenet_stats)
-    if isinstance(train.x, np.ndarray) and train.x.dtype != object:
+    if is_image_array(train.x):
         raise ValueError("the fastai loader reads image files; this data set is an array: use data.loader: fast")
     items = pd.DataFrame({'path': [str(p) for p in list(train.x) + list(valid.x)],
                           'label': [vocab[y] for y in np.r_[train.y, valid.y]]})

@@ -16,7 +16,7 @@ from .train import FitResult, fit, load_fit, predict, default_device, resolve_ar
 from .pseudo import pseudo_label
 from .clean import clean
 from .evaluate import (classification_metrics, detection_metrics, matrix_error, robustness_table,
-                                PERTURBATIONS, plot_noise_sweep)
+                                robustness_summary, PERTURBATIONS, plot_noise_sweep)
 from .report import write_report
 
 # %% auto #0
@@ -272,11 +272,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         tbl = robustness_table(lambda a: predict(res, a, ev.tta), imgs, test.y, kinds=ev.kinds,
                                severities=ev.severities, seed=cfg.seed)
         atomic_write_text(folder/'robustness.csv', tbl.to_csv(index=False))
-        pert = tbl[tbl.kind != 'clean']
-        worst = pert.loc[pert.accuracy.idxmin()]
-        finish('robustness', dict(stage=last, images=len(test), clean_accuracy=float(tbl.accuracy.iloc[0]),
-                                  mean_accuracy=float(pert.accuracy.mean()), worst_kind=str(worst.kind),
-                                  worst_severity=int(worst.severity), worst_accuracy=float(worst.accuracy),
+        finish('robustness', dict(stage=last, images=len(test), **robustness_summary(tbl),
                                   seconds=round(time.time() - t0, 1)))
     if last is not None:
         tp = np.load(folder/last/'test_probs.npy')

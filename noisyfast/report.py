@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Optional, Sequence
 import numpy as np, pandas as pd, yaml
 from .config import ConfigError, atomic_write_text, load_config
-from .data import DataError, load_images, load_source, open_image
+from .data import DataError, load_images, load_source, open_image, is_image_array
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
+from .evaluate import robustness_summary
 
 # %% auto #0
 __all__ = ['MODEL_STAGES', 'STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run', 'last_stage',
@@ -347,7 +348,7 @@ def source_images(r:dict, # a `read_run` dict
     if idx.max() >= len(xs):
         raise ReportError(f'{what} points at image {idx.max()} but data set {cfg.data.name!r} has {len(xs)}: '
                           'was the data set changed since the run?')
-    if isinstance(xs, np.ndarray) and xs.dtype != object:
+    if is_image_array(xs):
         return load_images(xs[idx], channels=cfg.data.channels)[0]
     paths = [xs[i] for i in idx]
     big = max(open_image(paths[0]).shape[:2]) > 256
@@ -367,8 +368,8 @@ def _sec_robustness(r, plots) -> Optional[str]:
     if t is None or not len(t): return None
     rb = r['metrics'].get('robustness') or {}
     st, n = rb.get('stage', last_stage(r)), rb.get('images', '?')
-    clean = float(t.loc[t.kind == 'clean', 'accuracy'].iloc[0]) if (t.kind == 'clean').any() else None
-    pert = t[t.kind != 'clean']
+    summ = robustness_summary(t)
+    clean, pert = summ['clean_accuracy'], t[t.kind != 'clean']
     piv = pert.pivot_table(index='kind', columns='severity', values='accuracy', aggfunc='first', sort=False)
     piv.columns = [f'severity {c}' for c in piv.columns]
     piv['mean'] = piv.mean(axis=1)
@@ -380,9 +381,8 @@ def _sec_robustness(r, plots) -> Optional[str]:
            'the same corrupted images). Set `evaluate.robustness`, `evaluate.kinds`, `evaluate.severities` and '
            '`evaluate.max_images` in the config.', '', md_table(piv)]
     if len(pert):
-        worst = pert.loc[pert.accuracy.idxmin()]
-        out.append(f'\nMean over all perturbations and severities: {pert.accuracy.mean():.4f}; the hardest: '
-                   f'`{worst.kind}` at severity {int(worst.severity)} ({worst.accuracy:.4f}).')
+        out.append(f"\nMean over all perturbations and severities: {summ['mean_accuracy']:.4f}; the hardest: "
+                   f"`{summ['worst_kind']}` at severity {summ['worst_severity']} ({summ['worst_accuracy']:.4f}).")
     out += ['', plots('robustness', plot_robustness, t, alt='accuracy vs perturbation severity',
                       title=f"{r['name']} ({st}): test accuracy under perturbations")]
     try: img = source_images(r, [0], test=True, what='the example image')

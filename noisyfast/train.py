@@ -22,8 +22,10 @@ from fastai.optimizer import Adam, SGD, ranger
 from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
 from .config import Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config
-from .data import Data, Split, resolve_channels, decoded_shape, load_images, cache_dir
-from .loaders import ArrayData, ArrayDL, BatchAug, make_dls, channel_stats, fastai_dls
+from fastai.vision.core import imagenet_stats
+from .data import (Data, Split, resolve_channels, decoded_shape, load_images, cache_dir,
+                            is_image_array)
+from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, nesterov_sgd
@@ -256,8 +258,6 @@ def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
                      device, cache=cache_dir()/'decoded' if cfg.data.cache else None, key=data.cache_key,
                      sizes=data.domain_sizes)
 
-def _in_memory(split:Split) -> bool: return isinstance(split.x, np.ndarray) and split.x.dtype != object
-
 def memory_budget(device=None) -> int:
     "Bytes the fast path may fill with decoded images: half the GPU's memory, or half the free RAM"
     device = torch.device(device or default_device())
@@ -268,7 +268,7 @@ def resolve_loader(cfg:Config, data:Data, device=None,
                    budget:int=None, # bytes the decoded images may take (default: `memory_budget(device)`)
                   ) -> str:
     "'fast' or 'fastai' for `data.loader`: auto takes the fast path when the decoded images fit the budget"
-    want, files = cfg.data.loader, not _in_memory(data.train)
+    want, files = cfg.data.loader, not is_image_array(data.train.x)
     if want == 'fastai' and not files:
         raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
                          'DataBlock reads image files: use data.loader: fast (or auto)')
@@ -278,7 +278,7 @@ def resolve_loader(cfg:Config, data:Data, device=None,
                                          resolve_channels(cfg.data.channels, data))))
     return 'fast' if need <= (memory_budget(device) if budget is None else budget) else 'fastai'
 
-def _file_stats(cfg, data, train, seed, n:int=1000):
+def _file_stats(cfg, train, seed, n:int=1000):
     "Channel stats from a sample of `n` train files (the fastai pipeline never decodes the whole set)"
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
     a, _ = load_images([train.x[i] for i in pick], cfg.data.image_size or 64, 'rgb', skip_bad=True)
@@ -291,7 +291,6 @@ def _inputs(cfg, data, train, valid, arrays, device, seed):
     c_img = tx.shape[-1]
     n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
     stats = channel_stats(tx.cpu().numpy(), seed=seed)
-    if cfg.model.pretrained is True and n_in == 3: stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     return arrays, tx, vx, c_img, n_in, stats
 
 def fit(cfg:Config, # the run config (model, train sections)
@@ -328,8 +327,8 @@ def fit(cfg:Config, # the run config (model, train sections)
                              "data.loader: fast (or auto), or leave them off with data.loader: 'fastai'")
         arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
         c_img, n_in, native = 3, 3, decoded_shape(train.x[0], cfg.data.image_size)[0]
-        stats = _file_stats(cfg, data, train, seed)
-        if cfg.model.pretrained is True: stats = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        stats = _file_stats(cfg, train, seed)
+    if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights expect ImageNet's stats
     precision = resolve_precision(tc.precision, device)
     rows, learn, trained, best = [], None, False, None
     for i, st in enumerate(tc.stages):
@@ -420,11 +419,9 @@ def predict(res:FitResult, # a trained model
                 raise TrainError(f'predict takes a Split or uint8 images N×H×W×C; got {x.dtype} of shape '
                                  f'{tuple(x.shape)}')
             x = x.to(res.arrays.device if res.arrays is not None else 'cpu')
-        mean, std = res.stats if res.stats is not None else res.learn.dls.stats
-        tfm = BatchAug(res.size, 'none', mean=mean, std=std,
-                       n_channels=res.n_in if res.n_in != x.shape[-1] else None)
-        dl = ArrayDL(x, torch.zeros(len(x), dtype=torch.long), bs=res.learn.dls.valid.bs, tfm=tfm,
-                     device=res.learn.dls.device)
+        dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
+                     stats=res.stats if res.stats is not None else res.learn.dls.stats,
+                     n_channels=res.n_in if res.n_in != x.shape[-1] else None, device=res.learn.dls.device)
     preds, _ = res.learn.get_preds(dl=dl)
     if tta: # fastai's Learner.tta would also run its train-time augmentation; this is the mirror image only
         flip = _Mirror()
