@@ -60,8 +60,13 @@ def test_sigkill_during_clean_then_resume(reference, tmp_path):
     assert 'train' in state['done'] and 'clean' not in state['done']
     r = subprocess.run([str(EXE), 'run', str(cfg)], env=ENV, capture_output=True, text=True)
     assert r.returncode == 2 and 'already exists' in r.stderr # never overwritten without --resume
+    files = [*(folder/'train').rglob('*.pth'), *(folder/'clean').rglob('fold*.npy')]
+    kept = {p: p.stat().st_mtime_ns for p in files}
+    assert any(p.name == 'fold0.npy' for p in kept) and any(p.suffix == '.pth' for p in kept)
     out = finish(start(cfg, '--resume'))
     assert '[resume] train:' not in out
+    # the baseline and the finished fold were read back, not computed again: their files were not rewritten
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
     assert results(folder) == ref
 
 def test_sigkill_at_random_moments(reference, tmp_path):
@@ -94,3 +99,34 @@ def test_sigterm_stops_cleanly_and_resumes(reference, tmp_path):
     assert 'Traceback' not in out
     finish(start(cfg, '--resume'))
     assert results(folder) == ref
+
+WRITER = r"""
+import sys, torch
+from noisyfast.config import atomic_write_text
+from noisyfast.train import save_weights
+what, path = sys.argv[1], sys.argv[2]
+texts = ['A' * 12_000_000, 'B' * 12_000_000]
+nets = [torch.nn.Linear(900, 900), torch.nn.Linear(900, 900)] # two different weights files of ~3 MB
+print('ready', flush=True)
+for i in range(10**6):
+    if what == 'text': atomic_write_text(path, texts[i % 2])
+    else: save_weights(nets[i % 2], path, step=i % 2)
+"""
+
+@pytest.mark.parametrize('seconds', [0.3, 0.9, 1.7])
+@pytest.mark.parametrize('what', ['text', 'weights'])
+def test_atomic_writes_survive_sigkill_mid_write(tmp_path, what, seconds):
+    "SIGKILL while a text file or a checkpoint is rewritten in a loop: it is one whole version, never half"
+    import torch
+    path = tmp_path/('state.json' if what == 'text' else 'best.pth')
+    p = subprocess.Popen([sys.executable, '-c', WRITER, what, str(path)], env=ENV, stdout=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == 'ready'
+    time.sleep(seconds) # some writes have finished, one is under way
+    p.send_signal(signal.SIGKILL); p.wait()
+    if what == 'text':
+        s = path.read_text()
+        assert s in ('A' * 12_000_000, 'B' * 12_000_000), f'{len(s)} characters: a half-written file'
+    else:
+        obj = torch.load(path, weights_only=True) # a truncated checkpoint does not load
+        assert obj['noisyfast']['step'] in (0, 1) and obj['model']['weight'].shape == (900, 900)
