@@ -21,10 +21,10 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIF
            'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
-           'find_archive_dir', 'open_image', 'image_header', 'decoded_shape', 'load_images', 'ImageCheck',
-           'check_images', 'bad_images_message', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
-           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
-           'data_info']
+           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'load_images',
+           'ImageCheck', 'check_images', 'bad_images_message', 'verify_images', 'resolve_channels', 'check_data',
+           'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
+           'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(ValueError):
@@ -513,6 +513,17 @@ def find_archive_dir(name='cifar10-jpg.tgz', path=None) -> Optional[Path]:
     "The first archive folder holding `name`, or None"
     return next((d for d in archive_dirs(path) if (d/name).exists()), None)
 
+def archive_for_tests(name:str='cifar10-jpg.tgz', # a file the real-data tests read
+                     ) -> Optional[Path]:
+    "The archive folder for real-data tests: None (saying so) without one, a `DataError` under `CI=true`"
+    d = find_archive_dir(name)
+    if d is not None: return d
+    if os.environ.get('CI', '').strip().lower() in ('true', '1'):
+        raise DataError(f'CI=true but no archive folder: set {ARCHIVE_ENV} to the data folder (the one that '
+                        f"holds {name}); looked in {', '.join(map(str, archive_dirs()))}")
+    print(f'no archive folder found (set ${ARCHIVE_ENV}): skipping the real-data tests')
+    return None
+
 # %% ../nbs/01_data.ipynb #d0f762d1
 GRAY_MODES = {'1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'}
 _WIDE_MODES = {'I', 'I;16', 'I;16B', 'I;16L', 'I;16N'}
@@ -796,9 +807,10 @@ class Data:
     def c(self): return len(self.vocab)
 
     def summary(self) -> dict:
-        "Sizes and class counts, for reports"
+        "Sizes and class counts, for reports; `labeled`: the labels the run uses (train + valid)"
         return dict(name=self.name, classes=self.c, train=len(self.train), valid=len(self.valid),
-                    test=len(self.test), unlabeled=len(self.unlabeled))
+                    test=len(self.test), unlabeled=len(self.unlabeled),
+                    labeled=len(self.train) + len(self.valid))
 
 # %% ../nbs/01_data.ipynb #56892149
 def stratified_take(y:np.ndarray, # labels
@@ -844,15 +856,37 @@ def read_coarse_map(path) -> dict:
     if bad: raise DataError(f'{p}, row {bad[0]}: expected two columns fine,coarse')
     return {r[0].strip(): r[1].strip() for r in rows}
 
+def _n_labeled(n_labeled, labeled_fraction, n_pool:int, n_given_valid:int) -> Optional[int]:
+    "How many labels a run keeps in all (train + valid), checked against the pool; None: every image"
+    n_all = n_pool + n_given_valid
+    n = n_labeled if n_labeled is not None else (
+        int(round(labeled_fraction * n_all)) if labeled_fraction is not None else None)
+    if n is None: return None
+    if n > n_all: raise DataError(f'data.n_labeled is {n} but the train split has only {n_all} images (train '
+                                  'and valid together: the label budget includes the validation labels)')
+    if n <= n_given_valid:
+        raise DataError(f"data.n_labeled is {n} but the data set's own valid split already holds "
+                        f'{n_given_valid} labelled images, and the label budget includes them: raise '
+                        'data.n_labeled (or data.labeled_fraction) so the train split keeps some labels')
+    return n
+
+def _keep_labels(pool:Split, n:Optional[int], seed:int) -> tuple:
+    "(labelled, unlabeled): a stratified `n` of `pool` keep their labels, the rest get y = -1 (`n` None: all)"
+    if n is None or n >= len(pool): return pool, pool.subset(np.array([], dtype=np.int64))
+    li = stratified_take(pool.y, n, seed)
+    unl = pool.subset(_rest(len(pool), li))
+    unl.y = np.full(len(unl), -1, dtype=np.int64)
+    return pool.subset(li), unl
+
 def split_data(src:Source, # the data set
                labels:np.ndarray=None, # labels of `src.train_x` to train on (default: `src.train_y`)
                *,
-               valid_pct:float=0.1, # validation fraction of the train set (ignored when the source has one)
+               valid_pct:float=0.1, # fraction of the labelled images held out for validation
                test_pct:float=0.2, # test fraction carved from train when the source has no test set
                max_train:int=None, # stratified subset of the train set
                max_test:int=None, # stratified subset of the test set
-               n_labeled:int=None, # keep labels for this many train images
-               labeled_fraction:float=None, # or this fraction
+               n_labeled:int=None, # keep labels for this many images in all: train + valid
+               labeled_fraction:float=None, # or this fraction of the train pool (train + valid)
                coarse_map=None, # None, 'builtin', a {fine: coarse} dict or a file
                seed:int=42,
               ) -> Data:
@@ -871,23 +905,16 @@ def split_data(src:Source, # the data set
     if max_test is not None and max_test < len(test): test = test.subset(stratified_take(test.y, max_test, seed + 2))
     whole = Split(src.train_x, ytr, ytrue, np.arange(len(ytr))).subset(pool)
     if max_train is not None and max_train < len(whole): whole = whole.subset(stratified_take(whole.y, max_train, seed + 3))
+    n_given = 0 if src.valid_x is None else len(src.valid_x)
+    n_lab = _n_labeled(n_labeled, labeled_fraction, len(whole), n_given)
     if src.valid_x is not None:
         valid = Split(src.valid_x, src.valid_y, src.valid_y if src.true_known else None,
                       np.arange(len(src.valid_y)) + len(src.train_y))
-        train = whole
-    else:
-        vi = stratified_take(whole.y, valid_pct, seed + 4)
-        valid, train = whole.subset(vi), whole.subset(_rest(len(whole), vi))
-    n_lab = n_labeled if n_labeled is not None else (
-        int(round(labeled_fraction * len(train))) if labeled_fraction is not None else None)
-    if n_lab is not None and n_lab > len(train):
-        raise DataError(f'data.n_labeled is {n_lab} but the train split has only {len(train)} images')
-    if n_lab is not None and n_lab < len(train):
-        li = stratified_take(train.y, n_lab, seed + 5)
-        unl = train.subset(_rest(len(train), li))
-        unl.y = np.full(len(unl), -1, dtype=np.int64)
-        train = train.subset(li)
-    else: unl = train.subset(np.array([], dtype=np.int64))
+        train, unl = _keep_labels(whole, None if n_lab is None else n_lab - len(valid), seed + 5)
+    else: # the labelled images first, then valid out of them: the label budget includes the valid labels
+        lab, unl = _keep_labels(whole, n_lab, seed + 5)
+        vi = stratified_take(lab.y, valid_pct, seed + 4)
+        valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))
     cv = f2c = None
     if coarse_map is not None:
         if coarse_map == 'builtin':

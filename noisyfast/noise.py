@@ -13,7 +13,7 @@ from .data import Source, Data, DATASETS, load_source, split_data, verify_images
 
 # %% auto #0
 __all__ = ['NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map', 'resolve_class_map',
-           'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix', 'largest_remainder', 'matrix_noise',
+           'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix', 'unbiased_counts', 'matrix_noise',
            'real_noise', 'resolve_noise', 'add_noise', 'make_data', 'noise_summary']
 
 # %% ../nbs/02_noise.ipynb #73dd7077
@@ -251,28 +251,34 @@ def symmetric_matrix(rate:float, # total flip probability of each class
     return np.full((n_classes, n_classes), off) + np.eye(n_classes) * (1 - rate - off)
 
 # %% ../nbs/02_noise.ipynb #bc4a992a
-def largest_remainder(p:np.ndarray, # proportions that sum to 1
-                      n:int, # the total to share out
-                     ) -> np.ndarray:
-    "Integer counts summing to n, each within 1 of p × n"
+def unbiased_counts(p:np.ndarray, # proportions that sum to 1
+                    n:int, # the total to share out
+                    rng:np.random.Generator, # seeded: which cells round up
+                   ) -> np.ndarray:
+    "Integer counts summing to n, each p × n rounded down or up at random, with expectation p × n"
     x = np.asarray(p, dtype=float) * n
     k = np.floor(x).astype(np.int64)
-    left = int(min(max(n - k.sum(), 0), len(k)))
-    k[np.argsort(-(x - k), kind='stable')[:left]] += 1
+    left = int(n - k.sum())
+    if left <= 0: return k
+    order = rng.permutation(len(k))
+    edges = np.cumsum((x - k)[order])
+    edges *= left / edges[-1] # the fractional parts sum to `left` (up to float error)
+    hit = np.searchsorted(edges, rng.random() + np.arange(left), side='right') # one point in each unit
+    k[order[hit]] += 1 # a cell is hit with probability its fractional part (< 1: at most once)
     return k
 
 def matrix_noise(y, # true labels: class indices
                  T, # transition matrix T[i][j] = P(noisy j | true i) (or a file)
                  n_classes:int=None, # number of classes (default: the size of T)
                  *,
-                 seed:int=0, # seed for which samples get which label
+                 seed:int=0, # seed for which samples get which label, and which counts round up
                 ) -> NoiseResult:
-    "Relabel exactly the largest-remainder rounding of T[c, j] × n_c samples of each class c as j"
+    "Relabel exactly `unbiased_counts(T[c], n_c)[j]` samples of each class c as j"
     T = check_matrix(T, n_classes)
     y, C = _check_labels(y, len(T))
     rng, yn = np.random.default_rng(seed), y.copy()
     for c, order in enumerate(_class_orders(y, C, rng)):
-        yn[order] = np.repeat(np.arange(C), largest_remainder(T[c], len(order)))
+        yn[order] = np.repeat(np.arange(C), unbiased_counts(T[c], len(order), rng))
     return NoiseResult(yn, y, C, 'matrix')
 
 # %% ../nbs/02_noise.ipynb #726ea73a
@@ -342,12 +348,13 @@ def add_noise(y, # true labels: class indices
     raise NoiseError(f'noise kind {kind!r} is not one of none, symmetric, asymmetric, matrix')
 
 # %% ../nbs/02_noise.ipynb #9247049b
-def _noise_note(plan, res, seed) -> str:
+def _noise_note(plan, res, seed, valid:NoiseResult) -> str:
     k = plan['kind']
     what = f"{plan['rate']:.0%} {k}" if k in ('symmetric', 'asymmetric') else (
         'transition-matrix' if k == 'matrix' else f"real ({plan['column']})")
     return (f'label noise: {what}' + ('' if plan['kind'] == 'real' else f' (seed {seed})') +
-            f', realized {res.rate:.2%} over train+valid+unlabeled ({len(res)} labels)')
+            f', realized {res.rate:.2%} over the {len(res)} train labels '
+            f'(valid: {valid.rate:.2%} of {len(valid)})')
 
 def make_data(cfg, # a run config (`noisyfast.config.Config`)
               *,
@@ -363,7 +370,7 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
                       coarse_map=d.coarse_map, seed=cfg.seed)
     if plan['kind'] == 'none': return data, None
     seed = cfg.seed if cfg.noise.seed is None else cfg.noise.seed
-    splits = [data.train, data.valid, data.unlabeled]
+    splits = [data.train, data.valid] # the unlabeled pool has no labels to noise
     given_valid = src.valid_y if src.valid_x is not None else np.zeros(0, np.int64)
     ref = np.concatenate([src.train_y, given_valid]).astype(np.int64) # indexed by `Split.idx`
     if plan['kind'] == 'real':
@@ -375,11 +382,11 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
                  for i, s in enumerate(splits)]
     data.train.y, data.valid.y = noisy[0], noisy[1] # unlabeled items keep y = -1
     if not src.true_known: # your own labels, made noisy on purpose: they are the truth the noise is measured against
-        for sp in splits: sp.y_true = ref[sp.idx]
+        for sp in (*splits, data.unlabeled): sp.y_true = ref[sp.idx]
         data.true_known = True
-    idx = np.concatenate([s.idx for s in splits])
-    res = NoiseResult(np.concatenate(noisy), ref[idx], src.c, plan['kind'], plan.get('column'), idx)
-    data.notes.append(_noise_note(plan, res, seed))
+    tr, va = data.train, data.valid # the noise statistics: over the labels trained on
+    res = NoiseResult(tr.y, ref[tr.idx], src.c, plan['kind'], plan.get('column'), tr.idx)
+    data.notes.append(_noise_note(plan, res, seed, NoiseResult(va.y, ref[va.idx], src.c)))
     return data, res
 
 # %% ../nbs/02_noise.ipynb #0bfaca85

@@ -142,6 +142,11 @@ def load_labels(data:Data, path) -> Split:
     return pool.subset([pos[int(i)] for i in df['index']]).with_labels(df['label'].to_numpy())
 
 # %% ../nbs/10_pipeline.ipynb #50339201
+def _labels_line(s:dict) -> str:
+    "How many labels a run uses in all (train + valid), from `Data.summary()`"
+    unl = f", {s['unlabeled']:,} unlabeled images" if s.get('unlabeled') else ''
+    return f"{s['labeled']:,} labels used (train {s['train']:,} + valid {s['valid']:,}){unl}"
+
 def _summary_table(metrics:dict) -> pd.DataFrame:
     rows = []
     for st in ('train', 'pseudo', 'clean', 'final'):
@@ -182,6 +187,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         atomic_write_text(f, pd.concat([old, h]).to_csv(index=False))
     if 'data' not in done:
         info = dict(data=data.summary(), notes=data.notes, vocab=data.vocab, skipped=data.skipped)
+        echo(f'[{cfg.name}] data: {_labels_line(info["data"])}, {len(data.test):,} test images')
         if data.skipped: echo(f'[{cfg.name}] skipped {len(data.skipped)} unreadable images (data.skip_bad; '
                               'listed in data.json)')
         if noise is not None: info['noise'] = noise_summary(noise, data.vocab)
@@ -281,7 +287,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + time.time() - t_start, 1)
     write_json(folder/'metrics.json', metrics)
     tbl = _summary_table(metrics)
-    if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on clean test labels)\n' +
+    if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on clean test labels; '
+                      f'{_labels_line(data.summary())})\n' +
                       tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
     try: echo(f'report: {write_report(folder)}')
     except Exception as e: # the results are on disk: say so, and how to rebuild the report

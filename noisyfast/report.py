@@ -145,6 +145,13 @@ def _sec_config(r, plots) -> str:
              '```yaml', r['config_text'].rstrip(), '```', '', '</details>']
     return '\n'.join(lines)
 
+def _labels_used(s:dict) -> str:
+    "The labels a run used in all: train + valid (a data.json without `labeled` is from before the key)"
+    n = s.get('labeled', (s.get('train') or 0) + (s.get('valid') or 0))
+    unl = f"; {s['unlabeled']:,} unlabeled images" if s.get('unlabeled') else ''
+    tr, va = s.get('train', 0), s.get('valid', 0)
+    return f"**{n:,}** labels used: train {tr:,} + valid {va:,} labelled images{unl}."
+
 def _sec_data(r, plots) -> Optional[str]:
     d = r.get('data')
     if not d: return None
@@ -153,7 +160,7 @@ def _sec_data(r, plots) -> Optional[str]:
     voc = r['vocab']
     out += [f"Data set `{s.get('name')}`, {s.get('classes', len(voc))} classes: " +
             ', '.join(voc[:20]) + (f', … ({len(voc) - 20} more)' if len(voc) > 20 else '') + '.', '',
-            md_table(sizes)]
+            md_table(sizes), '', _labels_used(s)]
     if d.get('notes'): out += [''] + [f'* {n}' for n in d['notes']]
     nz = d.get('noise')
     if nz:
@@ -262,8 +269,7 @@ def _sec_per_class(r, plots) -> Optional[str]:
     ff = {'test support': '.0f', 'test predicted': '.0f', 'noisy labels': '.0f', 'noise rate': '.1%'}
     notes = [f'`test …`: the last stage (`{st}`) on the test set.']
     if 'noisy labels' in df:
-        notes.append('`noisy labels`: labels of this true class that the noise flipped (train, valid and '
-                     'unlabeled).')
+        notes.append('`noisy labels`: train labels of this true class that the noise flipped.')
     if 'flagged' in df: notes.append('`flagged`: train labels of this given class flagged by cleaning.')
     if 'flag precision' in df: notes.append('`flag precision`: the share of those that were indeed wrong.')
     return md_table(df, floatfmt=ff) + '\n\n' + ' '.join(notes)

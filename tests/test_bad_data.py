@@ -1,7 +1,7 @@
 """Bad data: every broken input a user can point noisyfast at gives a `DataError` naming the file or row and what to
 do (printed by the CLI as `noisyfast: error: ...`, exit status 2, no traceback), or, for unreadable images with
 `data.skip_bad: true`, is left out of every split and listed. Images of any mode or size work."""
-import functools, os
+import os
 from pathlib import Path
 import numpy as np
 import pytest
@@ -11,26 +11,6 @@ from reliability_helpers import (no_run_folder, run_config,
                                  noisyfast, real_images, tree_hashes)
 from noisyfast.data import (CIFAR10_JPG, DataError, MissingFile, check_images, fetch, load_csv_source,
                             load_folder_source, load_images, load_source, split_data, verify_images)
-
-@functools.cache
-def _make_data_verifies() -> bool:
-    "Whether `noisyfast.noise.make_data` runs `verify_images` (the hook proposed for it): try it on a bad folder"
-    import tempfile
-    from noisyfast.config import load_config
-    from noisyfast.noise import make_data
-    with tempfile.TemporaryDirectory() as tmp:
-        for c in 'ab':
-            (Path(tmp)/c).mkdir()
-            for i in range(5): Image.new('RGB', (4, 4), (50 * i, 0, 0)).save(Path(tmp)/c/f'{i}.png')
-        (Path(tmp)/'a'/'bad.png').write_text('not an image')
-        try: make_data(load_config(None, data=dict(name='folder', path=tmp)))
-        except DataError as e: return 'unreadable' in str(e)
-        return False
-
-HOOK = ('the hooks proposed for noisyfast.noise.make_data (`src = verify_images(src, skip_bad=d.skip_bad)`) and '
-        'noisyfast.pipeline.run (data.json `skipped`, `resolve_channels`): see the reliability notes')
-needs_hook = pytest.mark.xfail(not _make_data_verifies(), strict=True, reason='needs ' + HOOK)
-needs_run_hook = needs_hook # pipeline.run writes data.json `skipped` and decodes with the data's channels
 
 @pytest.fixture
 def pets(tmp_path):
@@ -276,14 +256,20 @@ def test_run_refuses_bad_data_before_any_work(tmp_path, pets, setup, needle):
     assert no_run_folder(tmp_path) and sec < 30
     assert tree_hashes(pets) == before
 
-@needs_hook
+def test_make_data_refuses_truncated_jpeg(pets):
+    "The check is on the data path: `make_data` (what `run` calls first) refuses the file, not only `verify_images`"
+    from noisyfast.config import load_config
+    from noisyfast.noise import make_data
+    bad = corrupt(first(pets, 1, 'jpg'), 'truncate')
+    msg = error_of(make_data, load_config(None, data=dict(name='folder', path=str(pets))))
+    assert f'{bad}: truncated' in msg and 'data.skip_bad: true' in msg, msg
+
 def test_run_refuses_unreadable_image_before_training(tmp_path, pets):
     bad = corrupt(first(pets, 1), 'truncate')
     rc, out, err, sec = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
     assert_user_error(rc, err, f'{bad}: truncated', 'data.skip_bad: true')
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
-@needs_run_hook
 def test_run_skip_bad_lists_skipped_files(tmp_path, pets):
     import json
     bad = sorted(str(corrupt(first(pets, c), h)) for c, h in ((0, 'text'), (2, 'empty')))
@@ -295,7 +281,6 @@ def test_run_skip_bad_lists_skipped_files(tmp_path, pets):
     d = info['data']
     assert d['train'] + d['valid'] + d['test'] == 58
 
-@needs_run_hook
 def test_run_mixed_modes_with_channels_auto(tmp_path):
     "A folder whose first images are grayscale but others colour (and other sizes) trains with channels: auto"
     root = make_folder(tmp_path/'mixed', n_classes=2, per_class=12)
