@@ -1,5 +1,13 @@
 import pytest
 
+@pytest.fixture
+def archive():
+    "The archive folder; a test that needs it skips without one, and fails under CI=true (a DataError)"
+    from noisyfast.data import archive_for_tests
+    d = archive_for_tests()
+    if d is None: pytest.skip('no archive folder: set NOISYFAST_ARCHIVE')
+    return d
+
 def pytest_addoption(parser):
     parser.addoption('--runslow', action='store_true', default=False, help='run the tests marked slow')
 

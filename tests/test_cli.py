@@ -33,8 +33,7 @@ def test_data_info_digits():
     r = noisyfast('data', 'info', 'digits')
     assert r.returncode == 0 and 'train 1,797' in r.stdout
 
-@pytest.mark.skipif(not os.environ.get('NOISYFAST_ARCHIVE'), reason='no archive folder: set NOISYFAST_ARCHIVE')
-def test_data_info_cifar10n_rates():
+def test_data_info_cifar10n_rates(archive):
     r = noisyfast('data', 'info', 'cifar10n')
     assert r.returncode == 0, r.stderr
     for s in ('train 50,000', 'test 10,000', 'aggre    9.01 %', 'worst    40.21 %'): assert s in r.stdout

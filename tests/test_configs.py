@@ -17,9 +17,8 @@ def test_config_is_valid(path):
     cfg = load_config(path)
     assert cfg.name == path.stem
 
-@pytest.mark.skipif(not os.environ.get('NOISYFAST_ARCHIVE'), reason='no archive folder: set NOISYFAST_ARCHIVE')
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
-def test_config_data_and_noise(path):
+def test_config_data_and_noise(path, archive):
     "The data set loads and the noise settings fit it (a 500-image subset keeps this quick)"
     small = ['data.max_train=500', 'data.max_test=100']
     if load_config(path).data.n_labeled: small.append('data.n_labeled=100')
