@@ -103,6 +103,12 @@ class TrainConfig:
     alpha: float = setting(1.0, 'active-passive loss: weight of the active term', min=0)
     beta: float = setting(1.0, 'active-passive loss: weight of the passive term', min=0)
     label_smoothing: float = setting(0.0, 'label-smoothing epsilon for cross-entropy', min=0, max=1, max_open=True)
+    nfl_gamma: Optional[float] = setting(
+        None, "NFL's focusing parameter gamma >= 0 (losses nfl, nfl+rce, nfl+mae; default 0.5; 0: NCE)",
+        min=0)
+    gce_q: Optional[float] = setting(
+        None, "GCE's exponent q in (0, 1] (loss gce; default 0.7; 1 is MAE, near 0 CE)", min=0, max=1,
+        min_open=True)
     mixup: float = setting(0.0, 'MixUp alpha (0: off)', min=0)
     random_erasing: float = setting(0.0, 'random-erasing probability', min=0, max=1)
     augment: Literal['none', 'flip', 'crop', 'shift', 'rrc'] = setting(

@@ -413,6 +413,7 @@ def random_perturb(x:torch.Tensor, # float images N×C×H×W in [0, 1]
                    max_severity:int=3, # severities are drawn uniformly from 1..max_severity
                    *,
                    generator:Optional[torch.Generator]=None, # on x's device; None uses torch's global RNG
+                   return_mask:bool=False, # also return the (N,) bool mask of the images perturbed
                   ) -> torch.Tensor:
     "Perturb each image of a float batch with probability `p`, with a random kind and severity"
     kinds = _check_aug(kinds, p, max_severity)
@@ -425,7 +426,7 @@ def random_perturb(x:torch.Tensor, # float images N×C×H×W in [0, 1]
         for s in range(1, max_severity + 1):
             sel = torch.nonzero(on & (kind == ki) & (sev == s)).squeeze(1)
             if len(sel): out[sel] = perturb_batch(x[sel], k, s, generator=generator)
-    return out
+    return (out, on) if return_mask else out
 
 class RandomPerturb(Callback):
     "fastai callback: perturb each training image with probability `p` (random kind and severity)"
@@ -456,14 +457,17 @@ class RandomPerturb(Callback):
         x = self.xb[0]
         if self._gen is None and self.seed is not None:
             self._gen = torch.Generator(device=x.device).manual_seed(self.seed)
-        xf = x.float() / 255 if x.dtype == torch.uint8 else x
+        xp = x.as_subclass(torch.Tensor)
+        xf = xp.float() / 255 if x.dtype == torch.uint8 else xp.float()
         if self._norm is not None:
             mean, std = (torch.as_tensor(v, dtype=xf.dtype, device=x.device).reshape(1, -1, 1, 1)
                          for v in self._norm)
-            xf = (xf * std + mean).clamp(0, 1)
-        y = random_perturb(xf.clamp(0, 1), self.kinds, self.p, self.max_severity, generator=self._gen)
+            xf = xf * std + mean
+        y, on = random_perturb(xf.clamp(0, 1), self.kinds, self.p, self.max_severity, generator=self._gen,
+                               return_mask=True) # the corruptions work in [0, 1]
         if self._norm is not None: y = (y - mean) / std
-        if x.dtype == torch.uint8: y = (y * 255).round().clamp(0, 255).to(torch.uint8)
+        if x.dtype == torch.uint8: y = (y * 255).round().clamp(0, 255)
+        y = torch.where(on.view(-1, 1, 1, 1), y.to(x.dtype), xp) # unperturbed images pass as they came
         self.learn.xb = (y.as_subclass(type(x)), *self.xb[1:])
 
 # %% ../nbs/08_evaluate.ipynb #328a3afd

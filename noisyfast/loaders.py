@@ -4,16 +4,19 @@
 
 # %% ../nbs/04_loaders.ipynb #9156c32d
 from __future__ import annotations
-import copy, math, os
+import copy, math, os, random
 from typing import Optional
 import numpy as np
 import torch, torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from pathlib import Path
+from PIL import Image
+from fastai.vision.augment import RandTransform
 from .data import DataError, Split, load_images, decoded_shape, is_image_array
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'BatchAug', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls', 'fastai_dls']
+__all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
+           'PadCrop', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -101,8 +104,16 @@ class BatchAug:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
 # %% ../nbs/04_loaders.ipynb #f5fbfe18
+class ArrayItems:
+    "An `ArrayDL`'s images as its fastai `dataset`: its length is the number of images, not of batches"
+    n_inp = 1 # the model's input is the image alone: labels (and item positions) are the targets
+    def __init__(self, dl:'ArrayDL'): self.dl = dl
+    def __len__(self): return self.dl.n
+    def __getitem__(self, i): return self.dl.x[i], self.dl.y[i]
+
 class ArrayDL:
     "fastai-compatible loader over an in-memory uint8 N×H×W×C tensor, batches augmented on the device"
+    n_inp = 1 # fastai's `Learner` splits a batch `(x, y[, i])` into `xb = (x,)` and `yb = (y[, i])`
     def __init__(self,
                  x:torch.Tensor, # uint8 images N×H×W×C (kept where it is: CPU RAM, or the GPU)
                  y:torch.Tensor, # int64 labels
@@ -125,7 +136,7 @@ class ArrayDL:
     @property
     def n(self): return len(self.x)
     @property
-    def dataset(self): return self
+    def dataset(self) -> ArrayItems: return ArrayItems(self) # fastai's `dls.train_ds`
     def __len__(self):
         return self.n // self.bs if self.drop_last and self.n >= self.bs else math.ceil(self.n / self.bs)
 
@@ -331,6 +342,20 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
     return dls
 
 # %% ../nbs/04_loaders.ipynb #c3485381
+class PadCrop(RandTransform):
+    "fastai item transform: pad-and-crop, a shift by up to `pad` pixels (reflection padding), when training"
+    split_idx, order = None, 2 # on both splits (valid: no shift), after `Resize` (order 1)
+    def __init__(self, pad:int, **kwargs): super().__init__(**kwargs); self.pad = pad
+    def before_call(self, b, split_idx:int):
+        r = lambda: random.randint(-self.pad, self.pad)
+        self.d = (0, 0) if split_idx else (r(), r())
+
+    def encodes(self, x:Image.Image):
+        a, p, (dy, dx) = np.asarray(x), self.pad, self.d
+        h, w = a.shape[:2]
+        a = np.pad(a, ((p, p), (p, p)) + ((0, 0),) * (a.ndim - 2), mode='reflect')
+        return type(x).create(np.ascontiguousarray(a[p + dy:p + dy + h, p + dx:p + dx + w]))
+
 def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64, augment:str='flip',
                min_scale:float=0.35, stats=None, num_workers:int=None, seed:int=0, device=None) -> DataLoaders:
     "fastai DataBlock loaders over image files"
@@ -342,8 +367,12 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     items = pd.DataFrame({'path': [str(p) for p in list(train.x) + list(valid.x)],
                           'label': [vocab[y] for y in np.r_[train.y, valid.y]]})
     size = size or 224
-    item_tfm = RandomResizedCrop(size, min_scale=min_scale) if augment == 'rrc' else Resize(size)
-    batch_tfms = ([Flip()] if augment != 'none' else []) + [Normalize.from_stats(*(stats or imagenet_stats))]
+    if augment not in AUGMENTS:
+        raise ValueError(f"augment is {augment!r}; choose one of {', '.join(AUGMENTS)}")
+    pad = [PadCrop(max(1, round(size / 8)))] if augment in ('crop', 'shift') else [] # 1/8 width, as BatchAug
+    item_tfm = [RandomResizedCrop(size, min_scale=min_scale)] if augment == 'rrc' else [Resize(size)] + pad
+    flip = [Flip()] if augment in ('flip', 'crop', 'rrc') else [] # shift: no flip (digits, text)
+    batch_tfms = flip + [Normalize.from_stats(*(stats or imagenet_stats))]
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
                        get_y=ColReader('label'),
                        splitter=IndexSplitter(range(len(train), len(items))), item_tfms=item_tfm,

@@ -201,8 +201,8 @@ def get_loss(name:str, # one of `LOSSES`
              *,
              alpha:float=1., # active-passive pairs: weight of the active term
              beta:float=1., # active-passive pairs: weight of the passive term
-             gamma:float=0.5, # NFL's focusing parameter
-             q:float=0.7, # GCE's exponent
+             gamma:float=None, # NFL's focusing parameter (None: 0.5); only for losses with an 'nfl' term
+             q:float=None, # GCE's exponent (None: 0.7); only for 'gce'
              label_smoothing:float=0., # label-smoothing ε of the cross-entropy ('ce', 'ce+mae')
              n_classes:int=None, # expected number of classes (checked on every call)
             ) -> RobustLoss:
@@ -211,8 +211,13 @@ def get_loss(name:str, # one of `LOSSES`
     if label_smoothing and 'ce' not in name.split('+'):
         raise ValueError(f"label_smoothing={label_smoothing!r} applies to cross-entropy ('ce', 'ce+mae'), "
                          f"not to loss {name!r}")
+    for v, arg, term in ((gamma, 'gamma', 'nfl'), (q, 'q', 'gce')):
+        if v is not None and term not in name.split('+'):
+            raise ValueError(f'{arg}={v!r} is a parameter of {term.upper()}; loss {name!r} has no '
+                             f'{term!r} term')
     make = dict(ce=lambda: CELoss(label_smoothing), mae=MAELoss, rce=RCELoss, nce=NCELoss,
-                nfl=lambda: NFLLoss(gamma), gce=lambda: GCELoss(q))
+                nfl=lambda: NFLLoss(0.5 if gamma is None else gamma),
+                gce=lambda: GCELoss(0.7 if q is None else q))
     if '+' not in name:
         if (alpha, beta) != (1, 1):
             raise ValueError(f'alpha and beta weight the two terms of an active-passive loss; {name!r} has '
@@ -260,7 +265,7 @@ class LossWeights(Callback):
     order = MixUp.order - 1 # takes the sample index out of `yb` before `MixUp`, which wants one target
     def __init__(self,
                  tau:float=None, # self-confidence threshold τ in (0, 1] (0.6 in the original); None: off
-                 warmup:int=1, # epochs before the τ weights start
+                 warmup:int=1, # epochs before the τ weights start, counted over every fit of this callback
                  weights=None, # one weight >= 0 per train-set sample, found by the index each batch ends with
                 ):
         if tau is not None and not 0 < tau <= 1: raise ValueError(f'tau must be in (0, 1], got tau={tau!r}')
@@ -274,14 +279,17 @@ class LossWeights(Callback):
                                  f'{tuple(weights.shape)} with min {lo}')
         store_attr()
         self.idx = self.w = None
+        self.epochs_done = 0 # training epochs finished over all fits (phases, stages): the warm-up clock
 
     def before_fit(self):
-        n = len(getattr(self.dls, 'train_ds', None) or [])
+        n = getattr(self.dls.train, 'n', None) # the number of items (a loader's `len` counts batches)
         if self.weights is not None and n and len(self.weights) != n:
             raise ValueError(f'LossWeights got {len(self.weights)} weights for a training set of {n} samples')
         lf = self.learn.loss_func
         if isinstance(lf, WeightedLoss): lf = lf.func # left over from an interrupted fit
         self.learn.loss_func = WeightedLoss(lf, self)
+
+    def after_epoch(self): self.epochs_done += 1
 
     def after_fit(self):
         if isinstance(self.learn.loss_func, WeightedLoss): self.learn.loss_func = self.learn.loss_func.func
@@ -302,7 +310,7 @@ class LossWeights(Callback):
                 raise ValueError("LossWeights(weights=...) needs each training item to end with the sample's "
                                  'train-set index, (x, y, i) with n_inp=1; got a batch with no index')
             w = w * self.weights.to(pred.device)[_plain(self.idx).to(pred.device).long()]
-        if self.tau is not None and self.epoch >= self.warmup:
+        if self.tau is not None and self.epochs_done >= self.warmup:
             p = pick(F.softmax(pred.float(), dim=-1), _targets(targ, *pred.shape).to(pred.device))
             w = w * torch.where(p < self.tau, p / self.tau, torch.ones_like(p))
         self.w = w

@@ -10,10 +10,11 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 from fastai.optimizer import OptimWrapper
+from timm.models import group_parameters
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'MODELS', 'conv_bn', 'ConvGroup', 'Scale', 'cifar_head', 'cifar_resnet', 'cifar_fastnet', 'is_model',
-           'create_model', 'model_splitter', 'nesterov_sgd', 'accuracy_tta']
+           'create_model', 'model_splitter', 'timm_splitter', 'nesterov_sgd', 'accuracy_tta']
 
 # %% ../nbs/12_models.ipynb #7dc56c4b
 ACTIVATIONS = dict(relu=nn.ReLU, gelu=nn.GELU, celu=nn.CELU, silu=nn.SiLU)
@@ -125,11 +126,36 @@ def create_model(name:str, # a key of `MODELS`
     if n_in < 1 or n_out < 1: raise ValueError(f'n_in and n_out must be >= 1, got {n_in} and {n_out}')
     return MODELS[name](n_in, n_out, **kw).to(memory_format=torch.channels_last)
 
+def _params(mods) -> list: return [p for m in mods for p in m.parameters()]
+
 def model_splitter(model:nn.Module) -> list:
-    "fastai splitter: two parameter groups, [body parameters, head parameters]"
+    "Three groups, as fastai splits a ResNet: [stem + first half of the groups], [rest], [head]"
     if not isinstance(model, nn.Sequential) or len(model) != 2:
         raise ValueError(f'expected nn.Sequential(body, head), got {type(model).__name__}')
-    return [list(model[0].parameters()), list(model[1].parameters())]
+    body = list(model[0])
+    k = 1 + (len(body) - 1) // 2 # the stem and half of the conv groups: the lowest learning rate
+    return [_params(body[:k]), _params(body[k:]), list(model[1].parameters())]
+
+# %% ../nbs/12_models.ipynb #20ae715f
+def _timm_groups(net:nn.Module) -> list:
+    "Parameter lists of timm's coarse groups of `net` (stem, each stage, ...), in order"
+    try: names = group_parameters(net, net.group_matcher(coarse=True))
+    except (AttributeError, NotImplementedError): names = {}
+    named = dict(net.named_parameters())
+    groups = [[named[n] for n in ns if n in named] for _, ns in sorted(names.items())]
+    groups = [g for g in groups if g]
+    if len(groups) < 2: # no matcher: two halves in parameter order
+        ps = list(net.parameters())
+        groups = [ps[:len(ps) // 2], ps[len(ps) // 2:]]
+    return groups
+
+def timm_splitter(model:nn.Module) -> list:
+    "fastai splitter for `vision_learner`'s timm models: [stem + early stages], [later stages], [head]"
+    net = getattr(model[0], 'model', model[0]) # fastai's `TimmBody` holds the timm model
+    groups = _timm_groups(net)
+    k = 1 + (len(groups) - 1) // 2 # the stem and half of the stages
+    flat = lambda gs: [p for g in gs for p in g]
+    return [flat(groups[:k]), flat(groups[k:]), list(model[1:].parameters())]
 
 # %% ../nbs/12_models.ipynb #41aebb87
 def nesterov_sgd(params, # parameters or parameter groups (from a splitter)

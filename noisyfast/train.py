@@ -12,8 +12,8 @@ from typing import Optional
 import numpy as np, pandas as pd
 import torch
 from torch import nn
-from fastai.callback.core import Callback
-from fastai.callback.tracker import TrackerCallback
+from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.tracker import TrackerCallback, TerminateOnNaNCallback
 from fastai.callback.mixup import MixUp
 import fastai.callback.schedule, fastai.callback.fp16 # Learner.fit_one_cycle, fit_flat_cos, to_fp16, to_bf16
 from fastai.learner import Learner
@@ -28,12 +28,13 @@ from .data import (Data, Split, resolve_channels, decoded_shape, load_images, ca
 from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
-from .models import MODELS, is_model, create_model, model_splitter, nesterov_sgd
+from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
-           'save_weights', 'load_weights', 'n_params', 'create_learner', 'Checkpoints', 'FitResult', 'show_progress',
-           'data_arrays', 'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'predict', 'CountTrainable']
+           'save_weights', 'load_weights', 'n_params', 'train_loss', 'create_learner', 'Checkpoints', 'StopOnNaN',
+           'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'predict',
+           'CountTrainable']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(ValueError):
@@ -159,6 +160,17 @@ def n_params(model:nn.Module, trainable:bool=None) -> int:
     "Number of parameters (only trainable ones, or only frozen ones, when asked)"
     return sum(p.numel() for p in model.parameters() if trainable is None or p.requires_grad == trainable)
 
+def train_loss(tc:TrainConfig, # the train section: loss, alpha, beta, label_smoothing, nfl_gamma, gce_q
+               n_classes:int=None) -> nn.Module:
+    "The loss of `tc`; a loss parameter that `train.loss` does not use is an error naming both keys"
+    terms = tc.loss.split('+')
+    for key, term in (('nfl_gamma', 'nfl'), ('gce_q', 'gce')):
+        if getattr(tc, key) is not None and term not in terms:
+            raise TrainError(f"train.{key} is set but train.loss is {tc.loss!r}, which has no {term} term: "
+                             f"remove train.{key}, or choose a loss with {term}")
+    return get_loss(tc.loss, alpha=tc.alpha, beta=tc.beta, gamma=tc.nfl_gamma, q=tc.gce_q,
+                    label_smoothing=tc.label_smoothing, n_classes=n_classes)
+
 def create_learner(dls, # fastai DataLoaders
                    n_classes:int,
                    mc:ModelConfig, # model section of the config
@@ -177,7 +189,7 @@ def create_learner(dls, # fastai DataLoaders
     if hub: check_pretrained_available(arch)
     kw = {} if mc.dropout is None else dict(ps=mc.dropout)
     if tc.wd is not None: kw['wd'] = tc.wd
-    loss = get_loss(tc.loss, alpha=tc.alpha, beta=tc.beta, label_smoothing=tc.label_smoothing, n_classes=n_classes)
+    loss = train_loss(tc, n_classes)
     if own:
         if mc.dropout is not None: raise TrainError(f'model.dropout is not available for {arch!r}; remove it')
         learn = Learner(dls, create_model(arch, n_in, n_classes), loss_func=loss, opt_func=OPTIMIZERS[tc.opt],
@@ -188,7 +200,8 @@ def create_learner(dls, # fastai DataLoaders
             warnings.simplefilter('ignore', UserWarning)
             learn = vision_learner(dls, arch, normalize=False, n_out=n_classes, pretrained=hub,
                                    loss_func=loss, opt_func=OPTIMIZERS[tc.opt], metrics=[accuracy], n_in=n_in,
-                                   cbs=cbs, train_bn=tc.train_bn, path=path, **kw)
+                                   cbs=cbs, train_bn=tc.train_bn, path=path, **kw,
+                                   **(dict(splitter=timm_splitter) if isinstance(arch, str) else {}))
     learn.unfreeze()
     src = weights if weights is not None else (mc.pretrained if isinstance(mc.pretrained, str) else None)
     if src is not None: load_weights(learn, src)
@@ -217,6 +230,27 @@ class Checkpoints(TrackerCallback):
             save_weights(self.model, self._path('last'), opt=self.opt, **self._meta)
         if self.load == 'best' and self._path('best').exists():
             self.model.load_state_dict(torch.load(self._path('best'), map_location='cpu')['model'])
+
+# %% ../nbs/05_train.ipynb #27c7fc7d
+class StopOnNaN(TerminateOnNaNCallback):
+    "Cancel the fit at the first non-finite loss; `check` then raises a `TrainError` saying where, and why"
+    def __init__(self, where:str='', # the stage and phase, for the message
+                 lr=None, # the phase's learning rate, for the message
+                 stage:int=0): # the stage's index in train.stages
+        self.where, self.lr, self.stage, self.error = where, lr, stage, None
+
+    def after_batch(self):
+        if torch.isfinite(self.loss).all(): return
+        kind = 'training' if self.training else 'validation'
+        self.error = TrainError(
+            f'training diverged: the loss is {float(self.loss)} in {self.where}, epoch {self.epoch + 1} of '
+            f'{self.n_epoch}, {kind} batch {self.iter + 1}; lower the learning rate '
+            f'(train.stages.{self.stage}.lr is {self.lr}) or use train.precision: fp32')
+        raise CancelFitException # fastai ends the fit cleanly (it would prefix an error raised here)
+
+    def check(self):
+        "Raise the `TrainError` of a fit this callback cancelled"
+        if self.error is not None: raise self.error
 
 # %% ../nbs/05_train.ipynb #13677181
 @dataclass
@@ -363,15 +397,20 @@ def fit(cfg:Config, # the run config (model, train sections)
         meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=i, size=size,
                     n_in=n_in, stats=[list(stats[0]), list(stats[1])], loader=loader)
         ne = epochs or st.epochs
+        where = f'stage {i} ({size} px), {{}} phase'.format
         if trained and st.freeze_epochs > 0:
             learn.freeze()
-            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct,
-                               cbs=Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen')))
+            nan = StopOnNaN(where('frozen'), st.lr, i)
+            fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
+            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan])
+            nan.check()
             rows += _history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
         ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
+        nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr, pct_start=tc.pct_start,
-                            cbs=ck)
+                            cbs=[ck, nan])
+        nan.check()
         rows += _history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
     final = sub/('best.pth' if tc.load == 'best' else 'last.pth')
