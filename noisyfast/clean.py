@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_clean.ipynb #f53a3c8a
 from __future__ import annotations
-import dataclasses, json
+import dataclasses, hashlib, json, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -13,14 +13,15 @@ from sklearn.model_selection import StratifiedKFold
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from cleanlab.count import compute_confident_joint, estimate_latent
-from .config import Config, CleanConfig
+from .config import Config, CleanConfig, FRAC_NOISE_FILTERS, atomic_write_text, to_dict
 from .data import Data, Split, concat_splits
+from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
 
 # %% auto #0
-__all__ = ['FILTERS', 'kfold_indices', 'oof_probs', 'find_issues', 'apply_action', 'issues_table', 'strike_relabel',
-           'CleanResult', 'clean']
+__all__ = ['FILTERS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
+           'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean', 'clean_quality']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -35,24 +36,50 @@ def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
 
+# %% ../nbs/07_clean.ipynb #6c2d8e14
+def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
+    "Hash of what fold probabilities depend on: settings, seed, train and valid images and labels, folds"
+    d = to_dict(cfg)
+    keys = dict({k: d[k] for k in ('data', 'model', 'train')}, seed=seed,
+                clean={k: d['clean'][k] for k in ('folds', 'epochs')})
+    h = hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode())
+    for a in (train.idx, train.y, data.valid.idx, data.valid.y, *(te for _, te in folds)):
+        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+def _reuse_folds(folder:Path, fp:str):
+    "Delete fold files computed from something else than `fp`; record `fp` for the fold files to come"
+    f, old = folder/'fingerprint.txt', None
+    if f.exists(): old = f.read_text().strip()
+    stale = sorted(folder.glob('fold*.npy'))
+    if old == fp: return
+    if stale:
+        warnings.warn(f'{folder}: its fold probabilities were computed with other settings or labels '
+                      f'(fingerprint.txt differs); recomputing them')
+        for s in stale: s.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(f, fp + '\n')
+
 # %% ../nbs/07_clean.ipynb #bc4aafd2
 def oof_probs(cfg:Config, data:Data, *,
               folder, # fold models and fold{k}.npy go here
               train:Split=None, # the split to cross-validate (default data.train)
               arrays:ArrayData=None, progress:bool=None,
               done=None, # callback(fold) after each fold
+              seed:int=None, # folds and fold models (default cfg.seed)
              ) -> np.ndarray:
-    "Out-of-fold predicted probabilities N×C over `train`, from K fold models"
-    cc, folder = cfg.clean, Path(folder)
+    "Out-of-fold predicted probabilities N×C over `train`, from K fold models; finished folds are reused"
+    cc, folder, seed = cfg.clean, Path(folder), cfg.seed if seed is None else seed
     train = train if train is not None else data.train
-    folder.mkdir(parents=True, exist_ok=True)
+    folds = kfold_indices(train.y, cc.folds, seed)
+    _reuse_folds(folder, fold_fingerprint(cfg, data, train, folds, seed))
     probs = np.zeros((len(train), data.c), np.float32)
-    for k, (tr, te) in enumerate(kfold_indices(train.y, cc.folds, cfg.seed)):
+    for k, (tr, te) in enumerate(folds):
         f = folder/f'fold{k}.npy'
         if f.exists(): p = np.load(f)
         else:
             r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays, epochs=cc.epochs,
-                    seed=cfg.seed + 100 + k, progress=progress)
+                    seed=seed + 100 + k, progress=progress)
             arrays = r.arrays
             p = predict(r, train.subset(te))
             tmp = folder/f'.fold{k}.tmp.npy'
@@ -76,6 +103,9 @@ def find_issues(labels:np.ndarray, # the given labels, N
     if probs.ndim != 2 or len(probs) != len(labels):
         raise ValueError(f'probs must be N×C with N = {len(labels)} labels; got shape {probs.shape}')
     if filter_by not in FILTERS: raise ValueError(f'filter_by is {filter_by!r}; choose one of {", ".join(FILTERS)}')
+    if frac_noise != 1 and filter_by not in FRAC_NOISE_FILTERS:
+        raise ValueError(f'cleanlab ignores frac_noise with filter_by {filter_by!r}; use one of '
+                         f'{", ".join(FRAC_NOISE_FILTERS)}, or frac_noise=1')
     if labels.min() < 0 or labels.max() >= probs.shape[1]:
         raise ValueError(f'labels must be in [0, {probs.shape[1]}); got min {labels.min()}, max {labels.max()}')
     mask = find_label_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise, n_jobs=1)
@@ -103,37 +133,43 @@ def apply_action(data:Data, train:Split, issues:dict, cc:CleanConfig):
         unl = concat_splits(data.unlabeled, moved) if len(data.unlabeled) else moved
     return dataclasses.replace(data, train=new_train, unlabeled=unl) # keeps every other field of `data`
 
-def issues_table(train:Split, issues:dict, vocab:list) -> pd.DataFrame:
-    "One row per train image: index, path, given, suggested, score, flagged, true label when known"
+def issues_table(train:Split, issues:dict, vocab:list,
+                 original:np.ndarray=None, # the labels before strike relabeling, when it ran
+                ) -> pd.DataFrame:
+    "One row per train image: index, path, given (as checked), suggested, score, flagged[, true, original]"
     path = [str(p) for p in train.x] if not isinstance(train.x, np.ndarray) or train.x.dtype == object else \
            [f'#{i}' for i in train.idx]
     df = pd.DataFrame(dict(index=train.idx, path=path, given=[vocab[i] for i in train.y],
                            suggested=[vocab[i] for i in issues['suggested']], quality=issues['quality'],
                            flagged=issues['is_issue']))
     if train.y_true is not None: df['true'] = [vocab[i] for i in train.y_true]
+    if original is not None: df['original'] = [vocab[i] for i in original]
     return df.sort_values('quality', kind='stable').reset_index(drop=True)
 
 # %% ../nbs/07_clean.ipynb #0b037b4a
 def strike_relabel(labels:np.ndarray, # the starting labels
                    preds:list, # a sequence of predicted labels, one array per step
                    *,
-                   strikes:int=2, consecutive:bool=True,
+                   strikes:int=2, # votes one class needs to replace a label
+                   consecutive:bool=True, # votes must come in a row (else: in total)
                    y_true:np.ndarray=None,
                   ):
-    "Labels after strike-based relabeling, and per-step counts"
+    "Labels after relabeling to a class predicted `strikes` times against the label, and per-step counts"
     if strikes < 1: raise ValueError(f'strikes must be at least 1, got {strikes}')
-    y, count, steps = np.array(labels, dtype=np.int64), np.zeros(len(labels), np.int64), []
+    y, preds = np.array(labels, dtype=np.int64), [np.asarray(p, dtype=np.int64) for p in preds]
+    rows, steps = np.arange(len(y)), []
+    votes = np.zeros((len(y), max([y.max(initial=0)] + [p.max(initial=0) for p in preds]) + 1), np.int64)
     for s, p in enumerate(preds):
-        p = np.asarray(p)
         dis = p != y
-        count = np.where(dis, count + 1, 0 if consecutive else count)
-        flip = count >= strikes
+        hit = np.zeros_like(votes, dtype=bool); hit[rows[dis], p[dis]] = True
+        if consecutive: votes[~hit] = 0 # agreeing, or voting for another class, breaks the run
+        votes += hit
+        flip = dis & (votes[rows, p] >= strikes)
         st = dict(step=s, disagree=int(dis.sum()), relabeled=int(flip.sum()))
         if y_true is not None:
             st['true_relabels'] = int((flip & (p == y_true)).sum())
             st['false_relabels'] = int((flip & (p != y_true)).sum())
-        y = np.where(flip, p, y)
-        count[flip] = 0
+        y, votes[flip] = np.where(flip, p, y), 0
         steps.append(st)
     return y, steps
 
@@ -144,31 +180,54 @@ class CleanResult:
     data: Data # the cleaned data
     table: pd.DataFrame # label issues, one row per train image
     noise_matrix: np.ndarray # estimated T[true, given]
-    probs: np.ndarray # the probabilities used (out-of-fold unless clean.oof is false)
+    probs: np.ndarray # the probabilities used (out-of-fold unless clean.oof is false), in `checked` order
     oof: bool
     strikes: list = field(default_factory=list) # per-step counts of strike relabeling
+    checked: Split = None # the train split with the labels cleanlab checked (after strike relabeling)
+    flagged: np.ndarray = None # cleanlab's flags over `checked`
+
+def clean_probs(cfg:Config, data:Data, train:Split, folder, *, seed:int=None, arrays:ArrayData=None,
+                progress:bool=None, done=None) -> np.ndarray:
+    "Probabilities over `train`: out-of-fold, or in-sample from one model when `clean.oof` is false"
+    cc, seed = cfg.clean, cfg.seed if seed is None else seed
+    if cc.oof: return oof_probs(cfg, data, folder=folder, train=train, arrays=arrays, progress=progress,
+                                done=done, seed=seed)
+    r = fit(cfg, data, folder=Path(folder)/'insample', train=train, arrays=arrays, epochs=cc.epochs,
+            seed=seed + 100, progress=progress)
+    return predict(r, train)
+
+# %% ../nbs/07_clean.ipynb #3f8a9b0c
+def strike_labels(cfg:Config, data:Data, train:Split, folder, **kw):
+    "`train` relabeled by `clean.strikes` votes in `clean.strike_steps` steps; last probabilities; counts"
+    cc, y, preds = cfg.clean, train.y, []
+    for s in range(cc.strike_steps): # fresh folds and fold models each step: other seeds, current labels
+        p = clean_probs(cfg, data, train.with_labels(y), Path(folder)/f'strikes{s}', seed=cfg.seed + 1000 * s,
+                        **kw)
+        preds.append(p.argmax(1))
+        y, steps = strike_relabel(train.y, preds, strikes=cc.strikes, consecutive=cc.consecutive,
+                                  y_true=train.y_true)
+    return train.with_labels(y), p, steps
 
 def clean(cfg:Config, data:Data, *, folder, arrays:ArrayData=None, progress:bool=None, done=None) -> CleanResult:
-    "Find label issues in the train split and act on them"
-    cc, folder = cfg.clean, Path(folder)
-    train, steps = data.train, []
-    def get_probs(tr, sub):
-        if cc.oof: return oof_probs(cfg, data, folder=folder/sub, train=tr, arrays=arrays, progress=progress,
-                                    done=done)
-        r = fit(cfg, data, folder=folder/sub/'insample', train=tr, arrays=arrays, epochs=cc.epochs,
-                seed=cfg.seed + 100, progress=progress)
-        return predict(r, tr)
-    if cc.strikes is not None:
-        y, preds = train.y, []
-        for s in range(cc.strike_steps):
-            p = get_probs(train.with_labels(y), f'strikes{s}')
-            preds.append(p.argmax(1))
-            y, st = strike_relabel(train.y, preds, strikes=cc.strikes, consecutive=cc.consecutive,
-                                   y_true=train.y_true)
-        steps = st
-        train = train.with_labels(y)
-        probs = p
-    else: probs = get_probs(train, 'oof' if cc.oof else 'insample')
-    iss = find_issues(train.y, probs, filter_by=cc.filter_by, frac_noise=cc.frac_noise)
-    new = apply_action(data, train, iss, cc)
-    return CleanResult(new, issues_table(train, iss, data.vocab), iss['noise_matrix'], probs, cc.oof, steps)
+    "Find label issues in the train split (after strike relabeling with `clean.strikes`) and act on them"
+    cc, folder, kw = cfg.clean, Path(folder), dict(arrays=arrays, progress=progress, done=done)
+    checked, steps = data.train, []
+    if cc.strikes is not None: checked, probs, steps = strike_labels(cfg, data, data.train, folder, **kw)
+    else: probs = clean_probs(cfg, data, checked, folder/('oof' if cc.oof else 'insample'), **kw)
+    iss = find_issues(checked.y, probs, filter_by=cc.filter_by, frac_noise=cc.frac_noise)
+    tbl = issues_table(checked, iss, data.vocab, data.train.y if cc.strikes is not None else None)
+    return CleanResult(apply_action(data, checked, iss, cc), tbl, iss['noise_matrix'], probs, cc.oof, steps,
+                       checked, iss['is_issue'])
+
+# %% ../nbs/07_clean.ipynb #4a9b0c1d
+def clean_quality(res:CleanResult, # what `clean` returned
+                  train:Split, # the train split it was given (the labels before strike relabeling)
+                 ) -> dict:
+    "With true labels: detection against the labels cleanlab checked; strike relabels and the stage's changes"
+    chk = res.checked
+    if chk.y_true is None: return {}
+    out = dict(detection=detection_metrics(res.flagged, chk.y, chk.y_true))
+    if res.strikes: out['strike_relabel'] = relabel_metrics(chk.y, train.y, train.y_true)
+    new = dict(zip(res.data.train.idx.tolist(), res.data.train.y.tolist()))
+    out['label_changes'] = relabel_metrics([new.get(i, -1) for i in chk.idx.tolist()], train.y, train.y_true)
+    return out

@@ -11,9 +11,10 @@ from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
-           'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict',
-           'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
+__all__ = ['FRAC_NOISE_FILTERS', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
+           'TrainConfig', 'PseudoConfig', 'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys',
+           'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config',
+           'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class ConfigError(ValueError):
@@ -150,14 +151,25 @@ class CleanConfig:
     filter_by: Literal['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning',
                        'predicted_neq_given', 'low_normalized_margin', 'low_self_confidence'] = setting(
                            'prune_by_noise_rate', "cleanlab find_label_issues filter_by")
-    frac_noise: float = setting(1.0, 'cleanlab frac_noise: fraction of the estimated noise to flag', min=0, max=1,
-                            min_open=True)
+    frac_noise: float = setting(1.0, 'cleanlab frac_noise: fraction of the estimated noise to flag (only with '
+                                'filter_by prune_by_noise_rate, prune_by_class or both)', min=0, max=1,
+                                min_open=True)
     action: Literal['prune', 'relabel', 'unlabel'] = setting('prune', 'what to do with flagged samples')
     relabel_threshold: float = setting(0.0, 'relabel only when the out-of-fold probability >= this', min=0, max=1)
-    strikes: Optional[int] = setting(None, 'iterative relabeling: relabel after this many strikes (off when unset)',
-                                 min=1)
+    strikes: Optional[int] = setting(None, 'iterative relabeling: relabel to a class predicted this many '
+                                     'times against the label (off when unset)', min=1)
     strike_steps: int = setting(3, 'relabeling steps', min=1)
     consecutive: bool = setting(True, 'strikes must be consecutive (else: total)')
+
+FRAC_NOISE_FILTERS = ('prune_by_noise_rate', 'prune_by_class', 'both') # the others ignore frac_noise
+
+def _check_clean(cfg, w):
+    "clean.frac_noise below 1 needs a clean.filter_by that uses it"
+    c = cfg.clean
+    if c.frac_noise != 1 and c.filter_by not in FRAC_NOISE_FILTERS:
+        raise ConfigError(f"{w('clean.frac_noise')}: {c.frac_noise} is set but clean.filter_by is "
+                          f"{c.filter_by!r}, for which cleanlab ignores frac_noise; use clean.filter_by: "
+                          f"{' / '.join(FRAC_NOISE_FILTERS)}, or remove clean.frac_noise")
 
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
@@ -417,6 +429,7 @@ def validate(cfg:Config, src:str=None) -> Config:
     if cfg.name is not None and (not cfg.name or '/' in cfg.name or cfg.name in ('.', '..')):
         raise ConfigError(f"{w('name')}: {cfg.name!r} is not a usable folder name")
     _check_perturbations(cfg, w)
+    _check_clean(cfg, w)
     return cfg
 
 def _check_perturbations(cfg, w):

@@ -197,7 +197,7 @@ def relabel_metrics(new, # labels after relabeling, length N (-1: removed / unla
                     given, # the given (noisy) labels, length N
                     true, # the true labels, length N
                    ) -> dict:
-    "How many relabels are right: fixed vs broken labels, noise rate before and after"
+    "How many relabels are right: fixed vs broken vs unchanged labels, noise rate before and after"
     given = _check_labels(given, 'given')
     true = _check_labels(true, 'true', n=len(given), ref='given')
     new = _check_labels(new, 'new', n=len(given), ref='given', allow_missing=True)
@@ -208,7 +208,7 @@ def relabel_metrics(new, # labels after relabeling, length N (-1: removed / unla
     return dict(n=len(given), n_relabeled=n_rel, n_correct=int(right.sum()),
                 accuracy=_ratio(right.sum(), n_rel),
                 fixed=int((right & noisy).sum()), broken=int((rel & ~noisy).sum()),
-                still_wrong=int((rel & noisy & ~right).sum()),
+                still_wrong=int((rel & noisy & ~right).sum()), unchanged=int((kept & ~rel).sum()),
                 net_fixed=int((right & noisy).sum()) - int((rel & ~noisy).sum()),
                 n_removed=int(removed.sum()), removed_noisy=int((removed & noisy).sum()),
                 noise_before=_ratio(noisy.sum(), len(given)), noise_after=_ratio((kept & (new != true)).sum(),

@@ -14,7 +14,7 @@ from .data import Data, Split, concat_splits, stratified_take
 from .noise import make_data, noise_summary
 from .train import FitResult, fit, load_fit, predict, default_device, resolve_arch, data_arrays
 from .pseudo import pseudo_label
-from .clean import clean
+from .clean import clean, clean_quality
 from .evaluate import (classification_metrics, detection_metrics, matrix_error, robustness_table,
                                 robustness_summary, PERTURBATIONS, plot_noise_sweep)
 from .report import write_report
@@ -235,12 +235,9 @@ def run(cfg:Config, # a loaded config (`load_config`)
             save_labels(cr.data.unlabeled, cf/'unlabeled.csv')
             m = dict(flagged=int(tbl.flagged.sum()), checked=len(tbl), oof=cr.oof, action=cfg.clean.action,
                      train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
-            if train.y_true is not None:
-                pos = {int(i): p for p, i in enumerate(train.idx)}
-                sel = [pos[int(i)] for i in tbl['index']]
-                m['detection'] = detection_metrics(tbl.flagged.to_numpy(), train.y[sel], train.y_true[sel])
-                if noise is not None:
-                    m['noise_matrix_error'] = matrix_error(cr.noise_matrix, noise.matrix)
+            m.update(clean_quality(cr, train)) # detection scored against the labels cleanlab checked
+            if 'detection' in m and noise is not None:
+                m['noise_matrix_error'] = matrix_error(cr.noise_matrix, noise.matrix)
             if cr.strikes: m['strikes'] = cr.strikes
             finish('clean', m)
         ctrain = load_labels(data, cf/'train_labels.csv')
@@ -290,9 +287,12 @@ def run(cfg:Config, # a loaded config (`load_config`)
     if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on clean test labels; '
                       f'{_labels_line(data.summary())})\n' +
                       tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
-    try: echo(f'report: {write_report(folder)}')
+    try: rep = write_report(folder)
     except Exception as e: # the results are on disk: say so, and how to rebuild the report
-        echo(f'report: not written ({type(e).__name__}: {e}); rebuild it with `noisyfast report {folder}`')
+        raise RunError(f'the run finished and its results are in {folder} (metrics.json, checkpoints), but '
+                       f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild it '
+                       f'with `noisyfast report {folder}`') from e
+    echo(f'report: {rep}')
     return metrics
 
 # %% ../nbs/10_pipeline.ipynb #9a63a51d

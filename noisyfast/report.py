@@ -274,6 +274,24 @@ def _sec_per_class(r, plots) -> Optional[str]:
     if 'flag precision' in df: notes.append('`flag precision`: the share of those that were indeed wrong.')
     return md_table(df, floatfmt=ff) + '\n\n' + ' '.join(notes)
 
+def _relabel_lines(c:dict, cc:dict) -> list:
+    "What strike relabeling and the whole clean stage did to the labels (counts need the true labels)"
+    out, sr, lc = [], c.get('strike_relabel'), c.get('label_changes')
+    if c.get('strikes'):
+        out.append(f"\n**Strike relabeling ran before cleanlab** (a label changes after `clean.strikes: "
+                   f"{cc.get('strikes')}` votes for one other class, over {len(c['strikes'])} steps): "
+                   'cleanlab checked the relabeled labels, so precision and recall above are measured against '
+                   'them.')
+        if sr: out.append(f"Compared with the labels before the strikes, {sr['n_relabeled']} were changed: "
+                          f"{sr['fixed']} fixed, {sr['broken']} broken (a right label changed), "
+                          f"{sr['still_wrong']} wrong before and after; {sr['unchanged']} unchanged.")
+        out.append(f"Per step: {c['strikes']}")
+    if lc: out.append(f"\nAfter the clean stage, compared with the labels it was given: {lc['fixed']} "
+                      f"fixed, {lc['broken']} broken, {lc['n_removed']} removed ({lc['removed_noisy']} of them "
+                      f"wrong); noise rate {_pct(lc['noise_before'])} before, {_pct(lc['noise_after'])} in the "
+                      'labels kept.')
+    return out
+
 def _sec_detection(r, plots) -> Optional[str]:
     c = r['metrics'].get('clean')
     if not isinstance(c, dict): return None
@@ -307,8 +325,7 @@ def _sec_detection(r, plots) -> Optional[str]:
                      'wrong labels that were flagged (true labels known).')
     else: out.append('\nThe true labels are unknown, so precision and recall cannot be measured: look at the '
                      'flagged images below.')
-    if c.get('strikes'): out.append(f"\nStrike relabeling, per step: {c['strikes']}")
-    return '\n'.join(out)
+    return '\n'.join(out + _relabel_lines(c, cc))
 
 def _sec_noise_matrix(r, plots) -> Optional[str]:
     est = r.get('noise_est')
