@@ -241,7 +241,8 @@ _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict, _repr.maxlevel = 
 
 def _show(v) -> str:
     "A short repr for messages: a huge or deeply nested value (a YAML alias bomb) is cut, not printed whole"
-    return _repr.repr(v)
+    r = _repr.repr(v)
+    return r if len(r) <= 200 else r[:197] + '...'
 
 def _check_bounds(v, key, src, md):
     lo, hi = md.get('min'), md.get('max')
