@@ -422,7 +422,8 @@ def _check_items(d, src):
         n += 1 + (len(v) // 100 if isinstance(v, str) else 0)
         if n > MAX_CONFIG_ITEMS:
             raise ConfigError(f'{src or "the config"} holds more than {MAX_CONFIG_ITEMS:,} values once its YAML '
-                              'aliases (*name) are expanded; a run config is small')
+                              'aliases (*name) are expanded; a run config is small (give a big noise.matrix as '
+                              'a .npy or .csv file)')
         if isinstance(v, dict): todo += [*v.keys(), *v.values()]
         elif isinstance(v, (list, tuple, set)): todo += list(v)
 

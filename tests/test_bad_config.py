@@ -305,10 +305,13 @@ def test_run_refuses_bad_names_before_writing(tmp_path, override, needle):
     assert_user_error(rc, err, needle)
     assert no_run_folder(tmp_path)
 
-def test_console_script_nul_byte_in_name(tmp_path):
-    "A NUL byte can only come from the file (argv cannot hold one): the console script names the key"
+def test_nul_byte_in_name(tmp_path):
+    "A NUL byte can only come from the file (argv cannot hold one): `config check` (through the console script) "
+    "and `run` name the key"
     f = tmp_path/'x.yaml'
     f.write_text(f'name: "r\\0"\noutput_dir: {tmp_path/"out"}\n')
-    rc, out, err, sec = noisyfast('run', f)
+    rc, out, err, sec = noisyfast('config', 'check', f)
+    assert_user_error(rc, err, "'name'", 'NUL')
+    rc, out, err, sec = main_inproc('run', f)
     assert_user_error(rc, err, "'name'", 'NUL')
     assert no_run_folder(tmp_path)
