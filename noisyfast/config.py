@@ -11,10 +11,10 @@ from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'ConfigError', 'setting',
-           'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig',
-           'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
-           'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
+__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'ConfigError',
+           'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
+           'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict',
+           'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class ConfigError(ValueError):
@@ -30,6 +30,7 @@ def setting(default=None, help='', *, min=None, max=None, min_open=False, max_op
 MAX_SEED = 2**32 - 1 # numpy's legacy seeding and scikit-learn's random_state take 0..2**32-1
 MAX_SIZE = 4096 # px: one batch of 64 RGB float images of 4096² is 12 GiB, more than most GPUs hold
 MAX_BS = 65536 # far above any batch that fits in memory at a useful image size
+MAX_EPOCHS = 10_000 # per stage: more is a typo (an extra zero or two) that would train for days
 
 # %% ../nbs/00_config.ipynb #204b5176
 @dataclass
@@ -86,8 +87,9 @@ class ModelConfig:
 class StageConfig:
     "One progressive-resizing stage: a frozen flat-cos phase (with a pretrained body) then an unfrozen one-cycle"
     size: Optional[int] = setting(None, 'image size for this stage (default: native size)', min=1, max=MAX_SIZE)
-    epochs: int = setting(5, 'unfrozen one-cycle epochs', min=1)
-    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs (only with a pretrained or transferred body)', min=0)
+    epochs: int = setting(5, 'unfrozen one-cycle epochs', min=1, max=MAX_EPOCHS)
+    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs (only with a pretrained or transferred body)', min=0,
+                               max=MAX_EPOCHS)
     lr: float = setting(1e-3, 'peak learning rate', min=0, min_open=True, max=10)
     bs: Optional[int] = setting(None, 'batch size (default: train.bs)', min=1, max=MAX_BS)
 
@@ -133,12 +135,13 @@ class TrainConfig:
 @dataclass
 class PseudoConfig:
     "Pseudo-labeling rounds over the unlabeled pool"
-    rounds: int = setting(0, 'number of pseudo-labeling rounds (0: stage off)', min=0)
+    rounds: int = setting(0, 'number of pseudo-labeling rounds (0: stage off)', min=0, max=100)
     threshold: float = setting(0.0, 'keep pseudo-labels with confidence >= threshold (0 keeps all)', min=0, max=1)
     weight: bool = setting(False, 'weight pseudo-labeled samples by their confidence')
     init: Literal['model', 'previous'] = setting('model', "each round starts from model.pretrained ('model') or "
                                                  "the previous round's best weights ('previous')")
-    epochs: Optional[int] = setting(None, "epochs per round (default: the stages' epochs)", min=1)
+    epochs: Optional[int] = setting(None, "epochs per round (default: the stages' epochs)", min=1,
+                                  max=MAX_EPOCHS)
 
 # %% ../nbs/00_config.ipynb #f314a1b3
 @dataclass
@@ -146,7 +149,8 @@ class CleanConfig:
     "Find and act on noisy labels with cleanlab"
     enabled: bool = setting(False, 'run the clean stage')
     folds: int = setting(4, 'K of the stratified K-fold out-of-fold probabilities', min=2)
-    epochs: Optional[int] = setting(None, 'epochs per fold (default: the stages\' epochs)', min=1)
+    epochs: Optional[int] = setting(None, 'epochs per fold (default: the stages\' epochs)', min=1,
+                                  max=MAX_EPOCHS)
     oof: bool = setting(True, 'out-of-fold probabilities; false uses in-sample ones (flagged in the report)')
     filter_by: Literal['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning',
                        'predicted_neq_given', 'low_normalized_margin', 'low_self_confidence'] = setting(
@@ -157,7 +161,7 @@ class CleanConfig:
     relabel_threshold: float = setting(0.0, 'relabel only when the out-of-fold probability >= this', min=0, max=1)
     strikes: Optional[int] = setting(None, 'iterative relabeling: relabel after this many strikes (off when unset)',
                                  min=1)
-    strike_steps: int = setting(3, 'relabeling steps', min=1)
+    strike_steps: int = setting(3, 'relabeling steps', min=1, max=100)
     consecutive: bool = setting(True, 'strikes must be consecutive (else: total)')
 
 # %% ../nbs/00_config.ipynb #5d343dfd

@@ -74,11 +74,11 @@ def test_wrong_type(tmp_path, text, needles):
     ('clean.strikes', 0, '>= 1'), ('clean.folds', 1, '>= 2'),
     ('pseudo.threshold', 1.5, '[0, 1]'), ('clean.relabel_threshold', -0.1, '[0, 1]'),
     ('clean.frac_noise', 0, '(0, 1]'),
-    ('train.stages.epochs', 0, '>= 1'), ('train.stages.size', 0, '[1, 4096]'), ('train.stages.lr', 0, '(0, 10]'),
+    ('train.stages.epochs', 0, '[1, 10000]'), ('train.stages.size', 0, '[1, 4096]'), ('train.stages.lr', 0, '(0, 10]'),
     ('train.bs', 0, '[1, 65536]'), ('data.image_size', -32, '[1, 4096]'), ('data.max_train', 0, '>= 1'),
     ('data.n_labeled', 0, '>= 1'), ('data.valid_pct', 0, '(0, 1)'), ('data.valid_pct', 1, '(0, 1)'),
-    ('data.labeled_fraction', 1.5, '(0, 1]'), ('pseudo.epochs', 0, '>= 1'), ('clean.epochs', -1, '>= 1'),
-    ('pseudo.rounds', -1, '>= 0'), ('train.label_smoothing', 1, '[0, 1)'),
+    ('data.labeled_fraction', 1.5, '(0, 1]'), ('pseudo.epochs', 0, '[1, 10000]'), ('clean.epochs', -1, '[1, 10000]'),
+    ('pseudo.rounds', -1, '[0, 100]'), ('train.label_smoothing', 1, '[0, 1)'),
     ('train.perturb', 1.5, '[0, 1]'), ('train.perturb_severity', 6, '[1, 5]'), ('evaluate.max_images', 0, '>= 1'),
 ])
 def test_out_of_range(tmp_path, key, value, allowed):
@@ -185,8 +185,10 @@ def test_console_script_run_refused(tmp_path):
     ('data: {image_size: 100000}\n', ["'data.image_size'", 'allowed: [1, 4096]']),
     ('train: {bs: 100000000}\n', ["'train.bs'", 'allowed: [1, 65536]']),
     ('model: {in_chans: 1000000}\n', ["'model.in_chans'", 'allowed: [1, 64]']),
+    ('train: {stages: [{epochs: 1000000}]}\n', ["'train.stages.epochs'", 'allowed: [1, 10000]']),
+    ('pseudo: {rounds: 100000}\n', ["'pseudo.rounds'", 'allowed: [0, 100]']),
 ], ids=['rate-nan', 'lr-inf', 'lr-minus-inf', 'wd-nan', 'lr-huge', 'noise-seed-negative', 'seed-huge',
-        'seed-2**32', 'size-huge', 'image-size-huge', 'bs-huge', 'in-chans-huge'])
+        'seed-2**32', 'size-huge', 'image-size-huge', 'bs-huge', 'in-chans-huge', 'epochs-huge', 'rounds-huge'])
 def test_extreme_values(tmp_path, text, needles):
     "NaN passes every `<` and `>` test; seeds past 2**32-1 and sizes past 4096 died mid-run with a traceback"
     rc, err, f = check(tmp_path, text)
