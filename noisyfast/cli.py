@@ -169,7 +169,8 @@ def main(argv=None):
         if type(e).__module__.split('.')[0] != 'noisyfast': raise
         print(f'noisyfast: error: {e}', file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print('noisyfast: interrupted; finished stages are kept: continue with --resume', file=sys.stderr)
+    except KeyboardInterrupt: # only a run has stages to keep and to resume
+        kept = '; finished stages are kept: continue with --resume' if args.command in ('run', 'grid') else ''
+        print(f'noisyfast: interrupted{kept}', file=sys.stderr)
         return 130
     return 0

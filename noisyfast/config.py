@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_config.ipynb #3e1237e9
 from __future__ import annotations
-import dataclasses, difflib, os, re, types, typing
+import dataclasses, difflib, math, os, re, reprlib, types, typing, unicodedata
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['FRAC_NOISE_FILTERS', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
+__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS',
+           'NAME_MAX', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
            'TrainConfig', 'PseudoConfig', 'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys',
            'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config',
            'validate']
@@ -26,6 +27,11 @@ def setting(default=None, help='', *, min=None, max=None, min_open=False, max_op
     md = dict(help=help, min=min, max=max, min_open=min_open, max_open=max_open)
     if factory is not None: return field(default_factory=factory, metadata=md)
     return field(default=default, metadata=md)
+
+MAX_SEED = 2**32 - 1 # numpy's legacy seeding and scikit-learn's random_state take 0..2**32-1
+MAX_SIZE = 4096 # px: one batch of 64 RGB float images of 4096² is 12 GiB, more than most GPUs hold
+MAX_BS = 65536 # far above any batch that fits in memory at a useful image size
+MAX_EPOCHS = 10_000 # per stage: more is a typo (an extra zero or two) that would train for days
 
 # %% ../nbs/00_config.ipynb #204b5176
 @dataclass
@@ -44,7 +50,8 @@ class DataConfig:
     max_test: Optional[int] = setting(None, 'use a stratified subset of this many test images (quick runs)', min=1)
     coarse_map: Optional[str] = setting(None, 'YAML/CSV file mapping each class to a coarse class; `builtin` for '
                                     "the data set's own (CIFAR-10: vehicles vs animals)")
-    image_size: Optional[int] = setting(None, 'resize images to this size when loading (default: native)', min=1)
+    image_size: Optional[int] = setting(None, 'resize images to this size when loading (default: the median size '
+                                     'of the images)', min=1, max=MAX_SIZE)
     channels: Literal['auto', 'rgb', 'gray'] = setting('auto', 'auto keeps the native channels')
     loader: Literal['auto', 'fast', 'fastai'] = setting(
         'auto', 'data pipeline: in-memory fast path or fastai DataBlock; auto: fast when the decoded set fits')
@@ -64,7 +71,7 @@ class NoiseConfig:
     matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), or a file')
     column: Union[str, int, None] = setting(None, 'real-noise label column (CIFAR-10N: aggre, random1..3, worst; '
                                 'Imagenette: 1, 5, 25, 50)')
-    seed: Optional[int] = setting(None, 'seed for the noise (default: the run seed)')
+    seed: Optional[int] = setting(None, 'seed for the noise (default: the run seed)', min=0, max=MAX_SEED)
 
 # %% ../nbs/00_config.ipynb #842bf748
 @dataclass
@@ -72,18 +79,20 @@ class ModelConfig:
     "The network"
     arch: str = setting('resnet50', 'timm or fastai model name (resnet18, resnet50, xresnet50, ...)')
     pretrained: Union[bool, str] = setting(False, 'false, true (timm/Hugging Face hub) or a path to a weights file')
-    in_chans: Optional[int] = setting(None, 'input channels; default 3 (grayscale images are replicated)', min=1)
+    in_chans: Optional[int] = setting(None, 'input channels; default 3 (grayscale images are replicated)', min=1,
+                                   max=64)
     dropout: Optional[float] = setting(None, 'dropout before the classifier', min=0, max=1, max_open=True)
 
 # %% ../nbs/00_config.ipynb #7546e066
 @dataclass
 class StageConfig:
     "One progressive-resizing stage: a frozen flat-cos phase (with a pretrained body) then an unfrozen one-cycle"
-    size: Optional[int] = setting(None, 'image size for this stage (default: native size)', min=1)
-    epochs: int = setting(5, 'unfrozen one-cycle epochs', min=1)
-    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs (only with a pretrained or transferred body)', min=0)
-    lr: float = setting(1e-3, 'peak learning rate', min=0, min_open=True)
-    bs: Optional[int] = setting(None, 'batch size (default: train.bs)', min=1)
+    size: Optional[int] = setting(None, 'image size for this stage (default: native size)', min=1, max=MAX_SIZE)
+    epochs: int = setting(5, 'unfrozen one-cycle epochs', min=1, max=MAX_EPOCHS)
+    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs (only with a pretrained or transferred body)', min=0,
+                               max=MAX_EPOCHS)
+    lr: float = setting(1e-3, 'peak learning rate', min=0, min_open=True, max=10)
+    bs: Optional[int] = setting(None, 'batch size (default: train.bs)', min=1, max=MAX_BS)
 
 # %% ../nbs/00_config.ipynb #b0ab6d10
 @dataclass
@@ -91,7 +100,7 @@ class TrainConfig:
     "The training recipe shared by every stage of the pipeline"
     stages: list = setting(help='progressive-resizing stages, e.g. [{size: 128, epochs: 5}, {size: 224, epochs: 3}]',
                        factory=lambda: [StageConfig()])
-    bs: int = setting(64, 'batch size', min=1)
+    bs: int = setting(64, 'batch size', min=1, max=MAX_BS)
     opt: Literal['adam', 'ranger', 'sgd', 'sgd_nesterov'] = setting(
         'adam', "optimizer (sgd: fastai's, momentum 0.9; sgd_nesterov: torch's SGD, Nesterov momentum 0.9)")
     wd: Optional[float] = setting(None, 'weight decay (default: fastai\'s)', min=0)
@@ -133,12 +142,13 @@ class TrainConfig:
 @dataclass
 class PseudoConfig:
     "Pseudo-labeling rounds over the unlabeled pool"
-    rounds: int = setting(0, 'number of pseudo-labeling rounds (0: stage off)', min=0)
+    rounds: int = setting(0, 'number of pseudo-labeling rounds (0: stage off)', min=0, max=100)
     threshold: float = setting(0.0, 'keep pseudo-labels with confidence >= threshold (0 keeps all)', min=0, max=1)
     weight: bool = setting(False, 'weight pseudo-labeled samples by their confidence')
     init: Literal['model', 'previous'] = setting('model', "each round starts from model.pretrained ('model') or "
                                                  "the previous round's best weights ('previous')")
-    epochs: Optional[int] = setting(None, "epochs per round (default: the stages' epochs)", min=1)
+    epochs: Optional[int] = setting(None, "epochs per round (default: the stages' epochs)", min=1,
+                                  max=MAX_EPOCHS)
 
 # %% ../nbs/00_config.ipynb #f314a1b3
 @dataclass
@@ -146,7 +156,8 @@ class CleanConfig:
     "Find and act on noisy labels with cleanlab"
     enabled: bool = setting(False, 'run the clean stage')
     folds: int = setting(4, 'K of the stratified K-fold out-of-fold probabilities', min=2)
-    epochs: Optional[int] = setting(None, 'epochs per fold (default: the stages\' epochs)', min=1)
+    epochs: Optional[int] = setting(None, 'epochs per fold (default: the stages\' epochs)', min=1,
+                                  max=MAX_EPOCHS)
     oof: bool = setting(True, 'out-of-fold probabilities; false uses in-sample ones (flagged in the report)')
     filter_by: Literal['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning',
                        'predicted_neq_given', 'low_normalized_margin', 'low_self_confidence'] = setting(
@@ -158,7 +169,7 @@ class CleanConfig:
     relabel_threshold: float = setting(0.0, 'relabel only when the out-of-fold probability >= this', min=0, max=1)
     strikes: Optional[int] = setting(None, 'iterative relabeling: relabel to a class predicted this many '
                                      'times against the label (off when unset)', min=1)
-    strike_steps: int = setting(3, 'relabeling steps', min=1)
+    strike_steps: int = setting(3, 'relabeling steps', min=1, max=100)
     consecutive: bool = setting(True, 'strikes must be consecutive (else: total)')
 
 FRAC_NOISE_FILTERS = ('prune_by_noise_rate', 'prune_by_class', 'both') # the others ignore frac_noise
@@ -198,7 +209,7 @@ class EvaluateConfig:
 class Config:
     "A whole noisyfast run"
     name: Optional[str] = setting(None, 'run name: trained/<name>/ (default: the config file\'s stem)')
-    seed: int = setting(42, 'seed for splits, noise, folds and training', min=0)
+    seed: int = setting(42, 'seed for splits, noise, folds and training', min=0, max=MAX_SEED)
     output_dir: str = setting('trained', 'where run folders are written')
     data: DataConfig = setting(factory=DataConfig)
     noise: NoiseConfig = setting(factory=NoiseConfig)
@@ -221,13 +232,16 @@ def config_keys(cls=Config, prefix='') -> list:
         else: res.append(prefix + f.name)
     return res + [prefix + 'stages.' + k for k in config_keys(StageConfig)] if cls is TrainConfig else res
 
-def _norm(s): return str(s).lower().replace('-', '').replace('_', '')
+def _norm(s):
+    "Lower case without `-`, `_` or accents: `dätä` -> `data`"
+    s = unicodedata.normalize('NFKD', str(s))
+    return ''.join(ch for ch in s if not unicodedata.combining(ch)).lower().replace('-', '').replace('_', '')
 
 def suggest_key(key:str, # the unknown dotted key
                 cls=Config, # the schema it was found in
                ) -> Optional[str]:
-    "The valid key closest to `key`, or None"
-    keys = config_keys(cls)
+    "The valid key (or section) closest to `key`, or None"
+    keys = config_keys(cls) + [f.name for f in fields(cls) if is_dataclass(_hints(cls)[f.name])]
     by_norm = {_norm(k): k for k in keys}
     hit = difflib.get_close_matches(_norm(key), list(by_norm), n=1, cutoff=0.75)
     if hit: return by_norm[hit[0]]
@@ -244,6 +258,14 @@ def _type_name(t):
     if t is type(None): return 'null'
     return getattr(t, '__name__', str(t))
 
+_repr = reprlib.Repr()
+_repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict, _repr.maxlevel = 60, 60, 6, 4, 3
+
+def _show(v) -> str:
+    "A short repr for messages: a huge or deeply nested value (a YAML alias bomb) is cut, not printed whole"
+    r = _repr.repr(v)
+    return r if len(r) <= 200 else r[:197] + '...'
+
 def _check_bounds(v, key, src, md):
     lo, hi = md.get('min'), md.get('max')
     bad = (lo is not None and (v < lo or (md.get('min_open') and v == lo))) or \
@@ -253,12 +275,13 @@ def _check_bounds(v, key, src, md):
         ub = '' if hi is None else f'{hi}' + (')' if md.get('max_open') else ']')
         rng = f'{lb}, {ub}' if lo is not None and hi is not None else (f'>= {lo}' if hi is None else f'<= {hi}')
         if lo is not None and hi is None and md.get('min_open'): rng = f'> {lo}'
-        raise ConfigError(f'{_where(key, src)}: {v!r} is out of range; allowed: {rng}')
+        raise ConfigError(f'{_where(key, src)}: {_show(v)} is out of range; allowed: {rng}')
     return v
 
+# %% ../nbs/00_config.ipynb #c4ec1a01
 def _check(v, t, key, src, md=None):
     "Check (and lightly convert) value `v` against type `t`"
-    md = md or {}
+    md, bad = md or {}, lambda what: ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; expected {what}')
     origin, args = typing.get_origin(t), typing.get_args(t)
     if origin in (Union, types.UnionType):
         if v is None and type(None) in args: return None
@@ -268,28 +291,28 @@ def _check(v, t, key, src, md=None):
             try: return _check(v, a, key, src, md)
             except ConfigError as e: errs.append(e)
         if len(errs) == 1: raise errs[0]
-        allowed = ' or '.join(_type_name(a) for a in args)
-        raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; expected {allowed}')
+        raise bad(' or '.join(_type_name(a) for a in args))
     if origin is Literal:
-        if v not in args:
-            raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; choose one of {", ".join(map(str, args))}')
+        if not isinstance(v, (str, int, float)) or v not in args:
+            raise ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; choose one of {", ".join(map(str, args))}')
         return v
     if t is bool:
-        if not isinstance(v, bool): raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; expected true or false')
+        if not isinstance(v, bool): raise bad('true or false')
         return v
     if t is int:
         if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
-            raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; expected an integer')
+            raise bad('an integer')
         return _check_bounds(int(v), key, src, md)
     if t is float:
         if isinstance(v, str):
             try: v = float(v)
             except ValueError: pass
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; expected a number')
+        if isinstance(v, bool) or not isinstance(v, (int, float)): raise bad('a number')
+        if not math.isfinite(v): raise bad('a finite number')
         return _check_bounds(float(v), key, src, md)
     if t in (str, list, dict):
-        if not isinstance(v, t): raise ConfigError(f'{_where(key, src)}: {v!r} is not allowed; expected a {t.__name__}')
+        if not isinstance(v, t): raise bad(f'a {t.__name__}')
+        if t is str and '\0' in v: raise bad('text without a NUL character')
         return v
     raise TypeError(f'unsupported config type {t} for {key}')
 
@@ -365,7 +388,7 @@ def apply_overrides(d:dict, # the config as a nested dict (changed in place)
         _set_dotted(d, k.strip(), _parse_value(v.strip()))
     return d
 
-# %% ../nbs/00_config.ipynb #f36516c6
+# %% ../nbs/00_config.ipynb #1b0a7c31
 def atomic_write_text(path, text:str):
     "Write `text` to `path` through a temp file and a rename"
     path = Path(path)
@@ -375,6 +398,58 @@ def atomic_write_text(path, text:str):
     os.replace(tmp, path)
     return path
 
+MAX_CONFIG_BYTES = 1_000_000 # a run config is a few hundred bytes; a bigger file is a mistake (or a YAML bomb)
+MAX_CONFIG_ITEMS = 100_000 # values in the parsed config, aliases expanded
+
+class _Loader(yaml.SafeLoader):
+    "PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps the last)"
+    src = None
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for k, _ in node.value:
+            if k.tag == 'tag:yaml.org,2002:merge': continue # `<<: *base` is meant to be overridden
+            key, line = self.construct_object(k, deep=deep), k.start_mark.line + 1
+            try: first = seen.get(key)
+            except TypeError: continue # an unhashable key: PyYAML's own error names it
+            if first is not None:
+                raise ConfigError(f'{self.src}: key {_show(key)} is given twice (lines {first} and {line}); '
+                                  'keep one')
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+# %% ../nbs/00_config.ipynb #2c5f0e42
+def _read_yaml(path:Path, src:str):
+    "The parsed YAML of a config file, refusing what is not a small UTF-8 YAML text"
+    if not path.is_file():
+        raise ConfigError(f'config file {src} not found' if not path.exists() else f'{src} is not a file')
+    n = path.stat().st_size
+    if n > MAX_CONFIG_BYTES:
+        raise ConfigError(f'{src} is {n:,} bytes; a run config is a small text file (at most {MAX_CONFIG_BYTES:,} '
+                          'bytes): give noise.matrix or data.classes as a file instead')
+    try: text = path.read_bytes().decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        raise ConfigError(f'{src} is not a UTF-8 text file (byte {e.start}); give a YAML config') from None
+    ld = _Loader(text)
+    ld.src = src
+    try: return ld.get_single_data()
+    except yaml.YAMLError as e: raise ConfigError(f'{src} is not valid YAML: {e}') from None
+    except RecursionError: raise ConfigError(f'{src}: the YAML is nested too deeply to be a run config') from None
+    finally: ld.dispose()
+
+def _check_items(d, src):
+    "Refuse a config whose values, aliases expanded, outnumber `MAX_CONFIG_ITEMS` (an alias bomb)"
+    todo, n = [d], 0
+    while todo:
+        v = todo.pop()
+        n += 1 + (len(v) // 100 if isinstance(v, str) else 0)
+        if n > MAX_CONFIG_ITEMS:
+            raise ConfigError(f'{src or "the config"} holds more than {MAX_CONFIG_ITEMS:,} values once its YAML '
+                              'aliases (*name) are expanded; a run config is small (give a big noise.matrix as '
+                              'a .npy or .csv file)')
+        if isinstance(v, dict): todo += [*v.keys(), *v.values()]
+        elif isinstance(v, (list, tuple, set)): todo += list(v)
+
+# %% ../nbs/00_config.ipynb #f36516c6
 def load_config(path=None, # a YAML file, or None for the defaults
                 overrides:list=None, # `key.sub=value` strings from the command line
                 **kwargs, # nested dicts merged over the file (e.g. `data=dict(name='cifar10')`)
@@ -383,15 +458,14 @@ def load_config(path=None, # a YAML file, or None for the defaults
     src, d = None, {}
     if path is not None:
         path, src = Path(path), str(path)
-        if not path.exists(): raise ConfigError(f'config file {src} not found')
-        try: d = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f'{src} is not valid YAML: {e}') from None
-        if not isinstance(d, dict): raise ConfigError(f'{src}: expected a mapping of keys at the top, got {d!r}')
+        d = _read_yaml(path, src) or {}
+        if not isinstance(d, dict): raise ConfigError(f'{src}: expected a mapping of keys at the top, got {_show(d)}')
     for k, v in kwargs.items():
         if isinstance(v, dict) and isinstance(d.get(k), dict): d[k] = {**d[k], **v}
         else: d[k] = v
     src_ovr = src + ' (with command-line overrides)' if src and overrides else src
     apply_overrides(d, overrides)
+    _check_items(d, src_ovr)
     cfg = from_dict(d, Config, src_ovr)
     if cfg.name is None and path is not None: cfg.name = path.stem
     validate(cfg, src_ovr)
@@ -413,8 +487,8 @@ def validate(cfg:Config, src:str=None) -> Config:
                          column=('real',)).items():
         v = getattr(n, k)
         if v is not None and v != 0 and n.kind not in kinds:
-            raise ConfigError(f"{w('noise.' + k)}: {v!r} is set but noise.kind is {n.kind!r}, which does not use it; "
-                              f"set noise.kind: {' or '.join(kinds)}, or remove noise.{k}")
+            raise ConfigError(f"{w('noise.' + k)}: {_show(v)} is set but noise.kind is {n.kind!r}, which does not "
+                              f"use it; set noise.kind: {' or '.join(kinds)}, or remove noise.{k}")
     if n.kind == 'matrix' and n.matrix is None:
         raise ConfigError(f"{w('noise.matrix')}: noise.kind is 'matrix' but no matrix is given")
     if n.kind == 'real' and n.column is None:
@@ -422,15 +496,73 @@ def validate(cfg:Config, src:str=None) -> Config:
                           "(`noisyfast data info NAME` lists them)")
     if d.n_labeled is not None and d.labeled_fraction is not None:
         raise ConfigError(f"{w('data.n_labeled')}: set either data.n_labeled or data.labeled_fraction, not both")
+    _check_path_texts(cfg, w)
     p = cfg.model.pretrained
-    if isinstance(p, str) and not Path(p).expanduser().exists():
+    if isinstance(p, str) and not _exists(p):
         raise ConfigError(f"{w('model.pretrained')}: weights file {p!r} not found; give an existing file, "
                           "true (hub weights) or false")
-    if cfg.name is not None and (not cfg.name or '/' in cfg.name or cfg.name in ('.', '..')):
-        raise ConfigError(f"{w('name')}: {cfg.name!r} is not a usable folder name")
+    _check_run_folder(cfg, w)
+    _check_lists(cfg, w)
     _check_perturbations(cfg, w)
     _check_clean(cfg, w)
     return cfg
+
+# %% ../nbs/00_config.ipynb #4e8b0c21
+NAME_MAX = 255 # bytes in one file or folder name (Linux, macOS, Windows)
+
+def _exists(p) -> bool:
+    "Whether path `p` exists; False for a path the OS cannot even look up (`~nosuchuser`, ...)"
+    try: return Path(p).expanduser().exists()
+    except (OSError, RuntimeError, ValueError): return False
+
+def _check_path_texts(cfg, w):
+    "File and folder names the OS would refuse (a part over `NAME_MAX` bytes) are refused by their key"
+    for key in ('output_dir', 'data.path', 'data.coarse_map', 'model.pretrained', 'final.init', 'noise.matrix',
+                'noise.map'):
+        v = cfg
+        for part in key.split('.'): v = getattr(v, part)
+        if not isinstance(v, str): continue
+        long = [s for s in Path(v).parts if len(s.encode()) > NAME_MAX]
+        if long: raise ConfigError(f'{w(key)}: the name {_show(long[0])} is {len(long[0].encode())} bytes long; '
+                                   f'file and folder names are at most {NAME_MAX} bytes')
+
+def _check_run_folder(cfg, w):
+    "The run name is one usable folder name, and no file stands where the run folder or its parents go"
+    name = cfg.name
+    if name is not None:
+        why = ('it is empty' if not name.strip() else "it holds a '/'" if '/' in name else
+               'it is . or ..' if name in ('.', '..') else
+               f'it is {len(name.encode())} bytes long; at most {NAME_MAX}' if len(name.encode()) > NAME_MAX else None)
+        if why: raise ConfigError(f"{w('name')}: {_show(name)} is not a usable folder name: {why}")
+    out = Path(cfg.output_dir)
+    for p in ([out/name] if name else []) + [out, *out.parents]:
+        try:
+            if not p.exists(): continue
+            if p.is_dir(): return
+        except OSError as e: raise ConfigError(f"{w('output_dir')}: {p} cannot be used ({e.strerror})") from None
+        key = 'name' if name and p == out/name else 'output_dir'
+        raise ConfigError(f'{w(key)}: {p} is a file, not a folder, so the run folder {out/(name or "")} cannot be '
+                          f'made there; change {key} or move the file')
+
+# %% ../nbs/00_config.ipynb #3d7a9b10
+def _check_lists(cfg, w):
+    "Lists and mappings hold what they must: class names, a square matrix of numbers, a class-to-class map"
+    cl = cfg.data.classes
+    if cl is not None and any(isinstance(c, bool) or not isinstance(c, (str, int)) for c in cl):
+        raise ConfigError(f"{w('data.classes')}: {_show(cl)}; give a list of class names")
+    m = cfg.noise.map
+    if isinstance(m, dict) and any(isinstance(x, bool) or not isinstance(x, (str, int)) for kv in m.items() for x in kv):
+        raise ConfigError(f"{w('noise.map')}: {_show(m)}; give a mapping from class name to class name")
+    T = cfg.noise.matrix
+    if isinstance(T, list):
+        num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+        if not T or len(T) > 1000 or any(not isinstance(r, list) or len(r) != len(T) for r in T) or \
+           not all(num(x) for r in T for x in r):
+            raise ConfigError(f"{w('noise.matrix')}: {_show(T)}; give a square matrix, one row of numbers per "
+                              'class (at most 1000 classes inline; a bigger one as a .npy or .csv file)')
+        from noisyfast.noise import NoiseError, check_matrix # it needs numpy only
+        try: check_matrix(T)
+        except NoiseError as e: raise ConfigError(f"{w('noise.matrix')}: {e}") from None
 
 def _check_perturbations(cfg, w):
     "Perturbation names and severities of `train.perturb_kinds`, `evaluate.kinds`, `evaluate.severities`"
@@ -438,11 +570,11 @@ def _check_perturbations(cfg, w):
     for key, kinds in (('train.perturb_kinds', cfg.train.perturb_kinds),
                        ('evaluate.kinds', cfg.evaluate.kinds)):
         if kinds is None: continue
-        bad = [k for k in kinds if k not in PERTURBATIONS]
+        bad = [k for k in kinds if not isinstance(k, str) or k not in PERTURBATIONS]
         if bad or not kinds:
-            what = f'{bad!r}: not a perturbation' if bad else 'the list is empty'
+            what = f'{_show(bad)}: not a perturbation' if bad else 'the list is empty'
             raise ConfigError(f"{w(key)}: {what}; choose from {', '.join(PERTURBATIONS)}")
     sev = cfg.evaluate.severities
     if not sev or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in sev):
-        raise ConfigError(f"{w('evaluate.severities')}: {sev!r}; give a non-empty list of integers "
+        raise ConfigError(f"{w('evaluate.severities')}: {_show(sev)}; give a non-empty list of integers "
                           'from 1 to 5')

@@ -21,10 +21,10 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIF
            'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
-           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'load_images',
-           'ImageCheck', 'check_images', 'bad_images_message', 'verify_images', 'resolve_channels', 'check_data',
-           'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
-           'split_data', 'data_info']
+           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
+           'native_size', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
+           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
+           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(ValueError):
@@ -582,8 +582,25 @@ def decoded_shape(path, # the first image file of a set
     c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
     return (*(_hw(size) or hw), c)
 
+def median_hw(hws) -> tuple:
+    "The (h, w) to decode images of sizes `hws` to: the (lower) median height and width, each a real image's"
+    h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))
+    return int(h), int(w)
+
+def native_size(paths, # image files
+                n_workers:int=None, # threads
+               ) -> tuple:
+    "(h, w) of images of many sizes: the median of every readable file's size, from the headers alone"
+    def one(p):
+        try: return image_header(p)[1]
+        except DataError: return None
+    with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
+        hws = [s for s in ex.map(one, paths) if s is not None]
+    if not hws: raise DataError(f'none of the {len(paths)} images can be read (the first is {paths[0]})')
+    return median_hw(hws)
+
 def load_images(x, # file paths or a uint8 N×H×W×C array
-                size=None, # square side, or (h, w), to resize to (default: native)
+                size=None, # square side, or (h, w), to resize to (default: the median size, `native_size`)
                 channels:str='auto', # auto | rgb | gray
                 skip_bad:bool=False, # return the bad files instead of raising
                 n_workers:int=None, # decoding threads
@@ -603,13 +620,13 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
     x = list(x)
     if not x: raise DataError('no images to load')
     first = None
-    for p in x: # the first readable image sets the mode (auto) and the size (when not given)
+    for p in x: # the first readable image sets the mode (auto)
         try: first = image_header(p); break
         except DataError:
             if not skip_bad: raise
     if first is None: raise DataError(f'none of the {len(x)} images can be read (the first is {x[0]})')
     mode = {'rgb': 'RGB', 'gray': 'L'}.get(channels) or ('L' if first[0] in GRAY_MODES else 'RGB')
-    hw = hw or first[1]
+    hw = hw or (first[1] if len(x) == 1 else native_size(x, n_workers)) # not the first image's: it may be 1×1
     out = np.zeros((len(x), *hw, 1 if mode == 'L' else 3), dtype=np.uint8)
     bad = []
     def one(i):
@@ -630,6 +647,8 @@ class ImageCheck:
     min_hw: Optional[tuple] = None # smallest height and width seen
     max_hw: Optional[tuple] = None # largest height and width seen
     n_sizes: int = 0 # distinct sizes
+    median_hw: Optional[tuple] = None # median height and width: the size images are decoded to by default
+    small: list = field(default_factory=list) # (path, (h, w)) of images under a quarter of the median size
     seconds: float = 0.0
     skipped: bool = False # the bad files were left out of the data (`skip_bad`)
 
@@ -681,6 +700,9 @@ def check_images(paths, # image files
         chk.min_hw = tuple(int(min(s[i] for s in sizes)) for i in (0, 1))
         chk.max_hw = tuple(int(max(s[i] for s in sizes)) for i in (0, 1))
         chk.n_sizes = len(sizes)
+        chk.median_hw = mh = median_hw([hw for _, _, hw in res if hw is not None])
+        chk.small = [(p, hw) for p, (r, _, hw) in zip(paths, res) if r is None and
+                     (hw[0] * 4 <= mh[0] or hw[1] * 4 <= mh[1])]
     chk.seconds = time.time() - t0
     return chk
 
@@ -695,6 +717,18 @@ def bad_images_message(chk:ImageCheck, where:str='', max_listed:int=10) -> str:
                  'data.json)')
     return '\n'.join(lines)
 
+def size_notes(chk:ImageCheck) -> list:
+    "What sizes a set of images has, the size it is decoded to, and a warning about far smaller images"
+    if chk.n_sizes <= 1: return []
+    (mh, mw), n = chk.median_hw, len(chk.small)
+    res = [f'image size: {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to {chk.max_hw[0]}x{chk.max_hw[1]} '
+           f'(h x w): decoded at data.image_size, or when it is unset at {mh}x{mw}, the median of the sizes']
+    if n: res.append(f"image size WARNING: {n} image{'s are' if n > 1 else ' is'} less than a quarter of the median "
+                     f'{mh}x{mw} and will be upscaled to mush, e.g. ' +
+                     ', '.join(f'{p} ({h}x{w})' for p, (h, w) in chk.small[:3]) +
+                     '; check them (remove them, or set data.image_size)')
+    return res
+
 def verify_images(src:Source, # a loaded data set
                   *,
                   skip_bad:bool=False, # leave unreadable files out (else: raise a `DataError` listing them)
@@ -707,9 +741,7 @@ def verify_images(src:Source, # a loaded data set
     parts = [(n, list(x), y) for n, x, y in parts if x is not None]
     chk = check_images([p for _, x, _ in parts for p in x], n_workers)
     notes = list(src.notes)
-    if chk.n_sizes > 1:
-        notes.append(f'images of {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to {chk.max_hw[0]}x'
-                     f'{chk.max_hw[1]} (h x w): decoded at data.image_size, or the first image\'s size when unset')
+    notes += size_notes(chk)
     if not chk.bad: return dataclasses.replace(src, check=chk, notes=notes)
     if not skip_bad: raise DataError(bad_images_message(chk, src.descr))
     bad, kw = {str(p) for p, _ in chk.bad}, {}

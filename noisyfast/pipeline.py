@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #eb7c4cfb
 from __future__ import annotations
-import copy, dataclasses, itertools, json, math, os, shutil, sys, time
+import copy, dataclasses, functools, itertools, json, math, os, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -20,8 +20,9 @@ from .evaluate import (classification_metrics, detection_metrics, matrix_error, 
 from .report import write_report
 
 # %% auto #0
-__all__ = ['RunError', 'write_json', 'run_folder', 'config_changes', 'prepare_folder', 'check_run', 'evaluate_stage',
-           'save_labels', 'load_labels', 'run', 'parse_sets', 'results_markdown', 'grid', 'sweep_frame']
+__all__ = ['RunError', 'write_json', 'run_folder', 'config_changes', 'prepare_folder', 'no_half_made_folder', 'check_run',
+           'evaluate_stage', 'save_labels', 'load_labels', 'run', 'parse_sets', 'results_markdown', 'grid',
+           'sweep_frame']
 
 # %% ../nbs/10_pipeline.ipynb #f2864629
 class RunError(ValueError):
@@ -86,6 +87,24 @@ def prepare_folder(cfg:Config, *, resume:bool=False, overwrite:bool=False):
     state = {'done': [], 'weights': {}, 'metrics': {}}
     write_json(state_f, state)
     return folder, state
+
+def _resumable(folder:Path) -> bool:
+    "Whether a run folder holds work a resume could use: a finished stage, a checkpoint, fold probabilities"
+    try: done = json.loads((folder/'state.json').read_text()).get('done', [])
+    except (OSError, ValueError, AttributeError): done = []
+    return bool(set(done) - {'data'}) or any(folder.rglob('*.pth')) or any(folder.rglob('*.npy'))
+
+def no_half_made_folder(run_fn):
+    "Wrap `run`: when it dies with an exception before any resumable work, the run folder it made is removed"
+    @functools.wraps(run_fn)
+    def _run(cfg, *args, **kwargs):
+        folder = run_folder(cfg)
+        existed = folder.exists() # a folder that was there before (--resume, --overwrite, empty) is never removed
+        try: return run_fn(cfg, *args, **kwargs)
+        except Exception:
+            if not existed and folder.is_dir() and not _resumable(folder): shutil.rmtree(folder, ignore_errors=True)
+            raise
+    return _run
 
 # %% ../nbs/10_pipeline.ipynb #e2e88e54
 def check_run(cfg:Config, data:Data):
@@ -158,6 +177,7 @@ def _summary_table(metrics:dict) -> pd.DataFrame:
                          recall=m.get('detection', {}).get('recall'), seconds=m.get('seconds')))
     return pd.DataFrame(rows).set_index('stage') if rows else pd.DataFrame()
 
+@no_half_made_folder
 def run(cfg:Config, # a loaded config (`load_config`)
         *,
         resume:bool=False, # continue an existing run folder
@@ -188,6 +208,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
     if 'data' not in done:
         info = dict(data=data.summary(), notes=data.notes, vocab=data.vocab, skipped=data.skipped)
         echo(f'[{cfg.name}] data: {_labels_line(info["data"])}, {len(data.test):,} test images')
+        for n in data.notes:
+            if n.startswith('image size'): echo(f'[{cfg.name}] {n}') # the size chosen for images of many sizes
         if data.skipped: echo(f'[{cfg.name}] skipped {len(data.skipped)} unreadable images (data.skip_bad; '
                               'listed in data.json)')
         if noise is not None: info['noise'] = noise_summary(noise, data.vocab)
@@ -284,7 +306,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + time.time() - t_start, 1)
     write_json(folder/'metrics.json', metrics)
     tbl = _summary_table(metrics)
-    if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on clean test labels; '
+    given = 'clean test labels' if data.true_known else 'the given test labels, not known to be clean'
+    if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on {given}; '
                       f'{_labels_line(data.summary())})\n' +
                       tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
     try: rep = write_report(folder)
@@ -317,11 +340,14 @@ def _md_table(df:pd.DataFrame) -> str:
     lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in row]) + ' |' for i, row in zip(df.index, df.values)]
     return '\n'.join(lines)
 
-def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc') -> str:
+def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
+                     clean_test:bool=True, # whether the test labels are known to be clean (built-in data sets)
+                    ) -> str:
     "Noise settings as rows, the other swept settings as columns"
     rows = [k for k in keys if k.startswith('noise.')] or keys[:1]
     cols = [k for k in keys if k not in rows]
-    out = [f'# Sweep results\n\n{value}: test accuracy of the last stage (clean test labels).\n']
+    given = 'clean test labels' if clean_test else 'the given test labels, not known to be clean'
+    out = [f'# Sweep results\n\n{value}: test accuracy of the last stage ({given}).\n']
     lab = lambda df, ks: df[ks].astype(str).agg(' / '.join, axis=1) if ks else pd.Series('', index=df.index)
     t = res.assign(_r=lab(res, rows), _c=lab(res, cols) if cols else value)
     piv = t.pivot_table(index='_r', columns='_c', values=value, aggfunc='first')
@@ -351,7 +377,11 @@ def grid(config, # a YAML config file
         extra = [f'{k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in zip(space, c)]
         name = base.name + '_' + '_'.join(_tag(k, v) for k, v in zip(space, c))
         cfgs.append(load_config(config, list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
-    for cfg in cfgs: check_run(cfg, make_data(cfg)[0])
+    known = True
+    for cfg in cfgs:
+        data = make_data(cfg)[0]
+        check_run(cfg, data)
+        known &= data.true_known
     rows = []
     for i, (cfg, c) in enumerate(zip(cfgs, combos)):
         echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
@@ -368,7 +398,7 @@ def grid(config, # a YAML config file
         rows.append(row)
     res = pd.DataFrame(rows)
     atomic_write_text(gdir/'results.csv', res.to_csv(index=False))
-    md = results_markdown(res, list(space))
+    md = results_markdown(res, list(space), clean_test=known)
     sweep = sweep_frame(res, list(space))
     if sweep.groupby('noise_kind').noise_rate.nunique().max() > 1: # a picture when the noise level varies
         png = gdir/'accuracy_vs_noise.png'

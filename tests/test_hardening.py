@@ -1,0 +1,112 @@
+"""Hardening: a run that dies at its start leaves no run folder; the image size of a folder of many sizes is chosen
+from all of them, not from the first; the summary says whose test labels it scores; an interrupted `config check`
+does not talk about stages."""
+import json
+from pathlib import Path
+import numpy as np, pytest, yaml
+from PIL import Image
+from reliability_helpers import main_inproc, make_folder, no_run_folder, run_config
+
+# ---------------------------------------------------------------- no half-made run folder
+
+def _boom(*args, **kwargs): raise RuntimeError('boom: the first stage crashed')
+
+def test_crash_at_start_removes_the_run_folder_it_made(tmp_path, monkeypatch):
+    import noisyfast.pipeline as pl
+    from noisyfast.config import load_config
+    monkeypatch.setattr(pl, 'fit', _boom)
+    cfg = load_config(run_config(tmp_path))
+    with pytest.raises(RuntimeError, match='boom'): pl.run(cfg, echo=lambda *a: None)
+    assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
+
+def test_crash_at_start_keeps_a_folder_that_was_there(tmp_path, monkeypatch):
+    "An (empty) folder the user made is theirs: the crash leaves it, with what the run wrote"
+    import noisyfast.pipeline as pl
+    from noisyfast.config import load_config
+    monkeypatch.setattr(pl, 'fit', _boom)
+    cfg = load_config(run_config(tmp_path))
+    (tmp_path/'out'/'r').mkdir(parents=True)
+    with pytest.raises(RuntimeError): pl.run(cfg, echo=lambda *a: None)
+    assert (tmp_path/'out'/'r'/'config.yaml').exists()
+
+def test_crash_after_a_finished_stage_keeps_the_folder(tmp_path, monkeypatch):
+    "A finished stage is resumable work: a crash in the next stage leaves the folder for --resume"
+    import noisyfast.pipeline as pl
+    from noisyfast.config import load_config
+    real, calls = pl.fit, []
+    def fit_then_crash(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1: _boom()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(pl, 'fit', fit_then_crash)
+    cfg = load_config(run_config(tmp_path, data=dict(max_train=100), final=dict(enabled=True),
+                                 evaluate=dict(robustness=False)))
+    with pytest.raises(RuntimeError): pl.run(cfg, echo=lambda *a: None)
+    state = json.loads((tmp_path/'out'/'r'/'state.json').read_text())
+    assert state['done'] == ['data', 'train'], state
+
+def test_interrupt_at_start_keeps_the_folder(tmp_path, monkeypatch):
+    "Ctrl-C is not a crash: the message says finished stages are kept, so the folder is kept"
+    import noisyfast.pipeline as pl
+    def interrupt(*args, **kwargs): raise KeyboardInterrupt
+    monkeypatch.setattr(pl, 'fit', interrupt)
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path))
+    assert rc == 130 and 'finished stages are kept' in err, err
+    assert (tmp_path/'out'/'r'/'state.json').exists()
+
+# ---------------------------------------------------------------- SIGTERM outside a run
+
+def test_interrupted_config_check_does_not_mention_stages(tmp_path, monkeypatch):
+    import noisyfast.cli as cli
+    with pytest.raises(KeyboardInterrupt): cli._sigterm(15, None) # SIGTERM is turned into this
+    def interrupt(*args, **kwargs): raise KeyboardInterrupt
+    monkeypatch.setattr(cli, 'load_config', interrupt)
+    f = run_config(tmp_path)
+    rc, out, err, sec = main_inproc('config', 'check', f)
+    assert rc == 130 and 'noisyfast: interrupted' in err, err
+    assert 'stages' not in err and '--resume' not in err, err
+    rc, out, err, sec = main_inproc('run', f)
+    assert rc == 130 and 'finished stages are kept: continue with --resume' in err, err
+
+# ---------------------------------------------------------------- image size of a folder of many sizes
+
+def tiny_first(root:Path) -> Path:
+    "A folder of 3×20 real 32×32 images whose first image (in file order) is 1×1"
+    make_folder(root)
+    first = sorted(p for p in root.iterdir() if p.is_dir())[0]
+    Image.fromarray(np.full((1, 1, 3), 128, np.uint8)).save(first/'00.png') # sorts before 000.png
+    return first/'00.png'
+
+def test_one_tiny_first_image_does_not_set_the_size(tmp_path):
+    from noisyfast.data import load_images, load_source, verify_images
+    tiny = tiny_first(tmp_path/'pets')
+    src = load_source('folder', tmp_path/'pets')
+    assert Path(src.train_x[0]) == tiny # the 1×1 image really comes first
+    a, bad = load_images(src.train_x)
+    assert a.shape == (61, 32, 32, 3), a.shape # was (61, 1, 1, 3): every image decoded at 1×1
+    chk = verify_images(src).check
+    assert chk.median_hw == (32, 32) and [(Path(p), hw) for p, hw in chk.small] == [(tiny, (1, 1))]
+    notes = '\n'.join(verify_images(src).notes)
+    assert 'image size: 2 sizes, 1x1 to 32x32 (h x w)' in notes and 'at 32x32, the median' in notes, notes
+    assert f'image size WARNING: 1 image is less than a quarter of the median 32x32' in notes, notes
+    assert f'{tiny} (1x1)' in notes, notes
+
+def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
+    "The terminal says which size was chosen and why, warns about the tiny image, and does not call the user's "
+    "own test labels clean"
+    tiny = tiny_first(tmp_path/'pets')
+    f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets')),
+                   train=dict(stages=[dict(epochs=1)]), evaluate=dict(robustness=False))
+    rc, out, err, sec = main_inproc('run', f)
+    assert rc == 0, err
+    assert 'at 32x32, the median of the sizes' in out and f'{tiny} (1x1)' in out, out
+    assert 'summary (test accuracy on the given test labels, not known to be clean)' in out, out
+    assert 'clean test labels' not in out, out
+
+def test_results_markdown_names_whose_test_labels():
+    import pandas as pd
+    from noisyfast.pipeline import results_markdown
+    res = pd.DataFrame({'noise.rate': [0.2], 'test_acc': [0.5]})
+    assert '(clean test labels)' in results_markdown(res, ['noise.rate'])
+    md = results_markdown(res, ['noise.rate'], clean_test=False)
+    assert '(the given test labels, not known to be clean)' in md and 'clean test labels)' not in md
