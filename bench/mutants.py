@@ -2,7 +2,7 @@
 
 Each mutant is a one-place edit of an `#| export` cell of a notebook (the source of truth), followed by
 `nbdev-export`, in a scratch copy of the repository; then the tests named for it run (notebooks through
-`nbdev-test --path`, pytest node ids through pytest). The mutant is *killed* when any of them fails. The script
+`nbdev-test`, pytest node ids through pytest). The mutant is *killed* when any of them fails. The script
 prints a table and writes results/cpu-mutants.md (.json), with the kill rate.
 
     python bench/mutants.py                  # every mutant
@@ -32,6 +32,89 @@ class Mutant:
 MUTANTS = [] # filled below, one entry per planted bug
 
 def add(name, nb, old, new, tests, why): MUTANTS.append(Mutant(name, nb, old, new, list(tests), why))
+
+# ---------------------------------------------------------------- the planted bugs
+RESUME = 'tests/test_resume.py::test_sigkill_during_clean_then_resume'
+add('oof_leak', '07_clean', 'train=train.subset(tr), arrays=arrays, epochs=cc.epochs',
+    'train=train, arrays=arrays, epochs=cc.epochs', ['nbs/07_clean.ipynb'],
+    'fold models trained on the whole split (out-of-fold leak)')
+add('folds_refit_on_resume', '07_clean', 'if f.exists(): p = np.load(f)', 'if False: p = np.load(f)',
+    ['nbs/07_clean.ipynb', RESUME], 'resume re-trains the finished folds')
+add('fold_fingerprint_ignored', '07_clean', '    if old == fp: return', '    return',
+    ['nbs/07_clean.ipynb'], 'fold files of another config or data reused')
+add('strikes_any_votes', '07_clean', 'flip = dis & (votes[rows, p] >= strikes)',
+    'flip = dis & (votes.sum(1) >= strikes)', ['nbs/07_clean.ipynb'],
+    'a label changes after k disagreements that disagree with each other')
+add('relabel_threshold_ignored', '07_clean', "ok = flag & (issues['suggested_prob'] >= cc.relabel_threshold)",
+    'ok = flag', ['nbs/07_clean.ipynb'], 'clean.relabel_threshold ignored')
+add('unlabel_drops_images', '07_clean',
+    'unl = concat_splits(data.unlabeled, moved) if len(data.unlabeled) else moved', 'unl = data.unlabeled',
+    ['nbs/07_clean.ipynb', 'nbs/10_pipeline.ipynb'], "clean.action: unlabel throws the images away")
+add('detection_vs_original', '07_clean', 'detection=detection_metrics(res.flagged, chk.y, chk.y_true)',
+    'detection=detection_metrics(res.flagged, train.y, train.y_true)', ['nbs/07_clean.ipynb'],
+    'strikes: flags scored against the labels before relabeling')
+add('pseudo_baseline_every_round', '06_pseudo', 'probs = predict(cur, data.unlabeled)',
+    'probs = predict(start, data.unlabeled)', ['nbs/06_pseudo.ipynb'],
+    'every pseudo round labels with the baseline model')
+add('pseudo_threshold_ignored', '06_pseudo', 'keep = np.flatnonzero(conf >= threshold)',
+    'keep = np.arange(len(conf))', ['nbs/06_pseudo.ipynb'], 'pseudo.threshold ignored')
+add('pseudo_init_ignored', '06_pseudo', "init = cur.weights if pc.init == 'previous' else None", 'init = None',
+    ['nbs/06_pseudo.ipynb'], "pseudo.init: previous starts each round from scratch")
+add('stages_at_last_size', '05_train', 'size = st.size or tx.shape[1]',
+    'size = tc.stages[-1].size or tx.shape[1]', ['nbs/05_train.ipynb'],
+    'every progressive-resizing stage trains at the last size')
+add('timm_two_groups', '12_models', 'return [flat(groups[:k]), flat(groups[k:]), list(model[1:].parameters())]',
+    'return [flat(groups), list(model[1:].parameters())]', ['nbs/12_models.ipynb', 'nbs/05_train.ipynb'],
+    "timm models split in two: the whole body at the lowest lr")
+add('weights_count_batches', '03_losses', "n = getattr(self.dls.train, 'n', None)", 'n = len(self.dls.train)',
+    ['nbs/03_losses.ipynb', 'nbs/05_train.ipynb'], 'per-sample weights checked against the number of batches')
+add('warmup_restarts_each_fit', '03_losses', "    def before_fit(self):\n        n = getattr",
+    "    def before_fit(self):\n        self.epochs_done = 0\n        n = getattr",
+    ['nbs/03_losses.ipynb', 'nbs/05_train.ipynb'], 'the loss-weight warm-up restarts at every fit call')
+add('nan_not_stopped', '05_train', '        if torch.isfinite(self.loss).all(): return',
+    '        return', ['nbs/05_train.ipynb'], 'training goes on after the loss turned NaN')
+add('perturb_clamps_all', '08_evaluate', 'y = torch.where(on.view(-1, 1, 1, 1), y.to(x.dtype), xp)',
+    'y = y.to(x.dtype)', ['nbs/08_evaluate.ipynb'], 'RandomPerturb clamps the images it does not perturb')
+add('precision_recall_swapped', '08_evaluate', 'prec, rec = _ratio(tp, tp + fp), _ratio(tp, tp + fn)',
+    'prec, rec = _ratio(tp, tp + fn), _ratio(tp, tp + fp)', ['nbs/08_evaluate.ipynb'],
+    'detection precision and recall swapped')
+add('noise_remainders_to_first', '02_noise',
+    "    hit = np.searchsorted(edges, rng.random() + np.arange(left), side='right')",
+    "    order, hit = np.argsort(k - x, kind='stable'), np.arange(left) # largest remainders, ties to class 0",
+    ['nbs/02_noise.ipynb'], 'noise counts rounded the same way for every seed')
+add('symmetric_flips_to_itself', '02_noise', 'yn[order[:k]] = other[:k] + (other[:k] >= c)',
+    'yn[order[:k]] = other[:k]', ['nbs/02_noise.ipynb'], 'symmetric noise can "flip" a label to its own class')
+add('verify_images_dropped', '02_noise', 'src = verify_images(src, skip_bad=d.skip_bad)', 'src = src',
+    ['nbs/02_noise.ipynb', 'tests/test_bad_data.py'], 'unreadable images reach training unchecked')
+add('valid_outside_label_budget', '01_data',
+    'lab, unl = _keep_labels(whole, n_lab, seed + 5)\n        vi = stratified_take(lab.y, valid_pct, seed + 4)\n'
+    '        valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))',
+    'vi = stratified_take(whole.y, valid_pct, seed + 4)\n        valid, rest = whole.subset(vi), '
+    'whole.subset(_rest(len(whole), vi))\n        train, unl = _keep_labels(rest, n_lab, seed + 5)',
+    ['nbs/01_data.ipynb'], 'valid labels come on top of data.n_labeled')
+add('first_image_sets_size', '01_data', 'h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))',
+    'h, w = hws[0]', ['nbs/01_data.ipynb', 'tests/test_hardening.py'],
+    'the first image (1×1, say) sets the size of every image')
+add('nonfinite_accepted', '00_config', "        if not math.isfinite(v): raise bad('a finite number')\n", '',
+    ['nbs/00_config.ipynb', 'tests/test_bad_config.py'], 'NaN / inf config values pass the check')
+add('duplicate_keys_kept', '00_config', '            if first is not None:', '            if False:',
+    ['nbs/00_config.ipynb', 'tests/test_hardening.py'], 'a key given twice silently keeps the last value')
+add('write_not_atomic', '00_config', '    tmp.write_text(text)\n    os.replace(tmp, path)',
+    '    path.write_text(text)', ['tests/test_resume.py::test_atomic_writes_survive_sigkill_mid_write'],
+    'run files written in place (a kill leaves half a file)')
+add('half_made_folder_kept', '10_pipeline',
+    "            if not existed and folder.is_dir() and not _resumable(folder): shutil.rmtree(folder, "
+    "ignore_errors=True)\n", '', ['nbs/10_pipeline.ipynb', 'tests/test_hardening.py'],
+    'a run that dies at its start leaves a half-made run folder')
+add('report_failure_swallowed', '10_pipeline', "    try: rep = write_report(folder)\n    except Exception as e:",
+    "    try: rep = write_report(folder)\n    except Exception as e:\n        return metrics\n    except ValueError as e:",
+    ['nbs/10_pipeline.ipynb'], 'a failing report is swallowed and the run exits 0')
+add('final_init_ignored', '10_pipeline',
+    "weights = folder/state['weights'][init] if init in ('train', 'pseudo') else init", 'weights = None',
+    ['nbs/10_pipeline.ipynb'], 'final.init: train starts the final model from scratch')
+add('grid_ignores_set', '10_pipeline', "cfgs.append(load_config(config, list(overrides or []) + extra + [",
+    "cfgs.append(load_config(config, list(overrides or []) + [", ['tests/test_grid.py'],
+    '`noisyfast grid --set` values never reach the runs')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
@@ -67,7 +150,7 @@ def run_tests(repo:Path, tests:list, timeout:float) -> tuple:
     "(all passed, the first failing test, seconds)"
     t0 = time.time()
     for t in tests:
-        cmd = (['nbdev-test', '--path', t] if t.endswith('.ipynb') else
+        cmd = (['nbdev-test', t] if t.endswith('.ipynb') else
                [sys.executable, '-m', 'pytest', '-q', '-x', '--runslow', '-p', 'no:cacheprovider', t])
         try: r = subprocess.run(cmd, cwd=repo, env=env(repo), capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired: return False, f'{t} (timed out after {timeout:.0f} s)', time.time() - t0
@@ -89,8 +172,11 @@ def main(argv=None):
     p.add_argument('--note', default='', help='a line for the results file (e.g. what else ran)')
     a = p.parse_args(argv)
     ms = [m for m in MUTANTS if not a.only or m.name in a.only]
-    if a.list:
-        for m in ms: print(f'{m.name:24s} {m.nb:12s} {m.why}')
+    if a.list: # with a check that each mutant still finds its place in today's code
+        for m in ms:
+            nb = json.loads((ROOT/'nbs'/f'{m.nb}.ipynb').read_text())
+            n = sum(''.join(c['source']).count(m.old) for c in export_cells(nb))
+            print(f'{m.name:28s} {m.nb:12s} {"ok" if n == 1 else f"STALE ({n} places)":14s} {m.why}')
         return
     rows, t_all = [], time.time()
     with tempfile.TemporaryDirectory(prefix='noisyfast-mutants-') as tmp:

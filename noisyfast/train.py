@@ -23,7 +23,7 @@ from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
 from .config import Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config
 from fastai.vision.core import imagenet_stats
-from .data import (Data, Split, resolve_channels, decoded_shape, load_images, cache_dir,
+from .data import (Data, Split, resolve_channels, decoded_shape, native_size, load_images, cache_dir,
                             is_image_array)
 from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
@@ -308,7 +308,8 @@ def resolve_loader(cfg:Config, data:Data, device=None,
                          'DataBlock reads image files: use data.loader: fast (or auto)')
     if want != 'auto' or not files: return 'fast' if want == 'auto' else want
     n = sum(len(s) for s in (data.train, data.valid, data.test, data.unlabeled))
-    need = n * int(np.prod(decoded_shape(data.train.x[0], cfg.data.image_size,
+    size = cfg.data.image_size or native_size(data.train.x) # the median size, as load_images
+    need = n * int(np.prod(decoded_shape(data.train.x[0], size,
                                          resolve_channels(cfg.data.channels, data))))
     return 'fast' if need <= (memory_budget(device) if budget is None else budget) else 'fastai'
 
@@ -360,7 +361,7 @@ def fit(cfg:Config, # the run config (model, train sections)
             raise TrainError('per-sample weights and train.random_erasing need the fast loader; set '
                              "data.loader: fast (or auto), or leave them off with data.loader: 'fastai'")
         arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
-        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], cfg.data.image_size)[0]
+        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], cfg.data.image_size or native_size(train.x))[0]
         stats = _file_stats(cfg, train, seed)
     if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights expect ImageNet's stats
     precision = resolve_precision(tc.precision, device)

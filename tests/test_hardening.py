@@ -91,6 +91,24 @@ def test_one_tiny_first_image_does_not_set_the_size(tmp_path):
     assert f'image size WARNING: 1 image is less than a quarter of the median 32x32' in notes, notes
     assert f'{tiny} (1x1)' in notes, notes
 
+def test_fastai_loader_trains_at_the_median_size_too(tmp_path):
+    "fastai's DataBlock path (data.loader: fastai) also takes the median size, not the 1×1 first image's"
+    from noisyfast.config import load_config
+    from noisyfast.noise import make_data
+    from noisyfast.train import fit
+    import dataclasses
+    tiny = tiny_first(tmp_path/'pets')
+    f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets'), loader='fastai'),
+                   train=dict(stages=[dict(epochs=1)]))
+    for seed in range(50): # the split shuffles: a seed whose train split holds the 1×1 image
+        cfg = load_config(f, [f'seed={seed}'])
+        data, _ = make_data(cfg)
+        if str(tiny) in map(str, data.train.x): break
+    pos = [str(p) for p in data.train.x].index(str(tiny)) # and put it first again
+    data = dataclasses.replace(data, train=data.train.subset([pos] + [i for i in range(len(data.train)) if i != pos]))
+    res = fit(cfg, data, folder=tmp_path/'fit', progress=False)
+    assert res.size == 32 and res.learn.dls.one_batch()[0].shape[-2:] == (32, 32), res.size
+
 def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
     "The terminal says which size was chosen and why, warns about the tiny image, and does not call the user's "
     "own test labels clean"
@@ -100,7 +118,7 @@ def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
     rc, out, err, sec = main_inproc('run', f)
     assert rc == 0, err
     assert 'at 32x32, the median of the sizes' in out and f'{tiny} (1x1)' in out, out
-    assert 'summary (test accuracy on the given test labels, not known to be clean)' in out, out
+    assert 'summary (test accuracy on the given test labels, not known to be clean;' in out, out
     assert 'clean test labels' not in out, out
 
 def test_results_markdown_names_whose_test_labels():
