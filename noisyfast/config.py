@@ -39,12 +39,14 @@ class DataConfig:
     "Which images, how they are split, which are labeled"
     name: str = setting('digits', 'built-in data set (`noisyfast data list`), or `folder` / `csv` for your own')
     path: Optional[str] = setting(None, 'archive folder for built-in sets; the folder or CSV file for `folder`/`csv`')
-    valid_pct: float = setting(0.1, 'fraction of the train split held out for validation (stratified)',
+    valid_pct: float = setting(0.1, 'fraction of the labelled images held out for validation (stratified)',
                            min=0, max=1, min_open=True, max_open=True)
     test_pct: float = setting(0.2, 'fraction held out for test when the data set has no test split',
                           min=0, max=1, min_open=True, max_open=True)
-    n_labeled: Optional[int] = setting(None, 'keep labels for this many train images; the rest become unlabeled', min=1)
-    labeled_fraction: Optional[float] = setting(None, 'keep labels for this fraction of the train images',
+    n_labeled: Optional[int] = setting(None, 'labels kept in all, train + valid; the rest become unlabeled',
+                                       min=1)
+    labeled_fraction: Optional[float] = setting(None, 'fraction of the train pool (train + valid) that keeps '
+                                            'its labels',
                                             min=0, max=1, min_open=True)
     max_train: Optional[int] = setting(None, 'use a stratified subset of this many train images (quick runs)', min=1)
     max_test: Optional[int] = setting(None, 'use a stratified subset of this many test images (quick runs)', min=1)
