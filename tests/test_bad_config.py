@@ -214,7 +214,7 @@ def test_largest_seeds_run(tmp_path):
                    seed=2**32 - 1), clean=dict(enabled=True, folds=2), evaluate=dict(robustness=False))
     rc, out, err, sec = main_inproc('run', f)
     assert rc == 0, err
-    assert 'summary (test accuracy on clean test labels)' in out, out # digits' own labels
+    assert 'summary (test accuracy on clean test labels;' in out, out # digits' own labels
 
 # ---------------------------------------------------------------- config files that are not small YAML texts
 
