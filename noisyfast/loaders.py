@@ -112,7 +112,7 @@ class BatchAug:
         if train and self.random_erasing > 0: x = self._erase(x, g)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
-# %% ../nbs/04_loaders.ipynb #620fedce
+# %% ../nbs/04_loaders.ipynb #64241f5f
 class ArrayItems:
     "An `ArrayDL`'s dataset: uint8 N×H×W×C images, int64 labels and their class names"
     n_inp = 1 # the model's input is the image alone: labels (and item positions) are the targets
@@ -130,13 +130,13 @@ class ArrayItems:
 
     def new_empty(self):
         "No images (shape, labels' type and vocab kept): what `learn.export` pickles"
-        return ArrayItems(self.x[:0].cpu().clone(), self.y[:0].cpu().clone(), self.vocab) # a view keeps it all
+        return ArrayItems(self.x[:0].cpu().clone(), self.y[:0].cpu().clone(), self.vocab) # not views
 
     def decode(self, o, full=True):
         "A decoded sample (image, label[, position]) as (image, class name) for fastai's `show` methods"
         return (o[0], Category(self.vocab[int(o[1])]))
 
-# %% ../nbs/04_loaders.ipynb #1dfc12ba
+# %% ../nbs/04_loaders.ipynb #12e94c8a
 class ArrayDL(TfmdDL):
     "A fastai `TfmdDL` over in-memory uint8 N×H×W×C images: one indexing and one `BatchAug` call per batch"
     def __init__(self,
@@ -170,7 +170,7 @@ class ArrayDL(TfmdDL):
     def __len__(self):
         return self.n // self.bs if self.drop_last and self.n >= self.bs else math.ceil(self.n / self.bs)
 
-# %% ../nbs/04_loaders.ipynb #31cd1e5e
+# %% ../nbs/04_loaders.ipynb #04217eea
 @patch_to(ArrayDL)
 def get_idxs(self):
     "This epoch's order, from the loader's own generator seeded by `(seed, epoch)`"
@@ -185,10 +185,11 @@ def create_batches(self, samps):
     g, ds = getattr(self, '_g', None), self.dataset
     if ds.y.device != ds.x.device: ds.y = ds.y.to(ds.x.device) # labels live with the images
     on_x = order.to(ds.x.device) # one copy per epoch, not one per batch
-    n_b = len(order) // self.bs if self.drop_last and len(order) >= self.bs else math.ceil(len(order) / self.bs)
+    n, bs = len(order), self.bs
+    n_b = n // bs if self.drop_last and n >= bs else math.ceil(n / bs)
     for i in range(n_b):
         sl = on_x[i * self.bs:(i + 1) * self.bs]
-        self.idx = order[i * self.bs:(i + 1) * self.bs] # positions of this batch (per-sample weights read them)
+        self.idx = order[i * self.bs:(i + 1) * self.bs] # positions in the split (per-sample weights)
         bx, yb = ds.x[sl], ds.y[sl]
         if bx.device != self.device: bx, yb = bx.to(self.device, non_blocking=True), yb.to(self.device)
         xb = self.tfm(bx, train=self.shuffle, g=g)
@@ -201,7 +202,7 @@ def __iter__(self):
     for b in self.create_batches(self.get_idxs()): yield self.after_batch(b)
     self.after_iter()
 
-# %% ../nbs/04_loaders.ipynb #ffa02c05
+# %% ../nbs/04_loaders.ipynb #6ee3efd7
 def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
     "One image to predict (file path, PIL image, or H×W[×C] uint8 array) as uint8 H×W×C of size `hw`"
     if isinstance(o, Image.Image): o = np.asarray(o.convert('L' if channels == 'gray' else 'RGB'))
@@ -212,7 +213,7 @@ def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
 
 @patch_to(ArrayDL)
 def new(self, dataset=None, cls=None, **kwargs):
-    "A copy with some settings changed; `dataset`: `ArrayItems`, or items to predict (files, PIL images, arrays)"
+    "A copy with some settings changed; `dataset`: `ArrayItems`, or items to predict (files, images, arrays)"
     if dataset is not None and not isinstance(dataset, ArrayItems): # `dls.test_dl(items)`, `learn.predict`
         hw, c = tuple(self.x.shape[1:3]), self.x.shape[-1]
         x = [_decode_item(o, hw, 'gray' if c == 1 else 'rgb') for o in dataset]
@@ -220,7 +221,7 @@ def new(self, dataset=None, cls=None, **kwargs):
         dataset = ArrayItems(x, torch.zeros(len(x), dtype=torch.long), self.dataset.vocab)
     kw = dict(bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last, tfm=self.tfm, device=self.device,
               seed=self.seed, with_idx=self.with_idx, after_batch=self.after_batch)
-    kw.update({k: v for k, v in kwargs.items() if k in kw}) # fastai's num_workers, with_labels...: not used here
+    kw.update({k: v for k, v in kwargs.items() if k in kw}) # fastai's num_workers...: not used here
     return (cls or type(self))(self.dataset if dataset is None else dataset, **kw)
 
 @patch_to(ArrayDL)
