@@ -112,7 +112,7 @@ class BatchAug:
         if train and self.random_erasing > 0: x = self._erase(x, g)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
-# %% ../nbs/04_loaders.ipynb #b4e714c2
+# %% ../nbs/04_loaders.ipynb #e482e741
 class ArrayItems:
     "An `ArrayDL`'s dataset: uint8 N×H×W×C images, int64 labels and their class names"
     n_inp = 1 # the model's input is the image alone: labels (and item positions) are the targets
@@ -136,7 +136,7 @@ class ArrayItems:
         "A decoded sample (image, label[, position]) as (image, class name) for fastai's `show` methods"
         return (o[0], Category(self.vocab[int(o[1])]))
 
-# %% ../nbs/04_loaders.ipynb #921e43bf
+# %% ../nbs/04_loaders.ipynb #5f8cfc46
 class ArrayDL(TfmdDL):
     "A fastai `TfmdDL` over in-memory uint8 N×H×W×C images: one indexing and one `BatchAug` call per batch"
     def __init__(self,
@@ -170,7 +170,7 @@ class ArrayDL(TfmdDL):
     def __len__(self):
         return self.n // self.bs if self.drop_last and self.n >= self.bs else math.ceil(self.n / self.bs)
 
-# %% ../nbs/04_loaders.ipynb #0f9a4e8b
+# %% ../nbs/04_loaders.ipynb #ef5be5a1
 @patch_to(ArrayDL)
 def get_idxs(self):
     "This epoch's order, from the loader's own generator seeded by `(seed, epoch)`"
@@ -202,7 +202,7 @@ def __iter__(self):
     for b in self.create_batches(self.get_idxs()): yield self.after_batch(b)
     self.after_iter()
 
-# %% ../nbs/04_loaders.ipynb #2473d46b
+# %% ../nbs/04_loaders.ipynb #a1e1d4bf
 def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
     "One image to predict (file path, PIL image, or H×W[×C] uint8 array) as uint8 H×W×C of size `hw`"
     if isinstance(o, Image.Image): o = np.asarray(o.convert('L' if channels == 'gray' else 'RGB'))
