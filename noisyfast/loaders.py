@@ -199,7 +199,8 @@ def create_batches(self, samps):
 def __iter__(self):
     "fastai's loop without its worker machinery (the batches are made here, in one op each)"
     self.before_iter()
-    for b in self.create_batches(self.get_idxs()): yield self.after_batch(b)
+    extra = [t for t in self.after_batch.fs if not isinstance(t, Normalize)] # Normalize only decodes here
+    for b in self.create_batches(self.get_idxs()): yield self.after_batch(b) if extra else b
     self.after_iter()
 
 # %% ../nbs/04_loaders.ipynb #a1e1d4bf
