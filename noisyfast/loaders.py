@@ -188,8 +188,8 @@ def create_batches(self, samps):
     n, bs = len(order), self.bs
     n_b = n // bs if self.drop_last and n >= bs else math.ceil(n / bs)
     for i in range(n_b):
-        sl = on_x[i * self.bs:(i + 1) * self.bs]
-        self.idx = order[i * self.bs:(i + 1) * self.bs] # positions in the split (per-sample weights)
+        sl = on_x[i * bs:(i + 1) * bs]
+        self.idx = order[i * bs:(i + 1) * bs] # positions in the split (per-sample weights)
         bx, yb = ds.x[sl], ds.y[sl]
         if bx.device != self.device: bx, yb = bx.to(self.device, non_blocking=True), yb.to(self.device)
         xb = self.tfm(bx, train=self.shuffle, g=g)
