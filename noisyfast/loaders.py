@@ -8,7 +8,12 @@ import copy, math, os, random
 from typing import Optional
 import numpy as np
 import torch, torch.nn.functional as F
-from fastai.data.core import DataLoaders
+from fastai.data.core import DataLoaders, TfmdDL
+from fastai.data.transforms import Category, CategoryMap, Normalize
+from fastai.losses import CrossEntropyLossFlat
+from fastai.torch_core import TensorCategory, TensorImage
+from fastcore.basics import patch_to
+import fastai.vision.data, fastai.vision.learner # `show_batch` and `show_results` for images
 from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
@@ -55,6 +60,10 @@ class BatchAug:
         theta = torch.zeros(n, 2, 3)
         theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx * flip, tx, sy, ty
         return theta
+
+    def stats(self) -> tuple:
+        "(mean, std) the batches are normalized with"
+        return tuple(list(v) if v is not None else [0.5] for v in (self.mean, self.std))
 
     def _stats(self, device):
         "mean and std as 1×C×1×1 tensors on `device`, made once (not a host-to-device copy per batch)"
@@ -103,20 +112,36 @@ class BatchAug:
         if train and self.random_erasing > 0: x = self._erase(x, g)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
-# %% ../nbs/04_loaders.ipynb #f5fbfe18
+# %% ../nbs/04_loaders.ipynb #e482e741
 class ArrayItems:
-    "An `ArrayDL`'s images as its fastai `dataset`: its length is the number of images, not of batches"
+    "An `ArrayDL`'s dataset: uint8 N×H×W×C images, int64 labels and their class names"
     n_inp = 1 # the model's input is the image alone: labels (and item positions) are the targets
-    def __init__(self, dl:'ArrayDL'): self.dl = dl
-    def __len__(self): return self.dl.n
-    def __getitem__(self, i): return self.dl.x[i], self.dl.y[i]
+    def __init__(self, x:torch.Tensor, y:torch.Tensor, vocab=None):
+        if len(x) != len(y): raise ValueError(f'{len(x)} images but {len(y)} labels')
+        if vocab is None: vocab = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
+        self.x, self.y = x, y
+        self.vocab = vocab if isinstance(vocab, CategoryMap) else CategoryMap(list(vocab), sort=False)
+    @property
+    def c(self) -> int: return len(self.vocab) # fastai's `dls.c`: the number of classes
+    @property
+    def loss_func(self): return CrossEntropyLossFlat() # what a fastai `Learner` trains with unless told
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return self.x[i], self.y[i]
 
-class ArrayDL:
-    "fastai-compatible loader over an in-memory uint8 N×H×W×C tensor, batches augmented on the device"
-    n_inp = 1 # fastai's `Learner` splits a batch `(x, y[, i])` into `xb = (x,)` and `yb = (y[, i])`
+    def new_empty(self):
+        "No images (shape, labels' type and vocab kept): what `learn.export` pickles"
+        return ArrayItems(self.x[:0].cpu().clone(), self.y[:0].cpu().clone(), self.vocab) # not views
+
+    def decode(self, o, full=True):
+        "A decoded sample (image, label[, position]) as (image, class name) for fastai's `show` methods"
+        return (o[0], Category(self.vocab[int(o[1])]))
+
+# %% ../nbs/04_loaders.ipynb #5f8cfc46
+class ArrayDL(TfmdDL):
+    "A fastai `TfmdDL` over in-memory uint8 N×H×W×C images: one indexing and one `BatchAug` call per batch"
     def __init__(self,
-                 x:torch.Tensor, # uint8 images N×H×W×C (kept where it is: CPU RAM, or the GPU)
-                 y:torch.Tensor, # int64 labels
+                 x:torch.Tensor|ArrayItems, # uint8 images N×H×W×C (kept where they are: CPU RAM or the GPU)
+                 y:torch.Tensor=None, # int64 labels (not with `ArrayItems`)
                  *,
                  bs:int=64,
                  shuffle:bool=False, # shuffle and augment (a training loader)
@@ -124,51 +149,91 @@ class ArrayDL:
                  tfm:BatchAug=None,
                  device=None, # where batches go (default: x's device)
                  seed:int=0,
-                 with_idx:bool=False): # also yield each item's position (per-sample loss weights read it)
-        if len(x) != len(y): raise ValueError(f'{len(x)} images but {len(y)} labels')
-        if len(x) == 0: raise ValueError('no images: an empty split cannot be loaded')
-        self.x, self.y, self.bs, self.shuffle, self.drop_last, self.seed = x, y, bs, shuffle, drop_last, seed
-        self.with_idx = with_idx
-        self.tfm = tfm or BatchAug()
-        self.device = torch.device(device) if device is not None else x.device
-        self.epoch, self.idx = 0, None
+                 with_idx:bool=False, # also yield each item's position (per-sample loss weights read it)
+                 vocab=None, # class names (default: '0', '1', ...)
+                 after_batch=None): # fastai batch transforms (default: the `Normalize` that decodes `tfm`'s)
+        if not isinstance(x, ArrayItems):
+            if len(x) == 0: raise ValueError('no images: an empty split cannot be loaded')
+            x = ArrayItems(x, y, vocab)
+        self.tfm, self.seed, self.with_idx, self.epoch, self.idx = tfm or BatchAug(), seed, with_idx, 0, None
+        if after_batch is None: after_batch = [Normalize.from_stats(*self.tfm.stats(), cuda=False)]
+        super().__init__(x, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=0, do_setup=False,
+                         device=device if device is not None else x.x.device, after_batch=after_batch)
 
+    x = property(lambda self: self.dataset.x)
+    y = property(lambda self: self.dataset.y)
     @property
-    def n(self): return len(self.x)
-    @property
-    def dataset(self) -> ArrayItems: return ArrayItems(self) # fastai's `dls.train_ds`
+    def n_channels(self) -> int:
+        "Channels of the batches (the model's input channels)"
+        c, nc = self.x.shape[-1], self.tfm.n_channels
+        return nc if nc and c == 1 else c
     def __len__(self):
         return self.n // self.bs if self.drop_last and self.n >= self.bs else math.ceil(self.n / self.bs)
 
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
-        self.epoch += 1
-        if self.y.device != self.x.device: self.y = self.y.to(self.x.device) # labels live with the images
-        on_x = order.to(self.x.device) # one copy per epoch, not one per batch
-        for i in range(len(self)):
-            sl = slice(i * self.bs, (i + 1) * self.bs)
-            self.idx = order[sl] # positions in the split of this batch (per-sample weights read them)
-            bx, yb = self.x[on_x[sl]], self.y[on_x[sl]]
-            if bx.device != self.device: bx, yb = bx.to(self.device, non_blocking=True), yb.to(self.device)
-            xb = self.tfm(bx, train=self.shuffle, g=g)
-            yield (xb, yb, on_x[sl].to(self.device)) if self.with_idx else (xb, yb)
+# %% ../nbs/04_loaders.ipynb #ef5be5a1
+@patch_to(ArrayDL)
+def get_idxs(self):
+    "This epoch's order, from the loader's own generator seeded by `(seed, epoch)`"
+    self._g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+    self.epoch += 1
+    return torch.randperm(self.n, generator=self._g) if self.shuffle else torch.arange(self.n)
 
-    def new(self, **kwargs):
-        "A copy with some attributes changed (fastai's `get_preds` asks for `shuffle=False, drop_last=False`)"
-        res = copy.copy(self)
-        for k, v in kwargs.items():
-            if k in ('x', 'y', 'bs', 'shuffle', 'drop_last', 'tfm', 'seed', 'with_idx'): setattr(res, k, v)
-        res.epoch = 0
-        return res
+@patch_to(ArrayDL)
+def create_batches(self, samps):
+    "Batches of the items at positions `samps`: the images indexed at once and augmented by `tfm`"
+    order = samps if isinstance(samps, torch.Tensor) else torch.as_tensor([int(i) for i in samps])
+    g, ds = getattr(self, '_g', None), self.dataset
+    if ds.y.device != ds.x.device: ds.y = ds.y.to(ds.x.device) # labels live with the images
+    on_x = order.to(ds.x.device) # one copy per epoch, not one per batch
+    n, bs = len(order), self.bs
+    n_b = n // bs if self.drop_last and n >= bs else math.ceil(n / bs)
+    for i in range(n_b):
+        sl = on_x[i * bs:(i + 1) * bs]
+        self.idx = order[i * bs:(i + 1) * bs] # positions in the split (per-sample weights)
+        bx, yb = ds.x[sl], ds.y[sl]
+        if bx.device != self.device: bx, yb = bx.to(self.device, non_blocking=True), yb.to(self.device)
+        xb = self.tfm(bx, train=self.shuffle, g=g)
+        yield (xb, yb, sl.to(self.device)) if self.with_idx else (xb, yb)
 
-    def one_batch(self):
-        "The first batch"
-        return next(iter(self.new()))
+@patch_to(ArrayDL)
+def __iter__(self):
+    "fastai's loop without its worker machinery (the batches are made here, in one op each)"
+    self.before_iter()
+    extra = [t for t in self.after_batch.fs if not isinstance(t, Normalize)] # Normalize only decodes here
+    for b in self.create_batches(self.get_idxs()): yield self.after_batch(b) if extra else b
+    self.after_iter()
 
-    def to(self, device):
-        self.device = torch.device(device)
-        return self
+# %% ../nbs/04_loaders.ipynb #a1e1d4bf
+def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
+    "One image to predict (file path, PIL image, or H×W[×C] uint8 array) as uint8 H×W×C of size `hw`"
+    if isinstance(o, Image.Image): o = np.asarray(o.convert('L' if channels == 'gray' else 'RGB'))
+    if isinstance(o, (np.ndarray, torch.Tensor)):
+        a = np.asarray(o, dtype=np.uint8)
+        return load_images((a[..., None] if a.ndim == 2 else a)[None], hw, channels)[0][0]
+    return load_images([str(o)], hw, channels)[0][0]
+
+@patch_to(ArrayDL)
+def new(self, dataset=None, cls=None, **kwargs):
+    "A copy with some settings changed; `dataset`: `ArrayItems`, or items to predict (files, images, arrays)"
+    if dataset is not None and not isinstance(dataset, ArrayItems): # `dls.test_dl(items)`, `learn.predict`
+        hw, c = tuple(self.x.shape[1:3]), self.x.shape[-1]
+        x = [_decode_item(o, hw, 'gray' if c == 1 else 'rgb') for o in dataset]
+        x = torch.from_numpy(np.stack(x)) if x else self.x[:0].cpu()
+        dataset = ArrayItems(x, torch.zeros(len(x), dtype=torch.long), self.dataset.vocab)
+    kw = dict(bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last, tfm=self.tfm, device=self.device,
+              seed=self.seed, with_idx=self.with_idx, after_batch=self.after_batch)
+    kw.update({k: v for k, v in kwargs.items() if k in kw}) # fastai's num_workers...: not used here
+    return (cls or type(self))(self.dataset if dataset is None else dataset, **kw)
+
+@patch_to(ArrayDL)
+def one_batch(self):
+    "The first batch of epoch 0 (this loader's epoch count is left as it is)"
+    return next(iter(self.new()))
+
+@patch_to(ArrayDL)
+def _retain_dl(self, b):
+    "A batch typed for fastai's decoding and showing: images `TensorImage`, labels `TensorCategory`"
+    return tuple(TensorImage(o) if i == 0 else TensorCategory(o) if i == 1 else o for i, o in enumerate(b))
 
 # %% ../nbs/04_loaders.ipynb #049e4ff9
 def channel_stats(x:np.ndarray, n_max:int=10_000, seed:int=0, chunk:int=256):
@@ -312,12 +377,13 @@ def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C
             bs:int=128,
             stats=None, # (mean, std) in [0, 1] (default: 0.5, 0.5)
             n_channels:int=None, # replicate grayscale to this many channels
-            device=None) -> ArrayDL:
+            device=None,
+            vocab=None) -> ArrayDL: # class names (default: '0', '1', ...)
     "An unshuffled, unaugmented `ArrayDL` (validation, predictions): resized and normalized only"
     y = torch.zeros(len(x), dtype=torch.long) if y is None else y
     mean, std = stats if stats is not None else (None, None)
     return ArrayDL(x, y, bs=bs, tfm=BatchAug(size, 'none', mean=mean, std=std, n_channels=n_channels),
-                   device=device)
+                   device=device, vocab=vocab)
 
 def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
              size:int=None, # output size of every batch
@@ -326,17 +392,19 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
              n_channels:int=None, # replicate grayscale to this many channels
              device=None, seed:int=0,
              with_idx:bool=False, # train batches also carry item positions (per-sample loss weights)
+             vocab=None, # class names (default: '0', '1', ... up to the largest label)
             ) -> DataLoaders:
     "fastai `DataLoaders` of two `ArrayDL`s, train augmented and shuffled, valid only resized"
     mean, std = stats if stats is not None else channel_stats(train_x.cpu().numpy())
     if n_channels and len(mean) == 1: mean, std = mean * n_channels, std * n_channels
     kw = dict(mean=mean, std=std, n_channels=n_channels)
     y = lambda v: torch.tensor(np.array(v, dtype=np.int64)) # a copy: labels may be read-only views
+    if vocab is None: vocab = [str(i) for i in range(int(max(np.max(train_y), np.max(valid_y))) + 1)]
     trn = ArrayDL(train_x, y(train_y), bs=bs, shuffle=True, drop_last=len(train_x) > bs,
                   tfm=BatchAug(size, augment, min_scale=min_scale, random_erasing=random_erasing, **kw),
-                  device=device, seed=seed, with_idx=with_idx)
+                  device=device, seed=seed, with_idx=with_idx, vocab=vocab)
     val = eval_dl(valid_x, y(valid_y), size=size, bs=bs * 2, stats=(mean, std), n_channels=n_channels,
-                  device=device)
+                  device=device, vocab=trn.vocab)
     dls = DataLoaders(trn, val, device=trn.device)
     dls.stats = (mean, std)
     return dls

@@ -176,7 +176,7 @@ def create_learner(dls, # fastai DataLoaders
                    mc:ModelConfig, # model section of the config
                    tc:TrainConfig, # train section of the config
                    *,
-                   n_in:int=3, # input channels of the model
+                   n_in:int=None, # input channels of the model (default: those of the batches)
                    weights=None, # a weights file that overrides `mc.pretrained` (e.g. an earlier stage's best)
                    cbs=None, path='.'):
     "A fastai `Learner` for `mc.arch`; returns (learner, whether the body starts trained)"
@@ -187,6 +187,7 @@ def create_learner(dls, # fastai DataLoaders
         raise TrainError(f'model.pretrained is true but {arch!r} is a noisyfast model without hub weights; '
                          'use model.pretrained: false, or the path of a weights file saved by noisyfast')
     if hub: check_pretrained_available(arch)
+    if n_in is None: n_in = getattr(dls.train, 'n_channels', None) or dls.one_batch()[0].shape[1]
     kw = {} if mc.dropout is None else dict(ps=mc.dropout)
     if tc.wd is not None: kw['wd'] = tc.wd
     loss = train_loss(tc, n_classes)
@@ -372,7 +373,7 @@ def fit(cfg:Config, # the run config (model, train sections)
             dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=st.bs or tc.bs, augment=tc.augment,
                            min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=stats,
                            n_channels=n_in if n_in != c_img else None, device=device, seed=seed + i,
-                           with_idx=sample_weights is not None)
+                           with_idx=sample_weights is not None, vocab=data.vocab)
         else:
             size = st.size or native
             dls = fastai_dls(train, valid, data.vocab, size=size, bs=st.bs or tc.bs, augment=tc.augment,
@@ -434,7 +435,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
         vx = arrays.images(data.valid)
         stats = meta.get('stats') or channel_stats(vx.cpu().numpy())
         dls = make_dls(vx, data.valid.y, vx, data.valid.y, size=size, bs=cfg.train.bs, stats=stats,
-                       n_channels=n_in if n_in != vx.shape[-1] else None, device=device)
+                       n_channels=n_in if n_in != vx.shape[-1] else None, device=device, vocab=data.vocab)
     learn, _ = create_learner(dls, data.c, cfg.model, cfg.train, n_in=n_in, path=Path(weights).parent)
     learn.model.load_state_dict(obj['model'])
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
