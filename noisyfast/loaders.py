@@ -399,7 +399,8 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
     if n_channels and len(mean) == 1: mean, std = mean * n_channels, std * n_channels
     kw = dict(mean=mean, std=std, n_channels=n_channels)
     y = lambda v: torch.tensor(np.array(v, dtype=np.int64)) # a copy: labels may be read-only views
-    if vocab is None: vocab = [str(i) for i in range(max(int(torch.as_tensor(y).max()) for y in (train_y, valid_y)) + 1)]
+    if vocab is None: # class indices as names
+        vocab = [str(i) for i in range(max(int(torch.as_tensor(t).max()) for t in (train_y, valid_y)) + 1)]
     trn = ArrayDL(train_x, y(train_y), bs=bs, shuffle=True, drop_last=len(train_x) > bs,
                   tfm=BatchAug(size, augment, min_scale=min_scale, random_erasing=random_erasing, **kw),
                   device=device, seed=seed, with_idx=with_idx, vocab=vocab)
