@@ -44,37 +44,24 @@ def test_run_leaves_the_data_untouched(tmp_path, kind):
     assert tree_hashes(run) == done
     assert tree_hashes(root) == before
 
-def test_refused_overwrite(tmp_path):
-    "Fast, in this process: a second run into a run folder, and --resume --overwrite, are refused and change nothing"
-    run = tmp_path/'runs'/'again'
-    run.mkdir(parents=True)
-    (run/'config.yaml').write_text('seed: 1\n') # what a finished run left
-    (run/'metrics.json').write_text('{"train": {"test_accuracy": 0.9}}\n')
-    done = tree_hashes(run)
-    f = tiny_run(tmp_path, dict(name='digits', max_train=100), 'again')
-    rc, out, err, sec = main_inproc('run', f)
-    assert_user_error(rc, err, f'{run} already exists: use --resume', '--overwrite')
-    assert tree_hashes(run) == done
-    rc, out, err, sec = main_inproc('run', f, '--resume', '--overwrite')
-    assert_user_error(rc, err, 'choose --resume or --overwrite, not both')
-    assert tree_hashes(run) == done
-    rc, out, err, sec = main_inproc('run', f, '--resume') # another config: refused, named
-    assert_user_error(rc, err, f'{run} was started with another config (differs in: ')
-    assert tree_hashes(run) == done
-
-@pytest.mark.slow
-def test_refused_overwrite_through_the_console_script(tmp_path):
-    "`noisyfast run` twice: the second exits with status 2 and the message, and changes nothing"
+@pytest.mark.parametrize('how', ['in-process', pytest.param('console-script', marks=pytest.mark.slow)])
+def test_refused_overwrite(tmp_path, how):
+    "A second run into a run folder, --resume --overwrite, and --resume with another config are refused and change "
+    "nothing: in this process (fast), and through the installed console script in a fresh process (slow)"
     from reliability_helpers import noisyfast
+    cli = main_inproc if how == 'in-process' else noisyfast
     run = tmp_path/'runs'/'again'
     run.mkdir(parents=True)
     (run/'config.yaml').write_text('seed: 1\n') # what a finished run left
     (run/'metrics.json').write_text('{"train": {"test_accuracy": 0.9}}\n')
     done = tree_hashes(run)
     f = tiny_run(tmp_path, dict(name='digits', max_train=100), 'again')
-    rc, out, err, sec = noisyfast('run', f)
+    rc, out, err, sec = cli('run', f)
     assert_user_error(rc, err, f'{run} already exists: use --resume', '--overwrite')
     assert tree_hashes(run) == done
-    rc, out, err, sec = noisyfast('run', f, '--resume', '--overwrite')
+    rc, out, err, sec = cli('run', f, '--resume', '--overwrite')
     assert_user_error(rc, err, 'choose --resume or --overwrite, not both')
+    assert tree_hashes(run) == done
+    rc, out, err, sec = cli('run', f, '--resume') # another config: refused, named
+    assert_user_error(rc, err, f'{run} was started with another config (differs in: ')
     assert tree_hashes(run) == done
