@@ -11,7 +11,7 @@ prints a table and writes results/cpu-mutants.md (.json), with the kill rate.
     python bench/mutants.py --baseline       # first check that the unmutated copy passes every test used
 """
 from __future__ import annotations
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,20 +142,31 @@ def plant(repo:Path, m:Mutant):
     c['source'] = ''.join(c['source']).replace(m.old, m.new).splitlines(keepends=True)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     subprocess.run(['nbdev-export'], cwd=repo, env=env(repo), check=True, capture_output=True)
+    r = subprocess.run([sys.executable, '-c', 'import noisyfast.pipeline, noisyfast.cli'], cwd=repo, env=env(repo),
+                       capture_output=True, text=True)
+    if r.returncode != 0: # a mutant that does not even import is no test of the tests
+        raise SystemExit(f'mutant {m.name} breaks the import of noisyfast:\n{r.stderr[-2000:]}')
 
 def env(repo:Path) -> dict:
     return {**os.environ, 'PYTHONPATH': str(repo), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
 
+def failure(out:str) -> str:
+    "The line that says why a test failed: the last assertion or error line of its output"
+    keep = [l.strip() for l in out.splitlines() if re.match(r'\s*(E\s+)?\w*(Error|Exception|Failure)\b', l)
+            and 'Warning' not in l]
+    return (keep[-1] if keep else out.strip().splitlines()[-1] if out.strip() else '')[:160]
+
 def run_tests(repo:Path, tests:list, timeout:float) -> tuple:
-    "(all passed, the first failing test, seconds)"
+    "(all passed, the first failing test, why it failed, seconds)"
     t0 = time.time()
     for t in tests:
         cmd = (['nbdev-test', t] if t.endswith('.ipynb') else
                [sys.executable, '-m', 'pytest', '-q', '-x', '--runslow', '-p', 'no:cacheprovider', t])
         try: r = subprocess.run(cmd, cwd=repo, env=env(repo), capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired: return False, f'{t} (timed out after {timeout:.0f} s)', time.time() - t0
-        if r.returncode != 0: return False, t, time.time() - t0
-    return True, None, time.time() - t0
+        except subprocess.TimeoutExpired:
+            return False, t, f'timed out after {timeout:.0f} s', time.time() - t0
+        if r.returncode != 0: return False, t, failure(r.stdout + r.stderr), time.time() - t0
+    return True, None, '', time.time() - t0
 
 def restore(repo:Path):
     "Put the pristine notebooks and package back"
@@ -183,20 +194,20 @@ def main(argv=None):
         repo = copy_repo(Path(tmp))
         if a.baseline:
             tests = sorted({t for m in ms for t in m.tests})
-            ok, bad, sec = run_tests(repo, tests, a.timeout)
-            print(f'baseline: {"every test passes" if ok else "FAILS at " + bad} ({sec:.0f} s)')
+            ok, bad, why, sec = run_tests(repo, tests, a.timeout)
+            print(f'baseline: {"every test passes" if ok else f"FAILS at {bad}: {why}"} ({sec:.0f} s)')
             if not ok: raise SystemExit('the unmutated code fails a test: fix that first')
         for i, m in enumerate(ms):
             plant(repo, m)
-            passed, failed, sec = run_tests(repo, m.tests, a.timeout)
+            passed, failed, why, sec = run_tests(repo, m.tests, a.timeout)
             restore(repo)
             rows.append(dict(mutant=m.name, notebook=m.nb, bug=m.why, killed='yes' if not passed else 'NO',
-                             by=failed or '', seconds=round(sec)))
-            print(f'[{i + 1}/{len(ms)}] {m.name}: {"killed by " + failed if not passed else "SURVIVED"} '
+                             by=failed or '', failure=why.replace('|', '/'), seconds=round(sec)))
+            print(f'[{i + 1}/{len(ms)}] {m.name}: {f"killed by {failed}: {why}" if not passed else "SURVIVED"} '
                   f'({sec:.0f} s)', flush=True)
     killed = sum(r['killed'] == 'yes' for r in rows)
     rate = killed / max(len(rows), 1)
-    table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'seconds'])
+    table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'])
     print(f'\n{table}\n\nkilled {killed} of {len(rows)} mutants ({rate:.0%}) in {time.time() - t_all:.0f} s')
     notes = [f'killed {killed} of {len(rows)} mutants: {rate:.0%}',
              'a mutant is killed when one of its tests fails; each test command ran with the slow tier on'] + \
