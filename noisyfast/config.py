@@ -13,9 +13,9 @@ import yaml
 # %% auto #0
 __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS',
            'NAME_MAX', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
-           'TrainConfig', 'PseudoConfig', 'CleanConfig', 'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys',
-           'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config',
-           'validate']
+           'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'FinalConfig', 'EvaluateConfig',
+           'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text',
+           'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class ConfigError(ValueError):
@@ -183,6 +183,15 @@ def _check_clean(cfg, w):
         raise ConfigError(f"{w('clean.frac_noise')}: {c.frac_noise} is set but clean.filter_by is "
                           f"{c.filter_by!r}, for which cleanlab ignores frac_noise; use clean.filter_by: "
                           f"{' / '.join(FRAC_NOISE_FILTERS)}, or remove clean.frac_noise")
+
+# %% ../nbs/00_config.ipynb #2934c524
+def unused_loss_setting(tc) -> Optional[tuple]:
+    "(key, why) when `train.nfl_gamma` / `train.gce_q` is set for a `train.loss` without that term, else None"
+    terms = tc.loss.split('+')
+    for key, term in (('nfl_gamma', 'nfl'), ('gce_q', 'gce')):
+        if getattr(tc, key) is not None and term not in terms:
+            return f'train.{key}', (f'train.loss is {tc.loss!r}, which has no {term} term: remove train.{key}, '
+                                    f'or choose a loss with {term}')
 
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
@@ -507,6 +516,8 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_lists(cfg, w)
     _check_perturbations(cfg, w)
     _check_clean(cfg, w)
+    if (bad := unused_loss_setting(cfg.train)) is not None:
+        raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg
 
 # %% ../nbs/00_config.ipynb #4e8b0c21

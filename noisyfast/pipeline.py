@@ -15,14 +15,14 @@ from .noise import make_data, noise_summary
 from .train import FitResult, fit, load_fit, predict, default_device, resolve_arch, data_arrays
 from .pseudo import pseudo_label
 from .clean import clean, clean_quality
-from .evaluate import (classification_metrics, detection_metrics, matrix_error, robustness_table,
+from .evaluate import (classification_metrics, matrix_error, robustness_table,
                                 robustness_summary, PERTURBATIONS, plot_noise_sweep)
 from .report import write_report
 
 # %% auto #0
 __all__ = ['RunError', 'write_json', 'run_folder', 'config_changes', 'prepare_folder', 'no_half_made_folder', 'check_run',
-           'evaluate_stage', 'save_labels', 'load_labels', 'run', 'parse_sets', 'results_markdown', 'grid',
-           'sweep_frame']
+           'evaluate_stage', 'save_labels', 'load_labels', 'whose_test_labels', 'run', 'parse_sets', 'results_markdown',
+           'grid', 'sweep_frame']
 
 # %% ../nbs/10_pipeline.ipynb #f2864629
 class RunError(ValueError):
@@ -161,6 +161,10 @@ def load_labels(data:Data, path) -> Split:
     return pool.subset([pos[int(i)] for i in df['index']]).with_labels(df['label'].to_numpy())
 
 # %% ../nbs/10_pipeline.ipynb #50339201
+def whose_test_labels(clean:bool) -> str:
+    "What a run's test accuracy is measured on: clean labels (built-in sets), or the user's own"
+    return 'clean test labels' if clean else 'the given test labels, not known to be clean'
+
 def _labels_line(s:dict) -> str:
     "How many labels a run uses in all (train + valid), from `Data.summary()`"
     unl = f", {s['unlabeled']:,} unlabeled images" if s.get('unlabeled') else ''
@@ -306,7 +310,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + time.time() - t_start, 1)
     write_json(folder/'metrics.json', metrics)
     tbl = _summary_table(metrics)
-    given = 'clean test labels' if data.true_known else 'the given test labels, not known to be clean'
+    given = whose_test_labels(data.true_known)
     if len(tbl): echo(f'\n{cfg.name}: summary (test accuracy on {given}; '
                       f'{_labels_line(data.summary())})\n' +
                       tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
@@ -346,7 +350,7 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
     "Noise settings as rows, the other swept settings as columns"
     rows = [k for k in keys if k.startswith('noise.')] or keys[:1]
     cols = [k for k in keys if k not in rows]
-    given = 'clean test labels' if clean_test else 'the given test labels, not known to be clean'
+    given = whose_test_labels(clean_test)
     out = [f'# Sweep results\n\n{value}: test accuracy of the last stage ({given}).\n']
     lab = lambda df, ks: df[ks].astype(str).agg(' / '.join, axis=1) if ks else pd.Series('', index=df.index)
     t = res.assign(_r=lab(res, rows), _c=lab(res, cols) if cols else value)

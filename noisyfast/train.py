@@ -21,7 +21,8 @@ from fastai.metrics import accuracy
 from fastai.optimizer import Adam, SGD, ranger
 from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
-from .config import Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config
+from .config import (Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config,
+                              unused_loss_setting)
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, resolve_channels, decoded_shape, native_size, load_images, cache_dir,
                             is_image_array)
@@ -163,11 +164,7 @@ def n_params(model:nn.Module, trainable:bool=None) -> int:
 def train_loss(tc:TrainConfig, # the train section: loss, alpha, beta, label_smoothing, nfl_gamma, gce_q
                n_classes:int=None) -> nn.Module:
     "The loss of `tc`; a loss parameter that `train.loss` does not use is an error naming both keys"
-    terms = tc.loss.split('+')
-    for key, term in (('nfl_gamma', 'nfl'), ('gce_q', 'gce')):
-        if getattr(tc, key) is not None and term not in terms:
-            raise TrainError(f"train.{key} is set but train.loss is {tc.loss!r}, which has no {term} term: "
-                             f"remove train.{key}, or choose a loss with {term}")
+    if (bad := unused_loss_setting(tc)) is not None: raise TrainError(f'{bad[0]} is set but {bad[1]}')
     return get_loss(tc.loss, alpha=tc.alpha, beta=tc.beta, gamma=tc.nfl_gamma, q=tc.gce_q,
                     label_smoothing=tc.label_smoothing, n_classes=n_classes)
 
