@@ -395,6 +395,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.noise.transition_matrix': ('noise.html#transition_matrix', 'noisyfast/noise.py'),
                                  'noisyfast.noise.unbiased_counts': ('noise.html#unbiased_counts', 'noisyfast/noise.py')},
             'noisyfast.pipeline': { 'noisyfast.pipeline.RunError': ('pipeline.html#runerror', 'noisyfast/pipeline.py'),
+                                    'noisyfast.pipeline._check_folds': ('pipeline.html#_check_folds', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._flat': ('pipeline.html#_flat', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._jsonable': ('pipeline.html#_jsonable', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._labels_line': ('pipeline.html#_labels_line', 'noisyfast/pipeline.py'),

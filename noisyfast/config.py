@@ -184,7 +184,7 @@ def _check_clean(cfg, w):
                           f"{c.filter_by!r}, for which cleanlab ignores frac_noise; use clean.filter_by: "
                           f"{' / '.join(FRAC_NOISE_FILTERS)}, or remove clean.frac_noise")
 
-# %% ../nbs/00_config.ipynb #2934c524
+# %% ../nbs/00_config.ipynb #204ce8b5
 def unused_loss_setting(tc) -> Optional[tuple]:
     "(key, why) when `train.nfl_gamma` / `train.gce_q` is set for a `train.loss` without that term, else None"
     terms = tc.loss.split('+')

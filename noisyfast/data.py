@@ -946,6 +946,8 @@ def split_data(src:Source, # the data set
     else: # the labelled images first, then valid out of them: the label budget includes the valid labels
         lab, unl = _keep_labels(whole, n_lab, seed + 5)
         vi = stratified_take(lab.y, valid_pct, seed + 4)
+        if len(vi) == 0 and len(lab) > 1: # under one valid image per class: a count instead, at least one
+            vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)
         valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))
     cv = f2c = None
     if coarse_map is not None:

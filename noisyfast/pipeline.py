@@ -127,6 +127,17 @@ def check_run(cfg:Config, data:Data):
             raise RunError(f"final.init: weights file {init!r} not found; give 'train', 'pseudo' or an existing file")
     if cfg.clean.enabled and len(data.train) < 2 * cfg.clean.folds:
         raise RunError(f'clean.folds is {cfg.clean.folds} but the train split has only {len(data.train)} images')
+    if cfg.clean.enabled: _check_folds(cfg, data)
+
+def _check_folds(cfg:Config, data:Data):
+    "Stratified K-fold needs K labelled train images in every class that has any"
+    k, n = cfg.clean.folds, np.bincount(data.train.y, minlength=data.c)
+    few = [c for c in range(data.c) if 0 < n[c] < k]
+    if few:
+        c = few[0]
+        raise RunError(f'clean.folds is {k} but class {data.vocab[c]!r} has only {n[c]} labelled train image'
+                       f"{'s' if n[c] > 1 else ''} ({len(few)} classes have fewer than {k}): lower clean.folds, or "
+                       'label more images (data.n_labeled, data.labeled_fraction, data.max_train)')
 
 # %% ../nbs/10_pipeline.ipynb #fe8c37f5
 def evaluate_stage(res:FitResult, data:Data, train:Split, folder:Path, tta:bool=False) -> dict:
