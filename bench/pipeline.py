@@ -98,7 +98,7 @@ def new_learner(dls, n_classes, arch, precision, seed, folder):
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn, _ = create_learner(dls, n_classes, cfg.model, cfg.train, path=folder)
+        learn, _ = create_learner(dls, n_classes, cfg.model, cfg.train, n_in=3, path=folder)
     if dev.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as fit does on a GPU
     if precision == 'fp16': learn.to_fp16()
     elif precision == 'bf16': learn.to_bf16()
