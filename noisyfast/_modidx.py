@@ -136,6 +136,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data._keep_labels': ('data.html#_keep_labels', 'noisyfast/data.py'),
                                 'noisyfast.data._listdir': ('data.html#_listdir', 'noisyfast/data.py'),
                                 'noisyfast.data._listed_sum': ('data.html#_listed_sum', 'noisyfast/data.py'),
+                                'noisyfast.data._median_of_headers': ('data.html#_median_of_headers', 'noisyfast/data.py'),
                                 'noisyfast.data._n_labeled': ('data.html#_n_labeled', 'noisyfast/data.py'),
                                 'noisyfast.data._read_cifar_py': ('data.html#_read_cifar_py', 'noisyfast/data.py'),
                                 'noisyfast.data._read_csv_rows': ('data.html#_read_csv_rows', 'noisyfast/data.py'),

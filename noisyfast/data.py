@@ -587,10 +587,21 @@ def median_hw(hws) -> tuple:
     h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))
     return int(h), int(w)
 
+_NATIVE = {} # (paths, mtimes) hash -> (h, w): `fit` asks again for every fold model and pseudo round
+
 def native_size(paths, # image files
                 n_workers:int=None, # threads
                ) -> tuple:
     "(h, w) of images of many sizes: the median of every readable file's size, from the headers alone"
+    paths = list(paths)
+    def stamp(p):
+        try: return os.stat(p).st_mtime_ns
+        except OSError: return None
+    key = hash(tuple((str(p), stamp(p)) for p in paths)) # a rewritten file is read again
+    if key not in _NATIVE: _NATIVE[key] = _median_of_headers(paths, n_workers)
+    return _NATIVE[key]
+
+def _median_of_headers(paths, n_workers):
     def one(p):
         try: return image_header(p)[1]
         except DataError: return None

@@ -359,7 +359,8 @@ def fit(cfg:Config, # the run config (model, train sections)
             raise TrainError('per-sample weights and train.random_erasing need the fast loader; set '
                              "data.loader: fast (or auto), or leave them off with data.loader: 'fastai'")
         arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
-        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], cfg.data.image_size or native_size(train.x))[0]
+        size = cfg.data.image_size or native_size(data.train.x) # the whole split's median: every fold alike
+        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], size)[0]
         stats = _file_stats(cfg, train, seed)
     if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights expect ImageNet's stats
     precision = resolve_precision(tc.precision, device)
