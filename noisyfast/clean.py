@@ -21,7 +21,7 @@ from .train import fit, predict
 
 # %% auto #0
 __all__ = ['FILTERS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
-           'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean', 'clean_quality']
+           'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean', 'clean_quality', 'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -231,3 +231,51 @@ def clean_quality(res:CleanResult, # what `clean` returned
     new = dict(zip(res.data.train.idx.tolist(), res.data.train.y.tolist()))
     out['label_changes'] = relabel_metrics([new.get(i, -1) for i in chk.idx.tolist()], train.y, train.y_true)
     return out
+
+# %% ../nbs/07_clean.ipynb #ad3c2336
+import time
+from fastcore.basics import patch
+from .runs import Stage, StageResult
+from .evaluate import matrix_error
+
+class CleanStage(Stage):
+    "Find label issues from out-of-fold probabilities and act on them (`clean.enabled`)"
+    name = 'clean'
+    def enabled(self, cfg:Config) -> bool: return cfg.clean.enabled
+    def run(self, ctx) -> StageResult:
+        cfg, rf, t0, given = ctx.cfg, ctx.run, time.time(), ctx.labels
+        ctx.say(f'{self.name}: {cfg.clean.folds}-fold out-of-fold probabilities' if cfg.clean.oof else
+                f'{self.name}: in-sample probabilities (clean.oof: false)')
+        cr = clean(cfg, dataclasses.replace(ctx.data, train=given), folder=rf.stage_dir(self.name),
+                   arrays=ctx.arrays, progress=ctx.progress)
+        self._save(rf, cr)
+        m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof, action=cfg.clean.action,
+                 train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
+        m.update(clean_quality(cr, given)) # detection scored against the labels cleanlab checked
+        if 'detection' in m and ctx.noise is not None:
+            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)
+        if cr.strikes: m['strikes'] = cr.strikes
+        self.restore(ctx)
+        return StageResult(m)
+
+# %% ../nbs/07_clean.ipynb #52991a92
+@patch
+def _save(self:CleanStage, rf, cr:CleanResult):
+    "The clean stage's files: issues, every checked label, the estimated noise matrix, what it hands on"
+    rf.write('issues', cr.table[cr.table.flagged])
+    rf.write('all_labels', cr.table, self.name)
+    rf.write('noise_est', cr.noise_matrix)
+    rf.write('probs', cr.probs.astype(np.float32), self.name)
+    rf.save_labels(cr.checked, 'checked', self.name)
+    rf.save_labels(cr.data.train, 'labels', self.name)
+    rf.save_labels(cr.data.unlabeled, 'unlabeled', self.name)
+
+@patch
+def restore(self:CleanStage, ctx):
+    "ctx.clean_data (the data the final model trains on), ctx.checked and ctx.probs, from the run folder"
+    rf, data = ctx.run, ctx.data
+    n_unl = len(rf.read('unlabeled', self.name))
+    pool = rf.load_labels(data, 'unlabeled', self.name) if n_unl else data.unlabeled.subset([])
+    ctx.clean_data = dataclasses.replace(data, train=rf.load_labels(data, 'labels', self.name),
+                                         unlabeled=pool.with_labels(np.full(len(pool), -1)))
+    ctx.checked, ctx.probs = rf.load_labels(data, 'checked', self.name), rf.read('probs', self.name)

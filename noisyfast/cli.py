@@ -94,7 +94,7 @@ def cmd_run(args):
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
-    from noisyfast.pipeline import grid
+    from noisyfast.sweep import grid
     grid(args.config, args.set, args.overrides, overwrite=args.overwrite)
 
 # %% ../nbs/11_cli.ipynb #e4ba1a40

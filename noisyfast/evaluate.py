@@ -21,7 +21,7 @@ __all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class
            'relabel_metrics', 'transition_matrix', 'matrix_error', 'Perturbation', 'perturbation_levels',
            'perturb_batch', 'perturb', 'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb',
            'plot_history', 'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep',
-           'plot_robustness', 'plot_perturbations']
+           'plot_robustness', 'plot_perturbations', 'RobustnessStage']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
 def _np(x, name:str) -> np.ndarray:
@@ -729,3 +729,27 @@ def plot_perturbations(image:np.ndarray, # one uint8 image H×W×C, or a batch N
             ax.set_title('original' if v == 0 else f'{v}: {PERTURBATIONS[k].levels[v - 1]:g}', fontsize=8)
             if c == 0: ax.set_ylabel(k, fontsize=9)
     return _finish(fig, path, title or 'perturbations by severity (title: severity: parameter)')
+
+# %% ../nbs/08_evaluate.ipynb #66961339
+import time
+from .runs import Stage, StageResult
+
+class RobustnessStage(Stage):
+    "The last model's accuracy on perturbed test images (`evaluate.robustness`)"
+    name = 'robustness'
+    def enabled(self, cfg) -> bool: return cfg.evaluate.robustness
+    def run(self, ctx) -> Optional[StageResult]:
+        from noisyfast.train import predict # (the train module imports this one)
+        from noisyfast.data import stratified_take
+        if ctx.last is None: return None # no stage trained a model
+        ev, t0, test = ctx.cfg.evaluate, time.time(), ctx.data.test
+        if ev.max_images is not None and ev.max_images < len(test):
+            test = test.subset(stratified_take(test.y, ev.max_images, ctx.cfg.seed + 3))
+        ctx.say(f'{self.name}: the {ctx.last} model on {len(test)} test images, '
+                f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
+        res = ctx.model(ctx.last)
+        tbl = robustness_table(lambda a: predict(res, a, ev.tta), ctx.arrays.images(test).cpu().numpy(), test.y,
+                               kinds=ev.kinds, severities=ev.severities, seed=ctx.cfg.seed)
+        ctx.run.write(self.name, tbl)
+        return StageResult(dict(stage=ctx.last, images=len(test), **robustness_summary(tbl),
+                                seconds=round(time.time() - t0, 1)))

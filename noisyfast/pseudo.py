@@ -14,7 +14,7 @@ from .loaders import ArrayData
 from .train import FitResult, fit, predict
 
 # %% auto #0
-__all__ = ['select_pseudo', 'pseudo_split', 'PseudoResult', 'pseudo_label']
+__all__ = ['select_pseudo', 'pseudo_split', 'PseudoResult', 'pseudo_label', 'PseudoStage']
 
 # %% ../nbs/06_pseudo.ipynb #3b079e24
 def select_pseudo(probs:np.ndarray, # N×C predicted probabilities of the unlabeled pool
@@ -72,3 +72,19 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
         rounds.append(stats)
         if done is not None: done(r, stats)
     return PseudoResult(cur, train, rounds)
+
+# %% ../nbs/06_pseudo.ipynb #cb89f747
+from .runs import Stage, StageResult
+
+class PseudoStage(Stage):
+    "Rounds of pseudo-labeling the unlabeled pool, from the baseline model (`pseudo.rounds`)"
+    name = 'pseudo'
+    def enabled(self, cfg:Config) -> bool: return cfg.pseudo.rounds > 0
+    def run(self, ctx) -> StageResult:
+        ctx.say(f'{self.name}: {ctx.cfg.pseudo.rounds} rounds over {len(ctx.data.unlabeled)} unlabeled images')
+        pr = pseudo_label(ctx.cfg, ctx.data, ctx.model('train'), folder=ctx.run.stage_dir(self.name),
+                          arrays=ctx.arrays, progress=ctx.progress)
+        ctx.run.save_labels(pr.train, 'labels', self.name)
+        self.restore(ctx)
+        return StageResult(dict(rounds=pr.rounds), pr.fit, pr.train)
+    def restore(self, ctx): ctx.labels = ctx.run.load_labels(ctx.data, 'labels', self.name)

@@ -35,7 +35,7 @@ from .models import MODELS, is_model, create_model, model_splitter, timm_splitte
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'create_learner', 'Checkpoints', 'StopOnNaN',
            'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'predict',
-           'CountTrainable']
+           'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(ValueError):
@@ -479,3 +479,15 @@ class CountTrainable(Callback):
     order = 0
     def __init__(self): self.counts = []
     def before_fit(self): self.counts.append(n_params(self.model, True))
+
+# %% ../nbs/05_train.ipynb #7256a334
+from .runs import Stage, StageResult
+
+class TrainStage(Stage):
+    "The baseline: a model on the given labels (`train.baseline`)"
+    name = 'train'
+    def enabled(self, cfg:Config) -> bool: return cfg.train.baseline
+    def run(self, ctx) -> StageResult:
+        ctx.say(f'{self.name}: {len(ctx.labels)} images, {ctx.data.c} classes')
+        return StageResult(model=fit(ctx.cfg, ctx.data, folder=ctx.run.stage_dir(self.name), train=ctx.labels,
+                                     arrays=ctx.arrays, progress=ctx.progress))

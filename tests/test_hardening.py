@@ -123,7 +123,7 @@ def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
 
 def test_results_markdown_names_whose_test_labels():
     import pandas as pd
-    from noisyfast.pipeline import results_markdown
+    from noisyfast.sweep import results_markdown
     res = pd.DataFrame({'noise.rate': [0.2], 'test_acc': [0.5]})
     assert '(clean test labels)' in results_markdown(res, ['noise.rate'])
     md = results_markdown(res, ['noise.rate'], clean_test=False)
