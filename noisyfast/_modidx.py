@@ -436,7 +436,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.report._fmt': ('report.html#_fmt', 'noisyfast/report.py'),
                                   'noisyfast.report._history_frame': ('report.html#_history_frame', 'noisyfast/report.py'),
                                   'noisyfast.report._labels_used': ('report.html#_labels_used', 'noisyfast/report.py'),
-                                  'noisyfast.report._matrix': ('report.html#_matrix', 'noisyfast/report.py'),
                                   'noisyfast.report._pct': ('report.html#_pct', 'noisyfast/report.py'),
                                   'noisyfast.report._read': ('report.html#_read', 'noisyfast/report.py'),
                                   'noisyfast.report._relabel_lines': ('report.html#_relabel_lines', 'noisyfast/report.py'),

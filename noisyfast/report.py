@@ -13,68 +13,57 @@ from .data import DataError, load_images, load_source, open_image, is_image_arra
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
 from .evaluate import robustness_summary
+from .runs import RUN_FILES, RunFolder
 
 # %% auto #0
-__all__ = ['MODEL_STAGES', 'STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run', 'last_stage',
-           'md_table', 'source_images', 'flagged_images', 'write_report', 'find_runs', 'run_row', 'compare_runs',
+__all__ = ['MODEL_STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run', 'last_stage', 'md_table',
+           'source_images', 'flagged_images', 'write_report', 'find_runs', 'run_row', 'compare_runs',
            'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
 class ReportError(ValueError):
     "A folder cannot be reported on: the message names it and says why"
 
-MODEL_STAGES = ('train', 'pseudo', 'final') # stages that train a model, in run order
-STAGES = ('train', 'pseudo', 'clean', 'final')
+MODEL_STAGES = ('train', 'pseudo', 'final') # the built-in stages that train a model: columns of `compare_runs`
 _LABEL_COLS = {'path': str, 'given': str, 'suggested': str, 'true': str}
 
-def _read(f:Path, how):
-    "`how(f)`, None when `f` is absent, a ReportError naming `f` when it cannot be parsed"
-    if not f.exists(): return None
-    try: return how(f)
+def _read(rf:RunFolder, kind:str, stage:str=None, **kw):
+    "A run file's content, None when absent, a ReportError naming the file when it cannot be parsed"
+    try: return rf.read(kind, stage, **kw)
     except (ValueError, OSError, yaml.YAMLError) as e:
-        raise ReportError(f'{f}: cannot be read ({type(e).__name__}: {e})') from None
-
-def _matrix(f): return np.atleast_2d(np.loadtxt(f, delimiter=','))
+        raise ReportError(f'{rf.file(kind, stage)}: cannot be read ({type(e).__name__}: {e})') from None
 
 def read_run(folder, # a run folder, trained/<name>/
             ) -> dict:
     "Everything a report uses from a run folder, as plain data (absent files are absent keys)"
-    folder = Path(folder).expanduser()
+    rf = RunFolder(folder)
+    folder = rf.path
     if not folder.is_dir():
         raise ReportError(f'{folder}: no such folder; give a run folder (trained/<name>/)')
-    if not (folder/'config.yaml').exists():
-        raise ReportError(f'{folder} is not a noisyfast run folder: it holds no config.yaml '
+    if not rf.has('config'):
+        raise ReportError(f'{folder} is not a noisyfast run folder: it holds no {rf.file("config").name} '
                           '(give trained/<name>/, a folder written by `noisyfast run`)')
-    if not (folder/'metrics.json').exists():
-        raise ReportError(f'{folder} holds no metrics.json: no stage of this run has finished yet '
+    if not rf.has('metrics'):
+        raise ReportError(f'{folder} holds no {rf.file("metrics").name}: no stage of this run has finished yet '
                           '(continue it with `noisyfast run CONFIG --resume`)')
-    r = dict(folder=folder, name=folder.name, config_text=(folder/'config.yaml').read_text())
-    r['config'] = _read(folder/'config.yaml', lambda f: yaml.safe_load(f.read_text())) or {}
-    r['metrics'] = _read(folder/'metrics.json', lambda f: json.loads(f.read_text()))
+    r = dict(folder=folder, name=folder.name, config_text=rf.read('config', how='text'))
+    r['config'], r['metrics'] = _read(rf, 'config') or {}, _read(rf, 'metrics')
     if not isinstance(r['config'], dict) or not isinstance(r['metrics'], dict):
         raise ReportError(f'{folder}: config.yaml and metrics.json must each hold a mapping')
-    opt = dict(data=('data.json', lambda f: json.loads(f.read_text())),
-               history=('history.csv', pd.read_csv),
-               issues=('label_issues.csv', lambda f: pd.read_csv(f, dtype=_LABEL_COLS)),
-               all_labels=(Path('clean')/'all_labels.csv', lambda f: pd.read_csv(f, dtype=_LABEL_COLS)),
-               noise_true=('noise_matrix_true.csv', _matrix),
-               noise_est=('noise_matrix_estimated.csv', _matrix),
-               predictions=('test_predictions.csv', pd.read_csv),
-               robustness=('robustness.csv', pd.read_csv))
-    for k, (name, how) in opt.items():
-        v = _read(folder/name, how)
-        if v is not None: r[k] = v
-    r['test_metrics'] = {}
-    for st in MODEL_STAGES:
-        tm = _read(folder/st/'test_metrics.json', lambda f: json.loads(f.read_text()))
-        if tm is not None: r['test_metrics'][st] = tm
+    opt = dict(data={}, history={}, issues=dict(dtype=_LABEL_COLS), noise_true=dict(how='matrix'),
+               noise_est=dict(how='matrix'), predictions={}, robustness={})
+    for k, kw in opt.items():
+        if (v := _read(rf, k, **kw)) is not None: r[k] = v
+    if (v := _read(rf, 'all_labels', 'clean', dtype=_LABEL_COLS)) is not None: r['all_labels'] = v
+    r['stages'] = [s for s, m in r['metrics'].items() if isinstance(m, dict) and s != 'robustness']
+    r['test_metrics'] = {s: tm for s in r['stages'] if (tm := _read(rf, 'test_metrics', s)) is not None}
     r['vocab'] = [str(v) for v in (r.get('data', {}).get('vocab') or
                                    next(iter(r['test_metrics'].values()), {}).get('vocab') or [])]
     return r
 
 def last_stage(r:dict) -> Optional[str]:
     "The last stage that trained a model and left test metrics"
-    return next((s for s in reversed(MODEL_STAGES) if s in r['test_metrics']), None)
+    return list(r['test_metrics'])[-1] if r['test_metrics'] else None
 
 # %% ../nbs/09_report.ipynb #bf8af867
 def _fmt(v, floatfmt:str='.4f') -> str:
@@ -112,7 +101,7 @@ SECTIONS = dict(config='Config', data='Data and noise', timings='Stage timings',
 
 class _Plots:
     "Saves figures into `folder/plots/` atomically and remembers which were written"
-    def __init__(self, folder:Path): self.dir, self.written = folder/'plots', []
+    def __init__(self, folder:Path): self.dir, self.written = RunFolder(folder).file('plots'), []
     def __call__(self, name:str, fn, *args, alt:str='', **kw) -> str:
         "Markdown linking `plots/<name>.png`, drawn by `fn(*args, path=..., **kw)`"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +113,7 @@ class _Plots:
             return f'*The {alt or name} plot could not be drawn: {e}*'
         finally: tmp.unlink(missing_ok=True)
         self.written.append(dest)
-        return f'![{alt or name}](plots/{name}.png)'
+        return f'![{alt or name}]({self.dir.name}/{name}.png)'
 
 def _cfg(r, *keys, default=None):
     d = r['config']
@@ -181,7 +170,7 @@ def _sec_data(r, plots) -> Optional[str]:
 def _sec_timings(r, plots) -> Optional[str]:
     m = r['metrics']
     rows = [dict(stage=st, seconds=m[st].get('seconds'), images=m[st].get('train_size', m[st].get('images')))
-            for st in STAGES + ('robustness',) if isinstance(m.get(st), dict)]
+            for st in r['stages'] + ['robustness'] if isinstance(m.get(st), dict)]
     if not rows: return None
     df = pd.DataFrame(rows).set_index('stage')
     tot = m.get('total_seconds')
@@ -196,9 +185,9 @@ def _sec_timings(r, plots) -> Optional[str]:
 
 def _stage_rows(r) -> pd.DataFrame:
     rows = []
-    for st in MODEL_STAGES:
-        m = r['metrics'].get(st)
-        if not isinstance(m, dict): continue
+    for st in r['stages']:
+        m = r['metrics'][st]
+        if 'test_accuracy' not in m: continue
         t, tm = m.get('test', {}), r['test_metrics'].get(st, {})
         rows.append({'stage': st, 'train images': m.get('train_size'),
                      'valid acc (given labels)': m.get('valid_accuracy'),
@@ -360,10 +349,10 @@ def source_images(r:dict, # a `read_run` dict
                   idx, # positions in the data set's train (or test) images
                   *,
                   test:bool=False, # from the data set's own test images (when it has them)
-                  what:str='label_issues.csv', # where the positions come from, for messages
+                  what:str=RUN_FILES['issues'], # where the positions come from, for messages
                  ) -> np.ndarray:
     "uint8 images of the run's data set: native size, large photos shrunk to 256 px"
-    try: cfg = load_config(r['folder']/'config.yaml')
+    try: cfg = load_config(RunFolder(r['folder']).file('config'))
     except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
     src = load_source(cfg.data.name, cfg.data.path, download_ok=False)
     xs = src.test_x if test and src.test_x is not None else src.train_x
@@ -445,11 +434,12 @@ def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
         md_table(top[cols], index=False, floatfmt=dict(quality='.3g')), '', '</details>'])
 
 def _sec_files(r, plots) -> str:
-    f = r['folder']
-    names = ['config.yaml', 'data.json', 'metrics.json', 'history.csv', 'label_issues.csv',
-             'clean/all_labels.csv', 'noise_matrix_true.csv', 'noise_matrix_estimated.csv',
-             'test_predictions.csv', 'robustness.csv'] + [f'{s}/test_metrics.json' for s in MODEL_STAGES]
-    return '\n'.join(f'* [{n}]({n})' for n in names if (f/n).exists())
+    rf = RunFolder(r['folder'])
+    files = [rf.file(k) for k in ('config', 'data', 'metrics', 'history', 'issues')] + [rf.file('all_labels', 'clean')]
+    files += [rf.file(k) for k in ('noise_true', 'noise_est', 'predictions', 'robustness')]
+    files += [rf.file('test_metrics', s) for s in r['test_metrics']]
+    names = [f.relative_to(rf.path).as_posix() for f in files if f.exists()]
+    return '\n'.join(f'* [{n}]({n})' for n in names)
 
 # %% ../nbs/09_report.ipynb #c2865fb7
 def write_report(folder, # a run folder, trained/<name>/
@@ -460,7 +450,7 @@ def write_report(folder, # a run folder, trained/<name>/
     r = read_run(folder)
     plots = _Plots(r['folder'])
     m, st = r['metrics'], last_stage(r)
-    done = [s for s in STAGES if isinstance(m.get(s), dict)]
+    done = r['stages']
     head = [f"# Run report: {r['name']}", '',
             f"Folder `{r['folder']}`; stages run: {' → '.join(done) or 'none'}."]
     if st: head[-1] += (f" Test accuracy of the last stage (`{st}`): **{m[st]['test_accuracy']:.4f}**" +
@@ -477,8 +467,8 @@ def write_report(folder, # a run folder, trained/<name>/
         body = make(r, plots)
         if body: parts.append(f'## {SECTIONS[key]}\n\n{body}')
     for name in _PLOT_NAMES - {p.stem for p in plots.written}: # stale plots of an earlier report
-        (r['folder']/'plots'/f'{name}.png').unlink(missing_ok=True)
-    return atomic_write_text(r['folder']/'report.md', '\n\n'.join(parts) + '\n')
+        (plots.dir/f'{name}.png').unlink(missing_ok=True)
+    return RunFolder(r['folder']).write('report', '\n\n'.join(parts) + '\n')
 
 # %% ../nbs/09_report.ipynb #e5d51b16
 COMPARE_SETTINGS = ['run', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained', 'loss',
@@ -492,8 +482,8 @@ def find_runs(paths:Sequence, # run folders, or folders holding run folders (a s
     if isinstance(paths, (str, Path)): paths = [paths]
     out = []
     for p in map(lambda p: Path(p).expanduser(), paths):
-        if (p/'config.yaml').exists(): out.append(p)
-        elif p.is_dir() and (subs := sorted(q.parent for q in p.glob('*/config.yaml'))): out += subs
+        if RunFolder(p).has('config'): out.append(p)
+        elif p.is_dir() and (subs := sorted(q for q in p.iterdir() if RunFolder(q).has('config'))): out += subs
         else: read_run(p) # raises the error that says why
     if not out: raise ReportError('no run folders given')
     return out

@@ -108,12 +108,12 @@ def write(self:RunFolder, kind:str, obj, stage:str=None) -> Path:
     return atomic_write_text(f, obj)
 
 @patch
-def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None):
-    "A run file's content (`how`: json, csv, npy, yaml, matrix or text; default from its suffix)"
+def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None, **kw):
+    "A run file's content (`how`: json, csv, npy, yaml, matrix or text; default from its suffix); `kw` to read_csv"
     f = self.file(kind, stage)
     if not f.exists(): return default
     how = how or {'.json': 'json', '.csv': 'csv', '.npy': 'npy', '.yaml': 'yaml'}.get(f.suffix, 'text')
-    return _READ[how](f)
+    return _READ[how](f, **kw) if kw else _READ[how](f)
 
 # %% ../nbs/02a_runs.ipynb #bd3a3bd7
 _NEW_STATE = lambda: {'done': [], 'weights': {}, 'metrics': {}}
@@ -244,6 +244,8 @@ class RunContext:
     echo: Callable = print
     labels: Split = None # the train split with the labels the next stage trains on
     clean_data: Data = None # the data the final model trains on
+    checked: Split = None # the train split with the labels the clean stage checked
+    probs: Any = None # the clean stage's (out-of-fold) probabilities over `checked`, N×C
     models: dict = field(default_factory=dict) # stage → FitResult
     last: Optional[str] = None # the last stage that trained a model
     def __post_init__(self):

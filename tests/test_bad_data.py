@@ -11,6 +11,7 @@ from reliability_helpers import (no_run_folder, run_config,
                                  noisyfast, real_images, tree_hashes)
 from noisyfast.data import (CIFAR10_JPG, DataError, MissingFile, check_images, fetch, load_csv_source,
                             load_folder_source, load_images, load_source, split_data, verify_images)
+from noisyfast.runs import RunFolder
 
 @pytest.fixture
 def pets(tmp_path):
@@ -276,7 +277,7 @@ def test_run_skip_bad_lists_skipped_files(tmp_path, pets):
     rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16,
                                   data=dict(name='folder', path=str(pets), skip_bad=True)))
     assert rc == 0, err
-    info = json.loads((tmp_path/'out'/'r'/'data.json').read_text())
+    info = RunFolder(tmp_path/'out'/'r').read('data')
     assert sorted(s['path'] for s in info['skipped']) == bad, info
     d = info['data']
     assert d['train'] + d['valid'] + d['test'] == 58

@@ -166,8 +166,8 @@ def _stop(*args, **kwargs): raise StopAtTraining
                                            'clean.folds', 'name', 'model.arch', 'evaluate.kinds',
                                            'noise.matrix', 'data.classes']), value), min_size=1, max_size=2))
 def test_mutated_tiny_runs_refuse_or_reach_training(tmp_path_factory, monkeypatch, changes):
-    import noisyfast.pipeline as pl, noisyfast.clean as cl, noisyfast.pseudo as ps
-    for m in (pl, cl, ps): monkeypatch.setattr(m, 'fit', _stop)
+    import noisyfast.pipeline as pl, noisyfast.clean as cl, noisyfast.pseudo as ps, noisyfast.train as tr
+    for m in (pl, cl, ps, tr): monkeypatch.setattr(m, 'fit', _stop)
     tmp_path = tmp_path_factory.mktemp('run')
     monkeypatch.chdir(tmp_path) # a relative path lands here, never in the checkout
     f = run_config(tmp_path, data=dict(name='digits', max_train=60), noise=dict(kind='symmetric', rate=0.2),

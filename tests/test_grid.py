@@ -3,6 +3,7 @@ import os, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest, yaml
+from noisyfast.runs import RunFolder
 
 EXE = Path(sys.executable).parent/'noisyfast'
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
@@ -33,11 +34,11 @@ def test_grid_writes_one_run_per_combination(sweep):
     assert sorted(res['noise.rate']) == list(RATES)
     assert sorted(res.run) == ['sweep_rate-0.2', 'sweep_rate-0.6']
     for run, rate in zip(res.run, res['noise.rate']):
-        folder = gdir/run
-        assert (folder/'final'/'test_probs.npy').exists() and (folder/'train'/'test_probs.npy').exists()
+        rf = RunFolder(gdir/run)
+        assert rf.has('test_probs', 'final') and rf.has('test_probs', 'train')
         # each run was trained with its own noise rate: the run's saved config and its realized noise say so
-        assert yaml.safe_load((folder/'config.yaml').read_text())['noise']['rate'] == rate
-        truth = pd.read_csv(folder/'test_predictions.csv')
+        assert rf.read('config')['noise']['rate'] == rate
+        truth = rf.read('predictions')
         acc = (truth.label == truth.predicted).mean() # the table's number is the run's own test accuracy
         assert abs(res.set_index('run').loc[run, 'test_acc'] - acc) < 1e-9
     md = (gdir/'results.md').read_text()

@@ -9,12 +9,19 @@ from reliability_helpers import main_inproc, make_folder, no_run_folder, run_con
 
 # ---------------------------------------------------------------- no half-made run folder
 
+from noisyfast.runs import RunFolder
+
+def _patch_fit(monkeypatch, f):
+    "Replace `fit` wherever a stage calls it (the train stage in noisyfast.train, the final stage in the pipeline)"
+    import noisyfast.pipeline, noisyfast.train
+    for m in (noisyfast.pipeline, noisyfast.train): monkeypatch.setattr(m, 'fit', f)
+
 def _boom(*args, **kwargs): raise RuntimeError('boom: the first stage crashed')
 
 def test_crash_at_start_removes_the_run_folder_it_made(tmp_path, monkeypatch):
     import noisyfast.pipeline as pl
     from noisyfast.config import load_config
-    monkeypatch.setattr(pl, 'fit', _boom)
+    _patch_fit(monkeypatch, _boom)
     cfg = load_config(run_config(tmp_path))
     with pytest.raises(RuntimeError, match='boom'): pl.run(cfg, echo=lambda *a: None)
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
@@ -23,11 +30,11 @@ def test_crash_at_start_keeps_a_folder_that_was_there(tmp_path, monkeypatch):
     "An (empty) folder the user made is theirs: the crash leaves it, with what the run wrote"
     import noisyfast.pipeline as pl
     from noisyfast.config import load_config
-    monkeypatch.setattr(pl, 'fit', _boom)
+    _patch_fit(monkeypatch, _boom)
     cfg = load_config(run_config(tmp_path))
     (tmp_path/'out'/'r').mkdir(parents=True)
     with pytest.raises(RuntimeError): pl.run(cfg, echo=lambda *a: None)
-    assert (tmp_path/'out'/'r'/'config.yaml').exists()
+    assert RunFolder(tmp_path/'out'/'r').has('config')
 
 def test_crash_after_a_finished_stage_keeps_the_folder(tmp_path, monkeypatch):
     "A finished stage is resumable work: a crash in the next stage leaves the folder for --resume"
@@ -38,21 +45,21 @@ def test_crash_after_a_finished_stage_keeps_the_folder(tmp_path, monkeypatch):
         calls.append(1)
         if len(calls) > 1: _boom()
         return real(*args, **kwargs)
-    monkeypatch.setattr(pl, 'fit', fit_then_crash)
+    _patch_fit(monkeypatch, fit_then_crash)
     cfg = load_config(run_config(tmp_path, data=dict(max_train=100), final=dict(enabled=True),
                                  evaluate=dict(robustness=False)))
     with pytest.raises(RuntimeError): pl.run(cfg, echo=lambda *a: None)
-    state = json.loads((tmp_path/'out'/'r'/'state.json').read_text())
+    state = RunFolder(tmp_path/'out'/'r').read('state')
     assert state['done'] == ['data', 'train'], state
 
 def test_interrupt_at_start_keeps_the_folder(tmp_path, monkeypatch):
     "Ctrl-C is not a crash: the message says finished stages are kept, so the folder is kept"
     import noisyfast.pipeline as pl
     def interrupt(*args, **kwargs): raise KeyboardInterrupt
-    monkeypatch.setattr(pl, 'fit', interrupt)
+    _patch_fit(monkeypatch, interrupt)
     rc, out, err, sec = main_inproc('run', run_config(tmp_path))
     assert rc == 130 and 'finished stages are kept' in err, err
-    assert (tmp_path/'out'/'r'/'state.json').exists()
+    assert RunFolder(tmp_path/'out'/'r').has('state')
 
 # ---------------------------------------------------------------- SIGTERM outside a run
 

@@ -7,6 +7,7 @@ a final stage, through `noisyfast.cli.main` (what the console script calls)."""
 import json
 from pathlib import Path
 import pytest, yaml
+from noisyfast.runs import RunFolder
 from reliability_helpers import assert_user_error, main_inproc, make_csv, make_folder, real_images, tree_hashes
 
 def tiny_run(tmp_path, data, name):
@@ -30,11 +31,12 @@ def test_run_leaves_the_data_untouched(tmp_path, kind):
     assert rc == 0, err
     assert tree_hashes(root) == before, f'the {kind} data set ({src_name} images) was changed by the run'
     run = tmp_path/'runs'/f'{kind}-run'
-    state = json.loads((run/'state.json').read_text())
+    rf = RunFolder(run)
+    state = rf.read('state')
     assert state['done'] == ['data', 'train', 'clean', 'final', 'robustness'], state
-    issues = (run/'clean'/'all_labels.csv').read_text()
+    issues = rf.file('all_labels', 'clean').read_text()
     assert str(root) in issues, 'the label table points back at the files'
-    info = json.loads((run/'data.json').read_text())['data']
+    info = rf.read('data')['data']
     assert info['train'] + info['valid'] + info['test'] == 60, info
 
     # a second run into the same folder is refused, and the finished run is left as it was
@@ -52,8 +54,8 @@ def test_refused_overwrite(tmp_path, how):
     cli = main_inproc if how == 'in-process' else noisyfast
     run = tmp_path/'runs'/'again'
     run.mkdir(parents=True)
-    (run/'config.yaml').write_text('seed: 1\n') # what a finished run left
-    (run/'metrics.json').write_text('{"train": {"test_accuracy": 0.9}}\n')
+    RunFolder(run).write('config', 'seed: 1\n') # what a finished run left
+    RunFolder(run).write('metrics', {'train': {'test_accuracy': 0.9}})
     done = tree_hashes(run)
     f = tiny_run(tmp_path, dict(name='digits', max_train=100), 'again')
     rc, out, err, sec = cli('run', f)

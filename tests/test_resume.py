@@ -3,6 +3,7 @@ import json, os, random, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
+from noisyfast.runs import RunFolder
 
 EXE = Path(sys.executable).parent/'noisyfast'
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1'}
@@ -26,11 +27,11 @@ def finish(p, timeout=600):
 
 def results(folder):
     "What must be identical: every metric but the timings, the flagged labels, the test predictions"
-    m = json.loads((folder/'metrics.json').read_text())
+    rf = RunFolder(folder)
+    m = rf.read('metrics')
     strip = lambda d: {k: strip(v) if isinstance(v, dict) else v for k, v in d.items()
                        if k not in ('seconds', 'total_seconds')}
-    return (strip(m), pd.read_csv(folder/'label_issues.csv').to_dict('list'),
-            pd.read_csv(folder/'test_predictions.csv').to_dict('list'))
+    return strip(m), rf.read('issues').to_dict('list'), rf.read('predictions').to_dict('list')
 
 def kill_when(p, path, timeout=600):
     "SIGKILL `p` as soon as `path` exists"
@@ -56,7 +57,7 @@ def test_sigkill_during_clean_then_resume(reference, tmp_path):
     cfg.write_text(CONFIG + f'output_dir: {tmp_path}\n')
     folder = tmp_path/'resume'
     kill_when(start(cfg), folder/'clean'/'oof'/'fold0.npy') # killed inside the clean stage
-    state = json.loads((folder/'state.json').read_text())
+    state = RunFolder(folder).read('state')
     assert 'train' in state['done'] and 'clean' not in state['done']
     r = subprocess.run([str(EXE), 'run', str(cfg)], env=ENV, capture_output=True, text=True)
     assert r.returncode == 2 and 'already exists' in r.stderr # never overwritten without --resume
