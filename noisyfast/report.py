@@ -20,7 +20,7 @@ __all__ = ['MODEL_STAGES', 'STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RE
            'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
-class ReportError(ValueError):
+class ReportError(NoisyfastError):
     "A folder cannot be reported on: the message names it and says why"
 
 MODEL_STAGES = ('train', 'pseudo', 'final') # stages that train a model, in run order
@@ -91,6 +91,7 @@ def md_table(df:pd.DataFrame, # the table; its index becomes the first column un
             ) -> str:
     "A DataFrame as a markdown table"
     if not isinstance(df, pd.DataFrame):
+        # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
         raise ValueError(f'df must be a pandas DataFrame; got {type(df).__name__}')
     ff = floatfmt or {}
     cols = ([str(df.index.name or '')] if index else []) + [str(c) for c in df.columns]
@@ -535,7 +536,9 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
                      ) -> str:
     "The comparison as a table; settings equal in every run go to a header line, empty columns are dropped"
     if not isinstance(df, pd.DataFrame) or 'run' not in df:
+        # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
         raise ValueError(f'df must be the DataFrame of compare_runs; got {type(df).__name__}')
+    # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
     if not len(df): raise ValueError('df is empty: no runs to compare')
     t = df.drop(columns=[c for c in ('folder',) if c in df]).dropna(axis=1, how='all')
     ff = {c: '.4f' for c in t.columns}
