@@ -153,6 +153,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data.bad_images_message': ('data.html#bad_images_message', 'noisyfast/data.py'),
                                 'noisyfast.data.cache_dir': ('data.html#cache_dir', 'noisyfast/data.py'),
                                 'noisyfast.data.check_data': ('data.html#check_data', 'noisyfast/data.py'),
+                                'noisyfast.data.check_image_batch': ('data.html#check_image_batch', 'noisyfast/data.py'),
                                 'noisyfast.data.check_images': ('data.html#check_images', 'noisyfast/data.py'),
                                 'noisyfast.data.check_labels': ('data.html#check_labels', 'noisyfast/data.py'),
                                 'noisyfast.data.check_probs': ('data.html#check_probs', 'noisyfast/data.py'),

@@ -19,14 +19,14 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_
            'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL',
            'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS',
            'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels',
-           'check_probs', 'check_images', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
+           'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
            'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
            'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
            'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
            'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
-           'load_images', 'ImageCheck', 'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels',
-           'check_data', 'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping',
-           'read_coarse_map', 'split_data', 'data_info']
+           'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images',
+           'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take',
+           'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -80,7 +80,7 @@ def check_labels(y, # class indices: an array, a list or a tensor
         i = int(np.flatnonzero(bad)[0])
         rng = f'{lo}..{n_classes - 1} ({n_classes} classes)' if n_classes is not None else f'>= {lo}'
         how = '; unlabeled items (-1) have no class here: leave them out' if y[i] == -1 else ''
-        raise DataError(f'{name}: {int(bad.sum())} value(s) not a class index in {rng}, e.g. {y[i]} at '
+        raise DataError(f'{name}: {int(bad.sum())} value(s) out of range {rng}, e.g. {y[i]} at '
                         f'position {i}{how}')
     return y
 
@@ -108,12 +108,14 @@ def check_probs(p, # predicted probabilities N×C: an array, a list or a tensor
                         'softmax to logits')
     return p
 
-def check_images(images, # a uint8 batch N×H×W×C: an array or a tensor
-                 name:str='images', # what the caller calls them, for messages
-                ) -> np.ndarray:
+def check_image_batch(images, # a uint8 batch N×H×W×C: an array or a tensor
+                      name:str='images', # what the caller calls them, for messages
+                      *,
+                      numpy:bool=True, # return a numpy array (else a tensor stays a tensor, on its device)
+                     ):
     "A uint8 image batch N×H×W×C with C = 1 or 3, or a `DataError` saying what it got"
-    a = as_array(images, name)
-    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] not in (1, 3):
+    a = as_array(images, name) if numpy or not hasattr(images, 'detach') else images
+    if str(a.dtype).removeprefix('torch.') != 'uint8' or a.ndim != 4 or a.shape[-1] not in (1, 3):
         raise DataError(f'{name}: expected a uint8 array N×H×W×C with C = 1 or 3, got {a.dtype} of shape '
                         f'{a.shape}' + (' (add a batch axis: images[None])' if a.ndim == 3 else ''))
     return a

@@ -15,7 +15,7 @@ import torchvision.transforms.v2.functional as TF
 from sklearn import metrics as skm
 from fastai.callback.core import Callback
 from fastai.data.transforms import Normalize
-from .data import as_array, check_images, check_labels, check_probs
+from .data import as_array, check_image_batch, check_labels, check_probs
 from .noise import check_matrix
 
 # %% auto #0
@@ -281,7 +281,7 @@ def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_
            ) -> np.ndarray:
     "A perturbed copy of a uint8 image batch (same shape and dtype)"
     _check_kind(kind); _check_severity(severity)
-    a = check_images(images)
+    a = check_image_batch(images)
     g = torch.Generator().manual_seed(int(seed))
     out = np.empty_like(a)
     for i in range(0, len(a), 256):
@@ -303,7 +303,7 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
     for k in kinds: _check_kind(k)
     sev = [_check_severity(s, 1, 'severities') for s in severities]
-    a = check_images(images)
+    a = check_image_batch(images)
     y = check_labels(targets, 'targets', n=len(a), ref='images')
     def acc(x):
         out = as_array(predict_fn(x), 'predict_fn output')
@@ -563,7 +563,7 @@ def plot_flagged(images:np.ndarray, # uint8 images N×H×W×C of the candidates
                  title:Optional[str]=None, # figure title
                 ):
     "A gallery of the top-n flagged images with given vs suggested label and score; returns the Figure"
-    a = check_images(images)
+    a = check_image_batch(images)
     N = len(a)
     g = check_labels(given, 'given', n=N, ref='images')
     sg = check_labels(suggested, 'suggested', n=N, ref='images')
@@ -659,7 +659,7 @@ def plot_perturbations(image:np.ndarray, # one uint8 image H×W×C, or a batch N
                       ):
     "A grid of one image under each perturbation (rows) at each severity (columns); returns the Figure"
     a = as_array(image, 'image')
-    a = check_images(a[None] if a.ndim == 3 else a, 'image')[:1]
+    a = check_image_batch(a[None] if a.ndim == 3 else a, 'image')[:1]
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
     # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not kinds: raise ValueError('kinds is empty; give at least one of ' + ', '.join(PERTURBATIONS))

@@ -68,7 +68,8 @@ class NoiseResult:
 
     def __post_init__(self):
         self.y_true, self.n_classes = _labels(self.y_true, self.n_classes)
-        self.y, _ = _labels(self.y, self.n_classes)
+        self.y = check_labels(self.y, 'noisy labels', n=len(self.y_true), ref='true labels',
+                              n_classes=self.n_classes)
         self.counts = transition_matrix(self.y_true, self.y, self.n_classes, normalize=False)
         self.matrix = transition_matrix(self.y_true, self.y, self.n_classes)
         self.is_noisy = self.y != self.y_true

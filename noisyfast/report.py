@@ -8,7 +8,7 @@ import json, math, os
 from pathlib import Path
 from typing import Optional, Sequence
 import numpy as np, pandas as pd, yaml
-from .config import ConfigError, atomic_write_text, load_config
+from .config import ConfigError, NoisyfastError, atomic_write_text, load_config
 from .data import DataError, load_images, load_source, open_image, is_image_array
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
@@ -339,7 +339,7 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
         e = r['metrics'].get('clean', {}).get('noise_matrix_error')
         if not e:
             try: e = matrix_error(est, t)
-            except ValueError: e = None # the plot below says why
+            except NoisyfastError: e = None # the plot below says why
         if e:
             i, j = e['max_at']
             row = {'mean abs error': e['mae'], 'max abs error': e['max_abs'],

@@ -24,8 +24,8 @@ from fastai.vision.learner import vision_learner
 from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConfig, load_config,
                               save_config, unused_loss_setting)
 from fastai.vision.core import imagenet_stats
-from .data import (Data, Split, resolve_channels, decoded_shape, native_size, load_images, cache_dir,
-                            is_image_array)
+from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
+                            load_images, cache_dir, is_image_array)
 from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
@@ -485,10 +485,7 @@ def predict(res:FitResult, # a trained model
     else:
         if isinstance(split, Split): x = res.arrays.images(split)
         else:
-            x = torch.as_tensor(split)
-            if x.dtype != torch.uint8 or x.ndim != 4:
-                raise TrainError(f'predict takes a Split or uint8 images N×H×W×C; got {x.dtype} of shape '
-                                 f'{tuple(x.shape)}')
+            x = torch.as_tensor(check_image_batch(split, 'predict: a Split or images', numpy=False))
             x = x.to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
                      stats=res.stats if res.stats is not None else res.learn.dls.stats,
