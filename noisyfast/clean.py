@@ -13,8 +13,8 @@ from sklearn.model_selection import StratifiedKFold
 from cleanlab.filter import find_label_issues
 from cleanlab.rank import get_label_quality_scores
 from cleanlab.count import compute_confident_joint, estimate_latent
-from .config import Config, CleanConfig, FRAC_NOISE_FILTERS, atomic_write_text, to_dict
-from .data import Data, Split, concat_splits
+from .config import Config, CleanConfig, ConfigError, FRAC_NOISE_FILTERS, atomic_write_text, to_dict
+from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
@@ -28,11 +28,11 @@ def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
     "Stratified K-fold (train positions, held-out positions) pairs"
     y = np.asarray(y)
     counts = np.bincount(y)
-    if k < 2: raise ValueError(f'clean.folds must be at least 2, got {k}')
-    if counts[counts > 0].min() < k:
+    if k < 2: raise ConfigError(f'clean.folds must be at least 2, got {k}')
+    if counts[counts > 0].min() < k: # strike relabeling (clean.strikes) can shrink a class mid-run
         c = int(np.flatnonzero((counts > 0) & (counts < k))[0])
-        raise ValueError(f'class {c} has only {counts[c]} labeled images, fewer than clean.folds = {k}; '
-                         'lower clean.folds or add images')
+        raise ConfigError(f'class {c} has only {counts[c]} labeled images, fewer than clean.folds = {k}; '
+                          'lower clean.folds or add images')
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
 
@@ -99,17 +99,16 @@ def find_issues(labels:np.ndarray, # the given labels, N
                 frac_noise:float=1.0,
                ) -> dict:
     "cleanlab's label issues with quality scores, suggested labels and the estimated noise matrix"
-    labels, probs = np.asarray(labels), np.asarray(probs)
-    if probs.ndim != 2 or len(probs) != len(labels):
-        raise ValueError(f'probs must be N×C with N = {len(labels)} labels; got shape {probs.shape}')
-    if filter_by not in FILTERS: raise ValueError(f'filter_by is {filter_by!r}; choose one of {", ".join(FILTERS)}')
+    probs = check_probs(probs, n=len(labels))
+    labels = check_labels(labels, n=len(probs), n_classes=probs.shape[1])
+    if filter_by not in FILTERS:
+        raise ConfigError(f'clean.filter_by is {filter_by!r}; choose one of {", ".join(FILTERS)}')
     if frac_noise != 1 and filter_by not in FRAC_NOISE_FILTERS:
-        raise ValueError(f'cleanlab ignores frac_noise with filter_by {filter_by!r}; use one of '
-                         f'{", ".join(FRAC_NOISE_FILTERS)}, or frac_noise=1')
-    if labels.min() < 0 or labels.max() >= probs.shape[1]:
-        raise ValueError(f'labels must be in [0, {probs.shape[1]}); got min {labels.min()}, max {labels.max()}')
-    mask = find_label_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise, n_jobs=1)
-    cj = compute_confident_joint(labels, probs)
+        raise ConfigError(f'cleanlab ignores clean.frac_noise with clean.filter_by {filter_by!r}; use one of '
+                          f'{", ".join(FRAC_NOISE_FILTERS)}, or frac_noise=1')
+    cj = compute_confident_joint(labels, probs) # once: cleanlab's filter takes it (except confident_learning)
+    mask = find_label_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise, confident_joint=cj,
+                             n_jobs=1)
     py, nm, inv = estimate_latent(cj, labels)
     return dict(is_issue=mask, quality=get_label_quality_scores(labels, probs), suggested=probs.argmax(1),
                 suggested_prob=probs.max(1), confident_joint=cj,
@@ -155,7 +154,7 @@ def strike_relabel(labels:np.ndarray, # the starting labels
                    y_true:np.ndarray=None,
                   ):
     "Labels after relabeling to a class predicted `strikes` times against the label, and per-step counts"
-    if strikes < 1: raise ValueError(f'strikes must be at least 1, got {strikes}')
+    if strikes < 1: raise ConfigError(f'clean.strikes must be at least 1, got {strikes}')
     y, preds = np.array(labels, dtype=np.int64), [np.asarray(p, dtype=np.int64) for p in preds]
     rows, steps = np.arange(len(y)), []
     votes = np.zeros((len(y), max([y.max(initial=0)] + [p.max(initial=0) for p in preds]) + 1), np.int64)

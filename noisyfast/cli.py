@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
-from .config import ConfigError, config_keys, load_config, to_dict, Config
+from .config import ConfigError, NoisyfastError, config_keys, load_config, to_dict, Config
 from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
@@ -165,8 +165,7 @@ def main(argv=None):
         p.print_help()
         return 0
     try: args.func(args)
-    except ValueError as e: # noisyfast's own errors (ConfigError, DataError, ...) are for the user: no traceback
-        if type(e).__module__.split('.')[0] != 'noisyfast': raise
+    except NoisyfastError as e: # a user's mistake (ConfigError, DataError, ...): the message, no traceback
         print(f'noisyfast: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt: # only a run has stages to keep and to resume

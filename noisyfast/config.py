@@ -12,13 +12,16 @@ import yaml
 
 # %% auto #0
 __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS',
-           'NAME_MAX', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
-           'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'FinalConfig', 'EvaluateConfig',
-           'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text',
-           'load_config', 'save_config', 'validate']
+           'NAME_MAX', 'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig',
+           'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'FinalConfig',
+           'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides',
+           'atomic_write_text', 'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
-class ConfigError(ValueError):
+class NoisyfastError(ValueError):
+    "A user mistake (config, data, arguments): the message says what is wrong and how to fix it; no traceback"
+
+class ConfigError(NoisyfastError):
     "A problem in a run config: the message names the key, the file and what is allowed"
 
 # %% ../nbs/00_config.ipynb #775d70a9
@@ -186,12 +189,19 @@ def _check_clean(cfg, w):
 
 # %% ../nbs/00_config.ipynb #204ce8b5
 def unused_loss_setting(tc) -> Optional[tuple]:
-    "(key, why) when `train.nfl_gamma` / `train.gce_q` is set for a `train.loss` without that term, else None"
+    "(key, why) when a loss setting (gce_q, nfl_gamma, label_smoothing, alpha, beta) is set but unused"
     terms = tc.loss.split('+')
-    for key, term in (('nfl_gamma', 'nfl'), ('gce_q', 'gce')):
-        if getattr(tc, key) is not None and term not in terms:
+    for key, term, on in (('nfl_gamma', 'nfl', tc.nfl_gamma is not None),
+                          ('gce_q', 'gce', tc.gce_q is not None),
+                          ('label_smoothing', 'ce', bool(tc.label_smoothing))):
+        if on and term not in terms:
             return f'train.{key}', (f'train.loss is {tc.loss!r}, which has no {term} term: remove train.{key}, '
                                     f'or choose a loss with {term}')
+    for key in ('alpha', 'beta'):
+        if getattr(tc, key) != 1 and len(terms) == 1:
+            why = (f'train.loss is {tc.loss!r}, which has one term: train.alpha and train.beta weight the two '
+                   f'terms of an active-passive loss (e.g. nce+rce); remove train.{key}, or choose such a loss')
+            return f'train.{key}', why
 
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
@@ -325,6 +335,7 @@ def _check(v, t, key, src, md=None):
         if not isinstance(v, t): raise bad(f'a {t.__name__}')
         if t is str and '\0' in v: raise bad('text without a NUL character')
         return v
+    # internal: schema types only: a new field type needs a branch here
     raise TypeError(f'unsupported config type {t} for {key}')
 
 # %% ../nbs/00_config.ipynb #0df7df24

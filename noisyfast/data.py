@@ -12,22 +12,24 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from .config import NoisyfastError
 
 # %% auto #0
-__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY',
-           'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL',
+__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM', 'CIFAR10_JPG',
+           'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL',
            'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS',
-           'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'ArchiveFile', 'sha256sum', 'verify',
-           'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
-           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
-           'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
-           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
-           'native_size', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
-           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
-           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+           'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels',
+           'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
+           'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
+           'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
+           'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
+           'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
+           'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images',
+           'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take',
+           'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
-class DataError(ValueError):
+class DataError(NoisyfastError):
     "A problem with a data set: the message names the file or row and what to do"
 
 class MissingFile(DataError):
@@ -45,6 +47,78 @@ def archive_dirs(path=None) -> list:
 def cache_dir() -> Path:
     "Where archives are extracted (once)"
     return Path(os.environ.get(CACHE_ENV) or '~/.cache/noisyfast').expanduser()
+
+# %% ../nbs/01_data.ipynb #af4a436c
+PROBS_TOL = 1e-2 # how far a row of predicted probabilities may sum from 1 (fp16 softmax outputs)
+
+def as_array(x, name:str) -> np.ndarray:
+    "`x` (array, list or torch tensor) as a numpy array, or a `DataError` naming it"
+    if hasattr(x, 'detach'): x = x.detach().cpu().numpy() # a torch tensor (this module does not import torch)
+    try: return np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise DataError(f'{name}: cannot be read as an array ({e})') from None
+
+def check_labels(y, # class indices: an array, a list or a tensor
+                 name:str='labels', # what the caller calls them, for messages
+                 *,
+                 n:int=None, # the length they must have
+                 ref:str='probs', # what has that length, for messages
+                 n_classes:int=None, # every label must be below it
+                 allow_missing:bool=False, # -1 (unlabeled) is allowed too
+                ) -> np.ndarray:
+    "Labels as an int64 vector (integral floats are accepted), or a `DataError` naming the first bad entry"
+    y = as_array(y, name)
+    if y.ndim != 1: raise DataError(f'{name}: expected a 1-D vector of class indices, got shape {y.shape}')
+    if n is not None and len(y) != n: raise DataError(f'{name} has {len(y)} entries but {ref} has {n}')
+    if y.size == 0: return y.astype(np.int64)
+    if y.dtype == bool or not (y.dtype.kind in 'iu' or (y.dtype.kind == 'f' and np.all(np.mod(y, 1) == 0))):
+        raise DataError(f'{name}: expected integer class indices, got dtype {y.dtype}; turn class names into '
+                        'indices first (their position in the vocab)')
+    y, lo = y.astype(np.int64), -1 if allow_missing else 0
+    bad = (y < lo) | ((y >= n_classes) if n_classes is not None else False)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        rng = f'{lo}..{n_classes - 1} ({n_classes} classes)' if n_classes is not None else f'>= {lo}'
+        how = '; unlabeled items (-1) have no class here: leave them out' if y[i] == -1 else ''
+        raise DataError(f'{name}: {int(bad.sum())} value(s) out of range {rng}, e.g. {y[i]} at '
+                        f'position {i}{how}')
+    return y
+
+# %% ../nbs/01_data.ipynb #f99eafcc
+def check_probs(p, # predicted probabilities N×C: an array, a list or a tensor
+                name:str='probs', # what the caller calls them, for messages
+                *,
+                n:int=None, # the number of rows they must have
+                ref:str='labels', # what has that length, for messages
+               ) -> np.ndarray:
+    "Probabilities as float64 N×C (C >= 2, rows >= 0 summing to 1 within `PROBS_TOL`), or a `DataError`"
+    p = as_array(p, name)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise DataError(f'{name}: expected a 2-D array N×C (C >= 2) of predicted probabilities, got shape '
+                        f'{p.shape}')
+    if len(p) == 0: raise DataError(f'{name} is empty (shape {p.shape})')
+    if n is not None and len(p) != n: raise DataError(f'{name} has {len(p)} rows but {ref} has {n} entries')
+    p = p.astype(np.float64)
+    if not np.isfinite(p).all():
+        raise DataError(f'{name}: {int((~np.isfinite(p)).sum())} non-finite value(s)')
+    s = p.sum(1)
+    if p.min() < 0 or not np.allclose(s, 1, rtol=0, atol=PROBS_TOL):
+        raise DataError(f'{name}: rows must be probabilities (non-negative, summing to 1); got values down '
+                        f'to {p.min():.4g} and row sums from {s.min():.4g} to {s.max():.4g}: apply '
+                        'softmax to logits')
+    return p
+
+def check_image_batch(images, # a uint8 batch N×H×W×C: an array or a tensor
+                      name:str='images', # what the caller calls them, for messages
+                      *,
+                      numpy:bool=True, # return a numpy array (else a tensor stays a tensor, on its device)
+                     ):
+    "A uint8 image batch N×H×W×C with C = 1 or 3, or a `DataError` saying what it got"
+    a = as_array(images, name) if numpy or not hasattr(images, 'detach') else images
+    if str(a.dtype).removeprefix('torch.') != 'uint8' or a.ndim != 4 or a.shape[-1] not in (1, 3):
+        raise DataError(f'{name}: expected a uint8 array N×H×W×C with C = 1 or 3, got {a.dtype} of shape '
+                        f'{a.shape}' + (' (add a batch axis: images[None])' if a.ndim == 3 else ''))
+    return a
 
 # %% ../nbs/01_data.ipynb #ce35b6ff
 @dataclass
@@ -816,12 +890,14 @@ class Split:
     def with_labels(self, y):
         "The same items with other labels"
         y = np.asarray(y, dtype=np.int64)
+        # internal: noisyfast passes one label per item
         if len(y) != len(self): raise ValueError(f'{len(y)} labels for a split of {len(self)} items')
         return Split(self.x, y, self.y_true, self.idx, self.domain)
 
 def concat_splits(*splits) -> Split:
     "One split holding the items of `splits` (all of one domain), in order"
     doms = {s.domain for s in splits}
+    # internal: noisyfast joins splits of one data set
     if len(doms) != 1: raise ValueError(f'cannot join splits of different domains {sorted(doms)}')
     arr = all(is_image_array(s.x) for s in splits)
     x = np.concatenate([s.x for s in splits]) if arr else [p for s in splits for p in s.x]

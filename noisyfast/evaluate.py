@@ -15,84 +15,36 @@ import torchvision.transforms.v2.functional as TF
 from sklearn import metrics as skm
 from fastai.callback.core import Callback
 from fastai.data.transforms import Normalize
+from .data import as_array, check_image_batch, check_labels, check_probs
+from .noise import check_matrix
 
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class_table', 'metrics_summary', 'detection_metrics',
-           'relabel_metrics', 'transition_matrix', 'matrix_error', 'Perturbation', 'perturbation_levels',
-           'perturb_batch', 'perturb', 'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb',
-           'plot_history', 'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep',
-           'plot_robustness', 'plot_perturbations', 'RobustnessStage']
+           'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels', 'perturb_batch', 'perturb',
+           'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb', 'plot_history',
+           'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep', 'plot_robustness',
+           'plot_perturbations', 'RobustnessStage']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
-def _np(x, name:str) -> np.ndarray:
-    "`x` (array, tensor or list) as a numpy array"
-    if isinstance(x, torch.Tensor): x = x.detach().cpu().numpy()
-    try: return np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f'{name}: cannot be read as an array ({e})') from None
-
-def _check_labels(y, name:str, *, n:Optional[int]=None, ref:str='probs', n_classes:Optional[int]=None,
-                  allow_missing:bool=False) -> np.ndarray:
-    "Check a 1-D integer label array (length `n`, values in [0, n_classes), or -1 when `allow_missing`)"
-    y = _np(y, name)
-    if y.ndim != 1: raise ValueError(f'{name} must be a 1-D array of class indices; got shape {y.shape}')
-    if n is not None and len(y) != n: raise ValueError(f'{name} has {len(y)} entries but {ref} has {n}')
-    if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer) or
-                               (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))):
-        raise ValueError(f'{name} must hold integer class indices; got dtype {y.dtype}')
-    y = y.astype(np.int64)
-    lo = -1 if allow_missing else 0
-    bad = (y < lo) | ((y >= n_classes) if n_classes is not None else False)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        rng = f'[{lo}, {n_classes - 1}]' if n_classes is not None else f'>= {lo}'
-        raise ValueError(f'{name}: {int(bad.sum())} value(s) out of range {rng}, '
-                         f'e.g. {int(y[i])} at position {i}')
-    return y
-
-def _check_probs(p, name:str='probs') -> np.ndarray:
-    "Check an N×C array of predicted probabilities (rows non-negative, summing to 1)"
-    p = _np(p, name)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(f'{name} must be a 2-D array N×C (C >= 2) of predicted probabilities; '
-                         f'got shape {p.shape}')
-    if len(p) == 0: raise ValueError(f'{name} is empty (shape {p.shape})')
-    p = p.astype(np.float64)
-    if not np.isfinite(p).all():
-        raise ValueError(f'{name}: {int((~np.isfinite(p)).sum())} non-finite value(s)')
-    s = p.sum(1)
-    if p.min() < 0 or not np.allclose(s, 1, atol=1e-2):
-        raise ValueError(f'{name}: rows must be probabilities (non-negative, summing to 1); got values down '
-                         f'to {p.min():.4g} and row sums from {s.min():.4g} to {s.max():.4g}: '
-                         'apply softmax to logits')
-    return p
-
 def _check_vocab(vocab, c:int, name:str='vocab') -> list:
     "Class names: `vocab` (length `c`) or '0'..'c-1'"
     if vocab is None: return [str(i) for i in range(c)]
     vocab = [str(v) for v in vocab]
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if len(vocab) != c: raise ValueError(f'{name} has {len(vocab)} names but there are {c} classes')
     return vocab
 
 def _check_mapping(fine2coarse, c:int, coarse_vocab=None):
     "Check a fine → coarse mapping: coarse index of each of the `c` fine classes"
-    m = _check_labels(fine2coarse, 'fine2coarse', n=c, ref='the fine classes (probs.shape[1])',
+    m = check_labels(fine2coarse, 'fine2coarse', n=c, ref='the fine classes (probs.shape[1])',
                       n_classes=None if coarse_vocab is None else len(coarse_vocab))
     k = len(coarse_vocab) if coarse_vocab is not None else int(m.max()) + 1
     return m, _check_vocab(coarse_vocab, k, 'coarse_vocab')
 
-def _check_images(images, name:str='images') -> np.ndarray:
-    "Check a uint8 image batch N×H×W×C with C = 1 or 3"
-    a = _np(images, name)
-    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] not in (1, 3):
-        raise ValueError(f'{name} must be a uint8 array N×H×W×C with C = 1 or 3; '
-                         f'got {a.dtype} of shape {a.shape}'
-                         + (' (add a batch axis: images[None])' if a.ndim == 3 else ''))
-    return a
-
 def _check_topk(topk) -> tuple:
     ks = tuple(topk) if isinstance(topk, (list, tuple)) else (topk,)
     if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in ks):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'topk must be positive integers; got {topk!r}')
     return tuple(int(k) for k in ks)
 
@@ -124,10 +76,11 @@ def classification_metrics(probs, # predicted probabilities, N×C (numpy or torc
                            coarse_vocab:Optional[Sequence]=None, # coarse class names
                           ) -> dict:
     "Accuracy, top-k, per-class and macro precision/recall/F1, confusion matrix (fine and coarse), JSON-ready"
-    p = _check_probs(probs)
-    y = _check_labels(targets, 'targets', n=len(p), n_classes=p.shape[1])
+    p = check_probs(probs)
+    y = check_labels(targets, 'targets', n=len(p), n_classes=p.shape[1])
     vocab, ks = _check_vocab(vocab, p.shape[1]), _check_topk(topk)
     if fine2coarse is None and coarse_vocab is not None:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError('coarse_vocab was given without fine2coarse; '
                          'pass fine2coarse, the coarse index of each fine class')
     res = _split_metrics(p, y, vocab, ks)
@@ -142,6 +95,7 @@ def per_class_table(metrics:dict, # the result of `classification_metrics` (or i
                    ) -> pd.DataFrame:
     "One row per class: precision, recall, F1, support and how often it was predicted"
     if not isinstance(metrics, dict) or 'per_class' not in metrics:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'metrics must be a dict from classification_metrics; got {type(metrics).__name__}')
     df = pd.DataFrame(metrics['per_class'], index=pd.Index(metrics['vocab'], name='class'))
     return df[['precision', 'recall', 'f1', 'support', 'predicted']]
@@ -150,6 +104,7 @@ def metrics_summary(metrics:dict, # the result of `classification_metrics`
                    ) -> pd.DataFrame:
     "Headline numbers, one row per level: fine, and coarse when present"
     if not isinstance(metrics, dict) or 'accuracy' not in metrics:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'metrics must be a dict from classification_metrics; got {type(metrics).__name__}')
     levels = {'fine': metrics, **({'coarse': metrics['coarse']} if 'coarse' in metrics else {})}
     cols = ['n_classes', 'accuracy'] + sorted(k for k in metrics if k.startswith('top') and k != 'top1') + \
@@ -160,17 +115,22 @@ def metrics_summary(metrics:dict, # the result of `classification_metrics`
 # %% ../nbs/08_evaluate.ipynb #b6de00a1
 def _as_mask(flagged, n:int) -> np.ndarray:
     "A boolean mask of length `n` from a mask or an array of indices"
-    f = _np(flagged, 'flagged')
+    f = as_array(flagged, 'flagged')
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if f.ndim != 1: raise ValueError(f'flagged must be a 1-D mask or array of indices; got shape {f.shape}')
     if f.dtype == bool:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         if len(f) != n: raise ValueError(f'flagged is a mask of {len(f)} entries but there are {n} samples')
         return f
     if len(f) and not np.issubdtype(f.dtype, np.integer):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'flagged must be a boolean mask or integer indices; got dtype {f.dtype}')
     f = f.astype(np.int64)
     if len(f) and (f.min() < 0 or f.max() >= n):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'flagged: indices must be in [0, {n - 1}]; got {int(f.min())} to {int(f.max())}')
     if len(np.unique(f)) != len(f):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'flagged: {len(f) - len(np.unique(f))} duplicate indices')
     mask = np.zeros(n, dtype=bool)
     mask[f] = True
@@ -183,8 +143,8 @@ def detection_metrics(flagged, # boolean mask over the samples, or indices of th
                       true, # the true labels, length N
                      ) -> dict:
     "Precision / recall / F1 of flagged samples as label errors (noisy = given != true), with the counts"
-    given = _check_labels(given, 'given')
-    true = _check_labels(true, 'true', n=len(given), ref='given')
+    given = check_labels(given, 'given')
+    true = check_labels(true, 'true', n=len(given), ref='given')
     mask, noisy = _as_mask(flagged, len(given)), given != true
     tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(noisy, mask, labels=[False, True]).ravel())
     prec, rec = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
@@ -198,9 +158,9 @@ def relabel_metrics(new, # labels after relabeling, length N (-1: removed / unla
                     true, # the true labels, length N
                    ) -> dict:
     "How many relabels are right: fixed vs broken vs unchanged labels, noise rate before and after"
-    given = _check_labels(given, 'given')
-    true = _check_labels(true, 'true', n=len(given), ref='given')
-    new = _check_labels(new, 'new', n=len(given), ref='given', allow_missing=True)
+    given = check_labels(given, 'given')
+    true = check_labels(true, 'true', n=len(given), ref='given')
+    new = check_labels(new, 'new', n=len(given), ref='given', allow_missing=True)
     kept, noisy = new >= 0, given != true
     rel = kept & (new != given)
     right = rel & (new == true)
@@ -215,41 +175,12 @@ def relabel_metrics(new, # labels after relabeling, length N (-1: removed / unla
                                                                                  kept.sum()))
 
 # %% ../nbs/08_evaluate.ipynb #c4598ec3
-def transition_matrix(given, # the given (noisy) labels
-                      true, # the true labels, same length
-                      *,
-                      n_classes:Optional[int]=None, # number of classes (default: largest label + 1)
-                     ) -> np.ndarray:
-    "Empirical noise transition matrix T[i, j] = P(given j | true i); rows of absent classes are zero"
-    given = _check_labels(given, 'given', n_classes=n_classes)
-    true = _check_labels(true, 'true', n=len(given), ref='given', n_classes=n_classes)
-    if len(given) == 0: raise ValueError('given is empty')
-    c = n_classes or int(max(given.max(), true.max())) + 1
-    return skm.confusion_matrix(true, given, labels=np.arange(c), normalize='true')
-
-def _check_matrix(t, name:str) -> np.ndarray:
-    t = _np(t, name).astype(np.float64)
-    if t.ndim != 2 or t.shape[0] != t.shape[1]:
-        raise ValueError(f'{name} must be a square C×C matrix; got {t.shape}')
-    if not np.isfinite(t).all() or t.min() < 0 or t.max() > 1:
-        raise ValueError(f'{name}: entries must be probabilities in [0, 1]; '
-                         f'got {np.nanmin(t):.4g} to {np.nanmax(t):.4g}')
-    rows, cols = t.sum(1), t.sum(0)
-    ok = np.isclose(rows, 1, atol=1e-2) | np.isclose(rows, 0, atol=1e-6)
-    if not ok.all():
-        hint = ("; its columns sum to 1: it looks like cleanlab's noise_matrix P(given i | true j), pass it "
-                'transposed (.T)') if np.allclose(cols, 1, atol=1e-2) else ''
-        i = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f'{name}: rows must sum to 1 (T[i, j] = P(given j | true i)); row {i} sums to '
-                         f'{rows[i]:.4g}{hint}')
-    return t
-
 def matrix_error(estimated, # estimated transition matrix, C×C, rows = true class
                  true, # true transition matrix, C×C, rows = true class
                 ) -> dict:
     "Mean / max absolute error and Frobenius norm of the difference of two transition matrices"
-    e, t = _check_matrix(estimated, 'estimated'), _check_matrix(true, 'true')
-    if e.shape != t.shape: raise ValueError(f'estimated is {e.shape} but true is {t.shape}')
+    e = check_matrix(estimated, key='estimated')
+    t = check_matrix(true, len(e), key='true', name='the estimated matrix')
     d = np.abs(e - t)
     i, j = np.unravel_index(d.argmax(), d.shape)
     return dict(mae=float(d.mean()), max_abs=float(d.max()), max_at=[int(i), int(j)],
@@ -303,11 +234,13 @@ MAX_SEVERITY = 5
 
 def _check_kind(kind) -> Perturbation:
     if kind not in PERTURBATIONS:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f"unknown perturbation {kind!r}; choose from {', '.join(PERTURBATIONS)}")
     return PERTURBATIONS[kind]
 
 def _check_severity(s, lo:int=0, name:str='severity') -> int:
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not lo <= s <= MAX_SEVERITY:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'{name} must be an integer from {lo} to {MAX_SEVERITY}; got {s!r}')
     return int(s)
 
@@ -329,9 +262,11 @@ def perturb_batch(x:torch.Tensor, # float images N×C×H×W with values in [0, 1
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 4:
         what = (f'{x.dtype} tensor of shape {tuple(x.shape)}' if isinstance(x, torch.Tensor)
                 else type(x).__name__)
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'x must be a float tensor N×C×H×W in [0, 1]; got {what} '
                          '(use `perturb` for uint8 arrays)')
     if x.shape[1] not in (1, 3):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'x must have 1 or 3 channels (N×C×H×W); got shape {tuple(x.shape)}')
     if s == 0 or len(x) == 0: return x.clone()
     plain = x.as_subclass(torch.Tensor).float()
@@ -346,7 +281,7 @@ def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_
            ) -> np.ndarray:
     "A perturbed copy of a uint8 image batch (same shape and dtype)"
     _check_kind(kind); _check_severity(severity)
-    a = _check_images(images)
+    a = check_image_batch(images)
     g = torch.Generator().manual_seed(int(seed))
     out = np.empty_like(a)
     for i in range(0, len(a), 256):
@@ -368,12 +303,13 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
     for k in kinds: _check_kind(k)
     sev = [_check_severity(s, 1, 'severities') for s in severities]
-    a = _check_images(images)
-    y = _check_labels(targets, 'targets', n=len(a), ref='images')
+    a = check_image_batch(images)
+    y = check_labels(targets, 'targets', n=len(a), ref='images')
     def acc(x):
-        out = _np(predict_fn(x), 'predict_fn output')
+        out = as_array(predict_fn(x), 'predict_fn output')
         pred = out.argmax(1) if out.ndim == 2 else out
         if pred.ndim != 1 or len(pred) != len(y):
+            # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
             raise ValueError(f'predict_fn must return probabilities N×C or labels N for N={len(y)} images; '
                              f'got shape {out.shape}')
         return float((pred == y).mean())
@@ -401,8 +337,10 @@ def robustness_summary(table:pd.DataFrame, # a `robustness_table`
 # %% ../nbs/08_evaluate.ipynb #8d49a9a4
 def _check_aug(kinds, p, max_severity) -> list:
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not kinds: raise ValueError('kinds is empty; give at least one of ' + ', '.join(PERTURBATIONS))
     for k in kinds: _check_kind(k)
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not 0 <= p <= 1: raise ValueError(f'p must be a probability in [0, 1]; got {p!r}')
     _check_severity(max_severity, 1, 'max_severity')
     return kinds
@@ -441,6 +379,7 @@ class RandomPerturb(Callback):
         self.kinds = _check_aug(kinds, p, max_severity)
         if not (stats is None or (isinstance(stats, str) and stats == 'auto') or
                 (isinstance(stats, (tuple, list)) and len(stats) == 2)):
+            # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
             raise ValueError(f"stats must be 'auto', (mean, std) or None; got {stats!r}")
         self.p, self.max_severity, self.stats, self.seed, self._gen = p, max_severity, stats, seed, None
 
@@ -493,9 +432,12 @@ def _finish(fig, path=None, title:Optional[str]=None):
 
 def _df(x, name:str, cols:Sequence[str]) -> pd.DataFrame:
     if not isinstance(x, pd.DataFrame):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'{name} must be a pandas DataFrame; got {type(x).__name__}')
     missing = [c for c in cols if c not in x.columns]
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if missing: raise ValueError(f'{name} lacks the column(s) {missing}; it has {list(x.columns)}')
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if len(x) == 0: raise ValueError(f'{name} is empty')
     return x
 
@@ -524,6 +466,7 @@ def plot_history(history:pd.DataFrame, # one row per epoch: epoch, train_loss, v
     skip = {'epoch', 'stage', 'time'}
     num = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
     losses, mets = [c for c in num if 'loss' in c], [c for c in num if 'loss' not in c]
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not num: raise ValueError(f'history has no numeric columns to plot; it has {list(h.columns)}')
     staged = 'stage' in h.columns
     x = np.arange(1, len(h) + 1) if staged or 'epoch' not in h.columns else h['epoch'].to_numpy()
@@ -555,11 +498,14 @@ def plot_confusion(cm, # confusion matrix C×C (rows true), or the dict of `clas
                   ):
     "Confusion matrix heatmaps: counts and row-normalized, with colorbars; returns the Figure"
     if isinstance(cm, dict):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         if 'confusion_matrix' not in cm: raise ValueError('cm is a dict without a confusion_matrix entry')
         vocab, cm = vocab or cm.get('vocab'), cm['confusion_matrix']
-    m = _np(cm, 'cm').astype(np.float64)
+    m = as_array(cm, 'cm').astype(np.float64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'cm must be a square C×C matrix; got {m.shape}')
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if m.min() < 0: raise ValueError(f'cm must hold counts >= 0; got {m.min():g}')
     vocab = _check_vocab(vocab, len(m))
     rows = m.sum(1, keepdims=True)
@@ -586,7 +532,7 @@ def plot_noise_matrices(true, # true transition matrix C×C, rows = true class
                        ):
     "Heatmaps of the true and the estimated noise transition matrix, side by side; returns the Figure"
     err = matrix_error(estimated, true)
-    t, e = _check_matrix(true, 'true'), _check_matrix(estimated, 'estimated')
+    t, e = check_matrix(true, key='true'), check_matrix(estimated, key='estimated')
     vocab = _check_vocab(vocab, len(t))
     plt = _pyplot()
     s = max(4.0, 0.45 * len(t) + 2)
@@ -617,18 +563,21 @@ def plot_flagged(images:np.ndarray, # uint8 images N×H×W×C of the candidates
                  title:Optional[str]=None, # figure title
                 ):
     "A gallery of the top-n flagged images with given vs suggested label and score; returns the Figure"
-    a = _check_images(images)
+    a = check_image_batch(images)
     N = len(a)
-    g = _check_labels(given, 'given', n=N, ref='images')
-    sg = _check_labels(suggested, 'suggested', n=N, ref='images')
-    tr = None if true is None else _check_labels(true, 'true', n=N, ref='images')
-    sc = _np(scores, 'scores').astype(np.float64)
+    g = check_labels(given, 'given', n=N, ref='images')
+    sg = check_labels(suggested, 'suggested', n=N, ref='images')
+    tr = None if true is None else check_labels(true, 'true', n=N, ref='images')
+    sc = as_array(scores, 'scores').astype(np.float64)
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if sc.shape != (N,): raise ValueError(f'scores must have one value per image ({N}); got shape {sc.shape}')
-    ix = np.arange(N) if idx is None else _check_labels(idx, 'idx', n=N, ref='images')
+    ix = np.arange(N) if idx is None else check_labels(idx, 'idx', n=N, ref='images')
     c = int(max(g.max(), sg.max(), -1 if tr is None else tr.max())) + 1 if vocab is None else len(vocab)
     vocab = _check_vocab(vocab, c)
     if max(g.max(), sg.max()) >= c:
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
         raise ValueError(f'labels go up to {max(g.max(), sg.max())} but vocab has {c} names')
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if n < 1 or ncols < 1: raise ValueError(f'n and ncols must be >= 1; got n={n}, ncols={ncols}')
     order = np.argsort(sc if lowest_first else -sc, kind='stable')[:n]
     k = len(order)
@@ -709,12 +658,14 @@ def plot_perturbations(image:np.ndarray, # one uint8 image H×W×C, or a batch N
                        title:Optional[str]=None, # figure title
                       ):
     "A grid of one image under each perturbation (rows) at each severity (columns); returns the Figure"
-    a = _np(image, 'image')
-    a = _check_images(a[None] if a.ndim == 3 else a, 'image')[:1]
+    a = as_array(image, 'image')
+    a = check_image_batch(a[None] if a.ndim == 3 else a, 'image')[:1]
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not kinds: raise ValueError('kinds is empty; give at least one of ' + ', '.join(PERTURBATIONS))
     for k in kinds: _check_kind(k)
     sev = [_check_severity(v, 0, 'severities') for v in severities]
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not sev: raise ValueError('severities is empty')
     plt = _pyplot()
     fig, axs = plt.subplots(len(kinds), len(sev), figsize=(1.6 * len(sev) + 0.8, 1.75 * len(kinds)),

@@ -38,6 +38,7 @@ class BatchAug:
                  mean=None, std=None, # per-channel stats in [0, 1] (default: 0.5, 0.5)
                  n_channels:int=None, # replicate 1-channel images to this many channels
                  channels_last:bool=True):
+        # internal: config checks train.augment (one of AUGMENTS)
         if augment not in AUGMENTS: raise ValueError(f"augment is {augment!r}; choose one of {', '.join(AUGMENTS)}")
         self.size, self.augment, self.min_scale, self.pad, self.random_erasing = size, augment, min_scale, pad, random_erasing
         self.mean, self.std, self.n_channels, self.channels_last = mean, std, n_channels, channels_last
@@ -117,6 +118,7 @@ class ArrayItems:
     "An `ArrayDL`'s dataset: uint8 N×H×W×C images, int64 labels and their class names"
     n_inp = 1 # the model's input is the image alone: labels (and item positions) are the targets
     def __init__(self, x:torch.Tensor, y:torch.Tensor, vocab=None):
+        # internal: a Split holds one label per image
         if len(x) != len(y): raise ValueError(f'{len(x)} images but {len(y)} labels')
         if vocab is None: vocab = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
         self.x, self.y = x, y
@@ -153,6 +155,7 @@ class ArrayDL(TfmdDL):
                  vocab=None, # class names (default: '0', '1', ...)
                  after_batch=None): # fastai batch transforms (default: the `Normalize` that decodes `tfm`'s)
         if not isinstance(x, ArrayItems):
+            # internal: fit and check_training refuse empty splits; predict returns early
             if len(x) == 0: raise ValueError('no images: an empty split cannot be loaded')
             x = ArrayItems(x, y, vocab)
         self.tfm, self.seed, self.with_idx, self.epoch, self.idx = tfm or BatchAug(), seed, with_idx, 0, None
@@ -343,6 +346,7 @@ class ArrayData:
     def images(self, split:Split, key=None) -> torch.Tensor:
         "The images of `split` as a uint8 N×H×W×C tensor on the device, decoding only those not seen yet"
         idx = torch.as_tensor(np.asarray(split.idx), dtype=torch.long)
+        # internal: fit and check_training refuse empty splits; predict returns early
         if len(idx) == 0: raise ValueError('no images: the split is empty')
         st = self.stores.get(split.domain)
         seen = torch.zeros(len(idx), dtype=torch.bool)
@@ -432,11 +436,13 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Resize,
                                    RandomResizedCrop, Flip, Normalize, imagenet_stats)
     if is_image_array(train.x):
+        # internal: resolve_loader / check_training refuse it first (TrainError)
         raise ValueError("the fastai loader reads image files; this data set is an array: use data.loader: fast")
     items = pd.DataFrame({'path': [str(p) for p in list(train.x) + list(valid.x)],
                           'label': [vocab[y] for y in np.r_[train.y, valid.y]]})
     size = size or 224
     if augment not in AUGMENTS:
+        # internal: config checks train.augment (one of AUGMENTS)
         raise ValueError(f"augment is {augment!r}; choose one of {', '.join(AUGMENTS)}")
     pad = [PadCrop(max(1, round(size / 8)))] if augment in ('crop', 'shift') else [] # 1/8 width, as BatchAug
     item_tfm = [RandomResizedCrop(size, min_scale=min_scale)] if augment == 'rrc' else [Resize(size)] + pad

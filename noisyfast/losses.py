@@ -21,6 +21,7 @@ __all__ = ['REDUCTIONS', 'LOSSES', 'pick', 'RobustLoss', 'CELoss', 'MAELoss', 'R
 REDUCTIONS = ('mean', 'sum', 'none')
 
 def _check_reduction(r):
+    # internal: a Python caller's argument; config checks train.* first
     if r not in REDUCTIONS: raise ValueError(f"reduction={r!r} is not one of 'mean', 'sum', 'none'")
     return r
 
@@ -38,10 +39,12 @@ def _targets(targ, n:int, c:int):
     targ = _plain(torch.as_tensor(targ))
     if targ.is_floating_point():
         if tuple(targ.shape) != (n, c):
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'soft targets must have the shape of the logits ({n}, {c}), '
                              f'got {tuple(targ.shape)}')
         return targ.float()
     if targ.numel() != n:
+        # internal: a Python caller's argument; config checks train.* first
         raise ValueError(f'expected {n} integer targets for {n} samples, got shape {tuple(targ.shape)}')
     return targ.reshape(-1).long()
 
@@ -74,11 +77,14 @@ class RobustLoss(nn.Module):
     def forward(self, inp:Tensor, targ:Tensor) -> Tensor:
         "The loss of N×C logits `inp` at targets `targ`, reduced by `self.reduction`"
         inp = _plain(inp)
+        # internal: a Python caller's argument; config checks train.* first
         if inp.ndim != 2: raise ValueError(f'expected N×C logits, got shape {tuple(inp.shape)}')
         n, c = inp.shape
         if self.n_classes is not None and c != self.n_classes:
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'logits have {c} classes, but the loss expects n_classes={self.n_classes}')
         if c < 2:
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'a classification loss needs 2 classes or more, got logits of shape {(n, c)}')
         targ = _targets(targ, n, c).to(inp.device)
         with _fp32_region(inp):
@@ -107,6 +113,7 @@ class CELoss(RobustLoss):
                 ):
         super().__init__(reduction, n_classes)
         if not 0 <= label_smoothing < 1:
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing!r}')
         self.label_smoothing = label_smoothing
 
@@ -130,6 +137,7 @@ class RCELoss(RobustLoss):
                  n_classes:int=None, # expected number of classes (checked)
                 ):
         super().__init__(reduction, n_classes)
+        # internal: a Python caller's argument; config checks train.* first
         if not A < 0: raise ValueError(f'A (the clamped log 0) must be negative, got A={A!r}')
         self.A = A
 
@@ -150,6 +158,7 @@ class NFLLoss(RobustLoss):
                  n_classes:int=None, # expected number of classes (checked)
                 ):
         super().__init__(reduction, n_classes)
+        # internal: a Python caller's argument; config checks train.* first
         if not gamma >= 0: raise ValueError(f'gamma must be >= 0, got gamma={gamma!r}')
         self.gamma = gamma
 
@@ -168,6 +177,7 @@ class GCELoss(RobustLoss):
                  n_classes:int=None, # expected number of classes (checked)
                 ):
         super().__init__(reduction, n_classes)
+        # internal: a Python caller's argument; config checks train.* first
         if not 0 < q <= 1: raise ValueError(f'q must be in (0, 1], got q={q!r}')
         self.q = q
 
@@ -187,6 +197,7 @@ class APLLoss(RobustLoss):
                 ):
         super().__init__(reduction, n_classes)
         if not (alpha >= 0 and beta >= 0):
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'alpha and beta must be >= 0, got alpha={alpha!r}, beta={beta!r}')
         self.active, self.passive, self.alpha, self.beta = active, passive, alpha, beta
 
@@ -207,12 +218,15 @@ def get_loss(name:str, # one of `LOSSES`
              n_classes:int=None, # expected number of classes (checked on every call)
             ) -> RobustLoss:
     "The loss named `name` (the config's `train.loss`)"
+    # internal: a Python caller's argument; config checks train.* first
     if name not in LOSSES: raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
     if label_smoothing and 'ce' not in name.split('+'):
+        # internal: a Python caller's argument; config checks train.* first
         raise ValueError(f"label_smoothing={label_smoothing!r} applies to cross-entropy ('ce', 'ce+mae'), "
                          f"not to loss {name!r}")
     for v, arg, term in ((gamma, 'gamma', 'nfl'), (q, 'q', 'gce')):
         if v is not None and term not in name.split('+'):
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'{arg}={v!r} is a parameter of {term.upper()}; loss {name!r} has no '
                              f'{term!r} term')
     make = dict(ce=lambda: CELoss(label_smoothing), mae=MAELoss, rce=RCELoss, nce=NCELoss,
@@ -220,6 +234,7 @@ def get_loss(name:str, # one of `LOSSES`
                 gce=lambda: GCELoss(0.7 if q is None else q))
     if '+' not in name:
         if (alpha, beta) != (1, 1):
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'alpha and beta weight the two terms of an active-passive loss; {name!r} has '
                              f'one term: got alpha={alpha!r}, beta={beta!r}')
         res = make[name]()
@@ -268,13 +283,16 @@ class LossWeights(Callback):
                  warmup:int=1, # epochs before the τ weights start, counted over every fit of this callback
                  weights=None, # one weight >= 0 per train-set sample, found by the index each batch ends with
                 ):
+        # internal: a Python caller's argument; config checks train.* first
         if tau is not None and not 0 < tau <= 1: raise ValueError(f'tau must be in (0, 1], got tau={tau!r}')
         if not (isinstance(warmup, int) and warmup >= 0):
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'warmup must be an int >= 0, got {warmup!r}')
         if weights is not None:
             weights = torch.as_tensor(weights, dtype=torch.float32)
             if weights.ndim != 1 or not (torch.isfinite(weights).all() and (weights >= 0).all()):
                 lo = weights.min().item() if weights.numel() else None
+                # internal: a Python caller's argument; config checks train.* first
                 raise ValueError(f'weights must be a 1-D vector of finite numbers >= 0, got shape '
                                  f'{tuple(weights.shape)} with min {lo}')
         store_attr()
@@ -284,6 +302,7 @@ class LossWeights(Callback):
     def before_fit(self):
         n = getattr(self.dls.train, 'n', None) # the number of items (a loader's `len` counts batches)
         if self.weights is not None and n and len(self.weights) != n:
+            # internal: a Python caller's argument; config checks train.* first
             raise ValueError(f'LossWeights got {len(self.weights)} weights for a training set of {n} samples')
         lf = self.learn.loss_func
         if isinstance(lf, WeightedLoss): lf = lf.func # left over from an interrupted fit
@@ -307,6 +326,7 @@ class LossWeights(Callback):
         w = torch.ones(len(pred), device=pred.device)
         if self.weights is not None:
             if self.idx is None:
+                # internal: a Python caller's argument; config checks train.* first
                 raise ValueError("LossWeights(weights=...) needs each training item to end with the sample's "
                                  'train-set index, (x, y, i) with n_inp=1; got a batch with no index')
             w = w * self.weights.to(pred.device)[_plain(self.idx).to(pred.device).long()]

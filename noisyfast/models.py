@@ -21,6 +21,7 @@ ACTIVATIONS = dict(relu=nn.ReLU, gelu=nn.GELU, celu=nn.CELU, silu=nn.SiLU)
 
 def _act(act:str) -> nn.Module:
     if act not in ACTIVATIONS:
+        # internal: a Python caller's argument; train.resolve_arch checks model.arch first
         raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[act]()
 
@@ -44,6 +45,7 @@ class ConvGroup(nn.Module):
                  bn_momentum:float=0.1, # BatchNorm running-stats momentum
                 ):
         super().__init__()
+        # internal: a Python caller's argument; train.resolve_arch checks model.arch first
         if residual and n_conv < 1: raise ValueError('a residual group needs n_conv >= 1')
         self.conv = nn.Conv2d(ni, nf, 3, padding=1, bias=False)
         self.pool = nn.MaxPool2d(2)
@@ -85,6 +87,7 @@ def cifar_resnet(n_in:int=3, # input channels
                 ) -> nn.Sequential:
     "ResNet-9-like net: conv-BN-act stem, three conv groups (two residual), max-pool head"
     if len(widths) != len(residual) + 1:
+        # internal: a Python caller's argument; train.resolve_arch checks model.arch first
         raise ValueError(f'widths gives the stem and one width per group: {len(residual) + 1} numbers, got '
                          f'{len(widths)}')
     groups = [ConvGroup(a, b, act, 2 if r else 0, r, bn_momentum)
@@ -101,6 +104,7 @@ def cifar_fastnet(n_in:int=3, # input channels
                   bn_momentum:float=0.1, # BatchNorm running-stats momentum
                  ) -> nn.Sequential:
     "Small fast net: conv-BN-act stem, conv groups of two convolutions each, max-pool head"
+    # internal: a Python caller's argument; train.resolve_arch checks model.arch first
     if len(widths) < 2: raise ValueError('widths gives the stem and at least one group')
     groups = [ConvGroup(a, b, act, 1, False, bn_momentum) for a, b in zip(widths[:-1], widths[1:])]
     body = nn.Sequential(conv_bn(n_in, widths[0], act, bn_momentum), *groups)
@@ -121,8 +125,10 @@ def create_model(name:str, # a key of `MODELS`
     "The model `name` as `nn.Sequential(body, head)`, in channels_last memory format"
     if not is_model(name):
         hint = difflib.get_close_matches(name, list(MODELS), n=1)
+        # internal: a Python caller's argument; train.resolve_arch checks model.arch first
         raise ValueError(f'unknown model {name!r}' + (f'; did you mean {hint[0]!r}?' if hint else '') +
                          f" (choose from {', '.join(MODELS)})")
+    # internal: a Python caller's argument; train.resolve_arch checks model.arch first
     if n_in < 1 or n_out < 1: raise ValueError(f'n_in and n_out must be >= 1, got {n_in} and {n_out}')
     return MODELS[name](n_in, n_out, **kw).to(memory_format=torch.channels_last)
 
@@ -131,6 +137,7 @@ def _params(mods) -> list: return [p for m in mods for p in m.parameters()]
 def model_splitter(model:nn.Module) -> list:
     "Three groups, as fastai splits a ResNet: [stem + first half of the groups], [rest], [head]"
     if not isinstance(model, nn.Sequential) or len(model) != 2:
+        # internal: a Python caller's argument; train.resolve_arch checks model.arch first
         raise ValueError(f'expected nn.Sequential(body, head), got {type(model).__name__}')
     body = list(model[0])
     k = 1 + (len(body) - 1) // 2 # the stem and half of the conv groups: the lowest learning rate

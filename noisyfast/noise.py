@@ -9,44 +9,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 import numpy as np
-from .data import Source, Data, DATASETS, load_source, split_data, verify_images
+from .config import NoisyfastError
+from .data import Source, Data, DATASETS, check_labels, load_source, split_data, verify_images
 
 # %% auto #0
-__all__ = ['NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map', 'resolve_class_map',
-           'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix', 'unbiased_counts', 'matrix_noise',
-           'real_noise', 'resolve_noise', 'add_noise', 'make_data', 'noise_summary']
+__all__ = ['MATRIX_TOL', 'NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map',
+           'resolve_class_map', 'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix',
+           'unbiased_counts', 'matrix_noise', 'real_noise', 'resolve_noise', 'add_noise', 'make_data', 'noise_summary']
 
 # %% ../nbs/02_noise.ipynb #73dd7077
-class NoiseError(ValueError):
+class NoiseError(NoisyfastError):
     "A problem with label-noise settings: the message names the setting, what it got and how to fix it"
 
-def _check_labels(y, # labels: class indices
-                  n_classes:int=None, # number of classes (default: max label + 1)
-                  rate=None, # a flip rate to check as well
-                 ) -> tuple:
-    "Labels as an int64 vector and the number of classes, or a `NoiseError`"
-    y = np.asarray(y)
-    if y.ndim != 1: raise NoiseError(f'labels: expected a 1-d vector of class indices, got shape {y.shape}')
-    if y.size == 0: y = y.astype(np.int64)
-    if y.dtype.kind not in 'iu':
-        raise NoiseError(f'labels: expected integer class indices, got dtype {y.dtype}; turn class names '
-                         'into indices first (their position in the vocab)')
-    y = y.astype(np.int64)
+def _labels(y, # labels: class indices
+            n_classes:int=None, # number of classes (default: max label + 1)
+            rate=None, # a flip rate to check as well
+           ) -> tuple:
+    "Labels as an int64 vector (`check_labels`) and the number of classes; a `NoiseError` for a bad rate"
+    y = check_labels(y, n_classes=n_classes)
     if n_classes is None: n_classes = int(y.max()) + 1 if y.size else 0
-    n_classes = int(n_classes)
-    bad = y[(y < 0) | (y >= n_classes)]
-    if bad.size:
-        how = ('unlabeled items (-1) get no noise: leave them out' if bad[0] == -1 else
-               'pass the right n_classes')
-        raise NoiseError(f'labels: {bad[0]} is not a class index in 0..{n_classes - 1} '
-                         f'({n_classes} classes); {how}')
     if rate is not None:
         try: ok = 0 <= float(rate) <= 1 and not isinstance(rate, bool)
         except (TypeError, ValueError): ok = False
         if not ok:
             raise NoiseError(f'noise rate {rate!r} is not a fraction in [0, 1]; e.g. 0.4 flips 40 % of '
                              'labels')
-    return y, n_classes
+    return y, int(n_classes)
 
 # %% ../nbs/02_noise.ipynb #edd3823f
 def transition_matrix(y_true, # true labels
@@ -56,10 +44,8 @@ def transition_matrix(y_true, # true labels
                      ) -> np.ndarray:
     "Counts (or row-normalized frequencies) of true class i labeled j"
     if n_classes is None: n_classes = int(max(np.max(y_true, initial=-1), np.max(y_noisy, initial=-1))) + 1
-    yt, C = _check_labels(y_true, n_classes)
-    yn, _ = _check_labels(y_noisy, C)
-    if len(yt) != len(yn):
-        raise NoiseError(f'{len(yt)} true labels but {len(yn)} noisy labels; give one of each per item')
+    yt, C = _labels(y_true, n_classes)
+    yn = check_labels(y_noisy, 'noisy labels', n=len(yt), ref='true labels', n_classes=C)
     counts = np.bincount(yt * C + yn, minlength=C * C).reshape(C, C)
     if not normalize: return counts
     n = counts.sum(1, keepdims=True)
@@ -81,8 +67,9 @@ class NoiseResult:
     rate: float = field(init=False) # the realized fraction of noisy labels
 
     def __post_init__(self):
-        self.y_true, self.n_classes = _check_labels(self.y_true, self.n_classes)
-        self.y, _ = _check_labels(self.y, self.n_classes)
+        self.y_true, self.n_classes = _labels(self.y_true, self.n_classes)
+        self.y = check_labels(self.y, 'noisy labels', n=len(self.y_true), ref='true labels',
+                              n_classes=self.n_classes)
         self.counts = transition_matrix(self.y_true, self.y, self.n_classes, normalize=False)
         self.matrix = transition_matrix(self.y_true, self.y, self.n_classes)
         self.is_noisy = self.y != self.y_true
@@ -112,7 +99,7 @@ def symmetric_noise(y, # true labels: class indices
                     seed:int=0, # seed for which samples flip and to which class
                    ) -> NoiseResult:
     "Flip exactly round(rate × n_c) labels of each class c to a uniformly drawn other class"
-    y, C = _check_labels(y, n_classes, rate)
+    y, C = _labels(y, n_classes, rate)
     if C < 2 and rate > 0 and len(y):
         raise NoiseError(f'symmetric noise needs at least 2 classes to flip between, got {C}')
     rng, yn = np.random.default_rng(seed), y.copy()
@@ -188,7 +175,7 @@ def asymmetric_noise(y, # true labels: class indices
                     ) -> NoiseResult:
     "Flip exactly round(rate × n_c) labels of each mapped class c to class_map[c]"
     if n_classes is None and vocab is not None: n_classes = len(vocab)
-    y, C = _check_labels(y, n_classes, rate)
+    y, C = _labels(y, n_classes, rate)
     m = resolve_class_map(class_map, vocab if vocab is not None else [str(i) for i in range(C)])
     rng, yn = np.random.default_rng(seed), y.copy()
     for c, order in enumerate(_class_orders(y, C, rng)):
@@ -213,39 +200,43 @@ def read_matrix(path) -> np.ndarray:
         raise NoiseError(f'noise.matrix: {p} is not a numeric matrix ({e}); write one row per class, '
                          'comma-separated in a CSV') from None
 
-def check_matrix(T, # a matrix, a nested list or a file (.npy, .csv, .yaml)
+MATRIX_TOL = 1e-3 # how far a row of a transition matrix may sum from 1
+
+def check_matrix(T, # a matrix (array, tensor, nested list) or a file (.npy, .csv, .yaml)
                  n_classes:int=None, # the number of classes it must cover (default: its size)
                  *,
-                 name:str='the data set', # the data set's name, for messages
-                 tol:float=1e-3, # how far a row sum may be from 1
+                 name:str='the data set', # what has `n_classes` classes, for messages
+                 key:str='noise.matrix', # what the caller calls the matrix, for messages
                 ) -> np.ndarray:
-    "A checked transition matrix with rows that sum exactly to 1"
+    "A checked transition matrix T[i][j] = P(noisy j | true i), rows rescaled to sum exactly to 1"
     if isinstance(T, (str, Path)): T = read_matrix(T)
+    if hasattr(T, 'detach'): T = T.detach().cpu().numpy()
     try: T = np.asarray(T, dtype=float)
     except (ValueError, TypeError):
-        raise NoiseError(f'noise.matrix: expected a square matrix of numbers (a list of rows), got {T!r}'
-                        ) from None
+        raise NoiseError(f'{key}: expected a square matrix of numbers (a list of rows), got {T!r}') from None
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
-        raise NoiseError(f'noise.matrix: expected a square matrix, got shape {T.shape}; give one row per '
-                         'class, each with one entry per class')
+        raise NoiseError(f'{key}: expected a square matrix, got shape {T.shape}; give one row per class, '
+                         'each with one entry per class')
     if n_classes is not None and T.shape[0] != n_classes:
-        raise NoiseError(f'noise.matrix is {T.shape[0]}×{T.shape[1]} but {name} has {n_classes} classes; '
+        raise NoiseError(f'{key} is {T.shape[0]}×{T.shape[1]} but {name} has {n_classes} classes; '
                          f'give a {n_classes}×{n_classes} matrix')
     if not np.isfinite(T).all() or (T < 0).any():
         i, j = np.argwhere(~np.isfinite(T) | (T < 0))[0]
-        raise NoiseError(f'noise.matrix[{i}][{j}] is {T[i, j]}; entries are probabilities: finite and >= 0')
+        raise NoiseError(f'{key}[{i}][{j}] is {T[i, j]}; entries are probabilities: finite and >= 0')
     s = T.sum(1)
-    bad = np.flatnonzero(np.abs(s - 1) > tol)
+    bad = np.flatnonzero(np.abs(s - 1) > MATRIX_TOL)
     if bad.size:
-        raise NoiseError(f'noise.matrix: row {bad[0]} sums to {s[bad[0]]:.6g}, not 1 ({bad.size} such rows); '
-                         'T[i][j] = P(noisy j | true i), so each row must sum to 1')
+        hint = ("; its columns sum to 1: it looks like cleanlab's noise_matrix P(given i | true j), pass it "
+                'transposed (.T)') if np.allclose(T.sum(0), 1, rtol=0, atol=MATRIX_TOL) else ''
+        raise NoiseError(f'{key}: row {bad[0]} sums to {s[bad[0]]:.6g}, not 1 ({bad.size} such rows); '
+                         f'T[i][j] = P(noisy j | true i), so each row must sum to 1{hint}')
     return T / s[:, None]
 
 def symmetric_matrix(rate:float, # total flip probability of each class
                      n_classes:int, # number of classes
                     ) -> np.ndarray:
     "The transition matrix of symmetric noise: 1 - rate on the diagonal, rate / (C - 1) elsewhere"
-    _check_labels([], n_classes, rate)
+    _labels([], n_classes, rate)
     if n_classes < 2: raise NoiseError(f'a symmetric matrix needs at least 2 classes, got {n_classes}')
     off = rate / (n_classes - 1)
     return np.full((n_classes, n_classes), off) + np.eye(n_classes) * (1 - rate - off)
@@ -275,7 +266,7 @@ def matrix_noise(y, # true labels: class indices
                 ) -> NoiseResult:
     "Relabel exactly `unbiased_counts(T[c], n_c)[j]` samples of each class c as j"
     T = check_matrix(T, n_classes)
-    y, C = _check_labels(y, len(T))
+    y, C = _labels(y, len(T))
     rng, yn = np.random.default_rng(seed), y.copy()
     for c, order in enumerate(_class_orders(y, C, rng)):
         yn[order] = np.repeat(np.arange(C), unbiased_counts(T[c], len(order), rng))
@@ -312,7 +303,7 @@ def resolve_noise(noise, # a `NoiseConfig` (cfg.noise)
     "Check the noise settings against `src`; the resolved settings (index map, checked matrix, column)"
     kind = noise.kind
     if kind == 'none': return dict(kind='none')
-    if kind in ('symmetric', 'asymmetric'): _check_labels([], src.c, noise.rate)
+    if kind in ('symmetric', 'asymmetric'): _labels([], src.c, noise.rate)
     if kind == 'symmetric':
         if src.c < 2: raise NoiseError(f'symmetric noise needs at least 2 classes; {src.name} has {src.c}')
         return dict(kind=kind, rate=float(noise.rate))
@@ -339,7 +330,7 @@ def add_noise(y, # true labels: class indices
               seed:int=0,
              ) -> NoiseResult:
     "Synthetic noise of any kind on the labels `y`"
-    if kind == 'none': return NoiseResult(y, y, _check_labels(y, n_classes)[1], 'none')
+    if kind == 'none': return NoiseResult(y, y, _labels(y, n_classes)[1], 'none')
     if kind == 'symmetric': return symmetric_noise(y, rate, n_classes, seed=seed)
     if kind == 'asymmetric': return asymmetric_noise(y, rate, map, n_classes, seed=seed)
     if kind == 'matrix': return matrix_noise(y, matrix, n_classes, seed=seed)

@@ -11,7 +11,8 @@ from .config import Config
 from .data import Data, Split
 from .noise import make_data, noise_summary
 from .runs import RunError, RunFolder, RunContext, Stage, StageResult, no_half_made_folder
-from .train import FitResult, TrainStage, fit, load_fit, predict, default_device, resolve_arch, data_arrays
+from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
+                             data_arrays)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .evaluate import RobustnessStage, classification_metrics
@@ -26,7 +27,7 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     "Refuse impossible combinations before any training"
     names = [s.name for s in stages or []]
     if len(set(names)) < len(names): raise RunError(f'two stages share a name: {names}; give each stage its own name')
-    resolve_arch(cfg.model.arch) # an unknown model name fails here, before the run folder is created
+    check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is created
     if not (cfg.train.baseline or cfg.pseudo.rounds or cfg.clean.enabled or cfg.final.enabled):
         raise RunError('nothing to do: enable at least one stage (train.baseline, pseudo.rounds, clean.enabled, '
                        'final.enabled)')

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 import numpy as np, pandas as pd
-from .config import Config
-from .data import Data, Split, concat_splits
+from .config import Config, ConfigError
+from .data import Data, Split, check_probs, concat_splits
 from .loaders import ArrayData
 from .train import FitResult, fit, predict
 
@@ -21,9 +21,8 @@ def select_pseudo(probs:np.ndarray, # N×C predicted probabilities of the unlabe
                   threshold:float=0., # keep predictions with confidence >= threshold
                  ):
     "Positions, labels and confidences of the pseudo-labels kept"
-    probs = np.asarray(probs)
-    if probs.ndim != 2: raise ValueError(f'probs must be N×C, got shape {probs.shape}')
-    if not 0 <= threshold <= 1: raise ValueError(f'threshold must be in [0, 1], got {threshold}')
+    probs = check_probs(probs)
+    if not 0 <= threshold <= 1: raise ConfigError(f'pseudo.threshold must be in [0, 1], got {threshold}')
     conf, lab = probs.max(1), probs.argmax(1)
     keep = np.flatnonzero(conf >= threshold)
     return keep, lab[keep].astype(np.int64), conf[keep].astype(np.float32)
@@ -57,8 +56,8 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
     "Run `cfg.pseudo.rounds` pseudo-labeling rounds starting from the model `start`"
     pc = cfg.pseudo
     if len(data.unlabeled) == 0:
-        raise ValueError('pseudo-labeling needs unlabeled images: set data.n_labeled or data.labeled_fraction '
-                         '(or pseudo.rounds: 0)')
+        raise ConfigError(f'pseudo.rounds is {pc.rounds} but there are no unlabeled images: set '
+                          'data.n_labeled or data.labeled_fraction (or pseudo.rounds: 0)')
     cur, rounds, train = start, [], data.train
     arrays = arrays or start.arrays
     for r in range(1, pc.rounds + 1):

@@ -8,7 +8,7 @@ import json, math, os
 from pathlib import Path
 from typing import Optional, Sequence
 import numpy as np, pandas as pd, yaml
-from .config import ConfigError, atomic_write_text, load_config
+from .config import ConfigError, NoisyfastError, atomic_write_text, load_config
 from .data import DataError, load_images, load_source, open_image, is_image_array
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
@@ -21,7 +21,7 @@ __all__ = ['MODEL_STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'R
            'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
-class ReportError(ValueError):
+class ReportError(NoisyfastError):
     "A folder cannot be reported on: the message names it and says why"
 
 MODEL_STAGES = ('train', 'pseudo', 'final') # the built-in stages that train a model: columns of `compare_runs`
@@ -80,6 +80,7 @@ def md_table(df:pd.DataFrame, # the table; its index becomes the first column un
             ) -> str:
     "A DataFrame as a markdown table"
     if not isinstance(df, pd.DataFrame):
+        # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
         raise ValueError(f'df must be a pandas DataFrame; got {type(df).__name__}')
     ff = floatfmt or {}
     cols = ([str(df.index.name or '')] if index else []) + [str(c) for c in df.columns]
@@ -327,7 +328,7 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
         e = r['metrics'].get('clean', {}).get('noise_matrix_error')
         if not e:
             try: e = matrix_error(est, t)
-            except ValueError: e = None # the plot below says why
+            except NoisyfastError: e = None # the plot below says why
         if e:
             i, j = e['max_at']
             row = {'mean abs error': e['mae'], 'max abs error': e['max_abs'],
@@ -525,7 +526,9 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
                      ) -> str:
     "The comparison as a table; settings equal in every run go to a header line, empty columns are dropped"
     if not isinstance(df, pd.DataFrame) or 'run' not in df:
+        # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
         raise ValueError(f'df must be the DataFrame of compare_runs; got {type(df).__name__}')
+    # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
     if not len(df): raise ValueError('df is empty: no runs to compare')
     t = df.drop(columns=[c for c in ('folder',) if c in df]).dropna(axis=1, how='all')
     ff = {c: '.4f' for c in t.columns}

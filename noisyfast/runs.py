@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from fastcore.basics import patch
 import numpy as np, pandas as pd, yaml
-from .config import Config, atomic_write_text, save_config, to_dict
+from .config import Config, NoisyfastError, atomic_write_text, save_config, to_dict
 from .data import Data, Split, concat_splits
 
 # %% auto #0
@@ -27,7 +27,7 @@ STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json'
                    probs='probs.npy', stats='stats.csv')
 
 # %% ../nbs/02a_runs.ipynb #2d59b644
-class RunError(ValueError):
+class RunError(NoisyfastError):
     "A run cannot start or go on: the message says why and what to do"
 
 def _jsonable(o):

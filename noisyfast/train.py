@@ -21,11 +21,11 @@ from fastai.metrics import accuracy
 from fastai.optimizer import Adam, SGD, ranger
 from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
-from .config import (Config, ModelConfig, StageConfig, TrainConfig, load_config, save_config,
-                              unused_loss_setting)
+from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConfig, load_config,
+                              save_config, unused_loss_setting)
 from fastai.vision.core import imagenet_stats
-from .data import (Data, Split, resolve_channels, decoded_shape, native_size, load_images, cache_dir,
-                            is_image_array)
+from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
+                            load_images, cache_dir, is_image_array)
 from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
@@ -33,12 +33,12 @@ from .models import MODELS, is_model, create_model, model_splitter, timm_splitte
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
-           'save_weights', 'load_weights', 'n_params', 'train_loss', 'create_learner', 'Checkpoints', 'StopOnNaN',
-           'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'predict',
-           'CountTrainable', 'TrainStage']
+           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'Checkpoints',
+           'StopOnNaN', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit',
+           'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
-class TrainError(ValueError):
+class TrainError(NoisyfastError):
     "A problem with the model or training settings: the message says what to change"
 
 def default_device() -> torch.device:
@@ -168,6 +168,21 @@ def train_loss(tc:TrainConfig, # the train section: loss, alpha, beta, label_smo
     return get_loss(tc.loss, alpha=tc.alpha, beta=tc.beta, gamma=tc.nfl_gamma, q=tc.gce_q,
                     label_smoothing=tc.label_smoothing, n_classes=n_classes)
 
+def check_model(mc:ModelConfig, # model section of the config
+                weights=None, # a weights file that overrides `mc.pretrained`
+               ) -> tuple:
+    "(arch, hub weights?, noisyfast model?) for `mc`, or a `TrainError` for what cannot be built"
+    arch = resolve_arch(mc.arch)
+    hub = mc.pretrained is True and weights is None
+    own = isinstance(arch, str) and is_model(arch) # noisyfast's small CIFAR nets (notebook 12)
+    if hub and own:
+        raise TrainError(f'model.pretrained is true but {arch!r} is a noisyfast model without hub weights; '
+                         'use model.pretrained: false, or the path of a weights file saved by noisyfast')
+    if own and mc.dropout is not None:
+        raise TrainError(f'model.dropout is not available for {arch!r}; remove it')
+    if hub: check_pretrained_available(arch)
+    return arch, hub, own
+
 def create_learner(dls, # fastai DataLoaders
                    n_classes:int,
                    mc:ModelConfig, # model section of the config
@@ -177,19 +192,12 @@ def create_learner(dls, # fastai DataLoaders
                    weights=None, # a weights file that overrides `mc.pretrained` (e.g. an earlier stage's best)
                    cbs=None, path='.'):
     "A fastai `Learner` for `mc.arch`; returns (learner, whether the body starts trained)"
-    arch = resolve_arch(mc.arch)
-    hub = mc.pretrained is True and weights is None
-    own = isinstance(arch, str) and is_model(arch) # noisyfast's small CIFAR nets (notebook 12)
-    if hub and own:
-        raise TrainError(f'model.pretrained is true but {arch!r} is a noisyfast model without hub weights; '
-                         'use model.pretrained: false, or the path of a weights file saved by noisyfast')
-    if hub: check_pretrained_available(arch)
+    arch, hub, own = check_model(mc, weights)
     if n_in is None: n_in = getattr(dls.train, 'n_channels', None) or dls.one_batch()[0].shape[1]
     kw = {} if mc.dropout is None else dict(ps=mc.dropout)
     if tc.wd is not None: kw['wd'] = tc.wd
     loss = train_loss(tc, n_classes)
     if own:
-        if mc.dropout is not None: raise TrainError(f'model.dropout is not available for {arch!r}; remove it')
         learn = Learner(dls, create_model(arch, n_in, n_classes), loss_func=loss, opt_func=OPTIMIZERS[tc.opt],
                         metrics=[accuracy], splitter=model_splitter, cbs=cbs, train_bn=tc.train_bn, path=path,
                         **kw)
@@ -346,18 +354,14 @@ def fit(cfg:Config, # the run config (model, train sections)
     t0 = time.time()
     tc, folder = cfg.train, Path(folder)
     train, valid = train if train is not None else data.train, valid if valid is not None else data.valid
-    if len(train) == 0: raise TrainError('the train split is empty: nothing to train on')
-    if len(valid) == 0: raise TrainError('the valid split is empty: increase data.valid_pct')
-    if (train.y < 0).any(): raise TrainError('the train split holds unlabeled items (label -1)')
+    _check_splits(train, valid)
     device = torch.device(device or default_device())
     seed = cfg.seed if seed is None else seed
     loader = resolve_loader(cfg, data, device)
     if loader == 'fast':
         arrays, tx, vx, c_img, n_in, stats = _inputs(cfg, data, train, valid, arrays, device, seed)
     else: # fastai's DataBlock over the files: PIL images, always 3 channels
-        if sample_weights is not None or tc.random_erasing > 0:
-            raise TrainError('per-sample weights and train.random_erasing need the fast loader; set '
-                             "data.loader: fast (or auto), or leave them off with data.loader: 'fastai'")
+        _check_fastai_loader(cfg, sample_weights is not None)
         arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
         size = cfg.data.image_size or native_size(data.train.x) # the whole split's median: every fold alike
         c_img, n_in, native = 3, 3, decoded_shape(train.x[0], size)[0]
@@ -441,6 +445,34 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0., meta.get(cfg.train.monitor), arrays,
                      Path(weights), loader, size, tuple(stats), n_in)
 
+# %% ../nbs/05_train.ipynb #2fe1d826
+def _check_splits(train:Split, valid:Split):
+    "A `TrainError` when a split `fit` needs is empty or the train split holds unlabeled items"
+    if len(train) == 0: raise TrainError('the train split is empty: nothing to train on')
+    if len(valid) == 0: raise TrainError('the valid split is empty: increase data.valid_pct')
+    if (train.y < 0).any(): raise TrainError('the train split holds unlabeled items (label -1)')
+
+def _check_fastai_loader(cfg:Config, weights:bool):
+    "A `TrainError` for what fastai's DataBlock loader cannot do: per-sample loss weights, random erasing"
+    need = [k for k, on in (('per-sample loss weights (pseudo.weight)', weights),
+                            ('train.random_erasing', cfg.train.random_erasing > 0)) if on]
+    if not need: return
+    why = ' (data.loader: auto, and the decoded images do not fit in memory)' * (cfg.data.loader != 'fastai')
+    raise TrainError(f"{' and '.join(need)} need the fast loader, but this run uses fastai's{why}: set "
+                     "data.loader: fast, or turn them off (pseudo.weight: false, train.random_erasing: 0)")
+
+def check_training(cfg:Config, # the run config
+                   data:Data, # the data the run trains on (its splits)
+                   device=None, # where it will train (default: `default_device()`), for `data.loader: auto`
+                  ) -> str:
+    "Refuse before any training what `fit` would refuse once a stage starts; the loader `fit` will use"
+    _check_splits(data.train, data.valid)
+    check_model(cfg.model)
+    loader = resolve_loader(cfg, data, device) # an array data set under data.loader: fastai is refused here
+    if loader == 'fastai': _check_fastai_loader(cfg, bool(cfg.pseudo.rounds and cfg.pseudo.weight))
+    train_loss(cfg.train, data.c) # a loss setting the loss ignores
+    return loader
+
 # %% ../nbs/05_train.ipynb #ca7bd892
 def predict(res:FitResult, # a trained model
             split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy or torch)
@@ -453,10 +485,7 @@ def predict(res:FitResult, # a trained model
     else:
         if isinstance(split, Split): x = res.arrays.images(split)
         else:
-            x = torch.as_tensor(split)
-            if x.dtype != torch.uint8 or x.ndim != 4:
-                raise TrainError(f'predict takes a Split or uint8 images N×H×W×C; got {x.dtype} of shape '
-                                 f'{tuple(x.shape)}')
+            x = torch.as_tensor(check_image_batch(split, 'predict: a Split or images', numpy=False))
             x = x.to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
                      stats=res.stats if res.stats is not None else res.learn.dls.stats,
