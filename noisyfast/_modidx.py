@@ -65,6 +65,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.config.Config': ('config.html#config', 'noisyfast/config.py'),
                                   'noisyfast.config.ConfigError': ('config.html#configerror', 'noisyfast/config.py'),
                                   'noisyfast.config.DataConfig': ('config.html#dataconfig', 'noisyfast/config.py'),
+                                  'noisyfast.config.DivideConfig': ('config.html#divideconfig', 'noisyfast/config.py'),
                                   'noisyfast.config.EvaluateConfig': ('config.html#evaluateconfig', 'noisyfast/config.py'),
                                   'noisyfast.config.FinalConfig': ('config.html#finalconfig', 'noisyfast/config.py'),
                                   'noisyfast.config.ModelConfig': ('config.html#modelconfig', 'noisyfast/config.py'),
