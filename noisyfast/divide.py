@@ -264,12 +264,12 @@ class FixMatch(Callback):
             out.append(take)
         return torch.cat(out)
 
-# %% ../nbs/15_divide.ipynb #658701e9
+# %% ../nbs/15_divide.ipynb #4165dfd1
 def _ramp(self:FixMatch) -> float:
     if self.ramp_epochs <= 0: return 1.
     return min(1., (self.epoch + self.iter / max(self.n_iter, 1)) / self.ramp_epochs)
 
-def _fm_before_epoch(self:FixMatch): self.n_seen, self.n_mask, self.n_mask_right = 0, 0, 0
+def _fm_before_epoch(self:FixMatch): self.n_seen = self.n_mask = self.n_mask_known = self.n_mask_right = 0
 
 def _unlabeled_part(self:FixMatch, n:int):
     "Strong view of `n` pool images, and the teacher's probabilities on their weak view"
@@ -279,8 +279,10 @@ def _unlabeled_part(self:FixMatch, n:int):
     conf, pred = tp.max(1)
     m = (conf >= self.threshold).cpu()
     self.n_seen, self.n_mask = self.n_seen + n, self.n_mask + int(m.sum())
-    if self.pool_true is not None:
-        self.n_mask_right += int((pred.cpu()[m] == torch.as_tensor(self.pool_true)[i][m]).sum())
+    if self.pool_true is not None: # pseudo-label precision over the masked images whose true label is known
+        t = torch.as_tensor(self.pool_true)[i]
+        self.n_mask_known += int((m & (t >= 0)).sum())
+        self.n_mask_right += int((pred.cpu()[m] == t[m]).sum())
     return self.strong(ux, self.g), tp
 
 FixMatch._ramp, FixMatch.before_epoch, FixMatch._unlabeled_part = _ramp, _fm_before_epoch, _unlabeled_part
@@ -369,7 +371,7 @@ def _rs_before_epoch(self:Reselect):
 
 Reselect._loaders, Reselect.before_epoch = _rs_loaders, _rs_before_epoch
 
-# %% ../nbs/15_divide.ipynb #0a650d93
+# %% ../nbs/15_divide.ipynb #1b49dc46
 def _rs_after_epoch(self:Reselect):
     "One row: the sets, their quality against true labels, mask rate, losses, the teacher's accuracy"
     fm, names = self.fm, self.recorder.metric_names[1:-1]
@@ -377,8 +379,8 @@ def _rs_after_epoch(self:Reselect):
                **selection_quality(self.sel, self.given, self.y_true),
                mask_rate=fm.n_mask / fm.n_seen if fm.n_seen else float('nan'),
                **dict(zip(names, map(float, self.recorder.values[-1]))))
-    if self.y_true is not None:
-        row['pseudo_precision'] = fm.n_mask_right / fm.n_mask if fm.n_mask else float('nan')
+    if self.y_true is not None or self.extra_true is not None:
+        row['pseudo_precision'] = fm.n_mask_right / fm.n_mask_known if fm.n_mask_known else float('nan')
     if self.valid_true is not None: # the teacher (in the learner after validation) against the true labels
         row['valid_true_accuracy'] = float((_teacher_probs(self.model, self.dls.valid).argmax(1) ==
                                             self.valid_true).mean())
