@@ -371,7 +371,7 @@ def _rs_before_epoch(self:Reselect):
 
 Reselect._loaders, Reselect.before_epoch = _rs_loaders, _rs_before_epoch
 
-# %% ../nbs/15_divide.ipynb #1b49dc46
+# %% ../nbs/15_divide.ipynb #a55085a7
 def _rs_after_epoch(self:Reselect):
     "One row: the sets, their quality against true labels, mask rate, losses, the teacher's accuracy"
     fm, names = self.fm, self.recorder.metric_names[1:-1]
@@ -392,9 +392,10 @@ def _rs_after_epoch(self:Reselect):
 def _epoch_line(row:dict, n_epoch:int) -> str:
     "One line per epoch for the terminal"
     q = f", kept precision {row['kept_precision']:.3f}" if 'kept_precision' in row else ''
+    t = f" ({row['valid_true_accuracy']:.3f} on true labels)" if 'valid_true_accuracy' in row else ''
     return (f"divide epoch {row['epoch'] + 1}/{n_epoch}: kept {row['kept']}, relabeled {row['relabeled']}, "
             f"unlabeled {row['pool']} (moved {row['moved']}){q}, mask rate {row['mask_rate']:.2f}, teacher "
-            f"valid accuracy {row.get('accuracy', float('nan')):.3f}")
+            f"valid accuracy {row.get('accuracy', float('nan')):.3f}{t}")
 
 Reselect.after_epoch = _rs_after_epoch
 
