@@ -13,9 +13,9 @@ import yaml
 # %% auto #0
 __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS',
            'NAME_MAX', 'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig',
-           'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'FinalConfig',
-           'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides',
-           'atomic_write_text', 'load_config', 'save_config', 'validate']
+           'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'DivideConfig',
+           'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
+           'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -203,6 +203,39 @@ def unused_loss_setting(tc) -> Optional[tuple]:
                    f'terms of an active-passive loss (e.g. nce+rce); remove train.{key}, or choose such a loss')
             return f'train.{key}', why
 
+# %% ../nbs/00_config.ipynb #61c1aa5b
+@dataclass
+class DivideConfig:
+    "Divide and learn: keep the trusted labels, learn the rest without labels (FixMatch with an EMA teacher)"
+    enabled: bool = setting(False, 'run the divide stage (after clean: needs its out-of-fold probabilities)')
+    epochs: int = setting(30, 'one-cycle epochs of the divide model', min=1, max=MAX_EPOCHS)
+    lr: Optional[float] = setting(None, "peak learning rate (default: the last train stage's lr)", min=0,
+                                  min_open=True, max=10)
+    bs: Optional[int] = setting(None, 'labeled images per step (default: train.bs)', min=1, max=MAX_BS)
+    unlabeled_ratio: int = setting(2, 'unlabeled images per step, as a multiple of divide.bs (FixMatch mu; 0: '
+                                   'no unlabeled loss)', min=0, max=64)
+    threshold: float = setting(0.95, 'an unlabeled image is learned when the teacher is at least this confident',
+                               min=0, max=1)
+    ema_decay: float = setting(0.999, 'teacher = exponential moving average of the weights with this decay '
+                               '(warmed up as min(decay, (1 + step) / (10 + step)))', min=0, max=1, max_open=True)
+    warmup: int = setting(2, 'epochs on the out-of-fold selection before re-selecting with the teacher; the '
+                          'strong-view and unlabeled losses ramp in over them', min=0, max=MAX_EPOCHS)
+    agree_conf: float = setting(0.9, 'also keep a label the model predicts with at least this probability',
+                                min=0, max=1)
+    relabel_conf: float = setting(0.95, 'relabel to the predicted class at least this confident against the '
+                                  'label', min=0, max=1)
+    max_noise: float = setting(0.8, "cap on each class's estimated noise rate (keeps at least 1 - this of "
+                               'each class)', min=0, max=1)
+    magnitude: float = setting(0.5, 'strong augmentation strength: the largest rotation (30 deg), shear, shift '
+                               'and colour change, as a fraction', min=0, max=1)
+    cutout: float = setting(0.5, 'strong augmentation: side of the cut-out square, as a fraction of the image '
+                            '(0: off)', min=0, max=1)
+    label_smoothing: float = setting(0.1, 'label smoothing of the labeled cross-entropy', min=0, max=1,
+                                     max_open=True)
+    mixup: float = setting(0.0, 'MixUp alpha on the labeled weak view (0: off)', min=0)
+    strong_weight: float = setting(1.0, 'weight of the labeled strong-view cross-entropy', min=0)
+    unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
+
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
 class FinalConfig:
@@ -238,6 +271,7 @@ class Config:
     train: TrainConfig = setting(factory=TrainConfig)
     pseudo: PseudoConfig = setting(factory=PseudoConfig)
     clean: CleanConfig = setting(factory=CleanConfig)
+    divide: DivideConfig = setting(factory=DivideConfig)
     final: FinalConfig = setting(factory=FinalConfig)
     evaluate: EvaluateConfig = setting(factory=EvaluateConfig)
 

@@ -15,6 +15,7 @@ from .train import (FitResult, TrainStage, check_training, fit, load_fit, predic
                              data_arrays)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
+from .divide import DivideStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
 
@@ -28,9 +29,9 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     names = [s.name for s in stages or []]
     if len(set(names)) < len(names): raise RunError(f'two stages share a name: {names}; give each stage its own name')
     check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is created
-    if not (cfg.train.baseline or cfg.pseudo.rounds or cfg.clean.enabled or cfg.final.enabled):
+    if not any((cfg.train.baseline, cfg.pseudo.rounds, cfg.clean.enabled, cfg.divide.enabled, cfg.final.enabled)):
         raise RunError('nothing to do: enable at least one stage (train.baseline, pseudo.rounds, clean.enabled, '
-                       'final.enabled)')
+                       'divide.enabled, final.enabled)')
     if cfg.pseudo.rounds and len(data.unlabeled) == 0:
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
@@ -119,7 +120,7 @@ class FinalStage(Stage):
         return StageResult(m, r, cdata.train)
 
 # %% ../nbs/10_pipeline.ipynb #d806fd1f
-STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), FinalStage(), RobustnessStage()]
+STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), DivideStage(), FinalStage(), RobustnessStage()]
 
 def _metrics_line(m:dict) -> str:
     return ', '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in m.items()
