@@ -604,6 +604,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.train.check_pretrained_available': ( 'train.html#check_pretrained_available',
                                                                                  'noisyfast/train.py'),
                                  'noisyfast.train.check_training': ('train.html#check_training', 'noisyfast/train.py'),
+                                 'noisyfast.train.checkpoint_file': ('train.html#checkpoint_file', 'noisyfast/train.py'),
                                  'noisyfast.train.create_learner': ('train.html#create_learner', 'noisyfast/train.py'),
                                  'noisyfast.train.data_arrays': ('train.html#data_arrays', 'noisyfast/train.py'),
                                  'noisyfast.train.default_device': ('train.html#default_device', 'noisyfast/train.py'),

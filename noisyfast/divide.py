@@ -19,9 +19,9 @@ from fastcore.basics import noop, store_attr
 from .config import Config, atomic_write_text
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
-from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, create_learner, default_device,
-                             load_fit, resolve_loader, resolve_precision, show_progress, _inputs, _progress,
-                             _history_rows)
+from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
+                             default_device, load_fit, resolve_loader, resolve_precision, show_progress, _inputs,
+                             _progress, _history_rows)
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
@@ -509,7 +509,7 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
         raise TrainError(str(e).replace('train.stages.0.lr', 'divide.lr')) from None
     rs, seconds = cbs[2], time.time() - t0
     _save_divide(folder, rs, data, float(ck.best), seconds)
-    weights = folder/('best.pth' if tc.load == 'best' else 'last.pth')
+    weights = checkpoint_file(folder, tc.load)
     hist = pd.DataFrame(_history_rows(learn, 0, size, 'divide'))
     fit = FitResult(learn, hist, folder, seconds, float(ck.best), arrays, weights, 'fast', size, stats, n_in)
     return DivideResult(fit, pd.DataFrame(rs.rows), rs.sel)
@@ -519,7 +519,7 @@ def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Opti
     "The result of a finished `divide_fit` in `folder` (it wrote done.json), or None"
     folder = Path(folder)
     if not (folder/'done.json').exists(): return None
-    fit = load_fit(cfg, data, folder/('best.pth' if cfg.train.load == 'best' else 'last.pth'), arrays=arrays)
+    fit = load_fit(cfg, data, checkpoint_file(folder, cfg.train.load), arrays=arrays)
     fit.folder, z = folder, np.load(folder/'selection.npz')
     sel = Selection(z['kept'], z['relabeled'], z['labels'], z['noise_rates'])
     return DivideResult(fit, pd.read_csv(folder/'stats.csv'), sel)

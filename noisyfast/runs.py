@@ -24,7 +24,7 @@ RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', met
                  robustness='robustness.csv', report='report.md', plots='plots', log='log.txt')
 STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json', labels='train_labels.csv',
                    unlabeled='unlabeled.csv', all_labels='all_labels.csv', checked='checked_labels.csv',
-                   probs='probs.npy', stats='stats.csv')
+                   probs='probs.npy')
 
 # %% ../nbs/02a_runs.ipynb #2d59b644
 class RunError(NoisyfastError):

@@ -33,9 +33,9 @@ from .models import MODELS, is_model, create_model, model_splitter, timm_splitte
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
-           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'Checkpoints',
-           'StopOnNaN', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit',
-           'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
+           'Checkpoints', 'StopOnNaN', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader',
+           'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -214,6 +214,11 @@ def create_learner(dls, # fastai DataLoaders
     return learn, bool(hub or src is not None)
 
 # %% ../nbs/05_train.ipynb #ff5a68eb
+def checkpoint_file(folder, kind:str, # 'best' or 'last' (`train.load`)
+                    prefix:str='') -> Path:
+    "Where `Checkpoints` keeps a checkpoint: folder/{prefix}{kind}.pth"
+    return Path(folder)/f'{prefix}{kind}.pth'
+
 class Checkpoints(TrackerCallback):
     "Save best and last weights of a fit atomically; load the best at the end"
     order = TrackerCallback.order + 1
@@ -221,7 +226,7 @@ class Checkpoints(TrackerCallback):
         super().__init__(monitor=monitor)
         self.folder, self.load, self.prefix, self.meta = Path(folder), load, prefix, meta or {}
 
-    def _path(self, kind): return self.folder/f'{self.prefix}{kind}.pth'
+    def _path(self, kind): return checkpoint_file(self.folder, kind, self.prefix)
 
     def after_epoch(self):
         super().after_epoch()
@@ -417,7 +422,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         nan.check()
         rows += _history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
-    final = sub/('best.pth' if tc.load == 'best' else 'last.pth')
+    final = checkpoint_file(sub, tc.load)
     return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, arrays, final, loader, size,
                      stats, n_in)
 
