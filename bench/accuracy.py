@@ -185,7 +185,7 @@ def tables(cells:list, rows:dict, methods:list) -> list:
 
 def notes_for(args, divide:bool) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss (q 0.7), '
-         'train stage only; prune = 4-fold out-of-fold cleanlab prune + final training on the rest '
+         'train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training on the rest '
          '(clean.enabled + final.enabled); divide = the prune recipe\'s clean stage + divide.enabled: true; '
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true labels '
          '(noise.kind none; every label for a missing-labels row).',
@@ -239,6 +239,17 @@ def main(argv=None):
     runs.mkdir(parents=True, exist_ok=True)
     info = dict(date=now(), machine=machine(), versions=versions())
     results, t0 = [], time.time()
+    def write(done:bool): # after every cell, so an interrupted run leaves the cells it finished
+        info['machine']['load_average_at_end'] = load_average()
+        settings = dict(scale=scale, smoke=args.smoke, rows={k: dict(config=f"configs/{r['config']}.yaml",
+                        overrides=r['overrides']) for k, r in rows.items()},
+                        method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
+                        divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
+                        total_seconds=round(time.time() - t0), complete=done)
+        notes = notes_for(args, divide) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} cells.'])
+        return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale', settings=settings,
+                             sections=tables(results, rows, methods), notes=notes, data=results, info=info,
+                             folder=out.parent)
     with open(runs/'log.txt', 'a') as log:
         for name, m, cfg, ovr, _ in cells:
             if cfg is None: results.append(dict(row=name, method=m, na=NA_DIVIDE)); continue
@@ -246,18 +257,9 @@ def main(argv=None):
             results.append(dict(c, overrides=ovr, config=rows[name]['config']))
             print(f"  {name:18} {m:8} " + (f"error: {c['error']}" if 'error' in c else
                   f"{pct(c['test_accuracy'])} ({c['stage']}) in {c['seconds']:.0f} s"), flush=True)
-    info['machine']['load_average_at_end'] = load_average()
-    secs = time.time() - t0
-    sections = tables(results, rows, methods)
-    settings = dict(scale=scale, smoke=args.smoke, rows={k: dict(config=f"configs/{r['config']}.yaml",
-                    overrides=r['overrides']) for k, r in rows.items()},
-                    method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
-                    divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
-                    total_seconds=round(secs))
-    f = write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale', settings=settings,
-                      sections=sections, notes=notes_for(args, divide), data=results, info=info,
-                      folder=out.parent)
-    for head, body in sections: print(f'\n{head}\n\n{body}')
-    print(f'\n{len(results)} cells in {secs / 60:.1f} min -> {f}')
+            write(False)
+    f = write(True)
+    for head, body in tables(results, rows, methods): print(f'\n{head}\n\n{body}')
+    print(f'\n{len(results)} cells in {(time.time() - t0) / 60:.1f} min -> {f}')
 
 if __name__ == '__main__': main()
