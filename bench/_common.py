@@ -60,7 +60,7 @@ def kv_table(d:dict) -> str:
 
 def write_results(stem:str, title:str, *, settings:dict, sections:list, notes:list, data:dict,
                   info:dict=None, folder:Path=None):
-    "Write {folder}/{stem}.md (title, notes, tables, settings, machine, versions) and {stem}.json; folder: results/"
+    "Write {folder}/{stem}.md (title, notes, tables, settings, machine, versions) and .json; folder: results/"
     info = info or dict(date=now(), machine=machine(), versions=versions())
     out = Path(folder) if folder is not None else RESULTS
     out.mkdir(parents=True, exist_ok=True)

@@ -96,8 +96,8 @@ def scale_rows(scale:str, smoke:bool) -> dict:
     "name -> row of `scale` ('cpu' or 'gpu'); with `smoke`, the rows shrunk to tiny data"
     rows = {k: dict(v) for k, v in (CPU_ROWS if scale == 'cpu' else GPU_ROWS).items()}
     if smoke:
-        for k, r in rows.items(): r.update(overrides=r['overrides'] + SMOKE + SMOKE_ROW.get(k, []), n_train=200,
-                                           img_s=300)
+        for k, r in rows.items():
+            r.update(overrides=r['overrides'] + SMOKE + SMOKE_ROW.get(k, []), n_train=200, img_s=300)
     return rows
 
 def cell_config(name:str, r:dict, method:str, runs:Path):
@@ -152,7 +152,8 @@ def run_cell(name, method, cfg, log) -> dict:
         return dict(out, error=f'{type(e).__name__}: {e}'.splitlines()[0][:300], seconds=time.time() - t0)
     stage, m = last_stage(metrics)
     det = metrics.get('clean', {}).get('detection') or {}
-    return dict(out, stage=stage, test_accuracy=m.get('test_accuracy'), valid_accuracy=m.get('valid_accuracy'),
+    return dict(out, stage=stage, test_accuracy=m.get('test_accuracy'),
+                valid_accuracy=m.get('valid_accuracy'),
                 flagged=metrics.get('clean', {}).get('flagged'), precision=det.get('precision'),
                 recall=det.get('recall'), seconds=time.time() - t0)
 
@@ -180,22 +181,27 @@ def tables(cells:list, rows:dict, methods:list) -> list:
     dm = [m for m in methods if m in ('prune', 'divide')]
     out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols)),
            ('Seconds per cell (whole run: data, every stage, evaluation, report)', md_table(sec, cols))]
-    if dm: out.insert(1, ('Flagged labels: precision / recall against the true labels', md_table(det, ['row'] + dm)))
+    if dm: out.insert(1, ('Flagged labels: precision / recall against the true labels',
+                          md_table(det, ['row'] + dm)))
     return out
 
 def notes_for(args, divide:bool) -> list:
-    n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss (q 0.7), '
-         'train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training on the rest '
+    n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
+         '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
+         'on the rest '
          '(clean.enabled + final.enabled); divide = the prune recipe\'s clean stage + divide.enabled: true; '
-         'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true labels '
+         'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
+         'labels '
          '(noise.kind none; every label for a missing-labels row).',
-         'Every cell of a row: the same data slice, seeds (run seed 42, noise seed = run seed), network, batch '
-         'size and epochs; the model of each stage is the checkpoint with the best accuracy on the (noisy) '
+         'Every cell of a row: the same data slice, seeds (run seed 42, noise seed = run seed), network, '
+         'batch size and epochs; the model of each stage is the checkpoint with the best accuracy on the '
+         '(noisy) '
          'validation split; test labels are only used to score the last stage.',
          "Ratio: test accuracy / the ceiling's. Flagged precision / recall: the clean stage's flagged labels "
          'against the labels that were truly wrong (metrics.json clean.detection).']
     if not divide: n.append(f'divide: {NA_DIVIDE} (no `divide.*` key in noisyfast.config.config_keys()).')
-    if args.smoke: n.append('SMOKE RUN: tiny data, 1 epoch, the CPU net: the numbers only show that every cell ran.')
+    if args.smoke: n.append('SMOKE RUN: tiny data, 1 epoch, the CPU net: the numbers only show that every '
+                            'cell ran.')
     if args.note: n.append(args.note)
     return n
 
@@ -209,7 +215,8 @@ def main(argv=None):
                    'bench/results/<cpu|gpu>-accuracy.md, smoke: bench/results/smoke-accuracy.md')
     p.add_argument('--runs', help='folder of the run folders (default trained/bench-accuracy/<scale>)')
     p.add_argument('--note', default='', help='a note for the results (e.g. "machine shared with ...")')
-    p.add_argument('--estimate', action='store_true', help='print the plan and the time estimate, run nothing')
+    p.add_argument('--estimate', action='store_true',
+                   help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
     scale = 'gpu' if args.smoke else args.scale
     rows = scale_rows(scale, args.smoke)
@@ -224,8 +231,8 @@ def main(argv=None):
     import torch
     device = 'gpu' if torch.cuda.is_available() else 'cpu'
     kind = 'smoke' if args.smoke else scale
-    out = Path(args.out) if args.out else Path(__file__).parent/'results'/(
-        'smoke-accuracy.md' if args.smoke else f'{device}-accuracy{"" if device == scale else "-" + scale}.md')
+    stem = 'smoke-accuracy' if args.smoke else f'{device}-accuracy' + ('' if device == scale else f'-{scale}')
+    out = Path(args.out) if args.out else Path(__file__).parent/'results'/f'{stem}.md'
     runs = Path(args.runs) if args.runs else ROOT/'trained'/'bench-accuracy'/kind
     divide = divide_known()
     cells = plan(rows, methods, runs.resolve(), divide)
@@ -233,8 +240,8 @@ def main(argv=None):
     print(f'{len(cells)} cells ({len(rows)} rows x {len(methods)} methods), run folders in {runs}')
     for name, m, cfg, _, s in cells:
         print(f'  {name:18} {m:8} ' + (NA_DIVIDE if cfg is None else f'~{s / 60:.1f} min'))
-    print(f'estimate: ~{est / 60:.0f} min of training at the rows\' assumed img/s (plus data loading, evaluation '
-          'and reports)', flush=True)
+    print(f"estimate: ~{est / 60:.0f} min of training at the rows' assumed img/s (plus data loading, "
+          'evaluation and reports)', flush=True)
     if args.estimate: return
     runs.mkdir(parents=True, exist_ok=True)
     info = dict(date=now(), machine=machine(), versions=versions())
@@ -246,9 +253,11 @@ def main(argv=None):
                         method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
                         divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
                         total_seconds=round(time.time() - t0), complete=done)
-        notes = notes_for(args, divide) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} cells.'])
-        return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale', settings=settings,
-                             sections=tables(results, rows, methods), notes=notes, data=results, info=info,
+        notes = notes_for(args, divide) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} '
+                                                             'cells.'])
+        return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale',
+                             settings=settings, sections=tables(results, rows, methods), notes=notes,
+                             data=results, info=info,
                              folder=out.parent)
     with open(runs/'log.txt', 'a') as log:
         for name, m, cfg, ovr, _ in cells:
