@@ -59,16 +59,17 @@ def kv_table(d:dict) -> str:
     return md_table(rows, [('k', 'setting'), ('v', 'value')])
 
 def write_results(stem:str, title:str, *, settings:dict, sections:list, notes:list, data:dict,
-                  info:dict=None):
-    "Write results/{stem}.md (title, notes, tables, settings, machine, versions) and results/{stem}.json"
+                  info:dict=None, folder:Path=None):
+    "Write {folder}/{stem}.md (title, notes, tables, settings, machine, versions) and .json; folder: results/"
     info = info or dict(date=now(), machine=machine(), versions=versions())
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = Path(folder) if folder is not None else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
     md = [f'# {title}', '', f"Run {info['date']}.", '']
     md += [f'- {n}' for n in notes] + ['']
     for head, body in sections: md += [f'## {head}', '', body, '']
     md += ['## Settings', '', kv_table(settings), '', '## Machine', '', kv_table(info['machine']), '',
            '## Versions', '', kv_table(info['versions']), '']
-    (RESULTS/f'{stem}.md').write_text('\n'.join(md))
+    (out/f'{stem}.md').write_text('\n'.join(md))
     obj = dict(title=title, **info, settings=settings, notes=notes, results=data)
-    (RESULTS/f'{stem}.json').write_text(json.dumps(obj, indent=1, default=str) + '\n')
-    return RESULTS/f'{stem}.md'
+    (out/f'{stem}.json').write_text(json.dumps(obj, indent=1, default=str) + '\n')
+    return out/f'{stem}.md'

@@ -433,6 +433,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.models.cifar_head': ('models.html#cifar_head', 'noisyfast/models.py'),
                                   'noisyfast.models.cifar_resnet': ('models.html#cifar_resnet', 'noisyfast/models.py'),
                                   'noisyfast.models.conv_bn': ('models.html#conv_bn', 'noisyfast/models.py'),
+                                  'noisyfast.models.cpu_head': ('models.html#cpu_head', 'noisyfast/models.py'),
+                                  'noisyfast.models.cpu_net': ('models.html#cpu_net', 'noisyfast/models.py'),
                                   'noisyfast.models.create_model': ('models.html#create_model', 'noisyfast/models.py'),
                                   'noisyfast.models.is_model': ('models.html#is_model', 'noisyfast/models.py'),
                                   'noisyfast.models.model_splitter': ('models.html#model_splitter', 'noisyfast/models.py'),

@@ -13,8 +13,8 @@ from fastai.optimizer import OptimWrapper
 from timm.models import group_parameters
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'MODELS', 'conv_bn', 'ConvGroup', 'Scale', 'cifar_head', 'cifar_resnet', 'cifar_fastnet', 'is_model',
-           'create_model', 'model_splitter', 'timm_splitter', 'nesterov_sgd', 'accuracy_tta']
+__all__ = ['ACTIVATIONS', 'MODELS', 'conv_bn', 'ConvGroup', 'Scale', 'cifar_head', 'cifar_resnet', 'cifar_fastnet', 'cpu_head',
+           'cpu_net', 'is_model', 'create_model', 'model_splitter', 'timm_splitter', 'nesterov_sgd', 'accuracy_tta']
 
 # %% ../nbs/12_models.ipynb #7dc56c4b
 ACTIVATIONS = dict(relu=nn.ReLU, gelu=nn.GELU, celu=nn.CELU, silu=nn.SiLU)
@@ -110,7 +110,31 @@ def cifar_fastnet(n_in:int=3, # input channels
     body = nn.Sequential(conv_bn(n_in, widths[0], act, bn_momentum), *groups)
     return nn.Sequential(body, cifar_head(widths[-1], n_out, scale))
 
-MODELS = {'cifar_resnet': cifar_resnet, 'cifar_fastnet': cifar_fastnet}
+# %% ../nbs/12_models.ipynb #912577f5
+def cpu_head(nf:int, # channels of the body's output
+             n_out:int, # number of classes
+            ) -> nn.Sequential:
+    "Global average-pool (any input size), flatten, linear layer with bias"
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(nf, n_out))
+
+def cpu_net(n_in:int=3, # input channels
+            n_out:int=10, # number of classes
+            *,
+            widths:Sequence[int]=(32, 64, 128), # stem, then the groups
+            act:str='relu', # activation: a key of `ACTIVATIONS`
+            bn_momentum:float=0.1, # BatchNorm running-stats momentum
+           ) -> nn.Sequential:
+    "Net for a small CPU: stride-2 conv-BN-act stem, conv groups (the last with one more conv), avg-pool head"
+    if len(widths) < 2: raise ValueError('widths gives the stem and at least one group')
+    stem = nn.Sequential(nn.Conv2d(n_in, widths[0], 3, stride=2, padding=1, bias=False),
+                         nn.BatchNorm2d(widths[0], momentum=bn_momentum), _act(act))
+    last = len(widths) - 2
+    groups = [ConvGroup(a, b, act, int(i == last), False, bn_momentum)
+              for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
+    return nn.Sequential(nn.Sequential(stem, *groups), cpu_head(widths[-1], n_out))
+
+MODELS = {'cifar_resnet': cifar_resnet, 'cifar_fastnet': cifar_fastnet, 'cpu_net': cpu_net}
+
 
 # %% ../nbs/12_models.ipynb #cc730dd2
 def is_model(name:str) -> bool:

@@ -1,0 +1,42 @@
+"bench/accuracy.py --smoke end to end on CPU: every row and method column, and every cell a real run"
+import json, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'bench'))
+import accuracy as bench
+
+@pytest.mark.slow
+def test_smoke_runs_every_cell(tmp_path, archive):
+    out, runs = tmp_path/'smoke-accuracy.md', tmp_path/'runs'
+    p = subprocess.run([sys.executable, str(ROOT/'bench'/'accuracy.py'), '--smoke', '--out', str(out),
+                        '--runs', str(runs)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    res = json.loads(out.with_suffix('.json').read_text())
+    assert res['settings']['complete'] and res['settings']['smoke']
+    md = out.read_text()
+    acc = md.split('## Test accuracy of the last stage')[1].split('\n## ')[0]
+    header = next(l for l in acc.splitlines() if l.startswith('| row'))
+    assert [c.strip() for c in header.strip('|').split('|')] == ['row', *bench.METHODS]
+    rows = bench.GPU_ROWS
+    for r in rows.values(): assert sum(l.startswith(f"| {r['title']} |") for l in acc.splitlines()) == 1, r
+    divide = bench.divide_known()
+    cells = {(c['row'], c['method']): c for c in res['results']}
+    want = {(k, m) for k, r in rows.items() for m in r['methods']}
+    assert set(cells) == want
+    for (k, m), c in cells.items():
+        if m == 'divide' and not divide:
+            assert c['na'] == bench.NA_DIVIDE and bench.NA_DIVIDE in acc; continue
+        assert 'error' not in c, c
+        metrics = json.loads((Path(c['run'])/'metrics.json').read_text())
+        assert Path(c['run']).parent == runs.resolve()
+        stage, m_last = bench.last_stage(metrics)
+        assert c['test_accuracy'] == m_last['test_accuracy'] and c['stage'] == stage
+        # the stages each method is meant to run
+        want_stage = dict(ce='train', robust='train', ceiling='train', prune='final', pseudo='pseudo')
+        if m in want_stage: assert stage == want_stage[m], (k, m, stage)
+        if m == 'prune': assert 'detection' in metrics['clean'] or k.startswith('cifar10-4000'), (k, metrics)
+    ovr = lambda k, m: cells[(k, m)]['overrides']
+    assert 'train.loss=gce' in ovr('cifar10-sym50', 'robust')
+    assert 'noise.kind=none' in ovr('cifar10-sym50', 'ceiling')
