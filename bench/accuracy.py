@@ -105,7 +105,11 @@ def cell_config(name:str, r:dict, method:str, runs:Path):
     from noisyfast.config import load_config
     ovr = r['overrides'] + METHOD_OVERRIDES[method] + [f'name={name}-{method}', f'output_dir={runs}']
     if method == 'ceiling': ovr.append('data.n_labeled=null') # every label of a missing-labels row
-    return load_config(CONFIGS/f"{r['config']}.yaml", ovr), ovr
+    cfg = load_config(CONFIGS/f"{r['config']}.yaml", ovr)
+    if method == 'divide': # the same epoch budget as the other columns: the train stages' epochs
+        ovr.append(f'divide.epochs={sum(s.epochs + s.freeze_epochs for s in cfg.train.stages)}')
+        cfg = load_config(CONFIGS/f"{r['config']}.yaml", ovr)
+    return cfg, ovr
 
 def check_loss(cfg, name:str, method:str):
     "Refuse, before anything runs, a cell whose loss settings the loss would refuse at its first training"
@@ -141,12 +145,33 @@ def last_stage(metrics:dict):
     return next(((k, v) for k, v in reversed(list(metrics.items()))
                  if isinstance(v, dict) and 'test_accuracy' in v), (None, {}))
 
-def run_cell(name, method, cfg, log) -> dict:
+def finished(cfg) -> bool:
+    "Whether the cell's run folder holds a finished run of this very config (then read back, not re-run)"
+    from noisyfast.runs import RunFolder, config_changes
+    rf = RunFolder.of(cfg)
+    if not (rf.has('config') and rf.has('report')): return False
+    return not config_changes(rf.read('config') or {}, cfg)
+
+def seed_folds(cfg, name:str, method:str):
+    "Start the cell afresh; a divide cell starts from the prune cell's out-of-fold probabilities of its row"
+    from noisyfast.runs import RunFolder
+    rf = RunFolder.of(cfg).prepare(cfg, overwrite=True)
+    prune = RunFolder(Path(cfg.output_dir)/f'{name}-prune').stage_dir('clean')/'oof'
+    if method != 'divide' or not prune.is_dir(): return
+    # the fold files and their fingerprint (noisyfast.clean reuses them only when the fingerprint matches:
+    # same data, model, train settings, seed, folds and fold epochs); not the fold models' checkpoints
+    shutil.copytree(prune, rf.stage_dir('clean')/'oof', ignore=lambda d, names: [n for n in names
+                                                                               if (Path(d)/n).is_dir()])
+
+def run_cell(name, method, cfg, log, fresh:bool=False) -> dict:
     "Run one cell; its test accuracy, stage, detection precision / recall, seconds (or the error)"
     from noisyfast.pipeline import run
     out = dict(row=name, method=method, run=str(Path(cfg.output_dir)/cfg.name))
-    t0 = time.time()
-    try: metrics = run(cfg, overwrite=True, progress=False, echo=lambda s: print(s, file=log, flush=True))
+    t0, echo = time.time(), lambda s: print(s, file=log, flush=True)
+    try:
+        if fresh or not finished(cfg): seed_folds(cfg, name, method)
+        metrics = run(cfg, resume=True, progress=False, echo=echo)
+        if metrics.get('total_seconds', 0) > time.time() - t0 + 1: out['reused'] = True # finished earlier
     except Exception as e:
         traceback.print_exc(file=log)
         return dict(out, error=f'{type(e).__name__}: {e}'.splitlines()[0][:300], seconds=time.time() - t0)
@@ -155,7 +180,8 @@ def run_cell(name, method, cfg, log) -> dict:
     return dict(out, stage=stage, test_accuracy=m.get('test_accuracy'),
                 valid_accuracy=m.get('valid_accuracy'),
                 flagged=metrics.get('clean', {}).get('flagged'), precision=det.get('precision'),
-                recall=det.get('recall'), seconds=time.time() - t0)
+                recall=det.get('recall'), seconds=metrics.get('total_seconds', time.time() - t0),
+                selection=metrics.get('divide', {}).get('selection'))
 
 def pct(v): return f'{100 * v:.1f} %'
 
@@ -183,6 +209,12 @@ def tables(cells:list, rows:dict, methods:list) -> list:
            ('Seconds per cell (whole run: data, every stage, evaluation, report)', md_table(sec, cols))]
     if dm: out.insert(1, ('Flagged labels: precision / recall against the true labels',
                           md_table(det, ['row'] + dm)))
+    sel = [dict(row=r['title'], **by[(n, 'divide')]['selection']) for n, r in rows.items()
+           if (by.get((n, 'divide')) or {}).get('selection')]
+    if sel: out.insert(2, ("divide: the last epoch's selection (kept / relabeled / unlabeled train images; "
+                           'precision and recall of the kept labels, precision of the relabels, against the '
+                           "true labels; mask rate: the unlabeled images above the teacher's threshold)",
+                           md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'])))
     return out
 
 def notes_for(args, divide:bool) -> list:
@@ -200,6 +232,13 @@ def notes_for(args, divide:bool) -> list:
          "Ratio: test accuracy / the ceiling's. Flagged precision / recall: the clean stage's flagged labels "
          'against the labels that were truly wrong (metrics.json clean.detection).']
     if not divide: n.append(f'divide: {NA_DIVIDE} (no `divide.*` key in noisyfast.config.config_keys()).')
+    n.append("divide trains divide.epochs = the train stages' epochs (the same epoch budget; a divide epoch "
+             'also takes divide.unlabeled_ratio unlabeled batches per labeled batch), and starts from the '
+             "prune cell's out-of-fold probabilities of its row when that cell ran first (the same fold "
+             'files: noisyfast.clean reuses them only when their fingerprint matches).')
+    n.append('A cell whose run folder already held a finished run of the same config was read back, not run '
+             'again (--fresh runs every cell); its seconds are those of its own run (metrics.json '
+             'total_seconds).')
     if args.smoke: n.append('SMOKE RUN: tiny data, 1 epoch, the CPU net: the numbers only show that every '
                             'cell ran.')
     if args.note: n.append(args.note)
@@ -215,6 +254,8 @@ def main(argv=None):
                    'bench/results/<cpu|gpu>-accuracy.md, smoke: bench/results/smoke-accuracy.md')
     p.add_argument('--runs', help='folder of the run folders (default trained/bench-accuracy/<scale>)')
     p.add_argument('--note', default='', help='a note for the results (e.g. "machine shared with ...")')
+    p.add_argument('--fresh', action='store_true', help='run every cell again (default: a cell whose run '
+                   'folder holds a finished run of the same config is read back)')
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
@@ -262,7 +303,7 @@ def main(argv=None):
     with open(runs/'log.txt', 'a') as log:
         for name, m, cfg, ovr, _ in cells:
             if cfg is None: results.append(dict(row=name, method=m, na=NA_DIVIDE)); continue
-            c = run_cell(name, m, cfg, log)
+            c = run_cell(name, m, cfg, log, fresh=args.fresh)
             results.append(dict(c, overrides=ovr, config=rows[name]['config']))
             print(f"  {name:18} {m:8} " + (f"error: {c['error']}" if 'error' in c else
                   f"{pct(c['test_accuracy'])} ({c['stage']}) in {c['seconds']:.0f} s"), flush=True)

@@ -535,8 +535,8 @@ class DivideStage(Stage):
         train = ctx.checked if ctx.checked is not None else ctx.labels
         probs = ctx.probs if ctx.probs is not None else np.eye(ctx.data.c, dtype=np.float32)[train.y]
         data = replace(ctx.data, train=train)
-        ctx.say(f'{self.name}: {len(train)} labeled and {len(data.unlabeled)} unlabeled images, '
-                f'{ctx.cfg.divide.epochs} epochs')
+        ctx.say(f'{self.name}: {len(train)} train images with their given labels, {len(data.unlabeled)} without; '
+                f'{ctx.cfg.divide.epochs} epoch(s)')
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
                          progress=ctx.progress, echo=ctx.say)
         last = res.stats.iloc[-1].to_dict() if len(res.stats) else {}
