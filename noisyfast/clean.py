@@ -248,8 +248,8 @@ class CleanStage(Stage):
         cr = clean(cfg, dataclasses.replace(ctx.data, train=given), folder=rf.stage_dir(self.name),
                    arrays=ctx.arrays, progress=ctx.progress)
         self._save(rf, cr)
-        m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof, action=cfg.clean.action,
-                 train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
+        m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof,
+                 action=cfg.clean.action, train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
         m.update(clean_quality(cr, given)) # detection scored against the labels cleanlab checked
         if 'detection' in m and ctx.noise is not None:
             m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)

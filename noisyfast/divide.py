@@ -535,12 +535,13 @@ class DivideStage(Stage):
         train = ctx.checked if ctx.checked is not None else ctx.labels
         probs = ctx.probs if ctx.probs is not None else np.eye(ctx.data.c, dtype=np.float32)[train.y]
         data = replace(ctx.data, train=train)
-        ctx.say(f'{self.name}: {len(train)} train images with their given labels, {len(data.unlabeled)} without; '
-                f'{ctx.cfg.divide.epochs} epoch(s)')
+        ctx.say(f'{self.name}: {len(train)} train images with their given labels, {len(data.unlabeled)} '
+                f'without; {ctx.cfg.divide.epochs} epoch(s)')
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
                          progress=ctx.progress, echo=ctx.say)
         last = res.stats.iloc[-1].to_dict() if len(res.stats) else {}
         keys = ('kept', 'relabeled', 'unlabeled', 'kept_precision', 'kept_recall', 'relabel_precision',
                 'mask_rate', 'pseudo_precision')
-        sel = {k: (int(v) if k in keys[:3] else float(v)) for k, v in last.items() if k in keys and pd.notna(v)}
+        sel = {k: (int(v) if k in keys[:3] else float(v)) for k, v in last.items()
+               if k in keys and pd.notna(v)}
         return StageResult(dict(selection=sel), res.fit, train)

@@ -27,11 +27,17 @@ __all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 
 def check_run(cfg:Config, data:Data, stages:list=None):
     "Refuse impossible combinations before any training"
     names = [s.name for s in stages or []]
-    if len(set(names)) < len(names): raise RunError(f'two stages share a name: {names}; give each stage its own name')
-    check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is created
-    if not any((cfg.train.baseline, cfg.pseudo.rounds, cfg.clean.enabled, cfg.divide.enabled, cfg.final.enabled)):
-        raise RunError('nothing to do: enable at least one stage (train.baseline, pseudo.rounds, clean.enabled, '
-                       'divide.enabled, final.enabled)')
+    if len(set(names)) < len(names):
+        raise RunError(f'two stages share a name: {names}; give each stage its own name')
+    loader = check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is made
+    if cfg.divide.enabled and loader != 'fast':
+        raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
+                       "memory), but this data set would use fastai's: set data.loader: fast, or a smaller "
+                       'data.image_size so the decoded images fit in memory')
+    tc, pc, cc, dc, fc = cfg.train, cfg.pseudo, cfg.clean, cfg.divide, cfg.final
+    if not any((tc.baseline, pc.rounds, cc.enabled, dc.enabled, fc.enabled)):
+        raise RunError('nothing to do: enable at least one stage (train.baseline, pseudo.rounds, '
+                       'clean.enabled, divide.enabled, final.enabled)')
     if cfg.pseudo.rounds and len(data.unlabeled) == 0:
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
@@ -92,7 +98,8 @@ class DataStage(Stage):
         ctx.say(f'data: {labels_line(info["data"])}, {len(data.test):,} test images')
         for n in data.notes:
             if n.startswith('image size'): ctx.say(n) # the size chosen for images of many sizes
-        if data.skipped: ctx.say(f'skipped {len(data.skipped)} unreadable images (data.skip_bad; listed in data.json)')
+        if data.skipped: ctx.say(f'skipped {len(data.skipped)} unreadable images (data.skip_bad; listed in '
+                                 f'{ctx.run.file("data").name})')
         if noise is not None:
             info['noise'] = noise_summary(noise, data.vocab)
             ctx.run.write('noise_true', noise.matrix)
@@ -120,7 +127,8 @@ class FinalStage(Stage):
         return StageResult(m, r, cdata.train)
 
 # %% ../nbs/10_pipeline.ipynb #d806fd1f
-STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), DivideStage(), FinalStage(), RobustnessStage()]
+STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), DivideStage(), FinalStage(),
+          RobustnessStage()]
 
 def _metrics_line(m:dict) -> str:
     return ', '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in m.items()
@@ -135,8 +143,8 @@ def run_stage(st:Stage, ctx:RunContext):
         ctx.models[st.name] = res.model
         ctx.run.add_history(st.name, res.model.history)
         train = res.train if res.train is not None else ctx.labels
-        m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=ctx.cfg.evaluate.tta),
-             **m}
+        tta = ctx.cfg.evaluate.tta
+        m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=tta), **m}
     ctx.run.finish(st.name, m, res.model.weights if res.model is not None else None)
     if m is not None: ctx.say(f'{st.name}: {_metrics_line(m)}')
 
@@ -187,8 +195,8 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
     rf, data, metrics = ctx.run, ctx.data, ctx.run.metrics
     if ctx.last is not None:
         tp = rf.read('test_probs', ctx.last)
-        rf.write('predictions', pd.DataFrame(dict(index=data.test.idx, label=data.test.y, predicted=tp.argmax(1),
-                                                  confidence=tp.max(1))))
+        rf.write('predictions', pd.DataFrame(dict(index=data.test.idx, label=data.test.y,
+                                                  predicted=tp.argmax(1), confidence=tp.max(1))))
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
     rf.write('metrics', metrics)
     tbl = summary_table(metrics)

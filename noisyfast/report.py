@@ -44,8 +44,8 @@ def read_run(folder, # a run folder, trained/<name>/
         raise ReportError(f'{folder} is not a noisyfast run folder: it holds no {rf.file("config").name} '
                           '(give trained/<name>/, a folder written by `noisyfast run`)')
     if not rf.has('metrics'):
-        raise ReportError(f'{folder} holds no {rf.file("metrics").name}: no stage of this run has finished yet '
-                          '(continue it with `noisyfast run CONFIG --resume`)')
+        raise ReportError(f'{folder} holds no {rf.file("metrics").name}: no stage of this run has finished '
+                          'yet (continue it with `noisyfast run CONFIG --resume`)')
     r = dict(folder=folder, name=folder.name, config_text=rf.read('config', how='text'))
     r['config'], r['metrics'] = _read(rf, 'config') or {}, _read(rf, 'metrics')
     if not isinstance(r['config'], dict) or not isinstance(r['metrics'], dict):
@@ -436,7 +436,8 @@ def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
 
 def _sec_files(r, plots) -> str:
     rf = RunFolder(r['folder'])
-    files = [rf.file(k) for k in ('config', 'data', 'metrics', 'history', 'issues')] + [rf.file('all_labels', 'clean')]
+    files = [rf.file(k) for k in ('config', 'data', 'metrics', 'history', 'issues')]
+    files.append(rf.file('all_labels', 'clean'))
     files += [rf.file(k) for k in ('noise_true', 'noise_est', 'predictions', 'robustness')]
     files += [rf.file('test_metrics', s) for s in r['test_metrics']]
     names = [f.relative_to(rf.path).as_posix() for f in files if f.exists()]
@@ -484,7 +485,8 @@ def find_runs(paths:Sequence, # run folders, or folders holding run folders (a s
     out = []
     for p in map(lambda p: Path(p).expanduser(), paths):
         if RunFolder(p).has('config'): out.append(p)
-        elif p.is_dir() and (subs := sorted(q for q in p.iterdir() if RunFolder(q).has('config'))): out += subs
+        elif p.is_dir() and (subs := sorted(q for q in p.iterdir() if RunFolder(q).has('config'))):
+            out += subs
         else: read_run(p) # raises the error that says why
     if not out: raise ReportError('no run folders given')
     return out

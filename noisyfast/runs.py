@@ -35,7 +35,8 @@ def _jsonable(o):
     if isinstance(o, (np.floating,)): return float(o)
     if isinstance(o, np.ndarray): return o.tolist()
     if isinstance(o, Path): return str(o)
-    raise TypeError(f'not JSON serializable: {type(o).__name__}') # internal: a stage put an odd object in metrics
+    # internal: only noisyfast's own stages put objects in metrics
+    raise TypeError(f'not JSON serializable: {type(o).__name__}')
 
 def write_json(path, obj) -> Path:
     "Write JSON atomically (numpy numbers and arrays as plain JSON)"
@@ -92,8 +93,9 @@ def _write_npy(path:Path, a:np.ndarray) -> Path:
 def _matrix_text(m:np.ndarray) -> str:
     return '\n'.join(','.join(f'{v:.6f}' for v in row) for row in np.atleast_2d(m)) + '\n'
 
-_READ = dict(json=lambda f: json.loads(f.read_text()), csv=pd.read_csv, npy=np.load, yaml=lambda f: yaml.safe_load(
-    f.read_text()), matrix=lambda f: np.atleast_2d(np.loadtxt(f, delimiter=',')), text=lambda f: f.read_text())
+_READ = dict(json=lambda f: json.loads(f.read_text()), csv=pd.read_csv, npy=np.load,
+             yaml=lambda f: yaml.safe_load(f.read_text()), text=lambda f: f.read_text(),
+             matrix=lambda f: np.atleast_2d(np.loadtxt(f, delimiter=',')))
 
 # %% ../nbs/02a_runs.ipynb #686dc8f8
 @patch
@@ -109,7 +111,7 @@ def write(self:RunFolder, kind:str, obj, stage:str=None) -> Path:
 
 @patch
 def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None, **kw):
-    "A run file's content (`how`: json, csv, npy, yaml, matrix or text; default from its suffix); `kw` to read_csv"
+    "A run file's content (`how`: json, csv, npy, yaml, matrix or text; default: by suffix); `kw`: to read_csv"
     f = self.file(kind, stage)
     if not f.exists(): return default
     how = how or {'.json': 'json', '.csv': 'csv', '.npy': 'npy', '.yaml': 'yaml'}.get(f.suffix, 'text')
@@ -136,7 +138,8 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
 
 @patch
 def _reopen(self:RunFolder, cfg:Config) -> RunFolder:
-    if not self.has('config'): raise RunError(f'{self.path} holds no config.yaml: it is not a noisyfast run folder')
+    if not self.has('config'):
+        raise RunError(f'{self.path} holds no {self.file("config").name}: it is not a noisyfast run folder')
     diff = config_changes(self.read('config') or {}, cfg)
     if diff: raise RunError(f'{self.path} was started with another config (differs in: {", ".join(diff)}); '
                             'resume with the same config, or start again with --overwrite')
@@ -207,10 +210,11 @@ def no_half_made_folder(run_fn):
     @functools.wraps(run_fn)
     def _run(cfg, *args, **kwargs):
         rf = RunFolder.of(cfg)
-        existed = rf.path.exists() # a folder that was there before (--resume, --overwrite, empty) is never removed
+        existed = rf.path.exists() # a folder there before (--resume, --overwrite, empty) is never removed
         try: return run_fn(cfg, *args, **kwargs)
         except Exception:
-            if not existed and rf.path.is_dir() and not rf.resumable(): shutil.rmtree(rf.path, ignore_errors=True)
+            if not existed and rf.path.is_dir() and not rf.resumable():
+                shutil.rmtree(rf.path, ignore_errors=True)
             raise
     return _run
 
@@ -223,7 +227,7 @@ class StageResult:
     train: Optional[Split] = None # the labels that model trained on (default `ctx.labels`)
 
 class Stage:
-    "One step of `noisyfast run`: subclass it, set `name`, override `enabled`, `run` and (if it hands on) `restore`"
+    "One step of `noisyfast run`: set `name`, override `enabled`, `run` and (if it hands on) `restore`"
     name:str = None
     def enabled(self, cfg:Config) -> bool: return True
     def run(self, ctx) -> StageResult: raise NotImplementedError # internal: a Stage subclass must define run
