@@ -221,7 +221,8 @@ def notes_for(args, divide:bool) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
          'on the rest '
-         '(clean.enabled + final.enabled); divide = the prune recipe\'s clean stage + divide.enabled: true (no baseline: it does not use one); '
+         '(clean.enabled + final.enabled); divide = the prune recipe\'s clean stage + divide.enabled: true '
+         '(no baseline: it does not use one); '
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
          'labels '
          '(noise.kind none; every label for a missing-labels row).',
