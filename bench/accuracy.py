@@ -32,8 +32,8 @@ METHOD_OVERRIDES = {
     'robust': [f'train.loss={ROBUST_LOSS}', 'train.label_smoothing=0', *_OFF], # GCE takes no smoothing
     'prune': ['train.loss=ce', 'clean.enabled=true', 'clean.action=prune', 'final.enabled=true',
               'pseudo.rounds=0'],
-    'divide': ['train.loss=ce', 'train.baseline=false', 'clean.enabled=true', 'clean.action=prune',
-               'final.enabled=false', 'pseudo.rounds=0', 'divide.enabled=true'], # divide needs no baseline
+    'divide': ['train.loss=ce', 'clean.enabled=true', 'clean.action=prune', 'final.enabled=false',
+               'pseudo.rounds=0', 'divide.enabled=true'], # as prune (baseline too: the same fold fingerprint)
     'pseudo': ['train.loss=ce', 'clean.enabled=false', 'final.enabled=false'], # the row's pseudo rounds
     'ceiling': ['train.loss=ce', *_OFF, 'noise.kind=none', 'noise.rate=0', 'noise.map=null',
                 'noise.column=null', 'noise.matrix=null'],
@@ -221,8 +221,8 @@ def notes_for(args, divide:bool) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
          'on the rest '
-         '(clean.enabled + final.enabled); divide = the prune recipe\'s clean stage + divide.enabled: true '
-         '(no baseline: it does not use one); '
+         '(clean.enabled + final.enabled); divide = the prune recipe\'s baseline and clean stage + divide.enabled: '
+         'true; '
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
          'labels '
          '(noise.kind none; every label for a missing-labels row).',
