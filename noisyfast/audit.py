@@ -435,7 +435,7 @@ class AuditStage(Stage):
         write_audit(dataclasses.replace(a, pairs=_indexed_pairs(a.pairs, tr, te)), ctx.run.path)
         s = a.summary.set_index('issue')['images']
         counts = {i: int(s[i]) for i in a.checks + ['train_test_leak']}
-        ctx.say(f'{self.name}: {len(pos)} train images, {how}; flagged: ' +
+        ctx.say(f'{self.name}: {len(pos)} train images, features of {how}; flagged: ' +
                 ', '.join(f'{k} {v}' for k, v in counts.items()) + f'; label health {a.health:.3f}')
         return StageResult(dict(images=len(pos), features=how, health=round(a.health, 4), issues=counts,
                                 seconds=round(time.time() - t0, 1)))
@@ -445,8 +445,8 @@ class AuditStage(Stage):
 def _features(self:AuditStage, ctx, tr, te):
     "Features of the train (and test) images: the fold models', else PCA of the pixels"
     cks = fold_checkpoints(ctx.run.stage_dir('clean')/'oof', ctx.cfg.train.load)
-    if cks: return (*fold_features([ctx.load_model(c) for c in cks], tr, te), f'features of {len(cks)} fold models')
+    if cks: return (*fold_features([ctx.load_model(c) for c in cks], tr, te), f'{len(cks)} fold models')
     x = ctx.arrays.images(tr).cpu().numpy()
     xt = None if te is None else ctx.arrays.images(te).cpu().numpy()
     f = pixel_features(x if xt is None else np.concatenate([x, xt]))
-    return f[:len(x)], None if xt is None else f[len(x):], 'pixel features (no fold models)'
+    return f[:len(x)], None if xt is None else f[len(x):], 'pixels (PCA; no fold models)'
