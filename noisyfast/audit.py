@@ -290,6 +290,7 @@ def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audi
                  n:int=16, # show the n lowest-scored flagged images
                  ncols:int=8,
                  path=None, # save a PNG here
+                 title:str=None, # figure title (default: the issue and how many are flagged)
                 ):
     "A gallery of the images flagged for `issue`, lowest score first; None when none is flagged"
     pos = a.flagged(issue)
@@ -299,7 +300,7 @@ def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audi
     for ax, p in zip(axes, pos):
         r = a.issues.iloc[p]
         _show(ax, images[p], f'#{r["index"]} {r["given"]}\n{issue} {r[f"{issue}_score"]:.3f}')
-    fig.suptitle(f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged', fontsize=9)
+    fig.suptitle(title or f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged', fontsize=9)
     return _save(fig, path)
 
 # %% ../nbs/13_audit.ipynb #c40a663d
@@ -310,6 +311,7 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
                n:int=8, # show the n closest pairs (leaks first)
                ncols:int=4, # pairs per row
                path=None, # save a PNG here
+               title:str=None, # figure title (default: how many pairs, how many leaks)
               ):
     "Near-duplicate pairs side by side, train/test leaks first; None when there are none"
     pr = a.pairs.sort_values(['leak', 'distance'], ascending=[False, True], kind='stable').head(n)
@@ -320,7 +322,7 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
     for (_, r), ax1, ax2 in zip(pr.iterrows(), axes, axes):
         for ax, s, i in ((ax1, r.split_a, r.index_a), (ax2, r.split_b, r.index_b)):
             _show(ax, src[s][i], f'{s} {i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
-    fig.suptitle(f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across train/test',
+    fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across train/test',
                  fontsize=9)
     return _save(fig, path)
 
