@@ -433,7 +433,8 @@ class AuditStage(Stage):
         a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr).cpu().numpy(),
                   test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
                   dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold)
-        a = keep_checks(a, ac.checks)
+        ran = [c for c in a.checks if a.issues[f'{c}_score'].notna().any()] # not grayscale in a grey set
+        a = keep_checks(a, [c for c in ac.checks or ran if c in ran])
         write_audit(dataclasses.replace(a, pairs=_indexed_pairs(a.pairs, tr, te)), ctx.run.path)
         s = a.summary.set_index('issue')['images']
         counts = {i: int(s[i]) for i in a.checks + ['train_test_leak']}

@@ -443,7 +443,7 @@ def _sec_files(r, plots) -> str:
     names = [f.relative_to(rf.path).as_posix() for f in files if f.exists()]
     return '\n'.join(f'* [{n}]({n})' for n in names)
 
-# %% ../nbs/09_report.ipynb #64a6bacd
+# %% ../nbs/09_report.ipynb #5048388a
 def _audit_gallery(r:dict, plots, iss:pd.DataFrame, issue:str, n:int) -> Optional[str]:
     "The n lowest-scored images flagged for `issue`, from the run's data set"
     from noisyfast.audit import Audit, plot_gallery
@@ -471,7 +471,7 @@ def _audit_pairs(r:dict, plots, pairs:pd.DataFrame, n:int) -> Optional[str]:
                  xs['test'], n=n, alt='near-duplicate pairs', title=f'near-duplicates: {len(pairs)} pairs, '
                  f'{int(pairs.leak.sum())} across train/test (leaks first)')
 
-# %% ../nbs/09_report.ipynb #4c96a638
+# %% ../nbs/09_report.ipynb #4c493982
 def _sec_audit(r, plots) -> Optional[str]:
     rf = RunFolder(r['folder'])
     summ = _read(rf, 'audit_summary')
@@ -500,7 +500,7 @@ def _sec_audit(r, plots) -> Optional[str]:
     figs = [f for f in figs if f]
     return '\n'.join(out + (['', 'Galleries (label issues: see Flagged images):', ''] + figs if figs else []))
 
-# %% ../nbs/09_report.ipynb #18c81a39
+# %% ../nbs/09_report.ipynb #717b99f3
 def _test_audit(r:dict):
     "(summary, table with data-set index) of the test-label audit, or None when the run has no test predictions"
     from noisyfast.audit import audit_test_labels
@@ -527,6 +527,8 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
            f"{max(s['accuracy_high'] - s['accuracy'], s['accuracy'] - s['accuracy_low']):.4f} of the measured "
            'accuracy may be misjudged by wrong test labels. The test labels are not changed; the suspect ones '
            f"are listed in `{RUN_FILES['test_issues']}`."]
+    if s['accuracy'] < 0.8: out[0] += (f" *cleanlab's flags assume a mostly right model: at a test accuracy of "
+                                       f"{s['accuracy']:.2f}, most suspects are likely the model's errors.*")
     if len(sus) and n > 0:
         top = sus.head(n)
         try: imgs = source_images(r, top['index'].to_numpy(np.int64), test=True, what=RUN_FILES['test_issues'])
@@ -538,7 +540,7 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
                           title=f"{r['name']}: suspect test labels (given → predicted, label quality)")]
     return '\n'.join(out)
 
-# %% ../nbs/09_report.ipynb #d3ecd913
+# %% ../nbs/09_report.ipynb #2c4b9943
 def _as_run(run) -> dict: return run if isinstance(run, dict) else read_run(run)
 
 def top_losses(run, # a run folder or a `read_run` dict
@@ -563,7 +565,7 @@ def top_losses(run, # a run folder or a `read_run` dict
                            predicted=[voc[i] for i in probs.argmax(1)], prob=p, loss=-np.log(p)))
     return df.sort_values('loss', ascending=False, kind='stable').head(k).reset_index(drop=True)
 
-# %% ../nbs/09_report.ipynb #da2c2037
+# %% ../nbs/09_report.ipynb #ca9e6511
 def most_confused(run, # a run folder or a `read_run` dict
                   min_val:int=1, # keep pairs seen at least this often
                  ) -> pd.DataFrame:
@@ -590,7 +592,7 @@ def training_curves(run, *, path=None):
     if h is None or not len(h): raise ReportError(f"{r['folder']}: no history.csv (no stage trained a model)")
     return plot_history(_history_frame(h), path=path, title=f"{r['name']}: training curves")
 
-# %% ../nbs/09_report.ipynb #dc19abfa
+# %% ../nbs/09_report.ipynb #2eeeff6a
 def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
     out = []
     try: tl = top_losses(r, 'test', n)
