@@ -253,8 +253,9 @@ def audit(labels:np.ndarray, # the train labels, N
     return Audit(tab, _summary(tab, pairs, h['score']), pairs, h['classes'], h['overlap'], h['score'])
 
 # %% ../nbs/13_audit.ipynb #441d955a
-AUDIT_FILES = dict(issues='audit_issues', summary='audit_summary', pairs='audit_pairs', classes='audit_classes',
-                   overlap='audit_overlap') # Audit attribute → RunFolder kind (the file names live in noisyfast.runs)
+# Audit attribute → RunFolder kind (the file names live in noisyfast.runs)
+AUDIT_FILES = dict(issues='audit_issues', summary='audit_summary', pairs='audit_pairs',
+                   classes='audit_classes', overlap='audit_overlap')
 
 def write_audit(a:Audit, folder) -> list:
     "Write the audit's tables as CSV files into `folder` (a run folder: `audit_issues.csv`, ...); their paths"
@@ -322,7 +323,8 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
     for (_, r), ax1, ax2 in zip(pr.iterrows(), axes, axes):
         for ax, s, i in ((ax1, r.split_a, r.index_a), (ax2, r.split_b, r.index_b)):
             _show(ax, src[s][i], f'{s} {i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
-    fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across train/test',
+    fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across '
+                 'train/test',
                  fontsize=9)
     return _save(fig, path)
 
@@ -336,9 +338,11 @@ def audit_test_labels(labels:np.ndarray, # the given test labels, M
     flag, pred = li['is_issue'], p.argmax(1)
     ok, n = pred == y, len(y)
     s = dict(images=n, suspect=int(flag.sum()), accuracy=float(ok.mean()),
-             accuracy_low=float((ok & ~flag).sum() / n), accuracy_high=float(((ok & ~flag) | (flag & ~ok)).sum() / n),
+             accuracy_low=float((ok & ~flag).sum() / n),
+             accuracy_high=float(((ok & ~flag) | (flag & ~ok)).sum() / n),
              accuracy_unflagged=float(ok[~flag].mean()) if (~flag).any() else float('nan'))
-    tab = pd.DataFrame(dict(position=np.arange(n), given=y, predicted=pred, quality=li['quality'], suspect=flag))
+    tab = pd.DataFrame(dict(position=np.arange(n), given=y, predicted=pred, quality=li['quality'],
+                            suspect=flag))
     return s, tab
 
 # %% ../nbs/13_audit.ipynb #1e167afd
@@ -425,7 +429,8 @@ class AuditStage(Stage):
     def run(self, ctx) -> StageResult:
         cfg, ac, t0 = ctx.cfg, ctx.cfg.audit, time.time()
         if ctx.checked is None or ctx.probs is None:
-            raise RunError("the audit stage reads the clean stage's out-of-fold probabilities: put it after the "
+            raise RunError("the audit stage reads the clean stage's out-of-fold probabilities: put it after "
+                           'the '
                            'clean stage and set clean.enabled: true')
         pos = audit_subset(len(ctx.checked), ac.max_images, cfg.seed)
         tr, te = ctx.checked.subset(pos), (ctx.data.test if ac.test and len(ctx.data.test) else None)

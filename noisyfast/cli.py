@@ -122,7 +122,8 @@ def cmd_audit(args):
     run(cfg, resume=args.resume, overwrite=args.overwrite,
         stages=[s for s in STAGES if s.name in ('data', 'clean', 'audit')])
     s = RunFolder.of(cfg).read('audit_summary').set_index('issue')
-    print(f'\n{cfg.name}: images flagged per issue type (train split; label health {s.mean_score["label_health"]:.3f})')
+    print(f'\n{cfg.name}: images flagged per issue type (train split; label health '
+          f'{s.mean_score["label_health"]:.3f})')
     print(s['images'].drop('label_health').astype(int).to_string(header=False))
 
 # %% ../nbs/11_cli.ipynb #7d05cbcf
@@ -152,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--resume', action='store_true', help='continue an existing run folder')
     r.add_argument('--overwrite', action='store_true', help='delete an existing run folder first')
     r.set_defaults(func=cmd_run)
-    au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into trained/<name>-audit/')
+    au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into '
+                        'trained/<name>-audit/')
     au.add_argument('config', help='a YAML file; its clean and audit sections apply')
     au.add_argument('overrides', nargs='*', help='key.sub=value, e.g. audit.max_images=5000')
     au.add_argument('--resume', action='store_true', help='continue an existing audit folder')
@@ -197,7 +199,8 @@ def main(argv=None):
         print(f'noisyfast: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt: # only a run has stages to keep and to resume
-        kept = '; finished stages are kept: continue with --resume' if args.command in ('run', 'grid', 'audit') else ''
+        resumable = args.command in ('run', 'grid', 'audit')
+        kept = '; finished stages are kept: continue with --resume' if resumable else ''
         print(f'noisyfast: interrupted{kept}', file=sys.stderr)
         return 130
     return 0

@@ -268,7 +268,8 @@ class AuditConfig:
     enabled: bool = setting(False, 'run the audit stage after clean (needs clean.enabled)')
     max_images: Optional[int] = setting(20000, 'audit a seeded stratified subset of this many train images '
                                         '(null: all)', min=10)
-    checks: Optional[list] = setting(None, 'checks to report: label, outlier, atypical, near_duplicate, dark, '
+    checks: Optional[list] = setting(None, 'checks to report: label, outlier, atypical, near_duplicate, '
+                                     'dark, '
                                      'blurry, low_information, grayscale, odd_size (default: all)')
     k: int = setting(10, 'neighbours per image in the kNN graph of the features', min=1, max=100)
     near_duplicate_threshold: float = setting(0.13, 'near-duplicates: closer than this times the median '
@@ -285,7 +286,8 @@ def _check_audit(cfg, w):
     if bad: raise ConfigError(f"{w('audit.checks')}: unknown check {_show(bad[0])}; choose from "
                               f"{', '.join(AUDIT_CHECKS)}")
     if a.enabled and not cfg.clean.enabled:
-        raise ConfigError(f"{w('audit.enabled')}: the audit reads the clean stage's out-of-fold probabilities; "
+        raise ConfigError(f"{w('audit.enabled')}: the audit reads the clean stage's out-of-fold "
+                          'probabilities; '
                           'set clean.enabled: true (or run `noisyfast audit CONFIG`)')
 
 # %% ../nbs/00_config.ipynb #851bdd48

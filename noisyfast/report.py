@@ -462,7 +462,8 @@ def _audit_pairs(r:dict, plots, pairs:pd.DataFrame, n:int) -> Optional[str]:
     if not len(pr): return None
     xs = {}
     for s in ('train', 'test'):
-        idx = np.unique(np.concatenate([pr.loc[pr[f'split_{c}'] == s, f'index_{c}'] for c in 'ab']).astype(np.int64))
+        idx = np.concatenate([pr.loc[pr[f'split_{c}'] == s, f'index_{c}'] for c in 'ab'])
+        idx = np.unique(idx.astype(np.int64))
         xs[s] = source_images(r, idx, test=s == 'test', what=RUN_FILES['audit_pairs']) if len(idx) else None
         for c in 'ab':
             m = pr[f'split_{c}'] == s
@@ -480,14 +481,17 @@ def _sec_audit(r, plots) -> Optional[str]:
     s = summ.set_index('issue')
     health, leaks = s.mean_score.get('label_health'), s.images.get('train_test_leak', 0)
     tab = s.drop(index=['label_health'], errors='ignore')[['images', 'fraction', 'mean_score']]
-    out = [f"The `audit` stage on {am.get('images', '?')} train images (features of {am.get('features', '?')}; "
+    out = [f"The `audit` stage on {am.get('images', '?')} train images (features of "
+           f"{am.get('features', '?')}; "
            'no extra training): images flagged per issue type, their share, and the mean score (low = bad). '
-           f"cleanlab's label health score: **{health:.3f}**. Train/test leaks (near-duplicates across the split): "
+           f"cleanlab's label health score: **{health:.3f}**. Train/test leaks (near-duplicates across the "
+           'split): '
            f'**{int(leaks)}**. Tables: `audit_*.csv`.', '',
            md_table(tab, floatfmt=dict(images='.0f', fraction='.2%', mean_score='.3f'))]
     ov = _read(rf, 'audit_overlap')
     if ov is not None and len(ov):
-        out += ['', "Classes most often confused with each other (cleanlab's `find_overlapping_classes`):", '',
+        out += ['', "Classes most often confused with each other (cleanlab's `find_overlapping_classes`):",
+                '',
                 md_table(ov.head(5), index=False)]
     if n < 1: return '\n'.join(out)
     iss, pairs = _read(rf, 'audit_issues'), _read(rf, 'audit_pairs')
@@ -502,7 +506,7 @@ def _sec_audit(r, plots) -> Optional[str]:
 
 # %% ../nbs/09_report.ipynb #717b99f3
 def _test_audit(r:dict):
-    "(summary, table with data-set index) of the test-label audit, or None when the run has no test predictions"
+    "(summary, table with data-set index) of the test-label audit; None when the run has no test predictions"
     from noisyfast.audit import audit_test_labels
     st, pr = last_stage(r), r.get('predictions')
     tp = None if st is None else _read(RunFolder(r['folder']), 'test_probs', st)
@@ -519,24 +523,31 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
     s, tab = res
     sus = tab[tab.suspect].sort_values('quality', kind='stable')
     RunFolder(r['folder']).write('test_issues', sus)
-    out = [f"cleanlab finds **{s['suspect']}** of {s['images']} test labels suspect ({s['suspect'] / s['images']:.2%}), "
+    out = [f"cleanlab finds **{s['suspect']}** of {s['images']} test labels suspect "
+           f"({s['suspect'] / s['images']:.2%}), "
            f"from the last model's (`{s['stage']}`) test probabilities. Accuracy on the given test labels: "
            f"**{s['accuracy']:.4f}**; if every suspect label is wrong and the model's prediction right, "
-           f"{s['accuracy_high']:.4f}; counting every suspect image as an error, {s['accuracy_low']:.4f}; on the "
+           f"{s['accuracy_high']:.4f}; counting every suspect image as an error, {s['accuracy_low']:.4f}; "
+           'on the '
            f"other test labels only, {s['accuracy_unflagged']:.4f}. So up to "
-           f"{max(s['accuracy_high'] - s['accuracy'], s['accuracy'] - s['accuracy_low']):.4f} of the measured "
-           'accuracy may be misjudged by wrong test labels. The test labels are not changed; the suspect ones '
+           f"{max(s['accuracy_high'] - s['accuracy'], s['accuracy'] - s['accuracy_low']):.4f} of the "
+           'measured '
+           'accuracy may be misjudged by wrong test labels. The test labels are not changed; the suspect '
+           'ones '
            f"are listed in `{RUN_FILES['test_issues']}`."]
-    if s['accuracy'] < 0.8: out[0] += (f" *cleanlab's flags assume a mostly right model: at a test accuracy of "
+    if s['accuracy'] < 0.8: out[0] += (" *cleanlab's flags assume a mostly right model: at a test accuracy "
+                                       'of '
                                        f"{s['accuracy']:.2f}, most suspects are likely the model's errors.*")
     if len(sus) and n > 0:
         top = sus.head(n)
-        try: imgs = source_images(r, top['index'].to_numpy(np.int64), test=True, what=RUN_FILES['test_issues'])
+        try: imgs = source_images(r, top['index'].to_numpy(np.int64), test=True,
+                                  what=RUN_FILES['test_issues'])
         except (DataError, ReportError, OSError) as e: return '\n'.join(out + ['', f'*No gallery: {e}*'])
         pos = {v: i for i, v in enumerate(r['vocab'])}
         out += ['', plots('test_suspect', plot_flagged, imgs, top.given.map(pos).to_numpy(),
                           top.predicted.map(pos).to_numpy(), top.quality.to_numpy(), vocab=r['vocab'],
-                          idx=top['index'].to_numpy(), n=len(top), ncols=min(8, len(top)), alt='suspect test labels',
+                          idx=top['index'].to_numpy(), n=len(top), ncols=min(8, len(top)),
+                          alt='suspect test labels',
                           title=f"{r['name']}: suspect test labels (given → predicted, label quality)")]
     return '\n'.join(out)
 
@@ -544,7 +555,7 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
 def _as_run(run) -> dict: return run if isinstance(run, dict) else read_run(run)
 
 def top_losses(run, # a run folder or a `read_run` dict
-               split:str='test', # 'test': the last model's test losses; 'train': the clean stage's out-of-fold ones
+               split:str='test', # 'test': the last model's losses; 'train': the clean stage's out-of-fold
                k:int=16, # how many
               ) -> pd.DataFrame:
     "The k images with the highest cross-entropy: index, label, predicted, prob (of the label), loss"
@@ -556,7 +567,8 @@ def top_losses(run, # a run folder or a `read_run` dict
     elif split == 'train': probs, lab = _read(rf, 'probs', 'clean'), _read(rf, 'checked', 'clean')
     else: raise ReportError(f"split is {split!r}; choose 'test' or 'train'")
     if probs is None or lab is None:
-        raise ReportError(f'{rf.path}: no {split} probabilities to rank (' + ("a model stage's test_probs.npy and "
+        raise ReportError(f'{rf.path}: no {split} probabilities to rank (' +
+                          ("a model stage's test_probs.npy and "
                           'test_predictions.csv' if split == 'test' else "the clean stage's probs.npy") + ')')
     y = lab['label'].to_numpy(np.int64)
     p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1)
@@ -569,7 +581,7 @@ def top_losses(run, # a run folder or a `read_run` dict
 def most_confused(run, # a run folder or a `read_run` dict
                   min_val:int=1, # keep pairs seen at least this often
                  ) -> pd.DataFrame:
-    "Pairs (actual, predicted) the last model confuses on the test set, most frequent first (fastai's most_confused)"
+    "(actual, predicted) pairs the last model confuses on the test set, most frequent first (fastai's)"
     r = _as_run(run)
     pr = r.get('predictions')
     if pr is None: raise ReportError(f"{r['folder']}: no test_predictions.csv (no stage trained a model)")
@@ -604,7 +616,8 @@ def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
         out.append(plots('top_losses_test', plot_flagged, imgs, tl.label.map(pos).to_numpy(),
                          tl.predicted.map(pos).to_numpy(), tl.prob.to_numpy(), vocab=r['vocab'],
                          idx=tl['index'].to_numpy(), n=len(tl), ncols=min(8, len(tl)), alt='top test losses',
-                         title=f"{r['name']} ({last_stage(r)}): top test losses (label → predicted, p(label))"))
+                         title=f"{r['name']} ({last_stage(r)}): top test losses (label → predicted, "
+                         'p(label))'))
     out = [f'The {len(tl)} test images with the highest loss under the last model (`{last_stage(r)}`): wrong '
            'and confident. Several of them may be wrong test labels (see Test-set audit).', ''] + out
     try: tr = top_losses(r, 'train', 10)
@@ -617,7 +630,8 @@ def _sec_most_confused(r, plots) -> Optional[str]:
     try: mc = most_confused(r)
     except ReportError: return None
     if not len(mc): return 'The last model confuses no pair of classes on the test set.'
-    return ('Test images of class `actual` predicted as `predicted` by the last model, most frequent pairs first '
+    return ('Test images of class `actual` predicted as `predicted` by the last model, most frequent pairs '
+            'first '
             "(fastai's `most_confused`):\n\n" + md_table(mc.head(10), index=False))
 
 SECTIONS.update(data_health='Data health', test_audit='Test-set audit', top_losses='Top losses',

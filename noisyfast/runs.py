@@ -27,7 +27,8 @@ STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json'
                    probs='probs.npy', stats='stats.csv')
 
 # %% ../nbs/02a_runs.ipynb #bd05d91f
-RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.csv', audit_pairs='audit_pairs.csv',
+RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.csv',
+                 audit_pairs='audit_pairs.csv',
                  audit_classes='audit_classes.csv', audit_overlap='audit_overlap.csv',
                  test_issues='test_label_issues.csv')
 
