@@ -18,11 +18,15 @@ from .config import atomic_write_text
 from .data import DataError
 from .clean import find_issues
 from .train import FitResult, TrainError, predict
+from .runs import RUN_FILES, RunError, RunFolder, Stage, StageResult
+import dataclasses, time
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['PROPERTY_THRESHOLDS', 'ISSUES', 'AUDIT_FILES', 'knn_graph', 'outliers', 'near_duplicates', 'class_health',
            'image_properties', 'image_stats', 'Audit', 'audit', 'write_audit', 'plot_gallery', 'plot_pairs',
-           'penultimate_features', 'pixel_features']
+           'audit_test_labels', 'penultimate_features', 'pixel_features', 'fold_checkpoints', 'fold_features',
+           'audit_subset', 'keep_checks', 'AuditStage']
 
 # %% ../nbs/13_audit.ipynb #7802cdfc
 def knn_graph(features:np.ndarray, # N×d, one row per image
@@ -223,6 +227,8 @@ def audit(labels:np.ndarray, # the train labels, N
           k:int=10, # neighbours in the kNN graph
           thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
           metric:str=None, # distance between features (None: Datalab's choice, cosine above 3 dimensions)
+          dup_threshold:float=0.13, # near-duplicates: closer than this × the median nearest distance
+          outlier_threshold:float=0.37037, # outliers: mean distance above Q3 + (1/this - 1) IQR
          ) -> Audit:
     "Data-health audit of the train split from out-of-fold probabilities and features (no training)"
     labels, probs, features = np.asarray(labels), np.asarray(probs), np.asarray(features)
@@ -234,8 +240,9 @@ def audit(labels:np.ndarray, # the train labels, N
                             given=[vocab[i] for i in labels], suggested=[vocab[i] for i in li['suggested']],
                             label_score=li['quality'], is_label_issue=li['is_issue']))
     g = knn_graph(features, k, metric)
-    dup, pairs = near_duplicates(g if tf is None else knn_graph(np.concatenate([features, tf]), k, metric))
-    parts = [tab, outliers(g), dup.iloc[:n].reset_index(drop=True)]
+    gd = g if tf is None else knn_graph(np.concatenate([features, tf]), k, metric)
+    dup, pairs = near_duplicates(gd, threshold=dup_threshold)
+    parts = [tab, outliers(g, threshold=outlier_threshold), dup.iloc[:n].reset_index(drop=True)]
     if images is not None:
         if len(images) != n: raise DataError(f'{len(images)} images for {n} labels')
         at = outliers(knn_graph(image_stats(images), k, metric='euclidean'))
@@ -245,15 +252,15 @@ def audit(labels:np.ndarray, # the train labels, N
     h = class_health(labels, probs, vocab)
     return Audit(tab, _summary(tab, pairs, h['score']), pairs, h['classes'], h['overlap'], h['score'])
 
-# %% ../nbs/13_audit.ipynb #190747ac
-AUDIT_FILES = dict(issues='audit_issues.csv', summary='audit_summary.csv', pairs='audit_pairs.csv',
-                   classes='audit_classes.csv', overlap='audit_overlap.csv')
+# %% ../nbs/13_audit.ipynb #441d955a
+# Audit attribute → RunFolder kind (the file names live in noisyfast.runs)
+AUDIT_FILES = dict(issues='audit_issues', summary='audit_summary', pairs='audit_pairs',
+                   classes='audit_classes', overlap='audit_overlap')
 
 def write_audit(a:Audit, folder) -> list:
-    "Write the audit's tables as CSV files into `folder`; returns their paths"
-    folder = Path(folder)
-    return [atomic_write_text(folder/name, getattr(a, key).to_csv(index=False))
-            for key, name in AUDIT_FILES.items()]
+    "Write the audit's tables as CSV files into `folder` (a run folder: `audit_issues.csv`, ...); their paths"
+    rf = RunFolder(folder)
+    return [rf.write(kind, getattr(a, key)) for key, kind in AUDIT_FILES.items()]
 
 # %% ../nbs/13_audit.ipynb #92f2e35a
 def _grid(n:int, ncols:int, scale:float=1.6):
@@ -284,6 +291,7 @@ def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audi
                  n:int=16, # show the n lowest-scored flagged images
                  ncols:int=8,
                  path=None, # save a PNG here
+                 title:str=None, # figure title (default: the issue and how many are flagged)
                 ):
     "A gallery of the images flagged for `issue`, lowest score first; None when none is flagged"
     pos = a.flagged(issue)
@@ -293,7 +301,7 @@ def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audi
     for ax, p in zip(axes, pos):
         r = a.issues.iloc[p]
         _show(ax, images[p], f'#{r["index"]} {r["given"]}\n{issue} {r[f"{issue}_score"]:.3f}')
-    fig.suptitle(f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged', fontsize=9)
+    fig.suptitle(title or f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged', fontsize=9)
     return _save(fig, path)
 
 # %% ../nbs/13_audit.ipynb #c40a663d
@@ -304,6 +312,7 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
                n:int=8, # show the n closest pairs (leaks first)
                ncols:int=4, # pairs per row
                path=None, # save a PNG here
+               title:str=None, # figure title (default: how many pairs, how many leaks)
               ):
     "Near-duplicate pairs side by side, train/test leaks first; None when there are none"
     pr = a.pairs.sort_values(['leak', 'distance'], ascending=[False, True], kind='stable').head(n)
@@ -314,9 +323,27 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
     for (_, r), ax1, ax2 in zip(pr.iterrows(), axes, axes):
         for ax, s, i in ((ax1, r.split_a, r.index_a), (ax2, r.split_b, r.index_b)):
             _show(ax, src[s][i], f'{s} {i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
-    fig.suptitle(f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across train/test',
+    fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across '
+                 'train/test',
                  fontsize=9)
     return _save(fig, path)
+
+# %% ../nbs/13_audit.ipynb #8a094e58
+def audit_test_labels(labels:np.ndarray, # the given test labels, M
+                      probs:np.ndarray, # the final model's test probabilities, M×C
+                     ) -> tuple:
+    "Suspect test labels (cleanlab) and the accuracy range they imply: (summary dict, per-image table)"
+    y, p = np.asarray(labels), np.asarray(probs)
+    li = find_issues(y, p)
+    flag, pred = li['is_issue'], p.argmax(1)
+    ok, n = pred == y, len(y)
+    s = dict(images=n, suspect=int(flag.sum()), accuracy=float(ok.mean()),
+             accuracy_low=float((ok & ~flag).sum() / n),
+             accuracy_high=float(((ok & ~flag) | (flag & ~ok)).sum() / n),
+             accuracy_unflagged=float(ok[~flag].mean()) if (~flag).any() else float('nan'))
+    tab = pd.DataFrame(dict(position=np.arange(n), given=y, predicted=pred, quality=li['quality'],
+                            suspect=flag))
+    return s, tab
 
 # %% ../nbs/13_audit.ipynb #1e167afd
 def penultimate_features(res:FitResult, # a trained model (`fit`'s result)
@@ -345,3 +372,89 @@ def pixel_features(images:np.ndarray, # uint8 N×H×W×C
     t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
     a = F.interpolate(t, size=(size, size), mode='area').reshape(len(t), -1).numpy()
     return PCA(min(dims, *a.shape), random_state=seed).fit_transform(a - a.mean(0)).astype(np.float32)
+
+# %% ../nbs/13_audit.ipynb #20162fcc
+def fold_checkpoints(folder, # the clean stage's fold folder, clean/oof/
+                     load:str='best', # `train.load`: the checkpoint each fit ended with
+                    ) -> list:
+    "The checkpoint of each fold model: fold{k}/stage{i}-{size}px/{load}.pth of its last training stage"
+    num = lambda s: int(s) if s.isdigit() else -1
+    out = []
+    for d in sorted((d for d in Path(folder).glob('fold*') if d.is_dir()), key=lambda d: num(d.name[4:])):
+        subs = sorted(d.glob('stage*-*px'), key=lambda s: num(s.name[5:].split('-')[0]))
+        if subs and (subs[-1]/f'{load}.pth').exists(): out.append(subs[-1]/f'{load}.pth')
+    return out
+
+def fold_features(models:list, # `FitResult`s: the fold models
+                  *splits, # `Split`s (or uint8 image arrays) to embed; None stays None
+                 ) -> list:
+    "Per split: each model's penultimate features, L2-normalized, concatenated (cosine = the models' mean)"
+    def one(s):
+        fs = [penultimate_features(m, s) for m in models]
+        return np.concatenate([f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-12) for f in fs], 1)
+    return [None if s is None else one(s) for s in splits]
+
+# %% ../nbs/13_audit.ipynb #704135a4
+def audit_subset(n:int, # images in the split
+                 most:int=None, # keep at most this many (None: all)
+                 seed:int=0) -> np.ndarray:
+    "Sorted positions of a seeded random subset of at most `most` of `n` images"
+    if most is None or most >= n: return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, most, replace=False))
+
+def keep_checks(a:Audit, checks:list=None) -> Audit:
+    "The audit with only the issue types in `checks` (None: all)"
+    if checks is None: return a
+    drop = [c for i in a.checks if i not in checks for c in (f'{i}_score', f'is_{i}_issue')]
+    pairs = a.pairs if 'near_duplicate' in checks else a.pairs.iloc[:0]
+    iss = a.issues.drop(columns=drop)
+    return dataclasses.replace(a, issues=iss, pairs=pairs, summary=_summary(iss, pairs, a.health))
+
+def _indexed_pairs(pairs:pd.DataFrame, tr, te) -> pd.DataFrame:
+    "Pairs with each member's data-set index (`Split.idx`) instead of its position"
+    p = pairs.copy()
+    for c in 'ab':
+        s, i = p[f'split_{c}'].to_numpy(), p[f'index_{c}'].to_numpy().copy()
+        t = s == 'train'
+        i[t] = tr.idx[i[t]]
+        if te is not None: i[~t] = te.idx[i[~t]]
+        p[f'index_{c}'] = i
+    return p
+
+# %% ../nbs/13_audit.ipynb #a9866cb4
+class AuditStage(Stage):
+    "The data-health audit of the labels the clean stage checked (`audit.enabled`): CSV tables, no training"
+    name = 'audit'
+    def enabled(self, cfg) -> bool: return cfg.audit.enabled
+    def run(self, ctx) -> StageResult:
+        cfg, ac, t0 = ctx.cfg, ctx.cfg.audit, time.time()
+        if ctx.checked is None or ctx.probs is None:
+            raise RunError("the audit stage reads the clean stage's out-of-fold probabilities: put it after "
+                           'the '
+                           'clean stage and set clean.enabled: true')
+        pos = audit_subset(len(ctx.checked), ac.max_images, cfg.seed)
+        tr, te = ctx.checked.subset(pos), (ctx.data.test if ac.test and len(ctx.data.test) else None)
+        f, tf, how = self._features(ctx, tr, te)
+        a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr).cpu().numpy(),
+                  test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
+                  dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold)
+        ran = [c for c in a.checks if a.issues[f'{c}_score'].notna().any()] # not grayscale in a grey set
+        a = keep_checks(a, [c for c in ac.checks or ran if c in ran])
+        write_audit(dataclasses.replace(a, pairs=_indexed_pairs(a.pairs, tr, te)), ctx.run.path)
+        s = a.summary.set_index('issue')['images']
+        counts = {i: int(s[i]) for i in a.checks + ['train_test_leak']}
+        ctx.say(f'{self.name}: {len(pos)} train images, features of {how}; flagged: ' +
+                ', '.join(f'{k} {v}' for k, v in counts.items()) + f'; label health {a.health:.3f}')
+        return StageResult(dict(images=len(pos), features=how, health=round(a.health, 4), issues=counts,
+                                seconds=round(time.time() - t0, 1)))
+
+# %% ../nbs/13_audit.ipynb #c63fc0f8
+@patch
+def _features(self:AuditStage, ctx, tr, te):
+    "Features of the train (and test) images: the fold models', else PCA of the pixels"
+    cks = fold_checkpoints(ctx.run.stage_dir('clean')/'oof', ctx.cfg.train.load)
+    if cks: return (*fold_features([ctx.load_model(c) for c in cks], tr, te), f'{len(cks)} fold models')
+    x = ctx.arrays.images(tr).cpu().numpy()
+    xt = None if te is None else ctx.arrays.images(te).cpu().numpy()
+    f = pixel_features(x if xt is None else np.concatenate([x, xt]))
+    return f[:len(x)], None if xt is None else f[len(x):], 'pixels (PCA; no fold models)'

@@ -11,7 +11,7 @@ from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
 __all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'cmd_config_keys', 'cmd_config_check', 'cmd_run',
-           'cmd_grid', 'cmd_report', 'build_parser', 'main']
+           'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f740437e
 def _pct(x): return f'{100 * x:.2f} %'
@@ -103,6 +103,29 @@ def cmd_report(args):
     from noisyfast.report import report_runs
     report_runs(args.runs)
 
+# %% ../nbs/11_cli.ipynb #99c57222
+def audit_config(cfg:Config) -> Config:
+    "The config `noisyfast audit` runs: clean and audit on, the stages that train other models off"
+    import copy
+    from noisyfast.config import validate
+    c = copy.deepcopy(cfg)
+    c.name, c.clean.enabled, c.audit.enabled = f'{cfg.name}-audit', True, True
+    c.train.baseline, c.pseudo.rounds, c.divide.enabled, c.final.enabled = False, 0, False, False
+    c.evaluate.robustness = False
+    return validate(c)
+
+def cmd_audit(args):
+    "Audit a data set: data, clean (out-of-fold probabilities) and audit stages; prints the counts per issue"
+    from noisyfast.pipeline import STAGES, run
+    from noisyfast.runs import RunFolder
+    cfg = audit_config(load_config(args.config, args.overrides))
+    run(cfg, resume=args.resume, overwrite=args.overwrite,
+        stages=[s for s in STAGES if s.name in ('data', 'clean', 'audit')])
+    s = RunFolder.of(cfg).read('audit_summary').set_index('issue')
+    print(f'\n{cfg.name}: images flagged per issue type (train split; label health '
+          f'{s.mean_score["label_health"]:.3f})')
+    print(s['images'].drop('label_health').astype(int).to_string(header=False))
+
 # %% ../nbs/11_cli.ipynb #7d05cbcf
 def _add_path(p): p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
 
@@ -130,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--resume', action='store_true', help='continue an existing run folder')
     r.add_argument('--overwrite', action='store_true', help='delete an existing run folder first')
     r.set_defaults(func=cmd_run)
+    au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into '
+                        'trained/<name>-audit/')
+    au.add_argument('config', help='a YAML file; its clean and audit sections apply')
+    au.add_argument('overrides', nargs='*', help='key.sub=value, e.g. audit.max_images=5000')
+    au.add_argument('--resume', action='store_true', help='continue an existing audit folder')
+    au.add_argument('--overwrite', action='store_true', help='delete an existing audit folder first')
+    au.set_defaults(func=cmd_audit)
     gr = sub.add_parser('grid', help='sweep: one run per combination of --set values; results.csv/.md')
     gr.add_argument('config')
     gr.add_argument('overrides', nargs='*', help='key.sub=value applied to every run')
@@ -169,7 +199,8 @@ def main(argv=None):
         print(f'noisyfast: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt: # only a run has stages to keep and to resume
-        kept = '; finished stages are kept: continue with --resume' if args.command in ('run', 'grid') else ''
+        resumable = args.command in ('run', 'grid', 'audit')
+        kept = '; finished stages are kept: continue with --resume' if resumable else ''
         print(f'noisyfast: interrupted{kept}', file=sys.stderr)
         return 130
     return 0

@@ -11,11 +11,11 @@ from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS',
-           'NAME_MAX', 'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig',
-           'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'DivideConfig',
-           'FinalConfig', 'EvaluateConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
-           'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
+__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'MAX_CONFIG_BYTES',
+           'MAX_CONFIG_ITEMS', 'NAME_MAX', 'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig',
+           'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting',
+           'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig', 'Config', 'config_keys', 'suggest_key',
+           'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -258,6 +258,38 @@ class EvaluateConfig:
     tta: bool = setting(False, 'test metrics average each image\'s prediction with its mirror image\'s (flip '
                         'test-time augmentation; not for digits or text)')
 
+# %% ../nbs/00_config.ipynb #1ba05d1e
+AUDIT_CHECKS = ('label', 'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information',
+                'grayscale', 'odd_size') # `noisyfast.audit.ISSUES`
+
+@dataclass
+class AuditConfig:
+    "The data-health audit of the train split (after the clean stage)"
+    enabled: bool = setting(False, 'run the audit stage after clean (needs clean.enabled)')
+    max_images: Optional[int] = setting(20000, 'audit a seeded stratified subset of this many train images '
+                                        '(null: all)', min=10)
+    checks: Optional[list] = setting(None, 'checks to report: label, outlier, atypical, near_duplicate, '
+                                     'dark, '
+                                     'blurry, low_information, grayscale, odd_size (default: all)')
+    k: int = setting(10, 'neighbours per image in the kNN graph of the features', min=1, max=100)
+    near_duplicate_threshold: float = setting(0.13, 'near-duplicates: closer than this times the median '
+                                              'nearest-neighbour distance', min=0, max=1, min_open=True)
+    outlier_threshold: float = setting(0.37037, 'outliers: mean kNN distance above Q3 + (1/this - 1) IQR',
+                                       min=0, max=1, min_open=True, max_open=True)
+    test: bool = setting(True, 'also embed the test split: near-duplicates across train/test (leakage)')
+    gallery: int = setting(16, 'images per issue gallery in the report (0: no galleries)', min=0, max=64)
+
+def _check_audit(cfg, w):
+    "audit.checks names known checks; the audit needs the clean stage's out-of-fold probabilities"
+    a = cfg.audit
+    bad = [c for c in a.checks or [] if c not in AUDIT_CHECKS]
+    if bad: raise ConfigError(f"{w('audit.checks')}: unknown check {_show(bad[0])}; choose from "
+                              f"{', '.join(AUDIT_CHECKS)}")
+    if a.enabled and not cfg.clean.enabled:
+        raise ConfigError(f"{w('audit.enabled')}: the audit reads the clean stage's out-of-fold "
+                          'probabilities; '
+                          'set clean.enabled: true (or run `noisyfast audit CONFIG`)')
+
 # %% ../nbs/00_config.ipynb #851bdd48
 @dataclass
 class Config:
@@ -274,6 +306,7 @@ class Config:
     divide: DivideConfig = setting(factory=DivideConfig)
     final: FinalConfig = setting(factory=FinalConfig)
     evaluate: EvaluateConfig = setting(factory=EvaluateConfig)
+    audit: AuditConfig = setting(factory=AuditConfig)
 
 # %% ../nbs/00_config.ipynb #37139a11
 def _hints(cls): return typing.get_type_hints(cls)
@@ -561,6 +594,7 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_lists(cfg, w)
     _check_perturbations(cfg, w)
     _check_clean(cfg, w)
+    _check_audit(cfg, w)
     if (bad := unused_loss_setting(cfg.train)) is not None:
         raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg

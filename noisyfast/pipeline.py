@@ -16,6 +16,7 @@ from .train import (FitResult, TrainStage, check_training, fit, load_fit, predic
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage
+from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
 
@@ -127,7 +128,7 @@ class FinalStage(Stage):
         return StageResult(m, r, cdata.train)
 
 # %% ../nbs/10_pipeline.ipynb #d806fd1f
-STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), DivideStage(), FinalStage(),
+STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), AuditStage(), DivideStage(), FinalStage(),
           RobustnessStage()]
 
 def _metrics_line(m:dict) -> str:

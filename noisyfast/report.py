@@ -16,8 +16,9 @@ from .evaluate import robustness_summary
 from .runs import RUN_FILES, RunFolder
 
 # %% auto #0
-__all__ = ['MODEL_STAGES', 'SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run', 'last_stage', 'md_table',
-           'source_images', 'flagged_images', 'write_report', 'find_runs', 'run_row', 'compare_runs',
+__all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run',
+           'last_stage', 'md_table', 'source_images', 'flagged_images', 'top_losses', 'most_confused',
+           'per_class_accuracy', 'training_curves', 'write_report', 'find_runs', 'run_row', 'compare_runs',
            'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
@@ -443,6 +444,204 @@ def _sec_files(r, plots) -> str:
     names = [f.relative_to(rf.path).as_posix() for f in files if f.exists()]
     return '\n'.join(f'* [{n}]({n})' for n in names)
 
+# %% ../nbs/09_report.ipynb #5048388a
+def _audit_gallery(r:dict, plots, iss:pd.DataFrame, issue:str, n:int) -> Optional[str]:
+    "The n lowest-scored images flagged for `issue`, from the run's data set"
+    from noisyfast.audit import Audit, plot_gallery
+    fl = iss[iss[f'is_{issue}_issue'].astype(bool)]
+    if not len(fl): return None
+    top = fl.sort_values(f'{issue}_score', kind='stable').head(n).reset_index(drop=True)
+    imgs = source_images(r, top['index'].to_numpy(np.int64), what=RUN_FILES['audit_issues'])
+    a = Audit(top, None, None, None, None, float('nan'))
+    return plots(f'audit_{issue}', plot_gallery, imgs, a, issue, n=n, alt=f'{issue} images',
+                 title=f"{issue.replace('_', ' ')}: {len(fl)} flagged, the {len(top)} lowest scores")
+
+def _audit_pairs(r:dict, plots, pairs:pd.DataFrame, n:int) -> Optional[str]:
+    "Near-duplicate pairs side by side (leaks first), their images loaded by data-set index"
+    from noisyfast.audit import Audit, plot_pairs
+    pr = pairs.sort_values(['leak', 'distance'], ascending=[False, True], kind='stable').head(n).copy()
+    if not len(pr): return None
+    xs = {}
+    for s in ('train', 'test'):
+        idx = np.concatenate([pr.loc[pr[f'split_{c}'] == s, f'index_{c}'] for c in 'ab'])
+        idx = np.unique(idx.astype(np.int64))
+        xs[s] = source_images(r, idx, test=s == 'test', what=RUN_FILES['audit_pairs']) if len(idx) else None
+        for c in 'ab':
+            m = pr[f'split_{c}'] == s
+            pr.loc[m, f'index_{c}'] = np.searchsorted(idx, pr.loc[m, f'index_{c}'].astype(np.int64))
+    return plots('audit_pairs', plot_pairs, xs['train'], Audit(None, None, pr, None, None, float('nan')),
+                 xs['test'], n=n, alt='near-duplicate pairs', title=f'near-duplicates: {len(pairs)} pairs, '
+                 f'{int(pairs.leak.sum())} across train/test (leaks first)')
+
+# %% ../nbs/09_report.ipynb #4c493982
+def _sec_audit(r, plots) -> Optional[str]:
+    rf = RunFolder(r['folder'])
+    summ = _read(rf, 'audit_summary')
+    if summ is None: return None
+    am, n = r['metrics'].get('audit') or {}, _cfg(r, 'audit', 'gallery', default=16)
+    s = summ.set_index('issue')
+    health, leaks = s.mean_score.get('label_health'), s.images.get('train_test_leak', 0)
+    tab = s.drop(index=['label_health'], errors='ignore')[['images', 'fraction', 'mean_score']]
+    out = [f"The `audit` stage on {am.get('images', '?')} train images (features of "
+           f"{am.get('features', '?')}; "
+           'no extra training): images flagged per issue type, their share, and the mean score (low = bad). '
+           f"cleanlab's label health score: **{health:.3f}**. Train/test leaks (near-duplicates across the "
+           'split): '
+           f'**{int(leaks)}**. Tables: `audit_*.csv`.', '',
+           md_table(tab, floatfmt=dict(images='.0f', fraction='.2%', mean_score='.3f'))]
+    ov = _read(rf, 'audit_overlap')
+    if ov is not None and len(ov):
+        out += ['', "Classes most often confused with each other (cleanlab's `find_overlapping_classes`):",
+                '',
+                md_table(ov.head(5), index=False)]
+    if n < 1: return '\n'.join(out)
+    iss, pairs = _read(rf, 'audit_issues'), _read(rf, 'audit_pairs')
+    try:
+        figs = [] if iss is None else [_audit_gallery(r, plots, iss, c, n) for c in iss.columns.str.extract(
+            r'^is_(.+)_issue$')[0].dropna() if c != 'label']
+        if pairs is not None: figs.append(_audit_pairs(r, plots, pairs, n))
+    except (DataError, ReportError, OSError) as e:
+        return '\n'.join(out + ['', f'*The images could not be loaded, so no galleries: {e}*'])
+    figs = [f for f in figs if f]
+    return '\n'.join(out + (['', 'Galleries (label issues: see Flagged images):', ''] + figs if figs else []))
+
+# %% ../nbs/09_report.ipynb #717b99f3
+def _test_audit(r:dict):
+    "(summary, table with data-set index) of the test-label audit; None when the run has no test predictions"
+    from noisyfast.audit import audit_test_labels
+    st, pr = last_stage(r), r.get('predictions')
+    tp = None if st is None else _read(RunFolder(r['folder']), 'test_probs', st)
+    if pr is None or tp is None or len(tp) != len(pr): return None
+    s, tab = audit_test_labels(pr['label'].to_numpy(), tp)
+    voc = r['vocab'] or [str(c) for c in range(tp.shape[1])]
+    tab = tab.assign(index=pr['index'].to_numpy(), given=[voc[i] for i in tab.given],
+                     predicted=[voc[i] for i in tab.predicted])
+    return dict(s, stage=st), tab[['index', 'given', 'predicted', 'quality', 'suspect']]
+
+def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
+    res = _test_audit(r)
+    if res is None: return None
+    s, tab = res
+    sus = tab[tab.suspect].sort_values('quality', kind='stable')
+    RunFolder(r['folder']).write('test_issues', sus)
+    out = [f"cleanlab finds **{s['suspect']}** of {s['images']} test labels suspect "
+           f"({s['suspect'] / s['images']:.2%}), "
+           f"from the last model's (`{s['stage']}`) test probabilities. Accuracy on the given test labels: "
+           f"**{s['accuracy']:.4f}**; if every suspect label is wrong and the model's prediction right, "
+           f"{s['accuracy_high']:.4f}; counting every suspect image as an error, {s['accuracy_low']:.4f}; "
+           'on the '
+           f"other test labels only, {s['accuracy_unflagged']:.4f}. So up to "
+           f"{max(s['accuracy_high'] - s['accuracy'], s['accuracy'] - s['accuracy_low']):.4f} of the "
+           'measured '
+           'accuracy may be misjudged by wrong test labels. The test labels are not changed; the suspect '
+           'ones '
+           f"are listed in `{RUN_FILES['test_issues']}`."]
+    if s['accuracy'] < 0.8: out[0] += (" *cleanlab's flags assume a mostly right model: at a test accuracy "
+                                       'of '
+                                       f"{s['accuracy']:.2f}, most suspects are likely the model's errors.*")
+    if len(sus) and n > 0:
+        top = sus.head(n)
+        try: imgs = source_images(r, top['index'].to_numpy(np.int64), test=True,
+                                  what=RUN_FILES['test_issues'])
+        except (DataError, ReportError, OSError) as e: return '\n'.join(out + ['', f'*No gallery: {e}*'])
+        pos = {v: i for i, v in enumerate(r['vocab'])}
+        out += ['', plots('test_suspect', plot_flagged, imgs, top.given.map(pos).to_numpy(),
+                          top.predicted.map(pos).to_numpy(), top.quality.to_numpy(), vocab=r['vocab'],
+                          idx=top['index'].to_numpy(), n=len(top), ncols=min(8, len(top)),
+                          alt='suspect test labels',
+                          title=f"{r['name']}: suspect test labels (given → predicted, label quality)")]
+    return '\n'.join(out)
+
+# %% ../nbs/09_report.ipynb #2c4b9943
+def _as_run(run) -> dict: return run if isinstance(run, dict) else read_run(run)
+
+def top_losses(run, # a run folder or a `read_run` dict
+               split:str='test', # 'test': the last model's losses; 'train': the clean stage's out-of-fold
+               k:int=16, # how many
+              ) -> pd.DataFrame:
+    "The k images with the highest cross-entropy: index, label, predicted, prob (of the label), loss"
+    r = _as_run(run); rf = RunFolder(r['folder'])
+    if split == 'test':
+        st, pr = last_stage(r), r.get('predictions')
+        probs = None if st is None else _read(rf, 'test_probs', st)
+        lab = pr
+    elif split == 'train': probs, lab = _read(rf, 'probs', 'clean'), _read(rf, 'checked', 'clean')
+    else: raise ReportError(f"split is {split!r}; choose 'test' or 'train'")
+    if probs is None or lab is None:
+        raise ReportError(f'{rf.path}: no {split} probabilities to rank (' +
+                          ("a model stage's test_probs.npy and "
+                          'test_predictions.csv' if split == 'test' else "the clean stage's probs.npy") + ')')
+    y = lab['label'].to_numpy(np.int64)
+    p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1)
+    voc = r['vocab'] or [str(c) for c in range(probs.shape[1])]
+    df = pd.DataFrame(dict(index=lab['index'].to_numpy(), label=[voc[i] for i in y],
+                           predicted=[voc[i] for i in probs.argmax(1)], prob=p, loss=-np.log(p)))
+    return df.sort_values('loss', ascending=False, kind='stable').head(k).reset_index(drop=True)
+
+# %% ../nbs/09_report.ipynb #ca9e6511
+def most_confused(run, # a run folder or a `read_run` dict
+                  min_val:int=1, # keep pairs seen at least this often
+                 ) -> pd.DataFrame:
+    "(actual, predicted) pairs the last model confuses on the test set, most frequent first (fastai's)"
+    r = _as_run(run)
+    pr = r.get('predictions')
+    if pr is None: raise ReportError(f"{r['folder']}: no test_predictions.csv (no stage trained a model)")
+    voc = r['vocab'] or [str(c) for c in range(int(pr[['label', 'predicted']].max().max()) + 1)]
+    w = pr[pr.label != pr.predicted]
+    c = w.groupby(['label', 'predicted']).size().rename('count').reset_index()
+    c = c[c['count'] >= min_val].sort_values(['count', 'label', 'predicted'], ascending=[False, True, True])
+    return pd.DataFrame(dict(actual=[voc[i] for i in c.label], predicted=[voc[i] for i in c.predicted],
+                             count=c['count'].to_numpy())).reset_index(drop=True)
+
+def per_class_accuracy(run) -> pd.DataFrame:
+    "The last stage's per-class test table (precision, recall = per-class accuracy, f1, support)"
+    r = _as_run(run); st = last_stage(r)
+    if st is None: raise ReportError(f"{r['folder']}: no stage left test metrics")
+    return per_class_table(r['test_metrics'][st])
+
+def training_curves(run, *, path=None):
+    "Losses and metrics of every epoch of every stage in history.csv, segments named by stage; the Figure"
+    r = _as_run(run); h = r.get('history')
+    if h is None or not len(h): raise ReportError(f"{r['folder']}: no history.csv (no stage trained a model)")
+    return plot_history(_history_frame(h), path=path, title=f"{r['name']}: training curves")
+
+# %% ../nbs/09_report.ipynb #2eeeff6a
+def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
+    out = []
+    try: tl = top_losses(r, 'test', n)
+    except ReportError: return None
+    try: imgs = source_images(r, tl['index'].to_numpy(np.int64), test=True, what='test_predictions.csv')
+    except (DataError, ReportError, OSError) as e: out.append(f'*No gallery: {e}*')
+    else:
+        pos = {v: i for i, v in enumerate(r['vocab'])}
+        out.append(plots('top_losses_test', plot_flagged, imgs, tl.label.map(pos).to_numpy(),
+                         tl.predicted.map(pos).to_numpy(), tl.prob.to_numpy(), vocab=r['vocab'],
+                         idx=tl['index'].to_numpy(), n=len(tl), ncols=min(8, len(tl)), alt='top test losses',
+                         title=f"{r['name']} ({last_stage(r)}): top test losses (label → predicted, "
+                         'p(label))'))
+    out = [f'The {len(tl)} test images with the highest loss under the last model (`{last_stage(r)}`): wrong '
+           'and confident. Several of them may be wrong test labels (see Test-set audit).', ''] + out
+    try: tr = top_losses(r, 'train', 10)
+    except ReportError: pass
+    else: out += ['', "Train images with the highest out-of-fold loss (the clean stage's probabilities):", '',
+                  md_table(tr, index=False, floatfmt=dict(prob='.3g', loss='.3f'))]
+    return '\n'.join(out)
+
+def _sec_most_confused(r, plots) -> Optional[str]:
+    try: mc = most_confused(r)
+    except ReportError: return None
+    if not len(mc): return 'The last model confuses no pair of classes on the test set.'
+    return ('Test images of class `actual` predicted as `predicted` by the last model, most frequent pairs '
+            'first '
+            "(fastai's `most_confused`):\n\n" + md_table(mc.head(10), index=False))
+
+SECTIONS.update(data_health='Data health', test_audit='Test-set audit', top_losses='Top losses',
+                most_confused='Most confused classes')
+EXTRA_SECTIONS = dict(data_health=_sec_audit, test_audit=_sec_test_audit, top_losses=_sec_top_losses,
+                      most_confused=_sec_most_confused) # before `files`, in this order
+_PLOT_NAMES |= {'audit_pairs', 'test_suspect', 'top_losses_test'} | {f'audit_{i}' for i in (
+    'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale', 'odd_size')}
+
 # %% ../nbs/09_report.ipynb #c2865fb7
 def write_report(folder, # a run folder, trained/<name>/
                  *,
@@ -464,7 +663,7 @@ def write_report(folder, # a run folder, trained/<name>/
     makers = dict(config=_sec_config, data=_sec_data, timings=_sec_timings, metrics=_sec_metrics,
                   history=_sec_history, confusion=_sec_confusion, per_class=_sec_per_class,
                   robustness=_sec_robustness, detection=_sec_detection, noise_matrix=_sec_noise_matrix,
-                  flagged=lambda r, p: _sec_flagged(r, p, n_flagged), files=_sec_files)
+                  flagged=lambda r, p: _sec_flagged(r, p, n_flagged), **EXTRA_SECTIONS, files=_sec_files)
     for key, make in makers.items():
         body = make(r, plots)
         if body: parts.append(f'## {SECTIONS[key]}\n\n{body}')

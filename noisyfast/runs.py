@@ -26,6 +26,12 @@ STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json'
                    unlabeled='unlabeled.csv', all_labels='all_labels.csv', checked='checked_labels.csv',
                    probs='probs.npy')
 
+# %% ../nbs/02a_runs.ipynb #bd05d91f
+RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.csv',
+                 audit_pairs='audit_pairs.csv',
+                 audit_classes='audit_classes.csv', audit_overlap='audit_overlap.csv',
+                 test_issues='test_label_issues.csv')
+
 # %% ../nbs/02a_runs.ipynb #2d59b644
 class RunError(NoisyfastError):
     "A run cannot start or go on: the message says why and what to do"
