@@ -125,6 +125,7 @@ def cpu_net(n_in:int=3, # input channels
             bn_momentum:float=0.1, # BatchNorm running-stats momentum
            ) -> nn.Sequential:
     "Net for a small CPU: stride-2 conv-BN-act stem, conv groups (the last with one more conv), avg-pool head"
+    # internal: a Python caller's argument; train.resolve_arch checks model.arch first
     if len(widths) < 2: raise ValueError('widths gives the stem and at least one group')
     stem = nn.Sequential(nn.Conv2d(n_in, widths[0], 3, stride=2, padding=1, bias=False),
                          nn.BatchNorm2d(widths[0], momentum=bn_momentum), _act(act))

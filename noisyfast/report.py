@@ -569,8 +569,8 @@ def top_losses(run, # a run folder or a `read_run` dict
     else: raise ReportError(f"split is {split!r}; choose 'test' or 'train'")
     if probs is None or lab is None:
         raise ReportError(f'{rf.path}: no {split} probabilities to rank (' +
-                          ("a model stage's test_probs.npy and "
-                          'test_predictions.csv' if split == 'test' else "the clean stage's probs.npy") + ')')
+                          (f"a model stage's {rf.file('test_probs', 'x').name} and {rf.file('predictions').name}"
+                           if split == 'test' else f"the clean stage's {rf.file('probs', 'clean').name}") + ')')
     y = lab['label'].to_numpy(np.int64)
     p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1)
     voc = r['vocab'] or [str(c) for c in range(probs.shape[1])]
@@ -585,7 +585,8 @@ def most_confused(run, # a run folder or a `read_run` dict
     "(actual, predicted) pairs the last model confuses on the test set, most frequent first (fastai's)"
     r = _as_run(run)
     pr = r.get('predictions')
-    if pr is None: raise ReportError(f"{r['folder']}: no test_predictions.csv (no stage trained a model)")
+    if pr is None:
+        raise ReportError(f"{r['folder']}: no {RUN_FILES['predictions']} (no stage trained a model)")
     voc = r['vocab'] or [str(c) for c in range(int(pr[['label', 'predicted']].max().max()) + 1)]
     w = pr[pr.label != pr.predicted]
     c = w.groupby(['label', 'predicted']).size().rename('count').reset_index()
@@ -610,7 +611,7 @@ def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
     out = []
     try: tl = top_losses(r, 'test', n)
     except ReportError: return None
-    try: imgs = source_images(r, tl['index'].to_numpy(np.int64), test=True, what='test_predictions.csv')
+    try: imgs = source_images(r, tl['index'].to_numpy(np.int64), test=True, what=RUN_FILES['predictions'])
     except (DataError, ReportError, OSError) as e: out.append(f'*No gallery: {e}*')
     else:
         pos = {v: i for i, v in enumerate(r['vocab'])}
