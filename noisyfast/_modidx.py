@@ -508,6 +508,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.report._pct': ('report.html#_pct', 'noisyfast/report.py'),
                                   'noisyfast.report._read': ('report.html#_read', 'noisyfast/report.py'),
                                   'noisyfast.report._relabel_lines': ('report.html#_relabel_lines', 'noisyfast/report.py'),
+                                  'noisyfast.report._sanity_lines': ('report.html#_sanity_lines', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_config': ('report.html#_sec_config', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_confusion': ('report.html#_sec_confusion', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_data': ('report.html#_sec_data', 'noisyfast/report.py'),

@@ -208,15 +208,20 @@ def summary_table(metrics:dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index('stage') if rows else pd.DataFrame()
 
 # %% ../nbs/10_pipeline.ipynb #d0dd5d21
-def run_warnings(metrics:dict) -> list:
-    "Every warning of a run: its stages', and the final model worse than the baseline on the validation split"
+def run_warnings(metrics:dict, # a run's metrics (metrics.json)
+                 n_valid:int, # images in the validation split
+                ) -> list:
+    "Every warning of a run: its stages', and the final model clearly worse than the baseline on validation"
     out = [w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])]
     b, f = metrics.get('train'), metrics.get('final')
     if isinstance(b, dict) and isinstance(f, dict):
         k = 'valid_accuracy_true' if 'valid_accuracy_true' in b and 'valid_accuracy_true' in f else 'valid_accuracy'
-        if f[k] < b[k]: out.append(
-            f"the final model is worse than the baseline on the validation split ({k} {f[k]:.4f} < {b[k]:.4f}): "
-            "cleaning did not help; see the clean stage's numbers (fold_accuracy, flagged) in the report")
+        p, q = b[k], f[k]
+        se = np.sqrt((p * (1 - p) + q * (1 - q)) / n_valid) # of the difference of two accuracies
+        if q < p - 2 * se: out.append(
+            f"the final model is worse than the baseline on the validation split ({k} {q:.4f} < {p:.4f} on "
+            f"{n_valid:,} images, more than 2 standard errors apart): cleaning did not help; see the clean "
+            "stage's numbers (fold_accuracy, flagged) in the report")
     return out
 
 def format_summary(tbl:pd.DataFrame) -> str:
@@ -233,7 +238,7 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                                                   confidence=tp.max(1))))
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
     said = {w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])}
-    metrics['warnings'] = run_warnings(metrics)
+    metrics['warnings'] = run_warnings(metrics, len(data.valid))
     for w in metrics['warnings']:
         if w not in said: ctx.warn(w) # the stages said theirs as they happened
     rf.write('metrics', metrics)
