@@ -88,9 +88,10 @@ def oof_probs(cfg:Config, data:Data, *,
             tmp = folder/f'.fold{k}.tmp.npy'
             np.save(tmp, p); tmp.replace(f)
         probs[te] = p
-        if log: log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {(p.argmax(1) == train.y[te]).mean():.4f} on '
-                                                   'the given labels' + ('' if train.y_true is None else
-            f', {(p.argmax(1) == train.y_true[te]).mean():.4f} on the true labels'))
+        if log:
+            acc = lambda y: f'{(p.argmax(1) == y[te]).mean():.4f}'
+            log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {acc(train.y)} on the given labels' + (
+                '' if train.y_true is None else f', {acc(train.y_true)} on the true labels'))
         if done is not None: done(k)
     return probs
 
@@ -257,7 +258,7 @@ def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
 
 # %% ../nbs/07_clean.ipynb #40d71a4d
 def weak_line(y:np.ndarray) -> float:
-    "The held-out accuracy on given labels fold models must reach: a quarter of the way from majority-class to 1"
+    "Held-out accuracy on given labels fold models must reach: a quarter of the way from majority-class to 1"
     chance = np.bincount(y).max() / len(y)
     return float(chance + WEAK_MARGIN * (1 - chance))
 
@@ -270,11 +271,13 @@ def clean_warnings(m:dict, # the clean stage's metrics: fold_accuracy, flagged, 
     if weak: out.append(
         'the fold models are too weak for cleaning to be trusted: held-out accuracy on the given labels '
         + ', '.join(f'{a:.4f} (fold {k})' for k, a in weak) + f' is below {line:.4f} (a quarter of the way '
-        'from always guessing the largest class to 1); train them longer (clean.epochs, train.stages) or on more images')
+        'from always guessing the largest class to 1); train them longer (clean.epochs, train.stages) or on '
+        'more images')
     expected = m['estimated_noise_rate'] * m['checked']
     if m['flagged'] > FLAG_EXCESS * max(expected, 1): out.append(
         f"cleaning flagged {m['flagged']:,} of {m['checked']:,} labels, more than {FLAG_EXCESS}× the "
-        f"{expected:.0f} that cleanlab's own noise estimate ({100 * m['estimated_noise_rate']:.1f} %) implies; "
+        f"{expected:.0f} that cleanlab's own noise estimate ({100 * m['estimated_noise_rate']:.1f} %) "
+        "implies; "
         'check clean.filter_by and clean.frac_noise, and whether the fold models are good enough')
     return out
 
@@ -284,7 +287,8 @@ def clean_checks(cfg:Config, cr:CleanResult) -> dict:
     chk, cc = cr.checked, cfg.clean
     m = dict(estimated_noise_rate=float(1 - np.trace(estimate_joint(chk.y, cr.probs))))
     if cc.oof and cc.strikes is None: # the folds `oof_probs` made (same labels, same seed)
-        m['fold_accuracy'] = fold_accuracy(cr.probs, chk.y, kfold_indices(chk.y, cc.folds, cfg.seed), chk.y_true)
+        folds = kfold_indices(chk.y, cc.folds, cfg.seed)
+        m['fold_accuracy'] = fold_accuracy(cr.probs, chk.y, folds, chk.y_true)
     return m
 
 # %% ../nbs/07_clean.ipynb #ad3c2336
@@ -311,8 +315,9 @@ class CleanStage(Stage):
             m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)
         if cr.strikes: m['strikes'] = cr.strikes
         m.update(clean_checks(cfg, cr))
-        m['warnings'] = clean_warnings(m, cr.checked.y)
-        for w in m['warnings']: ctx.warn(w)
+        warns = clean_warnings(m, cr.checked.y)
+        for w in warns: ctx.warn(w)
+        if warns: m['warnings'] = warns
         self.restore(ctx)
         return StageResult(m)
 

@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     from noisyfast import __version__
     p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    d = sub.add_parser('data', help='data sets: list, info, check').add_subparsers(dest='sub', metavar='SUBCOMMAND')
+    d = sub.add_parser('data', help='data sets: list, info, check')
+    d = d.add_subparsers(dest='sub', metavar='SUBCOMMAND')
     d.required = True
     dl = d.add_parser('list', help='data sets and where their archives are'); _add_path(dl)
     dl.set_defaults(func=cmd_data_list)

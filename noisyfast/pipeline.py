@@ -145,11 +145,11 @@ def run_stage(st:Stage, ctx:RunContext):
 
 # %% ../nbs/10_pipeline.ipynb #3696d998
 def planned_epochs(cfg:Config) -> int:
-    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo rounds, fold models, final"
-    tc, cc = cfg.train, cfg.clean
-    def per(epochs=None): return sum((epochs or s.epochs) + (s.freeze_epochs if cfg.model.pretrained or j else 0)
+    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo, fold models, final"
+    tc, cc, pre = cfg.train, cfg.clean, bool(cfg.model.pretrained)
+    def per(epochs=None): return sum((epochs or s.epochs) + (s.freeze_epochs if pre or j else 0)
                                      for j, s in enumerate(tc.stages))
-    n = per() * bool(tc.baseline) + per(cfg.pseudo.epochs) * cfg.pseudo.rounds + per() * bool(cfg.final.enabled)
+    n = per() * (tc.baseline + cfg.final.enabled) + per(cfg.pseudo.epochs) * cfg.pseudo.rounds
     if cc.enabled: n += per(cc.epochs) * (cc.folds if cc.oof else 1) * (cc.strike_steps if cc.strikes else 1)
     return n # the divide stage trains its own learner, outside this count
 
@@ -215,7 +215,8 @@ def run_warnings(metrics:dict, # a run's metrics (metrics.json)
     out = [w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])]
     b, f = metrics.get('train'), metrics.get('final')
     if isinstance(b, dict) and isinstance(f, dict):
-        k = 'valid_accuracy_true' if 'valid_accuracy_true' in b and 'valid_accuracy_true' in f else 'valid_accuracy'
+        both = 'valid_accuracy_true' in b and 'valid_accuracy_true' in f
+        k = 'valid_accuracy_true' if both else 'valid_accuracy'
         p, q = b[k], f[k]
         se = np.sqrt((p * (1 - p) + q * (1 - q)) / n_valid) # of the difference of two accuracies
         if q < p - 2 * se: out.append(
@@ -225,7 +226,7 @@ def run_warnings(metrics:dict, # a run's metrics (metrics.json)
     return out
 
 def format_summary(tbl:pd.DataFrame) -> str:
-    "The summary table for people: counts as integers, seconds as `12.7 s`, accuracies with 4 decimals, blanks"
+    "The summary table for people: counts as integers, seconds as `12.7 s`, accuracies with 4 decimals"
     return tbl.apply(lambda col: [fmt_value(col.name, v) for v in col]).to_string() if len(tbl) else ''
 
 # %% ../nbs/10_pipeline.ipynb #be1b8bbb
@@ -238,12 +239,14 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                                                   confidence=tp.max(1))))
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
     said = {w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])}
-    metrics['warnings'] = run_warnings(metrics, len(data.valid))
-    for w in metrics['warnings']:
+    warns = run_warnings(metrics, len(data.valid))
+    for w in warns:
         if w not in said: ctx.warn(w) # the stages said theirs as they happened
+    if warns: metrics['warnings'] = warns
+    else: metrics.pop('warnings', None) # metrics.json has `warnings` only when there are some
     rf.write('metrics', metrics)
     tbl = summary_table(metrics)
-    extra = [fold_accuracy_line(metrics.get('clean'))] + [f'warning: {w}' for w in metrics['warnings']]
+    extra = [fold_accuracy_line(metrics.get('clean'))] + [f'warning: {w}' for w in warns]
     if len(tbl): ctx.log(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
                          f'{labels_line(data.summary())})\n' + format_summary(tbl) +
                          ''.join(f'\n{e}' for e in extra if e), prefix=False)

@@ -242,9 +242,9 @@ def fold_accuracy_line(m:dict) -> str:
     "The clean stage's fold models, their held-out accuracy on the given (and true) labels; '' when not known"
     fa = m.get('fold_accuracy') if isinstance(m, dict) else None
     if not fa: return ''
-    s = 'clean fold models, held-out accuracy: ' + ', '.join(f"{a['given']:.4f}" for a in fa) + ' on the given labels'
-    if all('true' in a for a in fa): s += '; ' + ', '.join(f"{a['true']:.4f}" for a in fa) + ' on the true labels'
-    return s
+    acc = lambda k: ', '.join(f'{a[k]:.4f}' for a in fa)
+    s = f"clean fold models, held-out accuracy: {acc('given')} on the given labels"
+    return s + (f"; {acc('true')} on the true labels" if all('true' in a for a in fa) else '')
 
 # %% ../nbs/02a_runs.ipynb #36ac11a8
 class RunLog:
@@ -256,10 +256,12 @@ class RunLog:
                  where:str='', # where in the run this log speaks from, e.g. `clean fold 2/4`
                  clock:dict=None): # shared by every `at` of one log: start time, epochs planned and done
         self.name, self.echo, self.file, self.quiet, self.where = name, echo, file, quiet, where
-        self.clock = clock if clock is not None else dict(t0=time.time(), stage='', planned=0, done=0, epoch_s=0.)
+        self.clock = clock if clock is not None else dict(t0=time.time(), stage='', planned=0, done=0,
+                                                          epoch_s=0.)
     def at(self, where:str) -> RunLog:
         "The same log, speaking from `where` inside this one (`clean` → `clean fold 2/4`)"
-        return RunLog(self.name, self.echo, self.file, self.quiet, f'{self.where} {where}'.strip(), self.clock)
+        return RunLog(self.name, self.echo, self.file, self.quiet, f'{self.where} {where}'.strip(),
+                      self.clock)
     def __call__(self, msg:str, *, terminal:bool=None, # default: unless quiet
                  prefix:bool=True): # `[name] where` before the message
         "Say `msg` on the terminal and in log.txt"
@@ -279,7 +281,8 @@ def tick(self:RunLog, seconds:float):
 def overall(self:RunLog) -> str:
     "Where the run stands: `stage 3/5, elapsed 1 min 05 s, about 2 min 10 s left`"
     c = self.clock
-    left = (c['planned'] - c['done']) * c['epoch_s'] / c['done'] if c['done'] and c['planned'] > c['done'] else None
+    todo = c['planned'] - c['done']
+    left = todo * c['epoch_s'] / c['done'] if c['done'] and todo > 0 else None
     return ', '.join(p for p in (c['stage'], f"elapsed {fmt_seconds(time.time() - c['t0'])}",
                                  f'about {fmt_seconds(left)} left' if left is not None else '') if p)
 

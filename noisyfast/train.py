@@ -265,7 +265,7 @@ from fastai.callback.progress import ProgressCallback
 from .runs import RunLog, fmt_seconds, fmt_value
 
 class EpochLine(Callback):
-    "One line per epoch, `epoch 7/16  train_loss 0.8120  valid_loss 0.9030  accuracy 0.6120  12.0 s`, to a `RunLog`"
+    "One line per epoch, `epoch 7/16  train_loss 0.8120  valid_loss 0.9030  accuracy 0.6120  12.0 s`"
     order = Recorder.order + 1 # after the Recorder has the epoch's values
     def __init__(self, log:RunLog=None, # where the lines go (default: printed, no prefix)
                  total:int=None): # the epochs of the whole `fit`, every stage and phase
