@@ -18,10 +18,12 @@ from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
+from .runs import RunLog
 
 # %% auto #0
-__all__ = ['FILTERS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
-           'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean', 'clean_quality', 'CleanStage']
+__all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues',
+           'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean',
+           'clean_quality', 'fold_accuracy', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -67,6 +69,7 @@ def oof_probs(cfg:Config, data:Data, *,
               arrays:ArrayData=None, progress:bool=None,
               done=None, # callback(fold) after each fold
               seed:int=None, # folds and fold models (default cfg.seed)
+              log:RunLog=None, # where the fold models speak (`... fold 2/4 epoch 1/12 ...`)
              ) -> np.ndarray:
     "Out-of-fold predicted probabilities N×C over `train`, from K fold models; finished folds are reused"
     cc, folder, seed = cfg.clean, Path(folder), cfg.seed if seed is None else seed
@@ -79,12 +82,16 @@ def oof_probs(cfg:Config, data:Data, *,
         if f.exists(): p = np.load(f)
         else:
             r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays, epochs=cc.epochs,
-                    seed=seed + 100 + k, progress=progress)
+                    seed=seed + 100 + k, progress=progress, log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
             arrays = r.arrays
             p = predict(r, train.subset(te))
             tmp = folder/f'.fold{k}.tmp.npy'
             np.save(tmp, p); tmp.replace(f)
         probs[te] = p
+        if log:
+            acc = lambda y: f'{(p.argmax(1) == y[te]).mean():.4f}'
+            log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {acc(train.y)} on the given labels' + (
+                '' if train.y_true is None else f', {acc(train.y_true)} on the true labels'))
         if done is not None: done(k)
     return probs
 
@@ -186,30 +193,31 @@ class CleanResult:
     flagged: np.ndarray = None # cleanlab's flags over `checked`
 
 def clean_probs(cfg:Config, data:Data, train:Split, folder, *, seed:int=None, arrays:ArrayData=None,
-                progress:bool=None, done=None) -> np.ndarray:
+                progress:bool=None, done=None, log:RunLog=None) -> np.ndarray:
     "Probabilities over `train`: out-of-fold, or in-sample from one model when `clean.oof` is false"
     cc, seed = cfg.clean, cfg.seed if seed is None else seed
     if cc.oof: return oof_probs(cfg, data, folder=folder, train=train, arrays=arrays, progress=progress,
-                                done=done, seed=seed)
+                                done=done, seed=seed, log=log)
     r = fit(cfg, data, folder=Path(folder)/'insample', train=train, arrays=arrays, epochs=cc.epochs,
-            seed=seed + 100, progress=progress)
+            seed=seed + 100, progress=progress, log=log)
     return predict(r, train)
 
 # %% ../nbs/07_clean.ipynb #3f8a9b0c
 def strike_labels(cfg:Config, data:Data, train:Split, folder, **kw):
     "`train` relabeled by `clean.strikes` votes in `clean.strike_steps` steps; last probabilities; counts"
-    cc, y, preds = cfg.clean, train.y, []
+    cc, y, preds, log = cfg.clean, train.y, [], kw.pop('log', None)
     for s in range(cc.strike_steps): # fresh folds and fold models each step: other seeds, current labels
         p = clean_probs(cfg, data, train.with_labels(y), Path(folder)/f'strikes{s}', seed=cfg.seed + 1000 * s,
-                        **kw)
+                        log=log.at(f'strikes step {s + 1}/{cc.strike_steps}') if log else None, **kw)
         preds.append(p.argmax(1))
         y, steps = strike_relabel(train.y, preds, strikes=cc.strikes, consecutive=cc.consecutive,
                                   y_true=train.y_true)
     return train.with_labels(y), p, steps
 
-def clean(cfg:Config, data:Data, *, folder, arrays:ArrayData=None, progress:bool=None, done=None) -> CleanResult:
+def clean(cfg:Config, data:Data, *, folder, arrays:ArrayData=None, progress:bool=None, done=None,
+          log:RunLog=None) -> CleanResult:
     "Find label issues in the train split (after strike relabeling with `clean.strikes`) and act on them"
-    cc, folder, kw = cfg.clean, Path(folder), dict(arrays=arrays, progress=progress, done=done)
+    cc, folder, kw = cfg.clean, Path(folder), dict(arrays=arrays, progress=progress, done=done, log=log)
     checked, steps = data.train, []
     if cc.strikes is not None: checked, probs, steps = strike_labels(cfg, data, data.train, folder, **kw)
     else: probs = clean_probs(cfg, data, checked, folder/('oof' if cc.oof else 'insample'), **kw)
@@ -231,6 +239,58 @@ def clean_quality(res:CleanResult, # what `clean` returned
     out['label_changes'] = relabel_metrics([new.get(i, -1) for i in chk.idx.tolist()], train.y, train.y_true)
     return out
 
+# %% ../nbs/07_clean.ipynb #aab3be6c
+from cleanlab.count import estimate_joint
+
+WEAK_MARGIN, FLAG_EXCESS = 0.25, 1.5 # the sanity rules below
+
+def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
+                  y:np.ndarray, # the labels the fold models trained on
+                  folds:list, # `kfold_indices` pairs
+                  y_true:np.ndarray=None) -> list:
+    "Each fold model's accuracy on its held-out fold: on the given labels and, when known, the true ones"
+    out = []
+    for _, te in folds:
+        pred = probs[te].argmax(1)
+        out.append(dict(given=float((pred == y[te]).mean()), **(
+            {} if y_true is None else dict(true=float((pred == np.asarray(y_true)[te]).mean())))))
+    return out
+
+# %% ../nbs/07_clean.ipynb #40d71a4d
+def weak_line(y:np.ndarray) -> float:
+    "Held-out accuracy on given labels fold models must reach: a quarter of the way from majority-class to 1"
+    chance = np.bincount(y).max() / len(y)
+    return float(chance + WEAK_MARGIN * (1 - chance))
+
+def clean_warnings(m:dict, # the clean stage's metrics: fold_accuracy, flagged, checked, estimated_noise_rate
+                   y:np.ndarray, # the labels cleanlab checked
+                  ) -> list:
+    "What a practitioner must hear about a clean stage: fold models too weak, far more flagged than estimated"
+    out, line = [], weak_line(y)
+    weak = [(k + 1, a['given']) for k, a in enumerate(m.get('fold_accuracy', [])) if a['given'] < line]
+    if weak: out.append(
+        'the fold models are too weak for cleaning to be trusted: held-out accuracy on the given labels '
+        + ', '.join(f'{a:.4f} (fold {k})' for k, a in weak) + f' is below {line:.4f} (a quarter of the way '
+        'from always guessing the largest class to 1); train them longer (clean.epochs, train.stages) or on '
+        'more images')
+    expected = m['estimated_noise_rate'] * m['checked']
+    if m['flagged'] > FLAG_EXCESS * max(expected, 1): out.append(
+        f"cleaning flagged {m['flagged']:,} of {m['checked']:,} labels, more than {FLAG_EXCESS}× the "
+        f"{expected:.0f} that cleanlab's own noise estimate ({100 * m['estimated_noise_rate']:.1f} %) "
+        "implies; "
+        'check clean.filter_by and clean.frac_noise, and whether the fold models are good enough')
+    return out
+
+# %% ../nbs/07_clean.ipynb #ee36d4ef
+def clean_checks(cfg:Config, cr:CleanResult) -> dict:
+    "The clean stage's sanity numbers (fold accuracy, cleanlab's noise estimate) for its metrics"
+    chk, cc = cr.checked, cfg.clean
+    m = dict(estimated_noise_rate=float(1 - np.trace(estimate_joint(chk.y, cr.probs))))
+    if cc.oof and cc.strikes is None: # the folds `oof_probs` made (same labels, same seed)
+        folds = kfold_indices(chk.y, cc.folds, cfg.seed)
+        m['fold_accuracy'] = fold_accuracy(cr.probs, chk.y, folds, chk.y_true)
+    return m
+
 # %% ../nbs/07_clean.ipynb #ad3c2336
 import time
 from fastcore.basics import patch
@@ -246,7 +306,7 @@ class CleanStage(Stage):
         ctx.say(f'{self.name}: {cfg.clean.folds}-fold out-of-fold probabilities' if cfg.clean.oof else
                 f'{self.name}: in-sample probabilities (clean.oof: false)')
         cr = clean(cfg, dataclasses.replace(ctx.data, train=given), folder=rf.stage_dir(self.name),
-                   arrays=ctx.arrays, progress=ctx.progress)
+                   arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
         self._save(rf, cr)
         m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof,
                  action=cfg.clean.action, train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
@@ -254,6 +314,10 @@ class CleanStage(Stage):
         if 'detection' in m and ctx.noise is not None:
             m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)
         if cr.strikes: m['strikes'] = cr.strikes
+        m.update(clean_checks(cfg, cr))
+        warns = clean_warnings(m, cr.checked.y)
+        for w in warns: ctx.warn(w)
+        if warns: m['warnings'] = warns
         self.restore(ctx)
         return StageResult(m)
 

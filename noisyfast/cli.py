@@ -10,8 +10,8 @@ from .config import ConfigError, NoisyfastError, config_keys, load_config, to_di
 from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
-__all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'cmd_config_keys', 'cmd_config_check', 'cmd_run',
-           'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
+__all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'key_help', 'cmd_config_keys', 'cmd_config_check',
+           'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f740437e
 def _pct(x): return f'{100 * x:.2f} %'
@@ -66,8 +66,17 @@ def cmd_data_check(args):
                                 'set data.skip_bad: true to leave them out of runs')
 
 # %% ../nbs/11_cli.ipynb #64edf111
+def key_help(key:str) -> str:
+    "The help text of a dotted config key (the `setting(..., help)` of its field)"
+    import typing
+    from dataclasses import fields
+    from noisyfast.config import StageConfig
+    cls, (*path, name) = Config, key.split('.')
+    for p in path: cls = StageConfig if p == 'stages' else typing.get_type_hints(cls)[p]
+    return {f.name: f for f in fields(cls)}[name].metadata.get('help', '')
+
 def cmd_config_keys(args):
-    "Print every valid config key with its default"
+    "Print every valid config key with its default and its help text"
     import yaml
     d = to_dict(Config())
     def get(k):
@@ -76,7 +85,10 @@ def cmd_config_keys(args):
             if isinstance(cur, list): cur = cur[0]
             cur = cur[p]
         return cur
-    for k in config_keys(): print(f'{k} = {yaml.safe_dump(get(k), default_flow_style=True).strip().removesuffix("...").strip()}')
+    rows = [(f'{k} = {yaml.safe_dump(get(k), default_flow_style=True).strip().removesuffix("...").strip()}',
+             key_help(k)) for k in config_keys()]
+    w = min(max(len(r[0]) for r in rows), 48)
+    for kv, h in rows: print(f'{kv:<{w}}  # {h}' if h else kv)
 
 def cmd_config_check(args):
     "Validate a config (with overrides) and print it resolved"
@@ -90,7 +102,7 @@ def cmd_run(args):
     "Run the stages of a config"
     from noisyfast.pipeline import run
     cfg = load_config(args.config, args.overrides)
-    run(cfg, resume=args.resume, overwrite=args.overwrite)
+    run(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
@@ -133,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     "The `noisyfast` argument parser"
     p = argparse.ArgumentParser(prog='noisyfast', description='Train image classifiers when labels are noisy or '
                                 'missing (fastai + timm + cleanlab).')
+    from noisyfast import __version__
+    p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    d = sub.add_parser('data', help='data sets: list, info').add_subparsers(dest='sub', metavar='SUBCOMMAND')
+    d = sub.add_parser('data', help='data sets: list, info, check')
+    d = d.add_subparsers(dest='sub', metavar='SUBCOMMAND')
     d.required = True
     dl = d.add_parser('list', help='data sets and where their archives are'); _add_path(dl)
     dl.set_defaults(func=cmd_data_list)
@@ -152,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('overrides', nargs='*', help='key.sub=value, e.g. train.bs=32 noise.rate=0.2')
     r.add_argument('--resume', action='store_true', help='continue an existing run folder')
     r.add_argument('--overwrite', action='store_true', help='delete an existing run folder first')
+    r.add_argument('--quiet', action='store_true', help="print only warnings, errors and the report's path "
+                   '(every line still goes to the run folder\'s log.txt)')
     r.set_defaults(func=cmd_run)
     au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into '
                         'trained/<name>-audit/')

@@ -10,9 +10,10 @@ import numpy as np, pandas as pd
 from .config import Config
 from .data import Data, Split
 from .noise import make_data, noise_summary
-from .runs import RunError, RunFolder, RunContext, Stage, StageResult, no_half_made_folder
+from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
+                            fmt_seconds, fmt_value, fold_accuracy_line)
 from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             data_arrays)
+                             data_arrays, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage
@@ -21,8 +22,8 @@ from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
 
 # %% auto #0
-__all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'run',
-           'whose_test_labels', 'summary_table', 'finish_run']
+__all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'planned_epochs',
+           'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings', 'format_summary', 'finish_run']
 
 # %% ../nbs/10_pipeline.ipynb #a55bf668
 def check_run(cfg:Config, data:Data, stages:list=None):
@@ -118,12 +119,14 @@ class FinalStage(Stage):
         weights = ctx.run.weights(init) if init in ('train', 'pseudo') else init
         ctx.say(f'{self.name}: {len(cdata.train)} images' + (f', from {init} weights' if init else ''))
         folder = ctx.run.stage_dir(self.name)
-        r = fit(cfg, cdata, folder=folder, arrays=ctx.arrays, weights=weights, progress=ctx.progress)
+        r = fit(cfg, cdata, folder=folder, arrays=ctx.arrays, weights=weights, progress=ctx.progress,
+                log=ctx.log.at(self.name))
         m = {}
         if cfg.clean.enabled and cfg.clean.action == 'unlabel' and len(cdata.unlabeled):
             pcfg = copy.deepcopy(cfg)
             pcfg.pseudo.rounds = max(1, cfg.pseudo.rounds)
-            pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays, progress=ctx.progress)
+            pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays, progress=ctx.progress,
+                              log=ctx.log.at(f'{self.name} pseudo'))
             r, m['rounds'] = pr.fit, pr.rounds
         return StageResult(m, r, cdata.train)
 
@@ -132,12 +135,11 @@ STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), AuditStage(), 
           RobustnessStage()]
 
 def _metrics_line(m:dict) -> str:
-    return ', '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in m.items()
-                     if not isinstance(v, (dict, list)))
+    return ', '.join(f'{k} {fmt_value(k, v)}' for k, v in m.items() if not isinstance(v, (dict, list)))
 
 def run_stage(st:Stage, ctx:RunContext):
     "Run one stage: evaluate the model it trained, save its history, record it as done"
-    res = st.run(ctx)
+    t0, res = time.time(), st.run(ctx)
     if res is None: return # nothing to do (e.g. robustness when no stage trained a model)
     m = res.metrics
     if res.model is not None:
@@ -148,6 +150,25 @@ def run_stage(st:Stage, ctx:RunContext):
         m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=tta), **m}
     ctx.run.finish(st.name, m, res.model.weights if res.model is not None else None)
     if m is not None: ctx.say(f'{st.name}: {_metrics_line(m)}')
+    else: ctx.say(f'{st.name}: done in {fmt_seconds(time.time() - t0)}')
+
+# %% ../nbs/10_pipeline.ipynb #3696d998
+def planned_epochs(cfg:Config) -> int:
+    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo, fold models, final"
+    tc, cc, pre = cfg.train, cfg.clean, bool(cfg.model.pretrained)
+    def per(epochs=None): return sum((epochs or s.epochs) + (s.freeze_epochs if pre or j else 0)
+                                     for j, s in enumerate(tc.stages))
+    n = per() * (tc.baseline + cfg.final.enabled) + per(cfg.pseudo.epochs) * cfg.pseudo.rounds
+    if cc.enabled: n += per(cc.epochs) * (cc.folds if cc.oof else 1) * (cc.strike_steps if cc.strikes else 1)
+    return n # the divide stage trains its own learner, outside this count
+
+def decode_images(cfg:Config, data:Data, arrays, log):
+    "Decode the train, valid and test images up front (fast loader), saying how long that took"
+    if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
+    t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))
+    log(f'decoding {n:,} images')
+    for s in (data.train, data.valid, data.test): arrays.images(s)
+    log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}')
 
 # %% ../nbs/10_pipeline.ipynb #06319aa7
 @no_half_made_folder
@@ -158,19 +179,24 @@ def run(cfg:Config, # a loaded config (`load_config`)
         progress:bool=None, # progress bars (default: on a terminal or in Jupyter)
         echo=print, # where status lines go
         stages:list=None, # the stages, in order (default `STAGES`)
+        quiet:bool=False, # on the terminal only warnings and the report's path (log.txt has every line)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
     data, noise = make_data(cfg)
     check_run(cfg, data, stages)
     rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
+    log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
+    log.clock.update(t0=t_start, planned=planned_epochs(cfg))
     arrays = data_arrays(cfg, data, default_device())
+    decode_images(cfg, data, arrays, log)
     ctx = RunContext(cfg, data, rf, noise, arrays, functools.partial(load_fit, cfg, data, arrays=arrays),
-                     progress, echo)
-    for st in stages:
-        if not st.enabled(cfg): continue
+                     progress, echo, log=log)
+    todo = [st for st in stages if st.enabled(cfg)]
+    for k, st in enumerate(todo, 1):
+        log.clock['stage'] = f'stage {k}/{len(todo)} {st.name}'
         if st.name in rf.done: st.restore(ctx)
-        else: run_stage(st, ctx)
+        else: log(log.overall()); run_stage(st, ctx)
         if st.name in rf.state['weights']: ctx.last = st.name
     return finish_run(ctx, time.time() - t_start)
 
@@ -190,6 +216,28 @@ def summary_table(metrics:dict) -> pd.DataFrame:
                          recall=m.get('detection', {}).get('recall'), seconds=m.get('seconds')))
     return pd.DataFrame(rows).set_index('stage') if rows else pd.DataFrame()
 
+# %% ../nbs/10_pipeline.ipynb #d0dd5d21
+def run_warnings(metrics:dict, # a run's metrics (metrics.json)
+                 n_valid:int, # images in the validation split
+                ) -> list:
+    "Every warning of a run: its stages', and the final model clearly worse than the baseline on validation"
+    out = [w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])]
+    b, f = metrics.get('train'), metrics.get('final')
+    if isinstance(b, dict) and isinstance(f, dict):
+        both = 'valid_accuracy_true' in b and 'valid_accuracy_true' in f
+        k = 'valid_accuracy_true' if both else 'valid_accuracy'
+        p, q = b[k], f[k]
+        se = np.sqrt((p * (1 - p) + q * (1 - q)) / n_valid) # of the difference of two accuracies
+        if q < p - 2 * se: out.append(
+            f"the final model is worse than the baseline on the validation split ({k} {q:.4f} < {p:.4f} on "
+            f"{n_valid:,} images, more than 2 standard errors apart): cleaning did not help; see the clean "
+            "stage's numbers (fold_accuracy, flagged) in the report")
+    return out
+
+def format_summary(tbl:pd.DataFrame) -> str:
+    "The summary table for people: counts as integers, seconds as `12.7 s`, accuracies with 4 decimals"
+    return tbl.apply(lambda col: [fmt_value(col.name, v) for v in col]).to_string() if len(tbl) else ''
+
 # %% ../nbs/10_pipeline.ipynb #be1b8bbb
 def finish_run(ctx:RunContext, seconds:float) -> dict:
     "Test predictions of the last model, total time, the summary and the report; returns the metrics"
@@ -199,15 +247,25 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
         rf.write('predictions', pd.DataFrame(dict(index=data.test.idx, label=data.test.y,
                                                   predicted=tp.argmax(1), confidence=tp.max(1))))
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
+    said = {w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])}
+    warns = run_warnings(metrics, len(data.valid))
+    for w in warns:
+        if w not in said: ctx.warn(w) # the stages said theirs as they happened
+    if warns: metrics['warnings'] = warns
+    else: metrics.pop('warnings', None) # metrics.json has `warnings` only when there are some
     rf.write('metrics', metrics)
     tbl = summary_table(metrics)
-    if len(tbl): ctx.echo(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
-                          f'{labels_line(data.summary())})\n' +
-                          tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
+    extra = [fold_accuracy_line(metrics.get('clean'))] + [f'warning: {w}' for w in warns]
+    if len(tbl): ctx.log(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
+                         f'{labels_line(data.summary())})\n' + format_summary(tbl) +
+                         ''.join(f'\n{e}' for e in extra if e), prefix=False)
+    t0 = time.time()
+    ctx.say('writing report.md and its plots')
     try: rep = write_report(rf.path)
     except Exception as e: # the results are on disk: say so, and how to rebuild the report
         raise RunError(f'the run finished and its results are in {rf.path} (metrics.json, checkpoints), but '
                        f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild it '
                        f'with `noisyfast report {rf.path}`') from e
-    ctx.echo(f'report: {rep}')
+    ctx.say(f'report written in {fmt_seconds(time.time() - t0)}')
+    ctx.log(f'report: {rep}', terminal=True, prefix=False) # even when quiet
     return metrics

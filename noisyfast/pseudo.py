@@ -52,6 +52,7 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
                  arrays:ArrayData=None,
                  progress:bool=None,
                  done=None, # callback(round, stats) after each round (run folders record progress)
+                 log=None, # a `noisyfast.runs.RunLog`: where each round's fit speaks
                 ) -> PseudoResult:
     "Run `cfg.pseudo.rounds` pseudo-labeling rounds starting from the model `start`"
     pc = cfg.pseudo
@@ -66,7 +67,7 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
         init = cur.weights if pc.init == 'previous' else None
         cur = fit(cfg, data, folder=Path(folder)/f'round{r}', train=train, arrays=arrays, weights=init,
                   epochs=pc.epochs, sample_weights=w if pc.weight else None, seed=cfg.seed + 1000 * r,
-                  progress=progress)
+                  progress=progress, log=log.at(f'round {r}/{pc.rounds}') if log else None)
         stats.update(round=r, best_valid=cur.best, seconds=cur.seconds)
         rounds.append(stats)
         if done is not None: done(r, stats)
@@ -82,7 +83,7 @@ class PseudoStage(Stage):
     def run(self, ctx) -> StageResult:
         ctx.say(f'{self.name}: {ctx.cfg.pseudo.rounds} rounds over {len(ctx.data.unlabeled)} unlabeled images')
         pr = pseudo_label(ctx.cfg, ctx.data, ctx.model('train'), folder=ctx.run.stage_dir(self.name),
-                          arrays=ctx.arrays, progress=ctx.progress)
+                          arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
         ctx.run.save_labels(pr.train, 'labels', self.name)
         self.restore(ctx)
         return StageResult(dict(rounds=pr.rounds), pr.fit, pr.train)

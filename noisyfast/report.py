@@ -13,7 +13,7 @@ from .data import DataError, load_images, load_source, open_image, is_image_arra
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
 from .evaluate import robustness_summary
-from .runs import RUN_FILES, RunFolder
+from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 
 # %% auto #0
 __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run',
@@ -643,6 +643,13 @@ EXTRA_SECTIONS = dict(data_health=_sec_audit, test_audit=_sec_test_audit, top_lo
 _PLOT_NAMES |= {'audit_pairs', 'test_suspect', 'top_losses_test'} | {f'audit_{i}' for i in (
     'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale', 'odd_size')}
 
+# %% ../nbs/09_report.ipynb #cb2ef733
+def _sanity_lines(m:dict) -> list:
+    "The top of report.md: the run's warnings, and the clean stage's fold models' held-out accuracy"
+    out = ['\n**Warning:** ' + w for w in m.get('warnings') or []]
+    fa = fold_accuracy_line(m.get('clean'))
+    return out + ([f'\n{fa[0].upper()}{fa[1:]}.'] if fa else [])
+
 # %% ../nbs/09_report.ipynb #c2865fb7
 def write_report(folder, # a run folder, trained/<name>/
                  *,
@@ -660,7 +667,7 @@ def write_report(folder, # a run folder, trained/<name>/
                          'train' in m else '') + '.')
     if isinstance(m.get('clean'), dict) and not m['clean'].get('oof', True):
         head.append('\n**Note: the clean stage used in-sample probabilities** (see Noise detection).')
-    parts = ['\n'.join(head)]
+    parts = ['\n'.join(head + _sanity_lines(m))]
     makers = dict(config=_sec_config, data=_sec_data, timings=_sec_timings, metrics=_sec_metrics,
                   history=_sec_history, confusion=_sec_confusion, per_class=_sec_per_class,
                   robustness=_sec_robustness, detection=_sec_detection, noise_matrix=_sec_noise_matrix,

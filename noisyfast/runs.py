@@ -4,18 +4,18 @@
 
 # %% ../nbs/02a_runs.ipynb #219b26c7
 from __future__ import annotations
-import functools, json, shutil
+import functools, json, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
-from fastcore.basics import patch
+from fastcore.basics import noop, patch
 import numpy as np, pandas as pd, yaml
 from .config import Config, NoisyfastError, atomic_write_text, save_config, to_dict
 from .data import Data, Split, concat_splits
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'STAGE_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder', 'no_half_made_folder',
-           'StageResult', 'Stage', 'RunContext']
+           'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
@@ -224,6 +224,78 @@ def no_half_made_folder(run_fn):
             raise
     return _run
 
+# %% ../nbs/02a_runs.ipynb #71b521a2
+_FRACTION_KEYS = ('acc', 'precision', 'recall', 'f1', 'loss', 'error', 'top5', 'confidence', 'best')
+
+def fmt_seconds(s:float) -> str:
+    "Seconds for people: `12.7 s`, `3 min 05 s`, `1 h 02 min`"
+    s = float(s)
+    if s < 59.95: return f'{s:.1f} s'
+    m, sec = divmod(int(round(s)), 60)
+    if m < 60: return f'{m} min {sec:02d} s'
+    return f'{m // 60} h {m % 60:02d} min'
+
+def fmt_value(key:str, # the metric's name: it says whether a number is seconds, a rate or a count
+              v) -> str:
+    "A metric for people: seconds as `fmt_seconds`, counts as integers, rates as %, other floats 4 decimals"
+    if v is None or (isinstance(v, float) and np.isnan(v)): return ''
+    if isinstance(v, (bool, np.bool_, str)): return str(v)
+    k = key.lower()
+    if 'seconds' in k or k == 'time': return fmt_seconds(v)
+    if k.endswith('rate') or 'fraction' in k: return f'{100 * float(v):.1f} %'
+    if isinstance(v, (int, np.integer)): return f'{int(v):,}'
+    if float(v).is_integer() and not any(w in k for w in _FRACTION_KEYS): return f'{int(v):,}'
+    return f'{float(v):.4f}'
+
+# %% ../nbs/02a_runs.ipynb #871abedc
+def fold_accuracy_line(m:dict) -> str:
+    "The clean stage's fold models, their held-out accuracy on the given (and true) labels; '' when not known"
+    fa = m.get('fold_accuracy') if isinstance(m, dict) else None
+    if not fa: return ''
+    acc = lambda k: ', '.join(f'{a[k]:.4f}' for a in fa)
+    s = f"clean fold models, held-out accuracy: {acc('given')} on the given labels"
+    return s + (f"; {acc('true')} on the true labels" if all('true' in a for a in fa) else '')
+
+# %% ../nbs/02a_runs.ipynb #36ac11a8
+class RunLog:
+    "How a run speaks: `[name] where msg` lines on the terminal (unless quiet) and in log.txt, with a clock"
+    def __init__(self, name:str=None, # the run's name, the prefix of every line
+                 echo:Callable=print, # where terminal lines go
+                 file=None, # log.txt: every line is appended there, flushed at once
+                 quiet:bool=False, # nothing on the terminal but what is said with `terminal=True`
+                 where:str='', # where in the run this log speaks from, e.g. `clean fold 2/4`
+                 clock:dict=None): # shared by every `at` of one log: start time, epochs planned and done
+        self.name, self.echo, self.file, self.quiet, self.where = name, echo, file, quiet, where
+        self.clock = clock if clock is not None else dict(t0=time.time(), stage='', planned=0, done=0,
+                                                          epoch_s=0.)
+    def at(self, where:str) -> RunLog:
+        "The same log, speaking from `where` inside this one (`clean` → `clean fold 2/4`)"
+        return RunLog(self.name, self.echo, self.file, self.quiet, f'{self.where} {where}'.strip(),
+                      self.clock)
+    def __call__(self, msg:str, *, terminal:bool=None, # default: unless quiet
+                 prefix:bool=True): # `[name] where` before the message
+        "Say `msg` on the terminal and in log.txt"
+        head = [f'[{self.name}]' if self.name else '', self.where] if prefix else []
+        line = ' '.join(p for p in head + [msg] if p)
+        if (not self.quiet) if terminal is None else terminal: self.echo(line)
+        if self.file is not None:
+            with open(self.file, 'a') as f: f.write(line + '\n')
+
+# %% ../nbs/02a_runs.ipynb #d5812ecc
+@patch
+def tick(self:RunLog, seconds:float):
+    "One more epoch done, in `seconds`: the estimate of the time left learns from it"
+    self.clock['done'] += 1; self.clock['epoch_s'] += seconds
+
+@patch
+def overall(self:RunLog) -> str:
+    "Where the run stands: `stage 3/5, elapsed 1 min 05 s, about 2 min 10 s left`"
+    c = self.clock
+    todo = c['planned'] - c['done']
+    left = todo * c['epoch_s'] / c['done'] if c['done'] and todo > 0 else None
+    return ', '.join(p for p in (c['stage'], f"elapsed {fmt_seconds(time.time() - c['t0'])}",
+                                 f'about {fmt_seconds(left)} left' if left is not None else '') if p)
+
 # %% ../nbs/02a_runs.ipynb #5132ea78
 @dataclass
 class StageResult:
@@ -258,10 +330,13 @@ class RunContext:
     probs: Any = None # the clean stage's (out-of-fold) probabilities over `checked`, N×C
     models: dict = field(default_factory=dict) # stage → FitResult
     last: Optional[str] = None # the last stage that trained a model
+    log: Any = None # a `RunLog` (default: `[name] ...` lines through `echo`)
     def __post_init__(self):
         if self.labels is None: self.labels = self.data.train
+        if self.log is None: self.log = RunLog(self.cfg.name, self.echo)
     def model(self, stage:str):
         "The model a finished stage ended with (rebuilt from its checkpoint in a resumed run)"
         if stage not in self.models: self.models[stage] = self.load_model(self.run.weights(stage))
         return self.models[stage]
-    def say(self, msg:str): self.echo(f'[{self.cfg.name}] {msg}')
+    def say(self, msg:str): self.log(msg)
+    def warn(self, msg:str): self.log(f'warning: {msg}', terminal=True) # even when quiet

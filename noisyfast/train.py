@@ -34,8 +34,8 @@ from .models import MODELS, is_model, create_model, model_splitter, timm_splitte
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
-           'Checkpoints', 'StopOnNaN', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader',
-           'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget',
+           'resolve_loader', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -263,6 +263,32 @@ class StopOnNaN(TerminateOnNaNCallback):
         "Raise the `TrainError` of a fit this callback cancelled"
         if self.error is not None: raise self.error
 
+# %% ../nbs/05_train.ipynb #f6b39594
+from fastcore.basics import noop, store_attr
+from fastai.learner import Recorder
+from fastai.callback.progress import ProgressCallback
+from .runs import RunLog, fmt_seconds, fmt_value
+
+class EpochLine(Callback):
+    "One line per epoch, `epoch 7/16  train_loss 0.8120  valid_loss 0.9030  accuracy 0.6120  12.0 s`"
+    order = Recorder.order + 1 # after the Recorder has the epoch's values
+    def __init__(self, log:RunLog=None, # where the lines go (default: printed, no prefix)
+                 total:int=None): # the epochs of the whole `fit`, every stage and phase
+        store_attr(); self.log, self.n = log or RunLog(), 0
+    def before_fit(self):
+        self.bars = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)
+        if not self.bars: self.learn.logger = noop # the Recorder's raw lists `[0, 3.38, 3.15, ...]`
+    def before_epoch(self): self.t0, self.trained = time.time(), False
+    def after_train(self): self.trained = True # `get_preds` runs epochs too: those only validate
+    def after_epoch(self):
+        if not self.trained: return
+        self.n, secs = self.n + 1, time.time() - self.t0
+        names = list(self.recorder.metric_names[1:-1])
+        vals = '  '.join(f'{k} {fmt_value(k, v)}' for k, v in zip(names, self.recorder.log[1:]))
+        self.log(f"epoch {self.n}/{self.total or '?'}  {vals}  {fmt_seconds(secs)}",
+                 terminal=False if self.bars else None) # under bars: only in log.txt
+        self.log.tick(secs)
+
 # %% ../nbs/05_train.ipynb #13677181
 @dataclass
 class FitResult:
@@ -353,6 +379,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         device=None,
         progress:bool=None, # default: on a terminal or in Jupyter
         extra_cbs=None,
+        log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"
     from noisyfast.losses import LossWeights
@@ -394,6 +421,10 @@ def fit(cfg:Config, # the run config (model, train sections)
             if precision == 'fp16': learn.to_fp16()
             elif precision == 'bf16': learn.to_bf16()
             _progress(learn, show_progress() if progress is None else progress)
+            total, log = sum((epochs or s.epochs) + (s.freeze_epochs if trained or j else 0)
+                             for j, s in enumerate(tc.stages)), log or RunLog()
+            learn.add_cb(EpochLine(log, total))
+            log(f"{total} epoch{'s' if total != 1 else ''} on {len(train):,} images ({log.overall()})")
             if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
             if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
                 learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats,
@@ -524,4 +555,4 @@ class TrainStage(Stage):
     def run(self, ctx) -> StageResult:
         ctx.say(f'{self.name}: {len(ctx.labels)} images, {ctx.data.c} classes')
         return StageResult(model=fit(ctx.cfg, ctx.data, folder=ctx.run.stage_dir(self.name), train=ctx.labels,
-                                     arrays=ctx.arrays, progress=ctx.progress))
+                                     arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name)))
