@@ -18,6 +18,7 @@ from .clean import CleanStage
 from .divide import DivideStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
+from .distrib import rank0, solo
 
 # %% auto #0
 __all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'run',
@@ -191,11 +192,13 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                                                   confidence=tp.max(1))))
     metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
     rf.write('metrics', metrics)
+    if not rank0(): return metrics # with several processes, rank 0 prints the summary and writes the report
     tbl = summary_table(metrics)
     if len(tbl): ctx.echo(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
                           f'{labels_line(data.summary())})\n' +
                           tbl.to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
-    try: rep = write_report(rf.path)
+    try:
+        with solo(): rep = write_report(rf.path) # rank 0 alone: its writes wait for no other process
     except Exception as e: # the results are on disk: say so, and how to rebuild the report
         raise RunError(f'the run finished and its results are in {rf.path} (metrics.json, checkpoints), but '
                        f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild it '
