@@ -25,7 +25,8 @@ def run(config, n, overrides, out):
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.time() - t0
-    if r.returncode: raise SystemExit(f'{" ".join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}')
+    if r.returncode:
+        raise SystemExit(f'{" ".join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}')
     folder = Path(out)/f'p{n}'
     import yaml
     return wall, json.loads((folder/'metrics.json').read_text()), yaml.safe_load((folder/'config.yaml').read_text())

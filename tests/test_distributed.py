@@ -6,9 +6,13 @@ the baseline and final models are trained data-parallel, 2 processes x bs/2 agai
 batch, and they differ from the one-process model because (1) BatchNorm normalises each half-batch with its own
 statistics (SyncBatchNorm has no CPU kernel; DDP copies rank 0's running statistics), (2) each process's epoch
 shard is a contiguous half of the epoch's order (fastai's `DistributedDL`), so a global batch holds other images,
-and (3) the augmentation draws differ. That is the same kind of change as another seed, so the tolerance is a
-seed's spread at this size: test accuracy within TOL of the one-process run (at 12 epochs two seeds of the one-
-process run differ by a few points on digits; measured in the README section "More than one GPU").
+and (3) the augmentation draws differ. That is the same kind of change as another seed. Measured with this
+config (accuracies on clean labels, valid / test): one process, seeds 42, 43, 44: baseline 0.944 0.937 0.937 /
+0.903 0.905 0.891, final 0.874 0.902 0.881 / 0.908 0.886 0.791; two processes, seeds 42 and 43: baseline
+0.916 0.916 / 0.928 0.900, final 0.937 0.895 / 0.869 0.883. The largest difference between two processes and one
+with the same seed was 0.028 for the baseline (1,295 train images) and 0.063 for the final model (570 images left
+after pruning, 143 valid images: one image is 0.007), against a seed-to-seed spread of up to 0.014 (baseline,
+test) and 0.117 (final, test). Hence TOL: 0.05 for the baseline, 0.08 for the final model.
 """
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -28,7 +32,7 @@ clean: {enabled: true, folds: 2, epochs: 3, filter_by: prune_by_noise_rate, acti
 final: {enabled: true}
 evaluate: {robustness: false}
 """
-TOL = 0.05 # test / valid accuracy, DDP against one process (see the module's docstring)
+TOL = {'train': 0.05, 'final': 0.08} # accuracy, two processes against one (see the module's docstring)
 
 def start(cfg, *args):
     return subprocess.Popen([sys.executable, '-m', 'noisyfast', 'run', str(cfg), *args], env=ENV,
@@ -61,8 +65,9 @@ def two(tmp_path_factory):
 def files(folder): return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*'))
 
 def accuracies(folder):
+    "Accuracies on clean labels (359 test, 143 valid images); on the noisy valid labels one image is 0.007"
     m = RunFolder(folder).read('metrics')
-    return {f'{st}.{k}': m[st][k] for st in ('train', 'final') for k in ('valid_accuracy', 'test_accuracy')}
+    return {f'{st}.{k}': m[st][k] for st in ('train', 'final') for k in ('valid_accuracy_true', 'test_accuracy')}
 
 def test_fold_parallel_clean_equals_serial(one, two):
     "Fold k on process k mod 2, same seeds: the same fold probabilities and flagged labels, bit for bit"
@@ -81,7 +86,7 @@ def test_two_processes_match_one(one, two):
     assert files(f1) == files(f2) # one run folder, nothing left by the second process (no temp files)
     a1, a2 = accuracies(f1), accuracies(f2)
     assert a1['final.test_accuracy'] > 0.8 # a trained model, so the comparison means something
-    for k in a1: assert abs(a1[k] - a2[k]) <= TOL, (k, a1[k], a2[k])
+    for k in a1: assert abs(a1[k] - a2[k]) <= TOL[k.split('.')[0]], (k, a1[k], a2[k])
     for ck in sorted(p.relative_to(f1) for p in f1.rglob('*.pth')):
         s1, s2 = (torch.load(f/ck, map_location='cpu', weights_only=True) for f in (f1, f2))
         assert s1['model'].keys() == s2['model'].keys(), ck # no 'module.' prefix from DistributedDataParallel
@@ -132,5 +137,5 @@ def test_sigkill_then_resume_two_processes(one, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in kept} == kept # the finished fold was not computed again
     assert RunFolder(folder).read('issues').equals(RunFolder(f1).read('issues'))
     a1, a2 = accuracies(f1), accuracies(folder)
-    for k in a1: assert abs(a1[k] - a2[k]) <= TOL, (k, a1[k], a2[k])
+    for k in a1: assert abs(a1[k] - a2[k]) <= TOL[k.split('.')[0]], (k, a1[k], a2[k])
     assert files(folder) == files(f1)
