@@ -19,6 +19,7 @@ from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
 from .runs import RunLog
+from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues',
@@ -54,13 +55,14 @@ def _reuse_folds(folder:Path, fp:str):
     f, old = folder/'fingerprint.txt', None
     if f.exists(): old = f.read_text().strip()
     stale = sorted(folder.glob('fold*.npy'))
-    if old == fp: return
+    if old == fp or not rank0(): return barrier() # with several processes: rank 0 cleans up, the others wait
     if stale:
         warnings.warn(f'{folder}: its fold probabilities were computed with other settings or labels '
                       f'(fingerprint.txt differs); recomputing them')
         for s in stale: s.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(f, fp + '\n')
+    barrier()
 
 # %% ../nbs/07_clean.ipynb #bc4aafd2
 def oof_probs(cfg:Config, data:Data, *,
@@ -76,23 +78,29 @@ def oof_probs(cfg:Config, data:Data, *,
     train = train if train is not None else data.train
     folds = kfold_indices(train.y, cc.folds, seed)
     _reuse_folds(folder, fold_fingerprint(cfg, data, train, folds, seed))
-    probs = np.zeros((len(train), data.c), np.float32)
-    for k, (tr, te) in enumerate(folds):
-        f = folder/f'fold{k}.npy'
-        if f.exists(): p = np.load(f)
-        else:
+    probs, n, me = np.zeros((len(train), data.c), np.float32), processes(), process_rank()
+    with solo(): # fold k is trained by process k mod n alone: the fold models are independent
+        for k, (tr, te) in enumerate(folds):
+            f = folder/f'fold{k}.npy'
+            if k % n != me: continue
+            if f.exists():
+                if done is not None and n == 1: done(k)
+                continue
             r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays, epochs=cc.epochs,
-                    seed=seed + 100 + k, progress=progress, log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
+                    seed=seed + 100 + k, progress=progress,
+                    log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
             arrays = r.arrays
-            p = predict(r, train.subset(te))
             tmp = folder/f'.fold{k}.tmp.npy'
-            np.save(tmp, p); tmp.replace(f)
-        probs[te] = p
+            np.save(tmp, predict(r, train.subset(te))); tmp.replace(f)
+            if done is not None and n == 1: done(k)
+    barrier() # every fold file is written
+    for k, (tr, te) in enumerate(folds):
+        probs[te] = p = np.load(folder/f'fold{k}.npy')
         if log:
             acc = lambda y: f'{(p.argmax(1) == y[te]).mean():.4f}'
             log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {acc(train.y)} on the given labels' + (
                 '' if train.y_true is None else f', {acc(train.y_true)} on the true labels'))
-        if done is not None: done(k)
+        if done is not None and n > 1: done(k)
     return probs
 
 # %% ../nbs/07_clean.ipynb #81c65c85

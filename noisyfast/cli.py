@@ -4,14 +4,14 @@
 
 # %% ../nbs/11_cli.ipynb #2b58a32a
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from pathlib import Path
 from .config import ConfigError, NoisyfastError, config_keys, load_config, to_dict, Config
 from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
 __all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'key_help', 'cmd_config_keys', 'cmd_config_check',
-           'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
+           'launch', 'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f740437e
 def _pct(x): return f'{100 * x:.2f} %'
@@ -98,11 +98,28 @@ def cmd_config_check(args):
     print(f'# {args.config}: OK', file=sys.stderr)
 
 # %% ../nbs/11_cli.ipynb #6ac3baa7
+def launch(n:int, # processes
+           argv:list, # the `noisyfast` arguments each process gets
+          ) -> int:
+    "Run `noisyfast *argv` in `n` processes on this machine with torchrun; its exit status"
+    import subprocess
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={n}',
+           '-m', 'noisyfast', *argv]
+    return subprocess.run(cmd).returncode
+
 def cmd_run(args):
-    "Run the stages of a config"
+    "Run the stages of a config (in `--processes` processes: one run folder, written by rank 0)"
     from noisyfast.pipeline import run
-    cfg = load_config(args.config, args.overrides)
-    run(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    from noisyfast.distrib import init_processes, end_processes, process_rank
+    cfg = load_config(args.config, args.overrides) # a config mistake is refused before any process starts
+    if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
+        flags = ['--resume'] * args.resume + ['--overwrite'] * args.overwrite
+        if rc := launch(args.processes, ['run', args.config, *args.overrides, *flags]): raise SystemExit(rc)
+        return
+    init_processes() # under torchrun / accelerate launch: join the group
+    quiet = dict(echo=lambda *a: None, progress=False) if process_rank() > 0 else {}
+    run(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, **quiet)
+    end_processes()
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
@@ -169,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--overwrite', action='store_true', help='delete an existing run folder first')
     r.add_argument('--quiet', action='store_true', help="print only warnings, errors and the report's path "
                    '(every line still goes to the run folder\'s log.txt)')
+    r.add_argument('--processes', type=int, default=1, metavar='N',
+                   help='train with N processes on this machine (one per GPU; gloo on CPU)')
     r.set_defaults(func=cmd_run)
     au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into '
                         'trained/<name>-audit/')

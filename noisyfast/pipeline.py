@@ -20,6 +20,7 @@ from .divide import DivideStage
 from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
+from .distrib import rank0, solo
 
 # %% auto #0
 __all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'planned_epochs',
@@ -254,6 +255,7 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
     if warns: metrics['warnings'] = warns
     else: metrics.pop('warnings', None) # metrics.json has `warnings` only when there are some
     rf.write('metrics', metrics)
+    if not rank0(): return metrics # with several processes, rank 0 prints the summary and writes the report
     tbl = summary_table(metrics)
     extra = [fold_accuracy_line(metrics.get('clean'))] + [f'warning: {w}' for w in warns]
     if len(tbl): ctx.log(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
@@ -261,7 +263,8 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                          ''.join(f'\n{e}' for e in extra if e), prefix=False)
     t0 = time.time()
     ctx.say('writing report.md and its plots')
-    try: rep = write_report(rf.path)
+    try:
+        with solo(): rep = write_report(rf.path) # rank 0 alone: its writes wait for no other process
     except Exception as e: # the results are on disk: say so, and how to rebuild the report
         raise RunError(f'the run finished and its results are in {rf.path} (metrics.json, checkpoints), but '
                        f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild it '

@@ -12,6 +12,7 @@ from fastcore.basics import noop, patch
 import numpy as np, pandas as pd, yaml
 from .config import Config, NoisyfastError, atomic_write_text, save_config, to_dict
 from .data import Data, Split, concat_splits
+from .distrib import barrier, rank0
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'STAGE_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder', 'no_half_made_folder',
@@ -104,16 +105,21 @@ _READ = dict(json=lambda f: json.loads(f.read_text()), csv=pd.read_csv, npy=np.l
              matrix=lambda f: np.atleast_2d(np.loadtxt(f, delimiter=',')))
 
 # %% ../nbs/02a_runs.ipynb #686dc8f8
-@patch
-def write(self:RunFolder, kind:str, obj, stage:str=None) -> Path:
-    "Write `obj` as the file `kind` is (JSON, CSV from a DataFrame, .npy, matrix CSV, text), atomically"
-    f = self.file(kind, stage)
+def _write_file(f:Path, obj) -> Path:
     f.parent.mkdir(parents=True, exist_ok=True)
     if f.suffix == '.json': return write_json(f, obj)
     if f.suffix == '.npy': return _write_npy(f, np.asarray(obj))
     if isinstance(obj, pd.DataFrame): return atomic_write_text(f, obj.to_csv(index=False))
     if isinstance(obj, np.ndarray): return atomic_write_text(f, _matrix_text(obj))
     return atomic_write_text(f, obj)
+
+@patch
+def write(self:RunFolder, kind:str, obj, stage:str=None) -> Path:
+    "Write `obj` as the file `kind` is (JSON, CSV, .npy, matrix CSV, text), atomically; only rank 0 writes"
+    f = self.file(kind, stage)
+    if rank0(): _write_file(f, obj)
+    barrier() # with several processes, the others may read it next
+    return f
 
 @patch
 def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None, **kw):
@@ -131,13 +137,17 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     "Create the folder (saving `cfg`), or reopen it with `resume`, or start it again with `overwrite`"
     if resume and overwrite: raise RunError('choose --resume or --overwrite, not both')
     p = self.path
-    if p.exists() and any(p.iterdir()):
-        if overwrite: shutil.rmtree(p)
-        elif resume: return self._reopen(cfg)
-        else: raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
-                             'it again, or name the run differently (name=...)')
-    p.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, self.file('config'))
+    barrier() # with several processes, every one looks before rank 0 changes anything
+    found = p.exists() and any(p.iterdir())
+    if found and not (resume or overwrite):
+        raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
+                       'it again, or name the run differently (name=...)')
+    barrier()
+    if found and resume: return self._reopen(cfg)
+    if rank0():
+        if found: shutil.rmtree(p)
+        p.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, self.file('config'))
     self._state = _NEW_STATE()
     self.save_state()
     return self
@@ -159,7 +169,7 @@ def state(self:RunFolder) -> dict:
     return self._state
 
 @patch
-def save_state(self:RunFolder): write_json(self.file('state'), self.state)
+def save_state(self:RunFolder): self.write('state', self.state)
 
 @patch(as_prop=True)
 def done(self:RunFolder) -> list: return self.state['done']
@@ -219,7 +229,7 @@ def no_half_made_folder(run_fn):
         existed = rf.path.exists() # a folder there before (--resume, --overwrite, empty) is never removed
         try: return run_fn(cfg, *args, **kwargs)
         except Exception:
-            if not existed and rf.path.is_dir() and not rf.resumable():
+            if not existed and rank0() and rf.path.is_dir() and not rf.resumable():
                 shutil.rmtree(rf.path, ignore_errors=True)
             raise
     return _run
@@ -278,7 +288,7 @@ class RunLog:
         head = [f'[{self.name}]' if self.name else '', self.where] if prefix else []
         line = ' '.join(p for p in head + [msg] if p)
         if (not self.quiet) if terminal is None else terminal: self.echo(line)
-        if self.file is not None:
+        if self.file is not None and rank0(): # with several processes, rank 0 keeps the log
             with open(self.file, 'a') as f: f.write(line + '\n')
 
 # %% ../nbs/02a_runs.ipynb #d5812ecc

@@ -30,12 +30,14 @@ from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
+from .distrib import DDP, barrier, process_rank, rank0, world
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
-           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'show_progress', 'data_arrays', 'memory_budget',
-           'resolve_loader', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'show_progress', 'data_arrays',
+           'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable',
+           'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -108,7 +110,7 @@ def _plain(o):
 
 def save_weights(model:nn.Module, path, opt=None, **meta) -> Path:
     "Save `model`'s weights (and optionally the optimizer state) atomically, with metadata"
-    path = Path(path)
+    path, model = Path(path), getattr(model, 'module', model) # the bare model inside DistributedDataParallel
     path.parent.mkdir(parents=True, exist_ok=True)
     obj = {'model': {k: v.detach().cpu() for k, v in model.state_dict().items()}, 'noisyfast': meta}
     if opt is not None: obj['opt'] = _plain(opt.state_dict())
@@ -232,13 +234,15 @@ class Checkpoints(TrackerCallback):
         super().after_epoch()
         meta = self._meta = dict(self.meta, epoch=self.epoch,
                                  **{self.monitor: float(self.recorder.values[-1][self.idx])})
+        if not rank0(): return # the other processes hold the same weights
         save_weights(self.model, self._path('last'), **meta) # weights only: cheap enough for every epoch
         if self.new_best: save_weights(self.model, self._path('best'), **meta)
 
     def after_fit(self):
         super().after_fit()
-        if getattr(self, '_meta', None) is not None: # optimizer state (2x the weights with Adam): once per fit
+        if getattr(self, '_meta', None) is not None and rank0(): # optimizer state (2x the weights with Adam)
             save_weights(self.model, self._path('last'), opt=self.opt, **self._meta)
+        barrier() # rank 0 has written the best weights the others load
         if self.load == 'best' and self._path('best').exists():
             self.model.load_state_dict(torch.load(self._path('best'), map_location='cpu')['model'])
 
@@ -304,6 +308,13 @@ class FitResult:
     size: Optional[int] = None # input size of its last stage
     stats: Optional[tuple] = None # (mean, std) its inputs are normalized with
     n_in: int = 3 # input channels of the model
+
+def rank_bs(bs:int, # the global batch size (train.bs, or a stage's bs)
+            stage:int=0) -> int:
+    "Each process's share of the global batch size when several processes train one model"
+    if bs % world(): raise TrainError(f'the batch size {bs} (train.bs, or train.stages.{stage}.bs) does not '
+                                      f'split over {world()} processes: use a multiple of {world()}')
+    return bs // world()
 
 def _history_rows(learn, stage, size, phase):
     names = list(learn.recorder.metric_names[1:-1])
@@ -401,16 +412,18 @@ def fit(cfg:Config, # the run config (model, train sections)
     if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights expect ImageNet's stats
     precision = resolve_precision(tc.precision, device)
     rows, learn, trained, best = [], None, False, None
+    ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel training (notebook 02b)
     for i, st in enumerate(tc.stages):
+        bs = rank_bs(st.bs or tc.bs, i)
         if loader == 'fast':
             size = st.size or tx.shape[1]
-            dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=st.bs or tc.bs, augment=tc.augment,
+            dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=bs, augment=tc.augment,
                            min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=stats,
                            n_channels=n_in if n_in != c_img else None, device=device, seed=seed + i,
                            with_idx=sample_weights is not None, vocab=data.vocab)
         else:
             size = st.size or native
-            dls = fastai_dls(train, valid, data.vocab, size=size, bs=st.bs or tc.bs, augment=tc.augment,
+            dls = fastai_dls(train, valid, data.vocab, size=size, bs=bs, augment=tc.augment,
                              min_scale=tc.min_scale, stats=stats, seed=seed + i, device=device)
         if learn is None:
             set_seed(seed, reproducible=device.type != 'cuda') # on a GPU: cuDNN picks the fastest kernels
@@ -425,6 +438,7 @@ def fit(cfg:Config, # the run config (model, train sections)
                              for j, s in enumerate(tc.stages)), log or RunLog()
             learn.add_cb(EpochLine(log, total))
             log(f"{total} epoch{'s' if total != 1 else ''} on {len(train):,} images ({log.overall()})")
+            if process_rank() > 0: learn.logger = lambda *a: None # rank 0 prints the epochs
             if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
             if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
                 learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats,
@@ -442,14 +456,14 @@ def fit(cfg:Config, # the run config (model, train sections)
             learn.freeze()
             nan = StopOnNaN(where('frozen'), st.lr, i)
             fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
-            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan])
+            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + ddp)
             nan.check()
             rows += _history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
         ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
         nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr, pct_start=tc.pct_start,
-                            cbs=[ck, nan])
+                            cbs=[ck, nan] + ddp)
         nan.check()
         rows += _history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
