@@ -110,3 +110,11 @@ def no_run_folder(tmp_path) -> bool:
     "True when a refused run left nothing under tmp_path/out"
     out = tmp_path/'out'
     return not out.exists() or not any(out.rglob('*'))
+
+def wait_for(p, path, timeout=600):
+    "Wait until `path` exists while the process `p` runs (fails if `p` ends first or `timeout` s pass)"
+    t0 = time.time()
+    while not path.exists():
+        assert p.poll() is None, f'the run ended before {path} appeared:\n{p.stdout.read()}'
+        assert time.time() - t0 < timeout, f'{path} did not appear in {timeout} s'
+        time.sleep(0.2)

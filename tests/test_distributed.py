@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import pytest
 from noisyfast.runs import RunFolder
+from reliability_helpers import wait_for
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1'}
@@ -114,11 +115,7 @@ def descendants(pid):
 
 def kill_all_when(p, path, timeout=600):
     "SIGKILL the launcher and both workers as soon as `path` exists (the machine dies)"
-    t0 = time.time()
-    while not path.exists():
-        assert p.poll() is None, f'the run ended before {path} appeared:\n{p.stdout.read()}'
-        assert time.time() - t0 < timeout, f'{path} did not appear in {timeout} s'
-        time.sleep(0.2)
+    wait_for(p, path, timeout)
     for pid in descendants(p.pid):
         try: os.kill(pid, signal.SIGKILL)
         except ProcessLookupError: pass

@@ -4,6 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from noisyfast.runs import RunFolder
+from reliability_helpers import wait_for
 
 EXE = Path(sys.executable).parent/'noisyfast'
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1'}
@@ -35,11 +36,7 @@ def results(folder):
 
 def kill_when(p, path, timeout=600):
     "SIGKILL `p` as soon as `path` exists"
-    t0 = time.time()
-    while not path.exists():
-        assert p.poll() is None, f'the run ended before {path} appeared:\n{p.stdout.read()}'
-        assert time.time() - t0 < timeout, f'{path} did not appear in {timeout} s'
-        time.sleep(0.2)
+    wait_for(p, path, timeout)
     p.send_signal(signal.SIGKILL)
     p.wait()
 
