@@ -169,9 +169,12 @@ def run_cell(name, method, cfg, log, fresh:bool=False) -> dict:
     out = dict(row=name, method=method, run=str(Path(cfg.output_dir)/cfg.name))
     t0, echo = time.time(), lambda s: print(s, file=log, flush=True)
     try:
-        if fresh or not finished(cfg): seed_folds(cfg, name, method)
-        metrics = run(cfg, resume=True, progress=False, echo=echo)
-        if metrics.get('total_seconds', 0) > time.time() - t0 + 1: out['reused'] = True # finished earlier
+        if not fresh and finished(cfg): # read back: the run folder holds this cell's finished run
+            from noisyfast.runs import RunFolder
+            metrics, out['reused'] = RunFolder.of(cfg).read('metrics'), True
+        else:
+            seed_folds(cfg, name, method)
+            metrics = run(cfg, resume=True, progress=False, echo=echo)
     except Exception as e:
         traceback.print_exc(file=log)
         return dict(out, error=f'{type(e).__name__}: {e}'.splitlines()[0][:300], seconds=time.time() - t0)
@@ -257,6 +260,8 @@ def main(argv=None):
     p.add_argument('--note', default='', help='a note for the results (e.g. "machine shared with ...")')
     p.add_argument('--fresh', action='store_true', help='run every cell again (default: a cell whose run '
                    'folder holds a finished run of the same config is read back)')
+    p.add_argument('--only-finished', action='store_true', help='run nothing: tabulate the cells whose run '
+                   'folders hold finished runs of their configs, the others as "not run"')
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
@@ -297,6 +302,8 @@ def main(argv=None):
                         total_seconds=round(time.time() - t0), complete=done)
         notes = notes_for(args, divide) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} '
                                                              'cells.'])
+        if nr := sum(r.get('na') == 'not run' for r in results):
+            notes.append(f'PARTIAL: {nr} of {len(cells)} cells have not been run yet ("not run" in the tables).')
         return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale',
                              settings=settings, sections=tables(results, rows, methods), notes=notes,
                              data=results, info=info,
@@ -304,6 +311,8 @@ def main(argv=None):
     with open(runs/'log.txt', 'a') as log:
         for name, m, cfg, ovr, _ in cells:
             if cfg is None: results.append(dict(row=name, method=m, na=NA_DIVIDE)); continue
+            if args.only_finished and not finished(cfg):
+                results.append(dict(row=name, method=m, na='not run')); continue
             c = run_cell(name, m, cfg, log, fresh=args.fresh)
             results.append(dict(c, overrides=ovr, config=rows[name]['config']))
             print(f"  {name:18} {m:8} " + (f"error: {c['error']}" if 'error' in c else
