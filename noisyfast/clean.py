@@ -18,7 +18,7 @@ from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
-from .runs import RunLog
+from .runs import RunLog, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
@@ -90,8 +90,7 @@ def oof_probs(cfg:Config, data:Data, *,
                     seed=seed + 100 + k, progress=progress,
                     log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
             arrays = r.arrays
-            tmp = folder/f'.fold{k}.tmp.npy'
-            np.save(tmp, predict(r, train.subset(te))); tmp.replace(f)
+            write_npy(f, predict(r, train.subset(te))) # atomic: a killed run never leaves half a fold file
             if done is not None and n == 1: done(k)
     barrier() # every fold file is written
     for k, (tr, te) in enumerate(folds):

@@ -15,8 +15,9 @@ from .data import Data, Split, concat_splits
 from .distrib import barrier, rank0
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STAGE_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder', 'no_half_made_folder',
-           'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
+__all__ = ['RUN_FILES', 'STAGE_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder', 'write_npy',
+           'no_half_made_folder', 'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage',
+           'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
@@ -90,7 +91,7 @@ class RunFolder:
     def has(self, kind:str, stage:str=None) -> bool: return self.file(kind, stage).exists()
 
 # %% ../nbs/02a_runs.ipynb #e5b65cc9
-def _write_npy(path:Path, a:np.ndarray) -> Path:
+def write_npy(path:Path, a:np.ndarray) -> Path:
     "np.save through a temporary file: a killed run never leaves half an array"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.stem}.tmp.npy')
@@ -108,7 +109,7 @@ _READ = dict(json=lambda f: json.loads(f.read_text()), csv=pd.read_csv, npy=np.l
 def _write_file(f:Path, obj) -> Path:
     f.parent.mkdir(parents=True, exist_ok=True)
     if f.suffix == '.json': return write_json(f, obj)
-    if f.suffix == '.npy': return _write_npy(f, np.asarray(obj))
+    if f.suffix == '.npy': return write_npy(f, np.asarray(obj))
     if isinstance(obj, pd.DataFrame): return atomic_write_text(f, obj.to_csv(index=False))
     if isinstance(obj, np.ndarray): return atomic_write_text(f, _matrix_text(obj))
     return atomic_write_text(f, obj)
