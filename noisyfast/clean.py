@@ -273,13 +273,17 @@ def clean_warnings(m:dict, # the clean stage's metrics: fold_accuracy, flagged, 
                    y:np.ndarray, # the labels cleanlab checked
                   ) -> list:
     "What a practitioner must hear about a clean stage: fold models too weak, far more flagged than estimated"
-    out, line = [], weak_line(y)
-    weak = [(k + 1, a['given']) for k, a in enumerate(m.get('fold_accuracy', [])) if a['given'] < line]
+    out, line, fa = [], weak_line(y), m.get('fold_accuracy', [])
+    on = 'true' if fa and all('true' in a for a in fa) else 'given' # true labels, when known, decide
+    weak = [(k + 1, a[on]) for k, a in enumerate(fa) if a[on] < line]
+    noisy = on == 'given' and m['estimated_noise_rate'] > 0.5
     if weak: out.append(
-        'the fold models are too weak for cleaning to be trusted: held-out accuracy on the given labels '
+        f'the fold models are too weak for cleaning to be trusted: held-out accuracy on the {on} labels '
         + ', '.join(f'{a:.4f} (fold {k})' for k, a in weak) + f' is below {line:.4f} (a quarter of the way '
         'from always guessing the largest class to 1); train them longer (clean.epochs, train.stages) or on '
-        'more images')
+        'more images' + (f" (cleanlab estimates {100 * m['estimated_noise_rate']:.0f} % of the labels wrong: at "
+                         'that rate even a good model scores low on them, so this may be a false alarm)'
+                         if noisy else ''))
     expected = m['estimated_noise_rate'] * m['checked']
     if m['flagged'] > FLAG_EXCESS * max(expected, 1): out.append(
         f"cleaning flagged {m['flagged']:,} of {m['checked']:,} labels, more than {FLAG_EXCESS}× the "
