@@ -235,6 +235,8 @@ class DivideConfig:
     mixup: float = setting(0.0, 'MixUp alpha on the labeled weak view (0: off)', min=0)
     strong_weight: float = setting(1.0, 'weight of the labeled strong-view cross-entropy', min=0)
     unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
+    init: Literal['model', 'train'] = setting('model', "start from model.pretrained ('model') or the train "
+                                              "stage's best weights ('train': the baseline's epochs are not lost)")
 
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass

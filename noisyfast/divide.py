@@ -408,10 +408,11 @@ class DivideResult:
     stats: pd.DataFrame # one row per epoch
     selection: Selection # the last epoch's selection over data.train
 
-def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path):
+def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path, weights=None):
     "A learner whose own loss is label-smoothed cross-entropy, in the run's precision and progress settings"
     tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None)
-    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder)
+    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder, weights=weights)
+    trained = trained and weights is None # our own weights of this task: every layer at the full lr
     device = dls.device
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     precision = resolve_precision(cfg.train.precision, device)
@@ -473,6 +474,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                arrays:ArrayData=None, # decoded images to reuse
                progress:bool=None, # progress bars (default: on a terminal or in Jupyter)
                echo=print, # prints one line per epoch (None: silent)
+               weights=None, # start from this weights file (e.g. the train stage's best: `divide.init: train`)
               ) -> DivideResult:
     "Keep the trusted labels, learn the rest FixMatch-style with an EMA teacher, re-selecting every epoch"
     t0, dc, tc, folder = time.time(), cfg.divide, cfg.train, Path(folder)
@@ -487,7 +489,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                    bs=dc.bs or tc.bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,
                    n_channels=n_ch, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
     set_seed(cfg.seed, reproducible=device.type != 'cuda')
-    learn, trained = _divide_learner(cfg, data, dls, n_in, folder)
+    learn, trained = _divide_learner(cfg, data, dls, n_in, folder, weights)
     show = show_progress() if progress is None else progress
     _progress(learn, show)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
@@ -537,8 +539,9 @@ class DivideStage(Stage):
         data = replace(ctx.data, train=train)
         ctx.say(f'{self.name}: {len(train)} train images with their given labels, {len(data.unlabeled)} '
                 f'without; {ctx.cfg.divide.epochs} epoch(s)')
+        weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
-                         progress=ctx.progress, echo=ctx.say)
+                         progress=ctx.progress, echo=ctx.say, weights=weights)
         last = res.stats.iloc[-1].to_dict() if len(res.stats) else {}
         keys = ('kept', 'relabeled', 'unlabeled', 'kept_precision', 'kept_recall', 'relabel_precision',
                 'mask_rate', 'pseudo_precision')

@@ -51,6 +51,9 @@ def check_run(cfg:Config, data:Data, stages:list=None):
                        'data.labeled_fraction, or pseudo.rounds: 0')
     if cfg.pseudo.rounds and not cfg.train.baseline:
         raise RunError('pseudo-labeling starts from the baseline model: set train.baseline: true')
+    if dc.enabled and dc.init == 'train' and not tc.baseline:
+        raise RunError("divide.init is 'train' but the train stage is off: set train.baseline: true, or "
+                       "divide.init: model")
     init = cfg.final.init
     if init is not None:
         if init in ('train', 'pseudo'):
