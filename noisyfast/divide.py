@@ -563,10 +563,11 @@ def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epo
     t = selection_table(stats)
     x, rates = t.index.to_numpy(), [c for c in t if c.endswith(' %')]
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2), layout='constrained')
+    colour = {n: f'C{i}' for names in (_COUNTS, _RATES) for i, n in enumerate(names.values())} # fixed per line
     for c in [c for c in t if c not in rates]:
-        a.plot(x, t[c], marker='o', ms=3, label=c, ls='--' if c == 'moved' else '-')
+        a.plot(x, t[c], marker='o', ms=3, label=c, ls='--' if c == 'moved' else '-', color=colour[c])
     a.set(xlabel='epoch', ylabel='images', title='images per set')
-    for c in rates: b.plot(x, t[c], marker='o', ms=3, label=c[:-2])
+    for c in rates: b.plot(x, t[c], marker='o', ms=3, label=c[:-2], color=colour[c[:-2]])
     b.set(xlabel='epoch', ylabel='%', title='selection quality, FixMatch, teacher', ylim=(0, 102))
     b.yaxis.set_major_formatter(PercentFormatter(100))
     sel = np.flatnonzero(stats['blend'].to_numpy() < 1) if 'blend' in stats else []

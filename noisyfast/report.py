@@ -664,10 +664,11 @@ def _sec_divide(r, plots) -> Optional[str]:
     try: st = selection_stats(r)
     except ReportError: return None
     t = selection_table(st)
-    w = _cfg(r, 'divide', 'warmup', default=2)
+    w = max(_cfg(r, 'divide', 'warmup', default=2) or 0, 1) # `Reselect.blend`: at least the first epoch
+    first = 'Epoch 1 selects' if w == 1 else f'Epochs 1–{w} select'
     return ('Per epoch of the divide stage: the images whose given label is learned (`kept`), relabeled to '
             "the teacher's confident prediction, or learned without a label (`unlabeled`), and how many "
-            f'changed set since the epoch before. The first {w} epoch(s) select from the clean stage\'s '
+            f"changed set since the epoch before. {first} from the clean stage's "
             "out-of-fold probabilities, later ones from the teacher's. Kept precision: the share of kept labels "
             'that are right; recall: the share of right labels kept (true labels known); mask rate: the share of '
             'unlabeled images the teacher was confident enough to learn from, and pseudo-label precision how '
