@@ -25,16 +25,16 @@ CONFIGS = ROOT/'configs'
 NA_DIVIDE = 'n/a (divide not in this noisyfast)'
 METHODS = ('ce', 'robust', 'prune', 'divide', 'pseudo', 'ceiling')
 ROBUST_LOSS = 'gce'
-_OFF = ['clean.enabled=false', 'final.enabled=false', 'pseudo.rounds=0']
+_OFF = ['clean.enabled=false', 'final.enabled=false', 'pseudo.rounds=0', 'divide.enabled=false']
 # method -> overrides applied over the row's config (the row's own overrides come first)
 METHOD_OVERRIDES = {
     'ce': ['train.loss=ce', *_OFF],
     'robust': [f'train.loss={ROBUST_LOSS}', 'train.label_smoothing=0', *_OFF], # GCE takes no smoothing
     'prune': ['train.loss=ce', 'clean.enabled=true', 'clean.action=prune', 'final.enabled=true',
-              'pseudo.rounds=0'],
+              'pseudo.rounds=0', 'divide.enabled=false'], # off: configs/cifar10-sym80.yaml etc. enable it
     'divide': ['train.loss=ce', 'clean.enabled=true', 'clean.action=prune', 'final.enabled=false',
                'pseudo.rounds=0', 'divide.enabled=true'], # as prune (baseline too: the same fold fingerprint)
-    'pseudo': ['train.loss=ce', 'clean.enabled=false', 'final.enabled=false'], # the row's pseudo rounds
+    'pseudo': ['train.loss=ce', 'clean.enabled=false', 'final.enabled=false', 'divide.enabled=false'],
     'ceiling': ['train.loss=ce', *_OFF, 'noise.kind=none', 'noise.rate=0', 'noise.map=null',
                 'noise.column=null', 'noise.matrix=null'],
 }
@@ -71,15 +71,15 @@ GPU_ROWS = {
     'cifar10n-worst': row('cifar10n-worst', 'CIFAR-10N worst (40.2 % noisy)', 45000, img_s=15000),
     'cifar10n-aggre': row('cifar10n-aggre', 'CIFAR-10N aggre (9.0 % noisy)', 45000, img_s=15000),
     'cifar10-sym50': row('cifar10-sym50', 'CIFAR-10, symmetric 50 %', 45000, img_s=15000),
-    'cifar10-sym80': row('cifar10-sym50', 'CIFAR-10, symmetric 80 %', 45000, ['noise.rate=0.8'], img_s=15000),
+    'cifar10-sym80': row('cifar10-sym80', 'CIFAR-10, symmetric 80 %', 45000, img_s=15000),
     'cifar10-asym40': row('cifar10-asym40', 'CIFAR-10, asymmetric 40 %', 45000,
                           ['clean.action=prune', 'clean.relabel_threshold=0'], img_s=15000),
     'cifar10-4000': row('cifar10-4000-labels', 'CIFAR-10, 4,000 labels', 3200, methods=FEW_LABELS,
                         img_s=15000),
     'imagenette50-5ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 5 epochs', 8500,
-                            ['train.stages.epochs=5', 'clean.epochs=5'], img_s=2500),
-    'imagenette50-20ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 20 epochs', 8500,
-                             ['train.stages.epochs=20', 'clean.epochs=20'], img_s=2500),
+                            img_s=2500),
+    'imagenette50-20ep': row('imagenette-noisy50-128px-20ep', 'Imagenette 128 px, 50 % noisy, 20 epochs', 8500,
+                             img_s=2500),
 }
 # smoke: the gpu rows on tiny data, one epoch, 2 folds, the CPU net, small images
 SMOKE = ['data.max_train=240', 'data.max_test=100', 'model.arch=cpu_net', 'train.bs=32', 'clean.folds=2',

@@ -16,17 +16,18 @@ from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 from fastai.vision.core import imagenet_stats
 from fastcore.basics import noop, store_attr
-from .config import Config, atomic_write_text
+from .config import Config
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
+from .runs import RunFolder
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
-                             default_device, load_fit, resolve_loader, resolve_precision, show_progress, _inputs,
-                             _progress, _history_rows)
+                             default_device, load_fit, resolve_loader, resolve_precision, show_progress,
+                             fit_inputs, set_progress, history_rows)
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
            'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_fit', 'load_divide',
-           'DivideStage']
+           'selection_table', 'plot_selection_stats', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -386,8 +387,7 @@ def _rs_after_epoch(self:Reselect):
         row['valid_true_accuracy'] = float((_teacher_probs(self.model, self.dls.valid).argmax(1) ==
                                             self.valid_true).mean())
     self.rows.append(row)
-    if self.folder is not None:
-        atomic_write_text(Path(self.folder)/'stats.csv', pd.DataFrame(self.rows).to_csv(index=False))
+    if self.folder is not None: _StageFiles(self.folder).write('selection_stats', pd.DataFrame(self.rows))
     if self.echo is not None: self.echo(_epoch_line(row, self.n_epoch))
 
 def _epoch_line(row:dict, n_epoch:int) -> str:
@@ -430,7 +430,8 @@ def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
     if resolve_loader(cfg, data, device) != 'fast':
         raise TrainError('divide needs the fast loader (the uint8 images in memory for its strong views): '
                          'set data.loader: fast, or a smaller data.image_size so the decoded images fit')
-    arrays, tx, vx, c_img, n_in, stats = _inputs(cfg, data, data.train, data.valid, arrays, device, cfg.seed)
+    arrays, tx, vx, c_img, n_in, stats = fit_inputs(cfg, data, data.train, data.valid, arrays, device,
+                                                    cfg.seed)
     if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights want ImageNet's
     ux = arrays.images(data.unlabeled) if len(data.unlabeled) else None
     return given, probs, arrays, tx, vx, ux, c_img, n_in, stats
@@ -455,22 +456,27 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
     return ema, fm, rs
 
 # %% ../nbs/07a_divide.ipynb #acb02f7a
+class _StageFiles:
+    "A stage folder's own files (`noisyfast.runs.STAGE_FILES`), read and written through its `RunFolder`"
+    def __init__(self, folder): self.rf, self.stage = RunFolder(Path(folder).parent), Path(folder).name
+    def write(self, kind:str, obj): return self.rf.write(kind, obj, self.stage)
+    def read(self, kind:str, **kw): return self.rf.read(kind, self.stage, **kw)
+    def has(self, kind:str) -> bool: return self.rf.has(kind, self.stage)
+
 def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
-    "selection.npz, stats.csv, then done.json (each written to a temporary file and renamed)"
-    s, tmp = rs.sel, folder/'.selection.tmp.npz'
-    np.savez(tmp, kept=s.kept, relabeled=s.relabeled, labels=s.labels, noise_rates=s.noise_rates,
-             idx=data.train.idx)
-    tmp.replace(folder/'selection.npz')
-    atomic_write_text(folder/'stats.csv', pd.DataFrame(rs.rows).to_csv(index=False))
-    done = dict(epochs=len(rs.rows), best=best, seconds=seconds)
-    atomic_write_text(folder/'done.json', json.dumps(done) + '\n')
+    "selection.csv, stats.csv, then done.json (with the noise rates): atomic writes, by rank 0 only"
+    s, files = rs.sel, _StageFiles(folder)
+    files.write('selection', pd.DataFrame(dict(index=data.train.idx, kept=s.kept, relabeled=s.relabeled,
+                                               label=s.labels)))
+    files.write('selection_stats', pd.DataFrame(rs.rows))
+    files.write('finished', dict(epochs=len(rs.rows), best=best, seconds=seconds, noise_rates=s.noise_rates))
 
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                data:Data, # the splits; data.unlabeled (if any) is always unlabeled
                probs:np.ndarray, # out-of-fold probabilities N×C over data.train (from the clean stage)
                *,
-               folder, # best.pth, last.pth, stats.csv, selection.npz, done.json go here
+               folder, # best.pth, last.pth, stats.csv, selection.csv, done.json go here
                arrays:ArrayData=None, # decoded images to reuse
                progress:bool=None, # progress bars (default: on a terminal or in Jupyter)
                echo=print, # prints one line per epoch (None: silent)
@@ -491,7 +497,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     set_seed(cfg.seed, reproducible=device.type != 'cuda')
     learn, trained = _divide_learner(cfg, data, dls, n_in, folder, weights)
     show = show_progress() if progress is None else progress
-    _progress(learn, show)
+    set_progress(learn, show)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
     cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo)
     return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
@@ -512,19 +518,69 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     rs, seconds = cbs[2], time.time() - t0
     _save_divide(folder, rs, data, float(ck.best), seconds)
     weights = checkpoint_file(folder, tc.load)
-    hist = pd.DataFrame(_history_rows(learn, 0, size, 'divide'))
+    hist = pd.DataFrame(history_rows(learn, 0, size, 'divide'))
     fit = FitResult(learn, hist, folder, seconds, float(ck.best), arrays, weights, 'fast', size, stats, n_in)
     return DivideResult(fit, pd.DataFrame(rs.rows), rs.sel)
 
 # %% ../nbs/07a_divide.ipynb #31335a9d
 def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Optional[DivideResult]:
     "The result of a finished `divide_fit` in `folder` (it wrote done.json), or None"
-    folder = Path(folder)
-    if not (folder/'done.json').exists(): return None
+    files = _StageFiles(folder)
+    if not files.has('finished'): return None
     fit = load_fit(cfg, data, checkpoint_file(folder, cfg.train.load), arrays=arrays)
-    fit.folder, z = folder, np.load(folder/'selection.npz')
-    sel = Selection(z['kept'], z['relabeled'], z['labels'], z['noise_rates'])
-    return DivideResult(fit, pd.read_csv(folder/'stats.csv'), sel)
+    fit.folder, z = Path(folder), files.read('selection')
+    rates = np.asarray(files.read('finished')['noise_rates'], dtype=np.float64)
+    sel = Selection(z['kept'].to_numpy(bool), z['relabeled'].to_numpy(bool), z['label'].to_numpy(np.int64),
+                    rates)
+    return DivideResult(fit, files.read('selection_stats'), sel)
+
+# %% ../nbs/07a_divide.ipynb #e0b20fc3
+_COUNTS = dict(kept='kept', relabeled='relabeled', unlabeled='unlabeled', pool='FixMatch pool', moved='moved')
+_RATES = dict(kept_precision='kept precision', kept_recall='kept recall', relabel_precision='relabel precision',
+              mask_rate='mask rate', pseudo_precision='pseudo-label precision',
+              accuracy='teacher valid acc (given labels)', valid_true_accuracy='teacher valid acc (true labels)')
+
+def selection_table(stats:pd.DataFrame, # divide/stats.csv: one row per epoch
+                   ) -> pd.DataFrame:
+    "Per epoch (from 1): the counts, and the rates in % (the columns `stats` has values in)"
+    have = [c for c in {**_COUNTS, **_RATES} if c in stats and stats[c].notna().any()]
+    if 'pool' in have and 'unlabeled' in stats and (stats.pool == stats.unlabeled).all(): have.remove('pool')
+    t = pd.DataFrame({(f'{_RATES[c]} %' if c in _RATES else _COUNTS[c]):
+                      (100 * stats[c].astype(float) if c in _RATES else stats[c]).to_numpy() for c in have})
+    t.index = pd.Index(stats['epoch'].to_numpy() + 1, name='epoch')
+    return t
+
+# %% ../nbs/07a_divide.ipynb #4062749a
+def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epoch
+                         *,
+                         path=None, # save a PNG here
+                         title:str=None, # figure title
+                        ):
+    "Two panels over epochs: images per set (counts), and precision, mask rate, teacher accuracy in %; the Figure"
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    # internal: a Python caller's argument; the report only calls it with a run's non-empty stats.csv
+    if not isinstance(stats, pd.DataFrame) or not len(stats) or 'epoch' not in stats:
+        raise ValueError('stats must be a non-empty DataFrame with an epoch column (divide/stats.csv)')
+    t = selection_table(stats)
+    x, rates = t.index.to_numpy(), [c for c in t if c.endswith(' %')]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2), layout='constrained')
+    colour = {n: f'C{i}' for names in (_COUNTS, _RATES) for i, n in enumerate(names.values())} # fixed per line
+    for c in [c for c in t if c not in rates]:
+        a.plot(x, t[c], marker='o', ms=3, label=c, ls='--' if c == 'moved' else '-', color=colour[c])
+    a.set(xlabel='epoch', ylabel='images', title='images per set')
+    for c in rates: b.plot(x, t[c], marker='o', ms=3, label=c[:-2], color=colour[c[:-2]])
+    b.set(xlabel='epoch', ylabel='%', title='selection quality, FixMatch, teacher', ylim=(0, 102))
+    b.yaxis.set_major_formatter(PercentFormatter(100))
+    sel = np.flatnonzero(stats['blend'].to_numpy() < 1) if 'blend' in stats else []
+    for ax in (a, b):
+        if len(sel): ax.axvline(x[sel[0]] - 0.5, color='gray', ls=':', lw=1, label='teacher re-selects')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True)); ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    if title: fig.suptitle(title)
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
 
 # %% ../nbs/07a_divide.ipynb #69d83307
 from .runs import Stage, StageResult

@@ -18,8 +18,8 @@ from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 # %% auto #0
 __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run',
            'last_stage', 'md_table', 'source_images', 'flagged_images', 'top_losses', 'most_confused',
-           'per_class_accuracy', 'training_curves', 'write_report', 'find_runs', 'run_row', 'compare_runs',
-           'format_comparison', 'report_runs']
+           'per_class_accuracy', 'training_curves', 'selection_stats', 'plot_selection', 'write_report', 'find_runs',
+           'run_row', 'compare_runs', 'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
 class ReportError(NoisyfastError):
@@ -642,6 +642,46 @@ EXTRA_SECTIONS = dict(data_health=_sec_audit, test_audit=_sec_test_audit, top_lo
                       most_confused=_sec_most_confused) # before `files`, in this order
 _PLOT_NAMES |= {'audit_pairs', 'test_suspect', 'top_losses_test'} | {f'audit_{i}' for i in (
     'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale', 'odd_size')}
+
+# %% ../nbs/09_report.ipynb #64145768
+from .divide import plot_selection_stats, selection_table
+
+def selection_stats(run) -> pd.DataFrame:
+    "The divide stage's per-epoch selection statistics (divide/stats.csv) of a run folder or `read_run` dict"
+    r = _as_run(run); rf = RunFolder(r['folder'])
+    st = _read(rf, 'selection_stats', 'divide')
+    if st is None or not len(st): raise ReportError(f"{rf.file('selection_stats', 'divide')}: not there (the run "
+                                                    'has no divide stage, or it has not finished an epoch)')
+    return st
+
+def plot_selection(run, *, path=None):
+    "The divide stage's selection per epoch: images per set, and the rates in %; the Figure"
+    r = _as_run(run)
+    return plot_selection_stats(selection_stats(r), path=path, title=f"{r['name']}: divide and learn, per epoch")
+
+# %% ../nbs/09_report.ipynb #bbaa50ca
+def _sec_divide(r, plots) -> Optional[str]:
+    try: st = selection_stats(r)
+    except ReportError: return None
+    t = selection_table(st)
+    w = max(_cfg(r, 'divide', 'warmup', default=2) or 0, 1) # `Reselect.blend`: at least the first epoch
+    first = 'Epoch 1 selects' if w == 1 else f'Epochs 1–{w} select'
+    return ('Per epoch of the divide stage: the images whose given label is learned (`kept`), relabeled to '
+            "the teacher's confident prediction, or learned without a label (`unlabeled`), and how many "
+            f"changed set since the epoch before. {first} from the clean stage's "
+            "out-of-fold probabilities, later ones from the teacher's. Kept precision: the share of kept labels "
+            'that are right; recall: the share of right labels kept (true labels known); mask rate: the share of '
+            'unlabeled images the teacher was confident enough to learn from, and pseudo-label precision how '
+            "many of those it got right; the teacher's validation accuracy is on the given (noisy) labels, and "
+            'on the true ones when known.\n\n' +
+            md_table(t, floatfmt={c: '.1f' for c in t if c.endswith('%')}) + '\n\n' +
+            plots('selection', plot_selection_stats, st, alt='divide and learn selection per epoch',
+                  title=f"{r['name']}: divide and learn, per epoch"))
+
+SECTIONS.update(divide='Divide and learn')
+_extra = dict(EXTRA_SECTIONS) # after the flagged images, before the data-health sections
+EXTRA_SECTIONS.clear(); EXTRA_SECTIONS.update(divide=_sec_divide, **_extra)
+_PLOT_NAMES |= {'selection'}
 
 # %% ../nbs/09_report.ipynb #cb2ef733
 def _sanity_lines(m:dict) -> list:

@@ -26,7 +26,9 @@ RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', met
                  robustness='robustness.csv', report='report.md', plots='plots', log='log.txt')
 STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json', labels='train_labels.csv',
                    unlabeled='unlabeled.csv', all_labels='all_labels.csv', checked='checked_labels.csv',
-                   probs='probs.npy')
+                   probs='probs.npy',
+                   # the divide stage: per-epoch selection statistics, the last selection, its end marker
+                   selection_stats='stats.csv', selection='selection.csv', finished='done.json')
 
 # %% ../nbs/02a_runs.ipynb #bd05d91f
 RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.csv',

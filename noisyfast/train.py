@@ -35,9 +35,9 @@ from .distrib import DDP, barrier, process_rank, rank0, world
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
-           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'show_progress', 'data_arrays',
-           'memory_budget', 'resolve_loader', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable',
-           'TrainStage']
+           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
+           'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs', 'fit', 'load_fit',
+           'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -316,12 +316,16 @@ def rank_bs(bs:int, # the global batch size (train.bs, or a stage's bs)
                                       f'split over {world()} processes: use a multiple of {world()}')
     return bs // world()
 
-def _history_rows(learn, stage, size, phase):
+def history_rows(learn, # a learner after a fit
+                 stage:int, size:int, phase:str, # what the rows are labelled with
+                ) -> list:
+    "One dict per epoch of the last fit: stage, size, phase, epoch and the recorder's losses and metrics"
     names = list(learn.recorder.metric_names[1:-1])
     return [dict(stage=stage, size=size, phase=phase, epoch=i, **dict(zip(names, map(float, v))))
             for i, v in enumerate(learn.recorder.values)]
 
-def _progress(learn, show):
+def set_progress(learn, show:bool):
+    "Remove fastai's progress bars from `learn` unless `show`"
     from fastai.callback.progress import ProgressCallback
     if not show and any(isinstance(c, ProgressCallback) for c in learn.cbs): learn.remove_cb(ProgressCallback)
 
@@ -367,8 +371,8 @@ def _file_stats(cfg, train, seed, n:int=1000):
     a, _ = load_images([train.x[i] for i in pick], cfg.data.image_size or 64, 'rgb', skip_bad=True)
     return channel_stats(a)
 
-def _inputs(cfg, data, train, valid, arrays, device, seed):
-    "Decoded images, input channels and normalization stats of a training call"
+def fit_inputs(cfg, data, train, valid, arrays, device, seed):
+    "(arrays, train images, valid images, image channels, model input channels, normalization stats) of a fit"
     arrays = arrays or data_arrays(cfg, data, device)
     tx, vx = arrays.images(train), arrays.images(valid)
     c_img = tx.shape[-1]
@@ -402,7 +406,7 @@ def fit(cfg:Config, # the run config (model, train sections)
     seed = cfg.seed if seed is None else seed
     loader = resolve_loader(cfg, data, device)
     if loader == 'fast':
-        arrays, tx, vx, c_img, n_in, stats = _inputs(cfg, data, train, valid, arrays, device, seed)
+        arrays, tx, vx, c_img, n_in, stats = fit_inputs(cfg, data, train, valid, arrays, device, seed)
     else: # fastai's DataBlock over the files: PIL images, always 3 channels
         _check_fastai_loader(cfg, sample_weights is not None)
         arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
@@ -433,7 +437,7 @@ def fit(cfg:Config, # the run config (model, train sections)
             if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as the batches are
             if precision == 'fp16': learn.to_fp16()
             elif precision == 'bf16': learn.to_bf16()
-            _progress(learn, show_progress() if progress is None else progress)
+            set_progress(learn, show_progress() if progress is None else progress)
             total, log = sum((epochs or s.epochs) + (s.freeze_epochs if trained or j else 0)
                              for j, s in enumerate(tc.stages)), log or RunLog()
             learn.add_cb(EpochLine(log, total))
@@ -458,14 +462,14 @@ def fit(cfg:Config, # the run config (model, train sections)
             fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
             learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + ddp)
             nan.check()
-            rows += _history_rows(learn, i, size, 'frozen')
+            rows += history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
         ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
         nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr, pct_start=tc.pct_start,
                             cbs=[ck, nan] + ddp)
         nan.check()
-        rows += _history_rows(learn, i, size, 'unfrozen')
+        rows += history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
     final = checkpoint_file(sub, tc.load)
     return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, arrays, final, loader, size,
@@ -491,7 +495,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     learn, _ = create_learner(dls, data.c, cfg.model, cfg.train, n_in=n_in, path=Path(weights).parent)
     learn.model.load_state_dict(obj['model'])
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
-    _progress(learn, False)
+    set_progress(learn, False)
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0., meta.get(cfg.train.monitor), arrays,
                      Path(weights), loader, size, tuple(stats), n_in)
 

@@ -128,3 +128,67 @@ def test_atomic_writes_survive_sigkill_mid_write(tmp_path, what, seconds):
     else:
         obj = torch.load(path, weights_only=True) # a truncated checkpoint does not load
         assert obj['noisyfast']['step'] in (0, 1) and obj['model']['weight'].shape == (900, 900)
+
+# The divide stage (notebook 07a) after the train and clean stages, then a final stage: killed inside divide,
+# or after it, and resumed
+DIVIDE = """
+data: {name: digits, max_train: 700}
+noise: {kind: symmetric, rate: 0.4}
+model: {arch: test_resnet}
+train: {stages: [{size: 16, epochs: 2, lr: 0.01}], bs: 64, augment: shift}
+clean: {enabled: true, folds: 2, epochs: 1}
+divide: {enabled: true, epochs: 4, warmup: 1}
+final: {enabled: true}
+evaluate: {robustness: false}
+"""
+
+def divide_config(tmp):
+    cfg = tmp/'divide.yaml'
+    cfg.write_text(DIVIDE + f'output_dir: {tmp}\n')
+    return cfg, tmp/'divide'
+
+@pytest.fixture(scope='module')
+def divide_reference(tmp_path_factory):
+    cfg, folder = divide_config(tmp_path_factory.mktemp('divide-ref'))
+    finish(start(cfg))
+    assert RunFolder(folder).read('state')['done'] == ['data', 'train', 'clean', 'divide', 'final']
+    return results(folder)
+
+def mtimes(files): return {p: p.stat().st_mtime_ns for p in files}
+
+def test_sigkill_during_divide_then_resume(divide_reference, tmp_path):
+    "Killed after divide's first epoch: train and clean are read back, divide runs again to its end"
+    cfg, folder = divide_config(tmp_path)
+    rf = RunFolder(folder)
+    kill_when(start(cfg), rf.file('selection_stats', 'divide')) # written after each divide epoch
+    done = rf.read('state')['done']
+    assert 'clean' in done and 'divide' not in done, done
+    assert not rf.has('finished', 'divide') and len(rf.read('selection_stats', 'divide')) < 4
+    kept = mtimes([*(folder/'train').rglob('*.pth'), *(folder/'clean').rglob('*.npy'),
+                   rf.file('test_probs', 'train'), rf.file('checked', 'clean')])
+    assert any(p.suffix == '.pth' for p in kept) and any(p.name == 'probs.npy' for p in kept), kept
+    finish(start(cfg, '--resume'))
+    assert mtimes(kept) == kept # the finished stages were not computed again
+    assert rf.read('state')['done'] == ['data', 'train', 'clean', 'divide', 'final']
+    stats, fin = rf.read('selection_stats', 'divide'), rf.read('finished', 'divide')
+    assert list(stats.epoch) == [0, 1, 2, 3] and fin['epochs'] == 4 # the whole divide stage, once
+    m = rf.read('metrics')
+    assert {'test_accuracy', 'selection'} <= set(m['divide']) and 'test_accuracy' in m['final']
+    assert results(folder) == divide_reference # as if never killed
+
+def test_finished_divide_is_skipped_on_resume(divide_reference, tmp_path):
+    "Killed after the divide stage finished (during final): resuming does not train divide again"
+    cfg, folder = divide_config(tmp_path)
+    rf, p, t0 = RunFolder(folder), start(cfg), time.time()
+    while 'divide' not in (rf.read('state', default={}) or {}).get('done', []):
+        assert p.poll() is None, f'the run ended before the divide stage was recorded done:\n{p.stdout.read()}'
+        assert time.time() - t0 < 600
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert 'final' not in rf.read('state')['done']
+    kept = mtimes([*(folder/'divide').rglob('*.pth'), *(rf.file(k, 'divide') for k in
+                   ('selection_stats', 'selection', 'finished', 'test_probs'))])
+    out = finish(start(cfg, '--resume'))
+    assert mtimes(kept) == kept # divide's checkpoints, statistics and test probabilities were not rewritten
+    assert 'divide epoch' not in out, out # no divide epoch ran
+    assert results(folder) == divide_reference
