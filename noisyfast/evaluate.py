@@ -462,9 +462,10 @@ _NOT_METRICS = {'epoch', 'stage', 'size', 'phase', 'time', 'lr', *_HISTORY_KEYS}
 def _training_label(seg:pd.DataFrame, name:str) -> str:
     "Two lines naming a training: its stage; then strike step, round, sizes, number of folds"
     one = lambda c: f'{c} {int(seg[c].iloc[0])}' if c in seg and seg[c].notna().iloc[0] else ''
+    rnd = one('round') if name == 'pseudo' or not one('round') else 'pseudo ' + one('round') # final's rounds
     sizes = list(dict.fromkeys(seg['size'])) if 'size' in seg else []
     nf = seg['fold'].nunique() if 'fold' in seg else 0
-    more = [one('step'), one('round'), '→'.join(map(str, sizes)) + ' px' if len(sizes) > 1 else '',
+    more = [one('step'), rnd, '→'.join(map(str, sizes)) + ' px' if len(sizes) > 1 else '',
             f'{nf} folds' if nf > 1 else '']
     return '\n'.join(p for p in (name, ' '.join(m for m in more if m)) if p)
 
