@@ -248,7 +248,8 @@ def clean_history(cfg:Config, folder) -> pd.DataFrame:
         d = probs_dir(cc, folder, s)
         files = ([(k + 1, fold_file(d, 'history', k)) for k in range(cc.folds)] if cc.oof else
                  [(None, fold_file(d, 'insample_history'))])
-        parts += [pd.read_csv(f).assign(step=None if s is None else s + 1, fold=k) for k, f in files if f.exists()]
+        step = None if s is None else s + 1
+        parts += [pd.read_csv(f).assign(step=step, fold=k) for k, f in files if f.exists()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 # %% ../nbs/07_clean.ipynb #4a9b0c1d

@@ -456,7 +456,7 @@ def _annotate(ax, m, fmt, vmax):
                     color='white' if m[i, j] > 0.6 * vmax else 'black')
 
 # %% ../nbs/08_evaluate.ipynb #c5aeb100
-_HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # noisyfast.runs.HISTORY_KEYS: which training a row is from
+_HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # as noisyfast.runs.HISTORY_KEYS: which training
 _NOT_METRICS = {'epoch', 'stage', 'size', 'phase', 'time', 'lr', *_HISTORY_KEYS}
 
 def _training_label(seg:pd.DataFrame, name:str) -> str:
@@ -479,7 +479,8 @@ def _trainings(h:pd.DataFrame) -> list:
     out = []
     for a, b in zip(starts, starts[1:] + [len(h)]):
         seg = h.iloc[a:b]
-        folds = [g for _, g in seg.groupby('fold', sort=False)] if 'fold' in seg and seg.fold.notna().all() else [seg]
+        by_fold = 'fold' in seg and seg.fold.notna().all() # the clean stage's fold models: one segment
+        folds = [g for _, g in seg.groupby('fold', sort=False)] if by_fold else [seg]
         out.append((_training_label(seg, str(names.iloc[a])), folds))
     return out
 
@@ -495,7 +496,7 @@ def _plot_training(axs, mets, folds, x0, colour):
         ax.plot(x0 + np.arange(1, len(ys[0]) + 1), ys[0], color=colour, lw=2 if len(folds) > 1 else 1.5,
                 marker='o', ms=3)
 
-def plot_history(history:pd.DataFrame, # one row per epoch: train_loss, valid_loss, metrics[, run_stage, round, fold]
+def plot_history(history:pd.DataFrame, # a row per epoch: train_loss, valid_loss, metrics[, run_stage, fold]
                  *,
                  path=None, # save a PNG here
                  title:Optional[str]=None, # figure title
@@ -512,7 +513,8 @@ def plot_history(history:pd.DataFrame, # one row per epoch: train_loss, valid_lo
                             layout='constrained')
     axs, x0, ticks = axs[:, 0], 0, {}
     for (label, folds), n in zip(segs, lens):
-        _plot_training(axs, mets, folds, x0, colours.setdefault(label.split('\n')[0], f'C{len(colours) % 10}'))
+        colour = colours.setdefault(label.split('\n')[0], f'C{len(colours) % 10}') # one per stage
+        _plot_training(axs, mets, folds, x0, colour)
         if x0:
             for ax in axs: ax.axvline(x0, color='gray', ls='--', lw=0.8)
         axs[0].annotate(label, (x0 + 0.6, 1.02), xycoords=('data', 'axes fraction'), va='bottom', fontsize=8)

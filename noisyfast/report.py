@@ -214,8 +214,8 @@ def _sec_history(r, plots) -> Optional[str]:
     if h is None or not len(h): return None
     return (plots('history', plot_history, h, alt='training curves',
                   title=f"{r['name']}: training curves (every epoch of every training)") +
-            '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in its '
-            'own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage (thin '
+            '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in '
+            'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage (thin '
             'lines, their mean bold; with strike relabeling one segment per step). Validation numbers are on '
             'the (noisy) given validation labels.')
 

@@ -326,7 +326,7 @@ class StageResult:
     metrics: dict = field(default_factory=dict) # the stage's numbers, for metrics.json
     model: Any = None # a `noisyfast.train.FitResult` when the stage trained a model: the loop evaluates it
     train: Optional[Split] = None # the labels that model trained on (default `ctx.labels`)
-    history: Optional[pd.DataFrame] = None # every training of the stage (rounds, folds); default `model.history`
+    history: Optional[pd.DataFrame] = None # every training of the stage (rounds, folds); else model.history
 
 class Stage:
     "One step of `noisyfast run`: set `name`, override `enabled`, `run` and (if it hands on) `restore`"

@@ -1,6 +1,6 @@
-"""history.csv of a real run holds every epoch of every training: the baseline, each pseudo-labeling round, each
-fold model of the clean stage, the final model; a run killed inside the clean stage and resumed ends with the same
-rows (the finished fold's curve read back from beside its fold file, the stage's rows not doubled)."""
+"""history.csv of a real run holds every epoch of every training: the baseline, each pseudo-labeling round,
+each fold model of the clean stage, the final model; a run killed inside the clean stage and resumed ends with
+the same rows (the finished fold's curve read back from beside its fold file, no rows doubled)."""
 import signal, subprocess
 import numpy as np, pandas as pd
 import pytest
@@ -40,7 +40,7 @@ def expected_rows(cfg) -> dict:
     "Epochs per training, from the config alone: {(run_stage, step, round, fold): rows}"
     (st,), pc, cc = cfg.train.stages, cfg.pseudo, cfg.clean
     rows = {('train', None, None, None): st.epochs} # from random init: no frozen phase
-    for r in range(1, pc.rounds + 1): # init: previous, so from trained weights: a frozen phase, then the epochs
+    for r in range(1, pc.rounds + 1): # init: previous, so from trained weights: a frozen phase first
         rows['pseudo', None, r, None] = st.freeze_epochs + (pc.epochs or st.epochs)
     for k in range(1, cc.folds + 1): rows['clean', None, None, k] = cc.epochs or st.epochs
     rows['final', None, None, None] = st.epochs
@@ -68,7 +68,7 @@ def test_every_training_has_its_epochs(reference):
     for k in range(cfg.clean.folds): # each fold's rows are that fold model's own history, kept beside it
         own = pd.read_csv(fold_file(reference/'clean'/'oof', 'history', k))
         assert np.array_equal(h[h.fold == k + 1].valid_loss.to_numpy(), own.valid_loss.to_numpy())
-    fig = plot_history(pd.read_csv(rf.file('history'))) # the file as it is: metrics only, a segment per training
+    fig = plot_history(pd.read_csv(rf.file('history'))) # the file as it is: metrics only, segments
     assert [ax.get_ylabel() for ax in fig.axes] == ['train_loss', 'valid_loss', 'accuracy']
     assert [t.get_text() for t in fig.axes[0].texts] == ['train', 'pseudo\nround 1', 'pseudo\nround 2',
                                                           f'clean\n{cfg.clean.folds} folds', 'final']
