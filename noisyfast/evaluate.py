@@ -465,9 +465,9 @@ def _training_label(seg:pd.DataFrame, name:str) -> str:
     rnd = one('round') if name == 'pseudo' or not one('round') else 'pseudo ' + one('round') # final's rounds
     sizes = list(dict.fromkeys(seg['size'])) if 'size' in seg else []
     nf = seg['fold'].nunique() if 'fold' in seg else 0
-    more = [one('step'), rnd, '→'.join(map(str, sizes)) + ' px' if len(sizes) > 1 else '',
-            f'{nf} folds' if nf > 1 else '']
-    return '\n'.join(p for p in (name, ' '.join(m for m in more if m)) if p)
+    more = ['strike ' + one('step') if one('step') else '', rnd,
+            '→'.join(map(str, sizes)) + ' px' if len(sizes) > 1 else '', f'{nf} folds' if nf > 1 else '']
+    return '\n'.join(p for p in (name, ', '.join(m for m in more if m)) if p)
 
 def _trainings(h:pd.DataFrame) -> list:
     "The trainings of a history in order, as (label, [rows of each fold model, or all rows])"
@@ -486,7 +486,10 @@ def _trainings(h:pd.DataFrame) -> list:
 
 # %% ../nbs/08_evaluate.ipynb #5c828dfa
 def _plot_training(axs, mets, folds, x0, colour):
-    "One training's curves from x0 + 1 on; fold models thin, their mean bold"
+    "One training's curves from x0 + 1 on; fold models thin, their mean bold; size changes dotted"
+    sz = folds[0]['size'].to_numpy() if 'size' in folds[0] else np.zeros(1)
+    for i in np.flatnonzero(sz[1:] != sz[:-1]): # progressive resizing: the next size starts after epoch i + 1
+        for ax in axs: ax.axvline(x0 + i + 1.5, color='gray', ls=':', lw=0.8)
     for ax, m in zip(axs, mets):
         ys = [f[m].to_numpy(dtype=float) for f in folds]
         if len(ys) > 1:

@@ -216,8 +216,8 @@ def _sec_history(r, plots) -> Optional[str]:
                   title=f"{r['name']}: training curves (every epoch of every training)") +
             '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in '
             'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage (thin '
-            'lines, their mean bold; with strike relabeling one segment per step). Validation numbers are on '
-            'the (noisy) given validation labels.')
+            'lines, their mean bold; with strike relabeling one segment per step). Dotted lines: a new image '
+            'size (progressive resizing). Validation numbers are on the (noisy) given validation labels.')
 
 def _sec_confusion(r, plots) -> Optional[str]:
     st = last_stage(r)
