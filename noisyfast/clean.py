@@ -18,13 +18,14 @@ from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
 from .train import fit, predict
-from .runs import RunLog, write_npy
+from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues',
-           'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'strike_labels', 'clean',
-           'clean_quality', 'fold_accuracy', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
+           'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels',
+           'clean', 'clean_history', 'clean_quality', 'fold_accuracy', 'weak_line', 'clean_warnings', 'clean_checks',
+           'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -54,7 +55,7 @@ def _reuse_folds(folder:Path, fp:str):
     "Delete fold files computed from something else than `fp`; record `fp` for the fold files to come"
     f, old = folder/'fingerprint.txt', None
     if f.exists(): old = f.read_text().strip()
-    stale = sorted(folder.glob('fold*.npy'))
+    stale = sorted(p for kind in ('probs', 'history') for p in folder.glob(FOLD_FILES[kind].format(k='*')))
     if old == fp or not rank0(): return barrier() # with several processes: rank 0 cleans up, the others wait
     if stale:
         warnings.warn(f'{folder}: its fold probabilities were computed with other settings or labels '
@@ -81,7 +82,7 @@ def oof_probs(cfg:Config, data:Data, *,
     probs, n, me = np.zeros((len(train), data.c), np.float32), processes(), process_rank()
     with solo(): # fold k is trained by process k mod n alone: the fold models are independent
         for k, (tr, te) in enumerate(folds):
-            f = folder/f'fold{k}.npy'
+            f = fold_file(folder, 'probs', k)
             if k % n != me: continue
             if f.exists():
                 if done is not None and n == 1: done(k)
@@ -89,12 +90,13 @@ def oof_probs(cfg:Config, data:Data, *,
             r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays, epochs=cc.epochs,
                     seed=seed + 100 + k, progress=progress,
                     log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
-            arrays = r.arrays
+            arrays = r.arrays # its history first: a fold with probabilities has one (fold_history reads it)
+            atomic_write_text(fold_file(folder, 'history', k), r.history.to_csv(index=False))
             write_npy(f, predict(r, train.subset(te))) # atomic: a killed run never leaves half a fold file
             if done is not None and n == 1: done(k)
     barrier() # every fold file is written
     for k, (tr, te) in enumerate(folds):
-        probs[te] = p = np.load(folder/f'fold{k}.npy')
+        probs[te] = p = np.load(fold_file(folder, 'probs', k))
         if log:
             acc = lambda y: f'{(p.argmax(1) == y[te]).mean():.4f}'
             log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {acc(train.y)} on the given labels' + (
@@ -207,14 +209,19 @@ def clean_probs(cfg:Config, data:Data, train:Split, folder, *, seed:int=None, ar
                                 done=done, seed=seed, log=log)
     r = fit(cfg, data, folder=Path(folder)/'insample', train=train, arrays=arrays, epochs=cc.epochs,
             seed=seed + 100, progress=progress, log=log)
+    atomic_write_text(fold_file(folder, 'insample_history'), r.history.to_csv(index=False))
     return predict(r, train)
+
+def probs_dir(cc:CleanConfig, folder, step:int=None) -> Path:
+    "Where the clean stage keeps its fold files: per strike relabeling `step` (0-based), or of its one pass"
+    return Path(folder)/(f'strikes{step}' if step is not None else 'oof' if cc.oof else 'insample')
 
 # %% ../nbs/07_clean.ipynb #3f8a9b0c
 def strike_labels(cfg:Config, data:Data, train:Split, folder, **kw):
     "`train` relabeled by `clean.strikes` votes in `clean.strike_steps` steps; last probabilities; counts"
     cc, y, preds, log = cfg.clean, train.y, [], kw.pop('log', None)
     for s in range(cc.strike_steps): # fresh folds and fold models each step: other seeds, current labels
-        p = clean_probs(cfg, data, train.with_labels(y), Path(folder)/f'strikes{s}', seed=cfg.seed + 1000 * s,
+        p = clean_probs(cfg, data, train.with_labels(y), probs_dir(cc, folder, s), seed=cfg.seed + 1000 * s,
                         log=log.at(f'strikes step {s + 1}/{cc.strike_steps}') if log else None, **kw)
         preds.append(p.argmax(1))
         y, steps = strike_relabel(train.y, preds, strikes=cc.strikes, consecutive=cc.consecutive,
@@ -227,11 +234,23 @@ def clean(cfg:Config, data:Data, *, folder, arrays:ArrayData=None, progress:bool
     cc, folder, kw = cfg.clean, Path(folder), dict(arrays=arrays, progress=progress, done=done, log=log)
     checked, steps = data.train, []
     if cc.strikes is not None: checked, probs, steps = strike_labels(cfg, data, data.train, folder, **kw)
-    else: probs = clean_probs(cfg, data, checked, folder/('oof' if cc.oof else 'insample'), **kw)
+    else: probs = clean_probs(cfg, data, checked, probs_dir(cc, folder), **kw)
     iss = find_issues(checked.y, probs, filter_by=cc.filter_by, frac_noise=cc.frac_noise)
     tbl = issues_table(checked, iss, data.vocab, data.train.y if cc.strikes is not None else None)
     return CleanResult(apply_action(data, checked, iss, cc), tbl, iss['noise_matrix'], probs, cc.oof, steps,
                        checked, iss['is_issue'])
+
+# %% ../nbs/07_clean.ipynb #455e57b1
+def clean_history(cfg:Config, folder) -> pd.DataFrame:
+    "Every epoch of the clean stage's models, from the files beside their probabilities: `fold` 1..K, `step`"
+    cc, parts = cfg.clean, []
+    for s in range(cc.strike_steps) if cc.strikes is not None else [None]:
+        d = probs_dir(cc, folder, s)
+        files = ([(k + 1, fold_file(d, 'history', k)) for k in range(cc.folds)] if cc.oof else
+                 [(None, fold_file(d, 'insample_history'))])
+        step = None if s is None else s + 1
+        parts += [pd.read_csv(f).assign(step=step, fold=k) for k, f in files if f.exists()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 # %% ../nbs/07_clean.ipynb #4a9b0c1d
 def clean_quality(res:CleanResult, # what `clean` returned
@@ -330,7 +349,7 @@ class CleanStage(Stage):
         for w in warns: ctx.warn(w)
         if warns: m['warnings'] = warns
         self.restore(ctx)
-        return StageResult(m)
+        return StageResult(m, history=clean_history(cfg, rf.stage_dir(self.name)))
 
 # %% ../nbs/07_clean.ipynb #52991a92
 @patch

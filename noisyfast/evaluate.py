@@ -456,37 +456,80 @@ def _annotate(ax, m, fmt, vmax):
                     color='white' if m[i, j] > 0.6 * vmax else 'black')
 
 # %% ../nbs/08_evaluate.ipynb #c5aeb100
-def plot_history(history:pd.DataFrame, # one row per epoch: epoch, train_loss, valid_loss, metrics[, stage]
+_HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # as noisyfast.runs.HISTORY_KEYS: which training
+_NOT_METRICS = {'epoch', 'stage', 'size', 'phase', 'time', 'lr', *_HISTORY_KEYS}
+
+def _training_label(seg:pd.DataFrame, name:str) -> str:
+    "Two lines naming a training: its stage; then strike step, round, sizes, number of folds"
+    one = lambda c: f'{c} {int(seg[c].iloc[0])}' if c in seg and seg[c].notna().iloc[0] else ''
+    rnd = one('round') if name == 'pseudo' or not one('round') else 'pseudo ' + one('round') # final's rounds
+    sizes = list(dict.fromkeys(seg['size'])) if 'size' in seg else []
+    nf = seg['fold'].nunique() if 'fold' in seg else 0
+    more = ['strike ' + one('step') if one('step') else '', rnd,
+            '→'.join(map(str, sizes)) + ' px' if len(sizes) > 1 else '', f'{nf} folds' if nf > 1 else '']
+    return '\n'.join(p for p in (name, ', '.join(m for m in more if m)) if p)
+
+def _trainings(h:pd.DataFrame) -> list:
+    "The trainings of a history in order, as (label, [rows of each fold model, or all rows])"
+    named = 'stage' in h and not pd.api.types.is_numeric_dtype(h['stage']) # stage names, not sizes' index
+    names = h['run_stage'] if 'run_stage' in h else h['stage'] if named else pd.Series('', index=h.index)
+    cols = [names] + [h[c] for c in ('step', 'round') if c in h]
+    key = [tuple('' if pd.isna(v) else str(v) for v in row) for row in zip(*cols)]
+    starts = [i for i in range(len(h)) if i == 0 or key[i] != key[i - 1]]
+    out = []
+    for a, b in zip(starts, starts[1:] + [len(h)]):
+        seg = h.iloc[a:b]
+        by_fold = 'fold' in seg and seg.fold.notna().all() # the clean stage's fold models: one segment
+        folds = [g for _, g in seg.groupby('fold', sort=False)] if by_fold else [seg]
+        out.append((_training_label(seg, str(names.iloc[a])), folds))
+    return out
+
+# %% ../nbs/08_evaluate.ipynb #5c828dfa
+def _plot_training(axs, mets, folds, x0, colour):
+    "One training's curves from x0 + 1 on; fold models thin, their mean bold; size changes dotted"
+    sz = folds[0]['size'].to_numpy() if 'size' in folds[0] else np.zeros(1)
+    for i in np.flatnonzero(sz[1:] != sz[:-1]): # progressive resizing: the next size starts after epoch i + 1
+        for ax in axs: ax.axvline(x0 + i + 1.5, color='gray', ls=':', lw=0.8)
+    for ax, m in zip(axs, mets):
+        ys = [f[m].to_numpy(dtype=float) for f in folds]
+        if len(ys) > 1:
+            for y in ys: ax.plot(x0 + np.arange(1, len(y) + 1), y, color=colour, lw=0.8, alpha=0.45)
+            n = min(map(len, ys))
+            ys = [np.mean([y[:n] for y in ys], axis=0)]
+        ax.plot(x0 + np.arange(1, len(ys[0]) + 1), ys[0], color=colour, lw=2 if len(folds) > 1 else 1.5,
+                marker='o', ms=3)
+
+def plot_history(history:pd.DataFrame, # a row per epoch: train_loss, valid_loss, metrics[, run_stage, fold]
                  *,
                  path=None, # save a PNG here
                  title:Optional[str]=None, # figure title
                 ):
-    "Training curves: losses and metrics per epoch, stages marked; returns the Figure"
-    h = _df(history, 'history', [])
-    skip = {'epoch', 'stage', 'time'}
-    num = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
-    losses, mets = [c for c in num if 'loss' in c], [c for c in num if 'loss' not in c]
+    "Training curves: a panel per metric, a segment per training (stage, round), fold models thin; the Figure"
+    h = _df(history, 'history', []).reset_index(drop=True)
+    mets = [c for c in h.columns if c not in _NOT_METRICS and pd.api.types.is_numeric_dtype(h[c])]
     # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
-    if not num: raise ValueError(f'history has no numeric columns to plot; it has {list(h.columns)}')
-    staged = 'stage' in h.columns
-    x = np.arange(1, len(h) + 1) if staged or 'epoch' not in h.columns else h['epoch'].to_numpy()
-    plt = _pyplot()
-    panels = [p for p in (losses, mets) if p]
-    fig, axs = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False,
+    if not mets: raise ValueError(f'history has no numeric columns to plot; it has {list(h.columns)}')
+    segs, plt, colours = _trainings(h), _pyplot(), {}
+    lens = [max(map(len, folds)) for _, folds in segs]
+    width = min(16, max(6.5, 2.5 + 0.32 * (sum(lens) + 2 * len(segs))))
+    fig, axs = plt.subplots(len(mets), 1, figsize=(width, 0.9 + 1.9 * len(mets)), sharex=True, squeeze=False,
                             layout='constrained')
-    for ax, cols in zip(axs[0], panels):
-        for c in cols: ax.plot(x, h[c].to_numpy(), marker='o', ms=3, label=c)
-        ax.set_xlabel('epoch (through all stages)' if staged else 'epoch')
-        ax.set_ylabel('loss' if cols is losses else 'value')
-        ax.set_title('losses' if cols is losses else 'metrics')
-        ax.grid(alpha=0.3); ax.legend(fontsize=8)
-        if staged:
-            st = h['stage'].astype(str).to_numpy()
-            starts = [0] + [i for i in range(1, len(st)) if st[i] != st[i - 1]]
-            for i in starts:
-                if i: ax.axvline(x[i] - 0.5, color='gray', ls='--', lw=0.8)
-                ax.annotate(st[i], (x[i] - 0.4, 1), xycoords=('data', 'axes fraction'), va='top', fontsize=8,
-                            color='gray')
+    axs, x0, ticks = axs[:, 0], 0, {}
+    for (label, folds), n in zip(segs, lens):
+        colour = colours.setdefault(label.split('\n')[0], f'C{len(colours) % 10}') # one per stage
+        _plot_training(axs, mets, folds, x0, colour)
+        if x0:
+            for ax in axs: ax.axvline(x0, color='gray', ls='--', lw=0.8)
+        axs[0].annotate(label, (x0 + 0.6, 1.02), xycoords=('data', 'axes fraction'), va='bottom', fontsize=8)
+        ticks.update({x0 + e: str(e) for e in range(1, n + 1, max(1, math.ceil(n / 5)))})
+        x0 += n + 1
+    for ax, m in zip(axs, mets): ax.set_ylabel(m); ax.grid(alpha=0.3)
+    axs[-1].set_xticks(list(ticks), list(ticks.values()))
+    axs[-1].set_xlabel('epoch of each training' if len(segs) > 1 else 'epoch')
+    if any(len(folds) > 1 for _, folds in segs):
+        from matplotlib.lines import Line2D
+        axs[0].legend([Line2D([], [], color='gray', lw=0.8, alpha=0.6), Line2D([], [], color='gray', lw=2)],
+                      ['one fold model', 'mean of the fold models'], fontsize=7, loc='best')
     return _finish(fig, path, title)
 
 # %% ../nbs/08_evaluate.ipynb #dd9f937a

@@ -130,14 +130,15 @@ class FinalStage(Stage):
         folder = ctx.run.stage_dir(self.name)
         r = fit(cfg, cdata, folder=folder, arrays=ctx.arrays, weights=weights, progress=ctx.progress,
                 log=ctx.log.at(self.name))
-        m = {}
+        m, h = {}, r.history
         if cfg.clean.enabled and cfg.clean.action == 'unlabel' and len(cdata.unlabeled):
             pcfg = copy.deepcopy(cfg)
             pcfg.pseudo.rounds = max(1, cfg.pseudo.rounds)
             pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays, progress=ctx.progress,
                               log=ctx.log.at(f'{self.name} pseudo'))
+            h = pd.concat([r.history, pr.history], ignore_index=True) # the final model, then each round
             r, m['rounds'] = pr.fit, pr.rounds
-        return StageResult(m, r, cdata.train)
+        return StageResult(m, r, cdata.train, h)
 
 # %% ../nbs/10_pipeline.ipynb #d806fd1f
 STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), AuditStage(), DivideStage(), FinalStage(),
@@ -151,9 +152,10 @@ def run_stage(st:Stage, ctx:RunContext):
     t0, res = time.time(), st.run(ctx)
     if res is None: return # nothing to do (e.g. robustness when no stage trained a model)
     m = res.metrics
+    h = res.history if res.history is not None or res.model is None else res.model.history
+    if h is not None and len(h): ctx.run.add_history(st.name, h) # every training of the stage
     if res.model is not None:
         ctx.models[st.name] = res.model
-        ctx.run.add_history(st.name, res.model.history)
         train = res.train if res.train is not None else ctx.labels
         tta = ctx.cfg.evaluate.tta
         m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=tta), **m}

@@ -46,6 +46,7 @@ class PseudoResult:
     fit: FitResult # the last round's model
     train: Split # the last round's training set (labeled + pseudo-labeled)
     rounds: list = field(default_factory=list) # per-round stats
+    history: pd.DataFrame = None # every epoch of every round, with a `round` column (1..rounds)
 
 def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
                  folder, # rounds write to folder/round{r}/
@@ -59,7 +60,7 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
     if len(data.unlabeled) == 0:
         raise ConfigError(f'pseudo.rounds is {pc.rounds} but there are no unlabeled images: set '
                           'data.n_labeled or data.labeled_fraction (or pseudo.rounds: 0)')
-    cur, rounds, train = start, [], data.train
+    cur, rounds, train, hist = start, [], data.train, []
     arrays = arrays or start.arrays
     for r in range(1, pc.rounds + 1):
         probs = predict(cur, data.unlabeled)
@@ -70,8 +71,9 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
                   progress=progress, log=log.at(f'round {r}/{pc.rounds}') if log else None)
         stats.update(round=r, best_valid=cur.best, seconds=cur.seconds)
         rounds.append(stats)
+        hist.append(cur.history.assign(round=r))
         if done is not None: done(r, stats)
-    return PseudoResult(cur, train, rounds)
+    return PseudoResult(cur, train, rounds, pd.concat(hist, ignore_index=True))
 
 # %% ../nbs/06_pseudo.ipynb #cb89f747
 from .runs import Stage, StageResult
@@ -86,5 +88,5 @@ class PseudoStage(Stage):
                           arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
         ctx.run.save_labels(pr.train, 'labels', self.name)
         self.restore(ctx)
-        return StageResult(dict(rounds=pr.rounds), pr.fit, pr.train)
+        return StageResult(dict(rounds=pr.rounds), pr.fit, pr.train, pr.history)
     def restore(self, ctx): ctx.labels = ctx.run.load_labels(ctx.data, 'labels', self.name)

@@ -209,24 +209,15 @@ def _sec_metrics(r, plots) -> Optional[str]:
             'agreement with validation labels that carry the same noise as training, not the accuracy; '
             '`valid acc (true labels)` is shown when the true labels are known.')
 
-def _history_frame(h:pd.DataFrame) -> pd.DataFrame:
-    "history.csv as `plot_history` wants it: metrics only; `stage`: pipeline stage (and size when it changes)"
-    h = h.reset_index(drop=True)
-    st = h['run_stage'].astype(str) if 'run_stage' in h else pd.Series('', index=h.index)
-    if 'size' in h and h.groupby(st)['size'].nunique().max() > 1:
-        st = st + ' ' + h['size'].astype(str) + 'px'
-    skip = {'stage', 'size', 'phase', 'epoch', 'run_stage', 'round', 'fold', 'time', 'lr'}
-    keep = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
-    return h[keep].assign(stage=st.to_numpy())
-
 def _sec_history(r, plots) -> Optional[str]:
     h = r.get('history')
     if h is None or not len(h): return None
-    f = _history_frame(h)
-    return (plots('history', plot_history, f, alt='training curves',
-                  title=f"{r['name']}: training curves (every epoch of every stage)") +
-            '\n\nEpochs of all stages in run order, stages separated by dashed lines. Validation numbers are '
-            'on the (noisy) given validation labels.')
+    return (plots('history', plot_history, h, alt='training curves',
+                  title=f"{r['name']}: training curves (every epoch of every training)") +
+            '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in '
+            'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage (thin '
+            'lines, their mean bold; with strike relabeling one segment per step). Dotted lines: a new image '
+            'size (progressive resizing). Validation numbers are on the (noisy) given validation labels.')
 
 def _sec_confusion(r, plots) -> Optional[str]:
     st = last_stage(r)
@@ -601,10 +592,10 @@ def per_class_accuracy(run) -> pd.DataFrame:
     return per_class_table(r['test_metrics'][st])
 
 def training_curves(run, *, path=None):
-    "Losses and metrics of every epoch of every stage in history.csv, segments named by stage; the Figure"
+    "Every epoch of every training in history.csv: a panel per metric, a segment per stage, round, fold set"
     r = _as_run(run); h = r.get('history')
     if h is None or not len(h): raise ReportError(f"{r['folder']}: no history.csv (no stage trained a model)")
-    return plot_history(_history_frame(h), path=path, title=f"{r['name']}: training curves")
+    return plot_history(h, path=path, title=f"{r['name']}: training curves")
 
 # %% ../nbs/09_report.ipynb #2eeeff6a
 def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:

@@ -15,9 +15,9 @@ from .data import Data, Split, concat_splits
 from .distrib import barrier, rank0
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STAGE_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder', 'write_npy',
-           'no_half_made_folder', 'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage',
-           'RunContext']
+__all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder',
+           'write_npy', 'fold_file', 'no_half_made_folder', 'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog',
+           'StageResult', 'Stage', 'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
@@ -194,12 +194,24 @@ def finish(self:RunFolder, stage:str, metrics:dict=None, weights=None):
     self.save_state()
 
 # %% ../nbs/02a_runs.ipynb #d0459c5c
+HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # which training of a run a history.csv row is from
+FOLD_FILES = dict(probs='fold{k}.npy', history='fold{k}_history.csv', insample_history='insample_history.csv')
+
+def fold_file(folder, kind:str, # a key of `FOLD_FILES`
+              k=0) -> Path:
+    "The file of fold model `k` (0-based) in a clean stage's folder: its out-of-fold probabilities or history"
+    return Path(folder)/FOLD_FILES[kind].format(k=k)
+
 @patch
 def add_history(self:RunFolder, stage:str, h:pd.DataFrame):
-    "Append a stage's training history to history.csv (replacing that stage's earlier rows)"
+    "Append a stage's history (every training it ran) to history.csv, replacing that stage's earlier rows"
     old = self.read('history', default=pd.DataFrame())
     old = old[old.run_stage != stage] if len(old) else old
-    self.write('history', pd.concat([old, h.assign(run_stage=stage)]))
+    new = pd.concat([old, h.assign(run_stage=stage)], ignore_index=True)
+    for k in HISTORY_KEYS[1:]: new[k] = new[k] if k in new else pd.NA
+    new = new.astype({k: 'Int64' for k in HISTORY_KEYS[1:]})
+    cols = [c for c in new.columns if c not in HISTORY_KEYS] + [*HISTORY_KEYS[1:], 'run_stage']
+    self.write('history', new[cols])
 
 @patch
 def save_labels(self:RunFolder, split:Split, kind:str, stage:str, **extra) -> Path:
@@ -316,6 +328,7 @@ class StageResult:
     metrics: dict = field(default_factory=dict) # the stage's numbers, for metrics.json
     model: Any = None # a `noisyfast.train.FitResult` when the stage trained a model: the loop evaluates it
     train: Optional[Split] = None # the labels that model trained on (default `ctx.labels`)
+    history: Optional[pd.DataFrame] = None # every training of the stage (rounds, folds); else model.history
 
 class Stage:
     "One step of `noisyfast run`: set `name`, override `enabled`, `run` and (if it hands on) `restore`"

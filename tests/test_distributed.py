@@ -95,7 +95,9 @@ def test_two_processes_match_one(one, two):
                    for k, v in s2['model'].items()), ck
         assert s1['noisyfast']['epoch'] == s2['noisyfast']['epoch'] or 'best' in ck.name, ck
     h1, h2 = (RunFolder(f).read('history') for f in (f1, f2))
-    assert len(h1) == len(h2) and h1[['run_stage', 'epoch']].equals(h2[['run_stage', 'epoch']])
+    row = ['run_stage', 'fold', 'epoch']
+    assert len(h1) == len(h2) and h1[row].equals(h2[row])
+    assert sorted(h2.fold.dropna().unique()) == [1, 2] # fold 2, trained by process 1: its curve is there too
     assert out2.count('summary (test accuracy') == 1 and out2.count('report: ') == 1 # rank 0 prints
 
 def descendants(pid):
