@@ -36,9 +36,9 @@ def test_piped_log_has_a_line_per_epoch_with_stage_and_fold(piped):
         row = h[h.run_stage == e['where']].iloc[0]
         want = (f'{row.train_loss:.4f}', f'{row.valid_loss:.4f}', f'{row.accuracy:.4f}')
         assert (e['tl'], e['vl'], e['acc']) == want
-    for k, st in enumerate(['data', 'train', 'clean', 'final'], 1): # the overall line of each stage
-        assert any(l.startswith(f'[tiny] stage {k}/4 {st}, elapsed ') for l in out), st
-    fold2 = r'^\[tiny\] clean fold 2/2 1 epoch on 135 images \(stage 3/4 clean, elapsed \d+\.\d s'
+    for k, st in enumerate(['data', 'train', 'clean', 'audit', 'final'], 1): # the overall line of each stage
+        assert any(l.startswith(f'[tiny] stage {k}/5 {st}, elapsed ') for l in out), st
+    fold2 = r'^\[tiny\] clean fold 2/2 1 epoch on 135 images \(stage 3/5 clean, elapsed \d+\.\d s'
     assert any(re.match(fold2, l) for l in out)
     assert any(re.match(r'^\[tiny\] decoded [\d,]+ images in \d+\.\d s$', l) for l in out)
     assert any(re.match(r'^\[tiny\] report written in ', l) for l in out)
