@@ -22,6 +22,7 @@ from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
                              default_device, load_fit, resolve_loader, resolve_precision, show_progress, _inputs,
                              _progress, _history_rows)
+from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
@@ -411,7 +412,8 @@ class DivideResult:
 def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path):
     "A learner whose own loss is label-smoothed cross-entropy, in the run's precision and progress settings"
     tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None)
-    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder)
+    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder,
+                                    cbs=fit_callbacks(folder)) # the run's trackers and callbacks
     device = dls.device
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     precision = resolve_precision(cfg.train.precision, device)

@@ -31,6 +31,7 @@ from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
 from .distrib import DDP, barrier, process_rank, rank0, world
+from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
@@ -389,7 +390,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         seed:int=None, # default cfg.seed
         device=None,
         progress:bool=None, # default: on a terminal or in Jupyter
-        extra_cbs=None,
+        extra_cbs=None, # more fastai callbacks (in a run, the run's trackers and callbacks come first)
         log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"
@@ -429,7 +430,7 @@ def fit(cfg:Config, # the run config (model, train sections)
             set_seed(seed, reproducible=device.type != 'cuda') # on a GPU: cuDNN picks the fastest kernels
             if device.type == 'cuda': torch.backends.cudnn.benchmark = True
             learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, weights=weights,
-                                            path=folder, cbs=extra_cbs)
+                                            path=folder, cbs=fit_callbacks(folder) + list(extra_cbs or []))
             if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as the batches are
             if precision == 'fp16': learn.to_fp16()
             elif precision == 'bf16': learn.to_bf16()
