@@ -9,6 +9,7 @@ import numpy as np, pandas as pd
 from cleanlab.multiannotator import get_label_quality_multiannotator, get_majority_vote_label
 from .config import CONSENSUS, Config, consensus_annotators
 from .data import Data, DataError, Source, is_image_array, load_images
+from .runs import RUN_FILES
 
 # %% auto #0
 __all__ = ['annotator_labels', 'Consensus', 'consensus', 'add_consensus', 'noise_rates', 'stand_in_probs', 'annotator_table',
@@ -122,13 +123,13 @@ def _consensus_note(cols, t:pd.DataFrame, c:Consensus, ref:np.ndarray, true_know
     each = ', '.join(f'{a} {r:.2%}' for a, r in zip(t.annotator, t.noise_rate))
     return (f"consensus ({CONSENSUS}): CROWDLAB over {', '.join(cols)} on {len(ref):,} labelled images "
             f'(stand-in model {acc:.1%} accurate on the majority vote): {rate(c.labels)} wrong against {whose} '
-            f'(majority vote {rate(c.majority)}; {each}); per annotator: annotators.csv')
+            f"(majority vote {rate(c.majority)}; {each}); per annotator: {RUN_FILES['annotators']}")
 
 def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
                       src:Source, # the loaded data set (gets the column `crowdlab`)
                       data:Data, # its splits (gets `annotators` and a note)
                      ) -> Consensus:
-    "CROWDLAB over a run's labelled images as the label column `crowdlab` of `src` (-1 elsewhere)"
+    "CROWDLAB over a run's labelled images as the label column `crowdlab` of `src` (its reference labels elsewhere)"
     cols, lab = consensus_annotators(cfg), _labelled(src, data)
     sub = Source(src.name, src.vocab, [src.train_x[i] for i in lab] if not is_image_array(src.train_x) else
                  src.train_x[lab], src.train_y[lab], label_columns={k: np.asarray(v)[lab] for k, v in
@@ -141,8 +142,8 @@ def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
     x = load_images(sub.train_x, None if is_image_array(sub.train_x) else 32)[0]
     probs = stand_in_probs(x, vote, n_classes=src.c, seed=cfg.seed)
     c = consensus(L, probs)
-    src.label_columns[CONSENSUS] = np.full(len(src.train_y), -1, dtype=np.int64)
-    src.label_columns[CONSENSUS][lab] = c.labels
+    src.label_columns[CONSENSUS] = col = np.array(src.train_y, dtype=np.int64) # never read outside `lab`
+    col[lab] = c.labels
     data.annotators = annotator_table(c, L, sub.train_y, src.vocab)
     acc = float((probs.argmax(1) == vote).mean())
     data.notes.append(_consensus_note(cols, data.annotators, c, sub.train_y, src.true_known, acc))
