@@ -412,8 +412,7 @@ class DivideResult:
 def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path):
     "A learner whose own loss is label-smoothed cross-entropy, in the run's precision and progress settings"
     tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None)
-    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder,
-                                    cbs=fit_callbacks(folder)) # the run's trackers and callbacks
+    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder)
     device = dls.device
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     precision = resolve_precision(cfg.train.precision, device)
@@ -505,7 +504,7 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
                 stats=[list(stats[0]), list(stats[1])], loader='fast', phase='divide')
     ck, nan = Checkpoints(folder, tc.monitor, tc.load, '', meta), StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
-                        cbs=[*cbs, ck, nan])
+                        cbs=[*cbs, ck, nan, *fit_callbacks(folder)]) # + the run's trackers and callbacks
     try: nan.check()
     except TrainError as e: # StopOnNaN names train.stages.0.lr; here the key is divide.lr
         raise TrainError(str(e).replace('train.stages.0.lr', 'divide.lr')) from None

@@ -35,7 +35,7 @@ RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.c
                  test_issues='test_label_issues.csv')
 
 # %% ../nbs/02a_runs.ipynb #e7c0a002
-RUN_FILES.update(annotators='annotators.csv', tensorboard='tb', csv_logs='csv_logs', mlruns='mlruns')
+RUN_FILES.update(annotators='annotators.csv', tensorboard='tb', csv_logs='csv_logs', mlflow='mlflow.db')
 
 # %% ../nbs/02a_runs.ipynb #2d59b644
 class RunError(NoisyfastError):

@@ -65,17 +65,20 @@ class CSVTracker(CSVLogger):
 def wandb_tracker(project:str, # the noisyfast run's name: the W&B project and group
                   name:str, # the fit's name, e.g. clean/oof/fold0
                   folder, # where wandb keeps its files (the run folder)
+                  config:dict=None, # the run's resolved config, logged with each W&B run
                  ) -> Callback:
     "fastai's `WandbCallback` in a W&B run of its own, started at the fit's first `fit` call"
-    import wandb
+    import math, wandb
     from fastai.callback.wandb import WandbCallback
     class WandbTracker(WandbCallback):
-        def before_fit(self):
+        def before_fit(self): # fastai's, less its config gathering (which fails on noisyfast's loaders)
             if not getattr(self, 'started', False):
                 if wandb.run is not None: wandb.finish() # the previous fit's
-                wandb.init(project=project, group=project, name=name, dir=str(folder))
+                wandb.init(project=project, group=project, name=name, dir=str(folder), config=config)
                 self.started = True
-            super().before_fit()
+            self._wandb_step = wandb.run.step - 1
+            self._wandb_epoch = 0 if not wandb.run.step else math.ceil(wandb.run.summary['epoch'])
+            self.run = not hasattr(self.learn, 'lr_finder') and not hasattr(self, 'gather_preds')
     return WandbTracker(log=None, log_preds=False, log_model=False)
 
 # %% ../nbs/05a_track.ipynb #f5a70010
@@ -83,7 +86,7 @@ class MLflowTracker(Callback):
     "Each epoch's losses and metrics to an MLflow run of their own (one per fit), numbered over its `fit` calls"
     order = Recorder.order + 1 # after the Recorder has the epoch's values
     def __init__(self, experiment:str, # the noisyfast run's name
-                 name:str, # the fit's name, e.g. clean/oof/fold0
+                 fit:str, # the fit's name, e.g. clean/oof/fold0
                  uri:str): # the tracking URI
         store_attr(); self.n, self.run_id = 0, None
     def before_fit(self):
@@ -92,7 +95,7 @@ class MLflowTracker(Callback):
         self.client = MlflowClient(self.uri)
         e = self.client.get_experiment_by_name(self.experiment)
         eid = e.experiment_id if e is not None else self.client.create_experiment(self.experiment)
-        self.run_id = self.client.create_run(eid, run_name=self.name).info.run_id
+        self.run_id = self.client.create_run(eid, run_name=self.fit).info.run_id
     def after_epoch(self):
         for k, v in zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1]):
             self.client.log_metric(self.run_id, k, float(v), step=self.n)
@@ -136,9 +139,9 @@ def tracking_callbacks(track:str, # none | csv | tensorboard | wandb | mlflow
     rf = RunFolder(root)
     if track == 'tensorboard': return [TensorBoardTracker(rf.file('tensorboard')/name)]
     if track == 'csv': return [CSVTracker(rf.file('csv_logs')/f'{name}.csv')]
-    if track == 'wandb': return [wandb_tracker(rf.name, name, rf.path)]
+    if track == 'wandb': return [wandb_tracker(rf.name, name, rf.path, rf.read('config'))]
     if track == 'mlflow':
-        uri = os.environ.get('MLFLOW_TRACKING_URI') or rf.file('mlruns').resolve().as_uri()
+        uri = os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{rf.file('mlflow').resolve()}"
         return [MLflowTracker(rf.name, name, uri)]
     return []
 
@@ -147,4 +150,5 @@ def fit_callbacks(folder, # where the fit writes its checkpoints
     "The callbacks of one fit of the current run (`tracking`): its trackers and the user's; [] outside a run"
     t = _TRACKING.get()
     if t.root is None: return []
-    return (tracking_callbacks(t.kind, t.root, fit_name(folder, t.root)) if rank0() else []) + list(t.callbacks)
+    mine = [c() if isinstance(c, type) else c for c in t.callbacks] # a class: one instance per fit
+    return (tracking_callbacks(t.kind, t.root, fit_name(folder, t.root)) if rank0() else []) + mine

@@ -390,7 +390,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         seed:int=None, # default cfg.seed
         device=None,
         progress:bool=None, # default: on a terminal or in Jupyter
-        extra_cbs=None, # more fastai callbacks (in a run, the run's trackers and callbacks come first)
+        extra_cbs=None, # more fastai callbacks, on the learner (in a run, `fit_callbacks` join every fit call)
         log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"
@@ -414,6 +414,7 @@ def fit(cfg:Config, # the run config (model, train sections)
     precision = resolve_precision(tc.precision, device)
     rows, learn, trained, best = [], None, False, None
     ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel training (notebook 02b)
+    fit_cbs = ddp + fit_callbacks(folder) # in a run: its trackers and callbacks, for the fit calls only
     for i, st in enumerate(tc.stages):
         bs = rank_bs(st.bs or tc.bs, i)
         if loader == 'fast':
@@ -430,7 +431,7 @@ def fit(cfg:Config, # the run config (model, train sections)
             set_seed(seed, reproducible=device.type != 'cuda') # on a GPU: cuDNN picks the fastest kernels
             if device.type == 'cuda': torch.backends.cudnn.benchmark = True
             learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, weights=weights,
-                                            path=folder, cbs=fit_callbacks(folder) + list(extra_cbs or []))
+                                            path=folder, cbs=extra_cbs)
             if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as the batches are
             if precision == 'fp16': learn.to_fp16()
             elif precision == 'bf16': learn.to_bf16()
@@ -457,14 +458,14 @@ def fit(cfg:Config, # the run config (model, train sections)
             learn.freeze()
             nan = StopOnNaN(where('frozen'), st.lr, i)
             fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
-            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + ddp)
+            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + fit_cbs)
             nan.check()
             rows += _history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
         ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
         nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr, pct_start=tc.pct_start,
-                            cbs=[ck, nan] + ddp)
+                            cbs=[ck, nan] + fit_cbs)
         nan.check()
         rows += _history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True
