@@ -38,8 +38,12 @@ class TensorBoardTracker(TensorBoardCallback):
         if not self.steps: # a fit that starts again (a resumed run) replaces its curves
             for f in Path(self.log_dir).glob('events.out.tfevents.*'): f.unlink()
         self._setup_writer()
-    def after_batch(self):
-        if self.run and self.training: super().after_batch() # not in validation, nor in `get_preds`
+    def after_batch(self): # as fastai's, but only while training, and only the hyper-parameters that are numbers
+        if not (self.run and self.training): return
+        self.writer.add_scalar('train_loss', self.smooth_loss, self.train_iter)
+        for i, h in enumerate(self.opt.hypers): # (torch's SGD, wrapped by fastai, has some set to None)
+            for k, v in h.items():
+                if isinstance(v, (int, float)): self.writer.add_scalar(f'{k}_{i}', v, self.train_iter)
     def after_fit(self):
         if self.run: self.steps = self.train_iter
         super().after_fit()
