@@ -188,7 +188,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         echo=print, # where status lines go
         stages:list=None, # the stages, in order (default `STAGES`)
         quiet:bool=False, # on the terminal only warnings and the report's path (log.txt has every line)
-        callbacks:list=None, # fastai callbacks for every training of the run (a class: one per learner)
+        callbacks:list=None, # fastai callbacks for every training of the run (a class: one per training)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
