@@ -90,7 +90,7 @@ def stand_in_probs(images:np.ndarray, # uint8 N×H×W×C
     from noisyfast.audit import pixel_features # (a later module)
     y = np.asarray(labels, dtype=np.int64)
     if np.bincount(y).max() < folds:
-        raise DataError(f'the stand-in model needs at least {folds} images of some class; got {len(y)} images')
+        raise DataError(f'the stand-in model needs {folds} images of some class; got {len(y)} images')
     f, p = pixel_features(images, size=16, dims=dims, seed=seed), np.zeros((len(y), n_classes or y.max() + 1))
     for tr, te in StratifiedKFold(folds).split(f, y):
         m = LogisticRegression(max_iter=1000, C=0.05).fit(f[tr], y[tr])
@@ -100,7 +100,7 @@ def stand_in_probs(images:np.ndarray, # uint8 N×H×W×C
 # %% ../nbs/14_annotators.ipynb #c0a70005
 def annotator_table(c:Consensus, # what `consensus` found
                     labels:pd.DataFrame, # the N×M annotator labels it was given
-                    reference:np.ndarray, # reference labels of the same N images (true labels, or a CSV's `label`)
+                    reference:np.ndarray, # reference labels of the N images (true ones, or a CSV's `label`)
                     vocab:list, # class names
                    ) -> pd.DataFrame:
     "One row per annotator: CROWDLAB's statistics, its worst class by name, and its rate of wrong labels"
@@ -111,7 +111,7 @@ def annotator_table(c:Consensus, # what `consensus` found
     return t
 
 def _labelled(src:Source, data:Data) -> np.ndarray:
-    "Indices into `src.train_x` of a run's labelled images: its train and valid splits (a CSV's own valid: not)"
+    "Indices into `src.train_x` of a run's labelled images: its train and valid splits (not a CSV's valid)"
     i = np.concatenate([data.train.idx, data.valid.idx])
     return np.sort(i[i < len(src.train_y)])
 
@@ -122,21 +122,23 @@ def _consensus_note(cols, t:pd.DataFrame, c:Consensus, ref:np.ndarray, true_know
     rate = lambda y: f'{(np.asarray(y) != ref).mean():.2%}'
     each = ', '.join(f'{a} {r:.2%}' for a, r in zip(t.annotator, t.noise_rate))
     return (f"consensus ({CONSENSUS}): CROWDLAB over {', '.join(cols)} on {len(ref):,} labelled images "
-            f'(stand-in model {acc:.1%} accurate on the majority vote): {rate(c.labels)} wrong against {whose} '
+            f'(stand-in model {acc:.1%} accurate on the majority vote): {rate(c.labels)} wrong against '
+            f'{whose} '
             f"(majority vote {rate(c.majority)}; {each}); per annotator: {RUN_FILES['annotators']}")
 
 def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
                       src:Source, # the loaded data set (gets the column `crowdlab`)
                       data:Data, # its splits (gets `annotators` and a note)
                      ) -> Consensus:
-    "CROWDLAB over a run's labelled images as the label column `crowdlab` of `src` (its reference labels elsewhere)"
+    "CROWDLAB over a run's labelled images as the label column `crowdlab` of `src` (elsewhere: reference)"
     cols, lab = consensus_annotators(cfg), _labelled(src, data)
     sub = Source(src.name, src.vocab, [src.train_x[i] for i in lab] if not is_image_array(src.train_x) else
                  src.train_x[lab], src.train_y[lab], label_columns={k: np.asarray(v)[lab] for k, v in
                                                                    src.label_columns.items()})
     L = annotator_labels(sub, cols)
     none = np.flatnonzero(L.notna().sum(axis=1).to_numpy() == 0)
-    if len(none): raise DataError(f'{sub.train_x[none[0]]}: no annotator ({", ".join(cols)}) labelled this image '
+    if len(none): raise DataError(f'{sub.train_x[none[0]]}: no annotator ({", ".join(cols)}) labelled this '
+                                  'image '
                                   f'({len(none)} such images); label it or remove it')
     vote = get_majority_vote_label(L, verbose=False)
     x = load_images(sub.train_x, None if is_image_array(sub.train_x) else 32)[0]

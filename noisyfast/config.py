@@ -79,9 +79,11 @@ class NoiseConfig:
     map: Union[str, dict, None] = setting(None, 'asymmetric class map {from: to} or `builtin`', )
     matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), or a file')
     column: Union[str, int, None] = setting(None, 'real-noise label column (CIFAR-10N: aggre, random1..3, worst; '
-                                'Imagenette: 1, 5, 25, 50; csv: data.label_columns), or crowdlab: the CROWDLAB '
+                                'Imagenette: 1, 5, 25, 50; csv: data.label_columns), or crowdlab: the '
+                                'CROWDLAB '
                                 'consensus of noise.annotators')
-    annotators: Optional[list] = setting(None, 'noise.column crowdlab: the label columns whose consensus the run '
+    annotators: Optional[list] = setting(None, 'noise.column crowdlab: the label columns whose consensus the '
+                                         'run '
                                          'trains on (default: CIFAR-10N random1..3; csv: data.label_columns)')
     seed: Optional[int] = setting(None, 'seed for the noise (default: the run seed)', min=0, max=MAX_SEED)
 
@@ -715,13 +717,15 @@ def _check_annotators(cfg, w):
     n, d = cfg.noise, cfg.data
     _check_names(d.label_columns, 'data.label_columns', w); _check_names(n.annotators, 'noise.annotators', w)
     if d.label_columns is not None and d.name != 'csv':
-        raise ConfigError(f"{w('data.label_columns')}: it is read from a CSV, but data.name is {d.name!r}; remove "
+        raise ConfigError(f"{w('data.label_columns')}: it is read from a CSV, but data.name is {d.name!r}; "
+                          'remove '
                           'it (built-in data sets have their own label columns: `noisyfast data info NAME`)')
     ann, known = consensus_annotators(cfg), _known_columns(d)
     if ann is None:
         if n.annotators is not None:
             raise ConfigError(f"{w('noise.annotators')}: {_show(n.annotators)} is set but noise.column is "
-                              f"{n.column!r}; set noise.kind: real and noise.column: {CONSENSUS} to train on their "
+                              f"{n.column!r}; set noise.kind: real and noise.column: {CONSENSUS} to train on "
+                              'their '
                               'consensus, or remove noise.annotators')
         return
     where = 'data.label_columns' if d.name == 'csv' else f'the label columns of {d.name}'
@@ -730,7 +734,8 @@ def _check_annotators(cfg, w):
                               f"{', '.join(known) or 'none'}); name annotator columns from there")
     if len(ann) < 2:
         how = ('list the CSV\'s annotator columns in data.label_columns' if d.name == 'csv' else
-               'set noise.annotators' if known else f'{d.name} has no label columns (cifar10n has random1..3)')
+               'set noise.annotators' if known else
+               f'{d.name} has no label columns (cifar10n has random1..3)')
         raise ConfigError(f"{w('noise.annotators')}: noise.column {CONSENSUS} is a consensus of at least 2 "
                           f'annotator columns; got {ann}: {how}')
 

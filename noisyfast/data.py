@@ -503,7 +503,8 @@ def _csv_label_columns(f:Path, rows:list, names:list, vocab:list) -> dict:
     out, header = {}, list(rows[0][1])
     for name in names or []:
         key = str(name).strip().lower()
-        if key not in header: raise DataError(f"{f}: no column {str(name)!r} (data.label_columns); the header "
+        if key not in header: raise DataError(f"{f}: no column {str(name)!r} (data.label_columns); the "
+                                              'header '
                                               f"has: {', '.join(header)}")
         col = np.full(len(rows), -1, dtype=np.int64)
         for j, (i, r) in enumerate(rows):

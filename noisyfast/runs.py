@@ -65,7 +65,7 @@ def _flat(d:dict, prefix='') -> dict:
 def config_changes(old:dict, # the config a run folder was started with (its config.yaml)
                    cfg:Config, # the config asked for now
                   ) -> list:
-    "Dotted keys that differ (not where curves go: `track`); a key the old file lacks counts unless at its default"
+    "Dotted keys that differ, `track` aside; a key the old file lacks counts only if not at its default"
     old, new, default = _flat(old), _flat(to_dict(cfg)), _flat(to_dict(Config()))
     diff = []
     for k in sorted(set(old) | set(new)):

@@ -19,7 +19,7 @@ from .runs import RunFolder
 with warnings.catch_warnings(): # torch.utils.tensorboard warns about torch.jit on import
     warnings.simplefilter('ignore')
     try: from fastai.callback.tensorboard import TensorBoardCallback
-    except ImportError: TensorBoardCallback = Callback # no tensorboard: `config check` refuses track: tensorboard
+    except ImportError: TensorBoardCallback = Callback # no tensorboard: `config check` refuses the setting
 
 # %% auto #0
 __all__ = ['TensorBoardTracker', 'CSVTracker', 'wandb_tracker', 'MLflowTracker', 'Tracking', 'tracking', 'fit_name',
@@ -38,7 +38,7 @@ class TensorBoardTracker(TensorBoardCallback):
         if not self.steps: # a fit that starts again (a resumed run) replaces its curves
             for f in Path(self.log_dir).glob('events.out.tfevents.*'): f.unlink()
         self._setup_writer()
-    def after_batch(self): # as fastai's, but only while training, and only the hyper-parameters that are numbers
+    def after_batch(self): # as fastai's, only while training, and only hyper-parameters that are numbers
         if not (self.run and self.training): return
         self.writer.add_scalar('train_loss', self.smooth_loss, self.train_iter)
         for i, h in enumerate(self.opt.hypers): # (torch's SGD, wrapped by fastai, has some set to None)
@@ -87,7 +87,7 @@ def wandb_tracker(project:str, # the noisyfast run's name: the W&B project and g
 
 # %% ../nbs/05a_track.ipynb #f5a70010
 class MLflowTracker(Callback):
-    "Each epoch's losses and metrics to an MLflow run of their own (one per fit), numbered over its `fit` calls"
+    "Each epoch's losses and metrics to an MLflow run of their own (one per fit), numbered over its fit calls"
     order = Recorder.order + 1 # after the Recorder has the epoch's values
     def __init__(self, experiment:str, # the noisyfast run's name
                  fit:str, # the fit's name, e.g. clean/oof/fold0
@@ -109,7 +109,7 @@ class MLflowTracker(Callback):
 # %% ../nbs/05a_track.ipynb #f5a70012
 @dataclass
 class Tracking:
-    "What every fit of a run gets: the trackers of `kind` under the run folder `root`, and the user's callbacks"
+    "What every fit of a run gets: the `kind` trackers under the run folder `root`, and the user's callbacks"
     kind: str = 'none' # `track`
     root: Optional[Path] = None # the run folder (None: not in a run, no tracking)
     callbacks: list = field(default_factory=list) # fastai callbacks (instances or classes) for every fit
@@ -131,7 +131,7 @@ def tracking(cfg:Config, # the run's config: `track`
 
 # %% ../nbs/05a_track.ipynb #f5a70013
 def fit_name(folder, root) -> str:
-    "A fit's name in its run: its folder relative to the run folder (`train`, `clean/oof/fold0`, `pseudo/round1`)"
+    "A fit's name: its folder relative to the run folder (`train`, `clean/oof/fold0`, `pseudo/round1`)"
     try: return Path(folder).resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError: return Path(folder).name # a folder outside the run folder: its own name
 

@@ -390,7 +390,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         seed:int=None, # default cfg.seed
         device=None,
         progress:bool=None, # default: on a terminal or in Jupyter
-        extra_cbs=None, # more fastai callbacks, on the learner (in a run, `fit_callbacks` join every fit call)
+        extra_cbs=None, # more fastai callbacks, on the learner (a run's `fit_callbacks` join each fit call)
         log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"

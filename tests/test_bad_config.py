@@ -329,7 +329,8 @@ def test_nul_byte_in_name(tmp_path):
     ('data: {name: csv, path: x.csv, label_columns: [a]}\nnoise: {kind: real, column: crowdlab}\n',
      ["got ['a']", "list the CSV's annotator columns in data.label_columns"]),
     ('data: {name: csv, path: x.csv, label_columns: [a, b]}\n'
-     'noise: {kind: real, column: crowdlab, annotators: [a, c]}\n', ["'c' is not in data.label_columns (a, b)"]),
+     'noise: {kind: real, column: crowdlab, annotators: [a, c]}\n',
+     ["'c' is not in data.label_columns (a, b)"]),
     ('data: {name: cifar10n, label_columns: [a, b]}\n', ["'data.label_columns'", "data.name is 'cifar10n'"]),
     ('noise: {annotators: [a, b]}\n', ["'noise.annotators'", 'is set but noise.column is None']),
     ('track: neptune\n', ["'track'", 'choose one of none, csv, tensorboard, wandb, mlflow']),
