@@ -7,10 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np, pandas as pd
 from cleanlab.multiannotator import get_label_quality_multiannotator, get_majority_vote_label
-from .data import DataError, Source
+from .config import CONSENSUS, Config, consensus_annotators
+from .data import Data, DataError, Source, is_image_array, load_images
+from .runs import RUN_FILES
 
 # %% auto #0
-__all__ = ['annotator_labels', 'Consensus', 'consensus', 'add_consensus', 'noise_rates']
+__all__ = ['annotator_labels', 'Consensus', 'consensus', 'add_consensus', 'noise_rates', 'stand_in_probs', 'annotator_table',
+           'add_run_consensus']
 
 # %% ../nbs/14_annotators.ipynb #da790e82
 def annotator_labels(src:Source, # a data set with label columns
@@ -71,3 +74,79 @@ def noise_rates(true:np.ndarray, # reference labels
     "Fraction of labels that differ from `true`, per labeling"
     true = np.asarray(true)
     return pd.Series({k: float((np.asarray(v) != true).mean()) for k, v in labelings.items()}, name='noise')
+
+# %% ../nbs/14_annotators.ipynb #c0a70002
+def stand_in_probs(images:np.ndarray, # uint8 N×H×W×C
+                   labels:np.ndarray, # the labels to fit, e.g. the majority vote
+                   *,
+                   n_classes:int=None, # columns of the result (default: largest label + 1)
+                   folds:int=4, # stratified K-fold, in order (no shuffling: the same folds every time)
+                   dims:int=128, # PCA components of the pixels
+                   seed:int=0, # the PCA's
+                  ) -> np.ndarray:
+    "Out-of-fold probabilities N×C of a logistic regression on pixel PCA: a fast stand-in for the fold models"
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from noisyfast.audit import pixel_features # (a later module)
+    y = np.asarray(labels, dtype=np.int64)
+    if np.bincount(y).max() < folds:
+        raise DataError(f'the stand-in model needs {folds} images of some class; got {len(y)} images')
+    f, p = pixel_features(images, size=16, dims=dims, seed=seed), np.zeros((len(y), n_classes or y.max() + 1))
+    for tr, te in StratifiedKFold(folds).split(f, y):
+        m = LogisticRegression(max_iter=1000, C=0.05).fit(f[tr], y[tr])
+        p[np.ix_(te, m.classes_)] = m.predict_proba(f[te]) # a class a fold never saw keeps probability 0
+    return p
+
+# %% ../nbs/14_annotators.ipynb #c0a70005
+def annotator_table(c:Consensus, # what `consensus` found
+                    labels:pd.DataFrame, # the N×M annotator labels it was given
+                    reference:np.ndarray, # reference labels of the N images (true ones, or a CSV's `label`)
+                    vocab:list, # class names
+                   ) -> pd.DataFrame:
+    "One row per annotator: CROWDLAB's statistics, its worst class by name, and its rate of wrong labels"
+    t = c.annotators.rename_axis('annotator').reset_index()
+    t['worst_class'] = [vocab[int(k)] for k in t.worst_class]
+    wrong = lambda a: float((labels[a] != reference)[labels[a].notna()].mean())
+    t['noise_rate'] = [wrong(a) for a in t.annotator]
+    return t
+
+def _labelled(src:Source, data:Data) -> np.ndarray:
+    "Indices into `src.train_x` of a run's labelled images: its train and valid splits (not a CSV's valid)"
+    i = np.concatenate([data.train.idx, data.valid.idx])
+    return np.sort(i[i < len(src.train_y)])
+
+# %% ../nbs/14_annotators.ipynb #c0a70006
+def _consensus_note(cols, t:pd.DataFrame, c:Consensus, ref:np.ndarray, true_known:bool, acc:float) -> str:
+    "The line a run says about its consensus"
+    whose = 'the true labels' if true_known else "the CSV's label column"
+    rate = lambda y: f'{(np.asarray(y) != ref).mean():.2%}'
+    each = ', '.join(f'{a} {r:.2%}' for a, r in zip(t.annotator, t.noise_rate))
+    return (f"consensus ({CONSENSUS}): CROWDLAB over {', '.join(cols)} on {len(ref):,} labelled images "
+            f'(stand-in model {acc:.1%} accurate on the majority vote): {rate(c.labels)} wrong against '
+            f'{whose} '
+            f"(majority vote {rate(c.majority)}; {each}); per annotator: {RUN_FILES['annotators']}")
+
+def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
+                      src:Source, # the loaded data set (gets the column `crowdlab`)
+                      data:Data, # its splits (gets `annotators` and a note)
+                     ) -> Consensus:
+    "CROWDLAB over a run's labelled images as the label column `crowdlab` of `src` (elsewhere: reference)"
+    cols, lab = consensus_annotators(cfg), _labelled(src, data)
+    sub = Source(src.name, src.vocab, [src.train_x[i] for i in lab] if not is_image_array(src.train_x) else
+                 src.train_x[lab], src.train_y[lab], label_columns={k: np.asarray(v)[lab] for k, v in
+                                                                   src.label_columns.items()})
+    L = annotator_labels(sub, cols)
+    none = np.flatnonzero(L.notna().sum(axis=1).to_numpy() == 0)
+    if len(none): raise DataError(f'{sub.train_x[none[0]]}: no annotator ({", ".join(cols)}) labelled this '
+                                  'image '
+                                  f'({len(none)} such images); label it or remove it')
+    vote = get_majority_vote_label(L, verbose=False)
+    x = load_images(sub.train_x, None if is_image_array(sub.train_x) else 32)[0]
+    probs = stand_in_probs(x, vote, n_classes=src.c, seed=cfg.seed)
+    c = consensus(L, probs)
+    src.label_columns[CONSENSUS] = col = np.array(src.train_y, dtype=np.int64) # never read outside `lab`
+    col[lab] = c.labels
+    data.annotators = annotator_table(c, L, sub.train_y, src.vocab)
+    acc = float((probs.argmax(1) == vote).mean())
+    data.notes.append(_consensus_note(cols, data.annotators, c, sub.train_y, src.true_known, acc))
+    return c

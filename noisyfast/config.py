@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #3e1237e9
 from __future__ import annotations
-import dataclasses, difflib, math, os, re, reprlib, types, typing, unicodedata
+import dataclasses, difflib, importlib.util, math, os, re, reprlib, types, typing, unicodedata
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -12,10 +12,11 @@ import yaml
 
 # %% auto #0
 __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'MAX_CONFIG_BYTES',
-           'MAX_CONFIG_ITEMS', 'NAME_MAX', 'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig',
-           'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting',
-           'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig', 'Config', 'config_keys', 'suggest_key',
-           'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config', 'save_config', 'validate']
+           'MAX_CONFIG_ITEMS', 'NAME_MAX', 'CONSENSUS', 'TRACKERS', 'NoisyfastError', 'ConfigError', 'setting',
+           'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig',
+           'unused_loss_setting', 'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig', 'Config',
+           'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config',
+           'save_config', 'validate', 'consensus_annotators']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -65,6 +66,9 @@ class DataConfig:
     skip_bad: bool = setting(False, 'skip unreadable images (listed in the report) instead of failing')
     classes: Optional[list] = setting(None, 'your own data (folder / csv): the class names, in label order; a label '
                                       'or class folder not in it is an error')
+    label_columns: Optional[list] = setting(None, 'csv: more label columns to read besides `label`, e.g. the '
+                                            'annotators [a, b, c] (class names; an empty cell: not labeled), '
+                                            'for noise.kind real')
 
 # %% ../nbs/00_config.ipynb #21397cf5
 @dataclass
@@ -75,7 +79,12 @@ class NoiseConfig:
     map: Union[str, dict, None] = setting(None, 'asymmetric class map {from: to} or `builtin`', )
     matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), or a file')
     column: Union[str, int, None] = setting(None, 'real-noise label column (CIFAR-10N: aggre, random1..3, worst; '
-                                'Imagenette: 1, 5, 25, 50)')
+                                'Imagenette: 1, 5, 25, 50; csv: data.label_columns), or crowdlab: the '
+                                'CROWDLAB '
+                                'consensus of noise.annotators')
+    annotators: Optional[list] = setting(None, 'noise.column crowdlab: the label columns whose consensus the '
+                                         'run '
+                                         'trains on (default: CIFAR-10N random1..3; csv: data.label_columns)')
     seed: Optional[int] = setting(None, 'seed for the noise (default: the run seed)', min=0, max=MAX_SEED)
 
 # %% ../nbs/00_config.ipynb #842bf748
@@ -299,6 +308,9 @@ class Config:
     name: Optional[str] = setting(None, 'run name: trained/<name>/ (default: the config file\'s stem)')
     seed: int = setting(42, 'seed for splits, noise, folds and training', min=0, max=MAX_SEED)
     output_dir: str = setting('trained', 'where run folders are written')
+    track: Literal['none', 'csv', 'tensorboard', 'wandb', 'mlflow'] = setting(
+        'tensorboard', 'training curves of every fit (baseline, pseudo rounds, clean folds, divide, final): '
+        'tensorboard in <run>/tb/, csv in <run>/csv_logs/, wandb, mlflow (need their package), none')
     data: DataConfig = setting(factory=DataConfig)
     noise: NoiseConfig = setting(factory=NoiseConfig)
     model: ModelConfig = setting(factory=ModelConfig)
@@ -597,6 +609,8 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_perturbations(cfg, w)
     _check_clean(cfg, w)
     _check_audit(cfg, w)
+    _check_annotators(cfg, w)
+    _check_track(cfg, w)
     if (bad := unused_loss_setting(cfg.train)) is not None:
         raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg
@@ -672,3 +686,67 @@ def _check_perturbations(cfg, w):
     if not sev or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in sev):
         raise ConfigError(f"{w('evaluate.severities')}: {_show(sev)}; give a non-empty list of integers "
                           'from 1 to 5')
+
+# %% ../nbs/00_config.ipynb #a7c0f002
+CONSENSUS = 'crowdlab' # the noise.column that trains on the CROWDLAB consensus of noise.annotators
+
+def consensus_annotators(cfg:Config) -> Optional[list]:
+    "The annotator columns of a consensus run (`noise.column: crowdlab`), else None"
+    n, d = cfg.noise, cfg.data
+    if n.kind != 'real' or str(n.column) != CONSENSUS: return None
+    if n.annotators is not None: return [str(a) for a in n.annotators]
+    if d.name == 'csv': return [str(c) for c in d.label_columns or []]
+    from noisyfast.data import DATASETS # (it imports this module)
+    return [str(c) for c in DATASETS[d.name].annotators] if d.name in DATASETS else []
+
+def _known_columns(d) -> Optional[list]:
+    "The label columns of data set `d.name` known before loading it (None: unknown data set)"
+    if d.name == 'csv': return [str(c) for c in d.label_columns or []]
+    from noisyfast.data import DATASETS
+    return [str(c) for c in DATASETS[d.name].columns] if d.name in DATASETS else None
+
+# %% ../nbs/00_config.ipynb #a7c0f003
+def _check_names(v, key, w):
+    "A list of distinct column names"
+    if v is None: return
+    if not v or any(isinstance(c, bool) or not isinstance(c, (str, int)) for c in v):
+        raise ConfigError(f'{w(key)}: {_show(v)}; give a list of column names')
+    dup = [c for c in v if list(map(str, v)).count(str(c)) > 1]
+    if dup: raise ConfigError(f'{w(key)}: the column {str(dup[0])!r} is given twice; list each column once')
+
+def _check_annotators(cfg, w):
+    "data.label_columns only for csv; a consensus needs at least two annotators, each a known label column"
+    n, d = cfg.noise, cfg.data
+    _check_names(d.label_columns, 'data.label_columns', w); _check_names(n.annotators, 'noise.annotators', w)
+    if d.label_columns is not None and d.name != 'csv':
+        raise ConfigError(f"{w('data.label_columns')}: it is read from a CSV, but data.name is {d.name!r}; "
+                          'remove '
+                          'it (built-in data sets have their own label columns: `noisyfast data info NAME`)')
+    ann, known = consensus_annotators(cfg), _known_columns(d)
+    if ann is None:
+        if n.annotators is not None:
+            raise ConfigError(f"{w('noise.annotators')}: {_show(n.annotators)} is set but noise.column is "
+                              f"{n.column!r}; set noise.kind: real and noise.column: {CONSENSUS} to train on "
+                              'their '
+                              'consensus, or remove noise.annotators')
+        return
+    where = 'data.label_columns' if d.name == 'csv' else f'the label columns of {d.name}'
+    bad = [a for a in ann if known is not None and a not in known]
+    if bad: raise ConfigError(f"{w('noise.annotators')}: {bad[0]!r} is not in {where} ("
+                              f"{', '.join(known) or 'none'}); name annotator columns from there")
+    if len(ann) < 2:
+        how = ('list the CSV\'s annotator columns in data.label_columns' if d.name == 'csv' else
+               'set noise.annotators' if known else
+               f'{d.name} has no label columns (cifar10n has random1..3)')
+        raise ConfigError(f"{w('noise.annotators')}: noise.column {CONSENSUS} is a consensus of at least 2 "
+                          f'annotator columns; got {ann}: {how}')
+
+# %% ../nbs/00_config.ipynb #a7c0f004
+TRACKERS = dict(tensorboard='tensorboard', wandb='wandb', mlflow='mlflow') # track: the package it needs
+
+def _check_track(cfg, w):
+    "A tracker whose package is missing is refused with the pip command that installs it"
+    pkg = TRACKERS.get(cfg.track)
+    if pkg is not None and importlib.util.find_spec(pkg) is None:
+        raise ConfigError(f"{w('track')}: {cfg.track} is not installed; run `pip install {pkg}`, or choose "
+                          'track: csv or none')

@@ -498,8 +498,30 @@ def _read_csv_rows(f:Path) -> list:
         raise DataError(f'{f}: not a UTF-8 text file ({e.reason} at byte {e.start}); save the CSV as UTF-8') from None
     except csv.Error as e: raise DataError(f'{f}: not a readable CSV ({e})') from None
 
+def _csv_label_columns(f:Path, rows:list, names:list, vocab:list) -> dict:
+    "The CSV's extra label columns `names` as class indices over its rows (-1: an empty cell, not labeled)"
+    out, header = {}, list(rows[0][1])
+    for name in names or []:
+        key = str(name).strip().lower()
+        if key not in header: raise DataError(f"{f}: no column {str(name)!r} (data.label_columns); the "
+                                              'header '
+                                              f"has: {', '.join(header)}")
+        col = np.full(len(rows), -1, dtype=np.int64)
+        for j, (i, r) in enumerate(rows):
+            if not r[key]: continue
+            if r[key] not in vocab:
+                hint = difflib.get_close_matches(r[key], vocab, n=1, cutoff=0.6)
+                raise DataError(f"{f}, row {i}: column {str(name)!r} holds {r[key]!r}, which is not a class ("
+                                f"{', '.join(vocab)})" + (f"; did you mean {hint[0]!r}?" if hint else '') +
+                                '; fix it, or leave the cell empty (not labeled)')
+            col[j] = vocab.index(r[key])
+        out[str(name)] = col
+    return out
+
 def load_csv_source(path, # the CSV file
                     classes:list=None, # the class names, in label order (default: the labels found, sorted)
+                    *,
+                    label_columns:list=None, # more label columns to read besides `label` (e.g. annotators)
                    ) -> Source:
     "Images listed in a CSV with columns path,label[,is_valid]"
     if path is None: raise DataError("data.name is 'csv' but data.path is not set; give the CSV file")
@@ -536,10 +558,11 @@ def load_csv_source(path, # the CSV file
     y = np.array([vocab.index(l) for l in labels], dtype=np.int64)
     xs, valid = np.array(xs, dtype=object), np.array(valid)
     if valid.all(): raise DataError(f'{f}: every row has is_valid true, which leaves no training images')
+    cols = {k: v[~valid] for k, v in _csv_label_columns(f, rows, label_columns, vocab).items()} # train rows
     if valid.any():
         return Source(f.stem, vocab, list(xs[~valid]), y[~valid], valid_x=list(xs[valid]), valid_y=y[valid],
-                      true_known=False, descr=f'csv {f}')
-    return Source(f.stem, vocab, list(xs), y, true_known=False, descr=f'csv {f}')
+                      label_columns=cols, true_known=False, descr=f'csv {f}')
+    return Source(f.stem, vocab, list(xs), y, label_columns=cols, true_known=False, descr=f'csv {f}')
 
 # %% ../nbs/01_data.ipynb #0a044bb5
 @dataclass
@@ -549,13 +572,15 @@ class DataSetSpec:
     descr: str
     files: list # ArchiveFile names it reads
     columns: list = field(default_factory=list) # real-noise label columns
+    annotators: list = field(default_factory=list) # the columns that are independent annotators (consensus)
 
 DATASETS = {
     'digits': DataSetSpec(load_digits_source, "scikit-learn's 8x8 digits, 1,797 images (no archive needed)", []),
     'cifar10': DataSetSpec(load_cifar10_source, 'CIFAR-10, 50,000 + 10,000 32x32 images',
                            [CIFAR10_JPG.name + ' (or ' + CIFAR10_PY.name + ')', CIFAR10N.name + ' (for the order)']),
     'cifar10n': DataSetSpec(load_cifar10n_source, 'CIFAR-10 with CIFAR-10N human labels',
-                            [CIFAR10_JPG.name, CIFAR10N.name], list(CIFAR10N_COLUMNS)),
+                            [CIFAR10_JPG.name, CIFAR10N.name], list(CIFAR10N_COLUMNS),
+                            ['random1', 'random2', 'random3']),
     'imagenette': DataSetSpec(load_imagenette_source, 'Imagenette 160 px, 9,469 + 3,925 images, noisy columns',
                               [IMAGENETTE_TRAIN.name, IMAGENETTE_VAL.name], IMAGENETTE_COLUMNS),
     'fashion_mnist': DataSetSpec(load_fashion_mnist_source, 'Fashion-MNIST, 60,000 + 10,000 28x28 grayscale',
@@ -569,13 +594,17 @@ def load_source(name:str, # a key of `DATASETS`
                 download_ok:bool=True, # allow downloading a missing archive
                 *,
                 classes:list=None, # `folder` / `csv`: the class names in label order (`data.classes`)
+                label_columns:list=None, # `csv`: more label columns to read (`data.label_columns`)
                ) -> Source:
     "Load a data set by name"
     if name not in DATASETS:
         hint = difflib.get_close_matches(name, list(DATASETS), n=1)
         raise DataError(f"unknown data set {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else '') +
                         f" (choose from {', '.join(DATASETS)})")
-    if name in ('folder', 'csv'): return DATASETS[name].loader(path, classes)
+    if label_columns is not None and name != 'csv':
+        raise DataError(f'data.label_columns is read from a CSV, but the data set is {name!r}: leave it out')
+    if name == 'csv': return load_csv_source(path, classes, label_columns=label_columns)
+    if name == 'folder': return load_folder_source(path, classes)
     src = load_digits_source() if name == 'digits' else DATASETS[name].loader(path, download_ok)
     if classes is not None and [str(c) for c in classes] != [str(v) for v in src.vocab]:
         raise DataError(f"data.classes is for your own data (folder, csv); {name} has its own classes "
@@ -921,6 +950,7 @@ class Data:
     channels: Optional[str] = None # 'rgb' / 'gray' when `verify_images` saw every image (for `channels: auto`)
     cache_key: Optional[str] = None # names the decoded-image cache of a built-in file set (None: none)
     domain_sizes: dict = field(default_factory=dict) # images per domain ('train', 'test') of the source
+    annotators: Optional[object] = None # per-annotator statistics (a DataFrame) of a consensus run
 
     @property
     def c(self): return len(self.vocab)

@@ -23,6 +23,7 @@ from .runs import RunFolder
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
                              default_device, load_fit, resolve_loader, resolve_precision, show_progress,
                              fit_inputs, set_progress, history_rows)
+from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
@@ -511,7 +512,7 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
                 stats=[list(stats[0]), list(stats[1])], loader='fast', phase='divide')
     ck, nan = Checkpoints(folder, tc.monitor, tc.load, '', meta), StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
-                        cbs=[*cbs, ck, nan])
+                        cbs=[*cbs, ck, nan, *fit_callbacks(folder)]) # + the run's trackers and callbacks
     try: nan.check()
     except TrainError as e: # StopOnNaN names train.stages.0.lr; here the key is divide.lr
         raise TrainError(str(e).replace('train.stages.0.lr', 'divide.lr')) from None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 import numpy as np
-from .config import NoisyfastError
+from .config import NoisyfastError, consensus_annotators
 from .data import Source, Data, DATASETS, check_labels, load_source, split_data, verify_images
 
 # %% auto #0
@@ -353,12 +353,15 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
              ) -> tuple[Data, Optional[NoiseResult]]:
     "Load, check, split and add noise: `(Data, NoiseResult or None)`"
     d = cfg.data
-    if src is None: src = load_source(d.name, d.path, classes=d.classes)
+    if src is None: src = load_source(d.name, d.path, classes=d.classes, label_columns=d.label_columns)
     src = verify_images(src, skip_bad=d.skip_bad) # unreadable files: an error, or left out with data.skip_bad
-    plan = resolve_noise(cfg.noise, src)
     data = split_data(src, None, valid_pct=d.valid_pct, test_pct=d.test_pct, max_train=d.max_train,
                       max_test=d.max_test, n_labeled=d.n_labeled, labeled_fraction=d.labeled_fraction,
                       coarse_map=d.coarse_map, seed=cfg.seed)
+    if consensus_annotators(cfg): # noise.column crowdlab: the consensus over the labelled images, as a column
+        from noisyfast.annotators import add_run_consensus # (a later module)
+        add_run_consensus(cfg, src, data)
+    plan = resolve_noise(cfg.noise, src)
     if plan['kind'] == 'none': return data, None
     seed = cfg.seed if cfg.noise.seed is None else cfg.noise.seed
     splits = [data.train, data.valid] # the unlabeled pool has no labels to noise

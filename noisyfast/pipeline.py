@@ -21,6 +21,7 @@ from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
 from .distrib import processes, rank0, solo
+from .track import tracking
 
 # %% auto #0
 __all__ = ['ONE_PROCESS_DIVIDE', 'STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
@@ -107,8 +108,9 @@ class DataStage(Stage):
         data, noise = ctx.data, ctx.noise
         info = dict(data=data.summary(), notes=data.notes, vocab=data.vocab, skipped=data.skipped)
         ctx.say(f'data: {labels_line(info["data"])}, {len(data.test):,} test images')
-        for n in data.notes:
-            if n.startswith('image size'): ctx.say(n) # the size chosen for images of many sizes
+        for n in data.notes: # the size chosen for images of many sizes; a consensus's noise rates
+            if n.startswith(('image size', 'consensus')): ctx.say(n)
+        if data.annotators is not None: ctx.run.write('annotators', data.annotators) # noise.column crowdlab
         if data.skipped: ctx.say(f'skipped {len(data.skipped)} unreadable images (data.skip_bad; listed in '
                                  f'{ctx.run.file("data").name})')
         if noise is not None:
@@ -191,6 +193,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         echo=print, # where status lines go
         stages:list=None, # the stages, in order (default `STAGES`)
         quiet:bool=False, # on the terminal only warnings and the report's path (log.txt has every line)
+        callbacks:list=None, # fastai callbacks for every training of the run (a class: one per training)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
@@ -204,11 +207,12 @@ def run(cfg:Config, # a loaded config (`load_config`)
     ctx = RunContext(cfg, data, rf, noise, arrays, functools.partial(load_fit, cfg, data, arrays=arrays),
                      progress, echo, log=log)
     todo = [st for st in stages if st.enabled(cfg)]
-    for k, st in enumerate(todo, 1):
-        log.clock['stage'] = f'stage {k}/{len(todo)} {st.name}'
-        if st.name in rf.done: st.restore(ctx)
-        else: log(log.overall()); run_stage(st, ctx)
-        if st.name in rf.state['weights']: ctx.last = st.name
+    with tracking(cfg, rf.path, callbacks): # every fit: the `track` callbacks and `callbacks`
+        for k, st in enumerate(todo, 1):
+            log.clock['stage'] = f'stage {k}/{len(todo)} {st.name}'
+            if st.name in rf.done: st.restore(ctx)
+            else: log(log.overall()); run_stage(st, ctx)
+            if st.name in rf.state['weights']: ctx.last = st.name
     return finish_run(ctx, time.time() - t_start)
 
 # %% ../nbs/10_pipeline.ipynb #aebbf0a9

@@ -36,6 +36,9 @@ RUN_FILES.update(audit_issues='audit_issues.csv', audit_summary='audit_summary.c
                  audit_classes='audit_classes.csv', audit_overlap='audit_overlap.csv',
                  test_issues='test_label_issues.csv')
 
+# %% ../nbs/02a_runs.ipynb #e7c0a002
+RUN_FILES.update(annotators='annotators.csv', tensorboard='tb', csv_logs='csv_logs', mlflow='mlflow.db')
+
 # %% ../nbs/02a_runs.ipynb #2d59b644
 class RunError(NoisyfastError):
     "A run cannot start or go on: the message says why and what to do"
@@ -64,11 +67,11 @@ def _flat(d:dict, prefix='') -> dict:
 def config_changes(old:dict, # the config a run folder was started with (its config.yaml)
                    cfg:Config, # the config asked for now
                   ) -> list:
-    "Dotted keys that differ; a key the old file lacks (a newer noisyfast) counts only if not at its default"
+    "Dotted keys that differ, `track` aside; a key the old file lacks counts only if not at its default"
     old, new, default = _flat(old), _flat(to_dict(cfg)), _flat(to_dict(Config()))
     diff = []
     for k in sorted(set(old) | set(new)):
-        if k in ('output_dir', 'name'): continue
+        if k in ('output_dir', 'name', 'track'): continue
         ov = old[k] if k in old else default.get(k)
         if ov != new.get(k): diff.append(k)
     return diff

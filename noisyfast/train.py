@@ -31,6 +31,7 @@ from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
 from .distrib import DDP, barrier, process_rank, rank0, world
+from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
@@ -393,7 +394,7 @@ def fit(cfg:Config, # the run config (model, train sections)
         seed:int=None, # default cfg.seed
         device=None,
         progress:bool=None, # default: on a terminal or in Jupyter
-        extra_cbs=None,
+        extra_cbs=None, # more fastai callbacks, on the learner (a run's `fit_callbacks` join each fit call)
         log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"
@@ -417,6 +418,7 @@ def fit(cfg:Config, # the run config (model, train sections)
     precision = resolve_precision(tc.precision, device)
     rows, learn, trained, best = [], None, False, None
     ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel training (notebook 02b)
+    fit_cbs = ddp + fit_callbacks(folder) # in a run: its trackers and callbacks, for the fit calls only
     for i, st in enumerate(tc.stages):
         bs = rank_bs(st.bs or tc.bs, i)
         if loader == 'fast':
@@ -460,14 +462,14 @@ def fit(cfg:Config, # the run config (model, train sections)
             learn.freeze()
             nan = StopOnNaN(where('frozen'), st.lr, i)
             fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
-            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + ddp)
+            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + fit_cbs)
             nan.check()
             rows += history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
         ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
         nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr, pct_start=tc.pct_start,
-                            cbs=[ck, nan] + ddp)
+                            cbs=[ck, nan] + fit_cbs)
         nan.check()
         rows += history_rows(learn, i, size, 'unfrozen')
         best, trained = float(ck.best), True

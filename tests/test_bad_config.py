@@ -317,3 +317,34 @@ def test_nul_byte_in_name(tmp_path):
     rc, out, err, sec = main_inproc('run', f)
     assert_user_error(rc, err, "'name'", 'NUL')
     assert no_run_folder(tmp_path)
+
+# ---------------------------------------------------------------- consensus labels and experiment tracking
+
+@pytest.mark.parametrize('text,needles', [
+    ('data: {name: cifar10n}\nnoise: {kind: real, column: crowdlab, annotators: [random1]}\n',
+     ["'noise.annotators'", "at least 2 annotator columns; got ['random1']"]),
+    ('data: {name: cifar10n}\nnoise: {kind: real, column: crowdlab, annotators: [random1, rando2]}\n',
+     ["'rando2' is not in the label columns of cifar10n", 'aggre, random1, random2, random3, worst']),
+    ('noise: {kind: real, column: crowdlab}\n', ["'noise.annotators'", 'digits has no label columns']),
+    ('data: {name: csv, path: x.csv, label_columns: [a]}\nnoise: {kind: real, column: crowdlab}\n',
+     ["got ['a']", "list the CSV's annotator columns in data.label_columns"]),
+    ('data: {name: csv, path: x.csv, label_columns: [a, b]}\n'
+     'noise: {kind: real, column: crowdlab, annotators: [a, c]}\n',
+     ["'c' is not in data.label_columns (a, b)"]),
+    ('data: {name: cifar10n, label_columns: [a, b]}\n', ["'data.label_columns'", "data.name is 'cifar10n'"]),
+    ('noise: {annotators: [a, b]}\n', ["'noise.annotators'", 'is set but noise.column is None']),
+    ('track: neptune\n', ["'track'", 'choose one of none, csv, tensorboard, wandb, mlflow']),
+], ids=['one-annotator', 'unknown-annotator', 'no-label-columns', 'csv-one-column', 'csv-unknown-annotator',
+        'label-columns-not-csv', 'annotators-without-crowdlab', 'unknown-tracker'])
+def test_consensus_and_tracking_keys(tmp_path, text, needles):
+    rc, err, f = check(tmp_path, text)
+    assert_user_error(rc, err, str(f), *needles)
+
+def test_tracker_package_missing(tmp_path, monkeypatch):
+    "A tracker whose package is not installed is refused by `config check` with the pip command to run"
+    import noisyfast.config
+    monkeypatch.setitem(noisyfast.config.TRACKERS, 'wandb', 'no_such_package_xyz') # as if wandb were missing
+    rc, err, f = check(tmp_path, 'track: wandb\n')
+    assert_user_error(rc, err, "'track'", 'wandb is not installed; run `pip install no_such_package_xyz`')
+    rc, err, f = check(tmp_path, 'track: csv\n')
+    assert rc == 0, err

@@ -63,7 +63,10 @@ def two(tmp_path_factory):
     out = finish(start(write_config(tmp), '--processes', '2'))
     return tmp/'ddp', out
 
-def files(folder): return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob('*'))
+def files(folder):
+    "Every path in a run folder; a TensorBoard event file (named by its time, host and process) as its folder"
+    ev = lambda p: p.parent if p.name.startswith('events.out.tfevents.') else p
+    return sorted({str(ev(p).relative_to(folder)) for p in Path(folder).rglob('*')})
 
 def accuracies(folder):
     "Accuracies on clean labels (359 test, 143 valid images); on the noisy valid labels one image is 0.007"
