@@ -285,6 +285,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.divide._unlabeled_part': ('divide.html#_unlabeled_part', 'noisyfast/divide.py'),
                                   'noisyfast.divide._v': ('divide.html#_v', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_fit': ('divide.html#divide_fit', 'noisyfast/divide.py'),
+                                  'noisyfast.divide.divide_plan': ('divide.html#divide_plan', 'noisyfast/divide.py'),
                                   'noisyfast.divide.ema_update': ('divide.html#ema_update', 'noisyfast/divide.py'),
                                   'noisyfast.divide.estimate_noise_rates': ('divide.html#estimate_noise_rates', 'noisyfast/divide.py'),
                                   'noisyfast.divide.fixmatch_loss': ('divide.html#fixmatch_loss', 'noisyfast/divide.py'),
