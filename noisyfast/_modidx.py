@@ -105,6 +105,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.config._check_audit': ('config.html#_check_audit', 'noisyfast/config.py'),
                                   'noisyfast.config._check_bounds': ('config.html#_check_bounds', 'noisyfast/config.py'),
                                   'noisyfast.config._check_clean': ('config.html#_check_clean', 'noisyfast/config.py'),
+                                  'noisyfast.config._check_divide': ('config.html#_check_divide', 'noisyfast/config.py'),
                                   'noisyfast.config._check_items': ('config.html#_check_items', 'noisyfast/config.py'),
                                   'noisyfast.config._check_lists': ('config.html#_check_lists', 'noisyfast/config.py'),
                                   'noisyfast.config._check_path_texts': ('config.html#_check_path_texts', 'noisyfast/config.py'),

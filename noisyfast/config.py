@@ -207,7 +207,8 @@ def unused_loss_setting(tc) -> Optional[tuple]:
 @dataclass
 class DivideConfig:
     "Divide and learn: keep the trusted labels, learn the rest without labels (FixMatch with an EMA teacher)"
-    enabled: bool = setting(False, 'run the divide stage (after clean: needs its out-of-fold probabilities)')
+    enabled: bool = setting(False, 'run the divide stage: after clean, on the labels it distrusts; without '
+                            'clean (data.n_labeled, clean labels), FixMatch on the unlabeled images')
     epochs: int = setting(30, 'one-cycle epochs of the divide model', min=1, max=MAX_EPOCHS)
     lr: Optional[float] = setting(None, "peak learning rate (default: the last train stage's lr)", min=0,
                                   min_open=True, max=10)
@@ -235,6 +236,17 @@ class DivideConfig:
     mixup: float = setting(0.0, 'MixUp alpha on the labeled weak view (0: off)', min=0)
     strong_weight: float = setting(1.0, 'weight of the labeled strong-view cross-entropy', min=0)
     unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
+
+def _check_divide(cfg, w):
+    "Without a clean stage, divide trusts every given label: they must be clean, and there must be a pool"
+    if not cfg.divide.enabled or cfg.clean.enabled: return
+    why = 'without clean.enabled, divide trusts every given label (semi-supervised learning on the unlabeled images)'
+    if cfg.noise.kind != 'none':
+        raise ConfigError(f"{w('divide.enabled')}: {why}, but noise.kind is {cfg.noise.kind!r}: the labels are "
+                          'noisy; set clean.enabled: true so that divide learns only the labels cleanlab trusts')
+    if cfg.data.n_labeled is None and cfg.data.labeled_fraction is None:
+        raise ConfigError(f"{w('divide.enabled')}: {why}, but there are none: set data.n_labeled or "
+                          'data.labeled_fraction (missing labels), or clean.enabled: true (noisy labels)')
 
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
@@ -595,6 +607,7 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_perturbations(cfg, w)
     _check_clean(cfg, w)
     _check_audit(cfg, w)
+    _check_divide(cfg, w)
     if (bad := unused_loss_setting(cfg.train)) is not None:
         raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg
