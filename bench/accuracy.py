@@ -91,7 +91,7 @@ GPU_ROWS = {
     'cifar10-asym40': row('cifar10-asym40', 'CIFAR-10, asymmetric 40 %', 45000,
                           ['clean.action=prune', 'clean.relabel_threshold=0'], img_s=15000),
     'cifar10-4000': row('cifar10-4000-labels', 'CIFAR-10, 4,000 labels', 3200, methods=FEW_LABELS,
-                        img_s=15000),
+                        img_s=15000, method_overrides=SEMI),
     'imagenette50-5ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 5 epochs', 8500,
                             ['train.stages.epochs=5', 'clean.epochs=5'], img_s=2500),
     'imagenette50-20ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 20 epochs', 8500,
