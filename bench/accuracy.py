@@ -227,11 +227,12 @@ def tables(cells:list, rows:dict, methods:list) -> list:
     dm = [m for m in methods if m in ('prune', 'divide')]
     out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols)),
            ('Seconds per cell (whole run: data, every stage, evaluation, report)', md_table(sec, cols))]
-    if dm: out.insert(1, ('Flagged labels: precision / recall against the true labels',
-                          md_table(det, ['row'] + dm)))
+    if dm and any(r[m] for r in det for m in dm): # a cell that flagged labels (not only missing-labels rows)
+        out.insert(1, ('Flagged labels: precision / recall against the true labels',
+                       md_table(det, ['row'] + dm)))
     sel = [dict(row=r['title'], **by[(n, 'divide')]['selection']) for n, r in rows.items()
            if (by.get((n, 'divide')) or {}).get('selection')]
-    if sel: out.insert(2, ("divide: the last epoch's selection (kept / relabeled / unlabeled train images; "
+    if sel: out.insert(len(out) - 1, ("divide: the last epoch's selection (kept / relabeled / unlabeled train images; "
                            'precision and recall of the kept labels, precision of the relabels, against the '
                            "true labels; mask rate: the unlabeled images above the teacher's threshold)",
                            md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'])))
