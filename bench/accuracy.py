@@ -43,8 +43,8 @@ METHOD_OVERRIDES = {
 }
 NOISY = ('ce', 'robust', 'prune', 'divide', 'ceiling')
 FEW_LABELS = ('ce', 'pseudo', 'divide', 'ceiling')
-# a missing-labels row whose config trains with divide: semi-supervised, no clean stage, no baseline; pseudo-labeling
-# as the config's pseudo section says with 2 rounds
+# a missing-labels row whose config trains with divide: semi-supervised, no clean stage, no baseline;
+# pseudo-labeling as the config's pseudo section says, with 2 rounds
 SEMI = {'divide': ['train.loss=ce', 'clean.enabled=false', 'final.enabled=false', 'pseudo.rounds=0',
                    'divide.enabled=true', 'train.baseline=false'],
         'pseudo': [*METHOD_OVERRIDES['pseudo'], 'pseudo.rounds=2']}
@@ -55,7 +55,7 @@ def stages(epochs, lr, size=None, bs=None):
     return 'train.stages=' + json.dumps([s])
 
 def row(config, title, n_train, overrides=(), methods=NOISY, img_s=1000, method_overrides=None):
-    "A row: the config it starts from, its overrides, its methods (and any of their overrides the row replaces)"
+    "A row: its config, its overrides, its methods (and any method overrides the row replaces)"
     return dict(config=config, title=title, n_train=n_train, overrides=list(overrides), methods=methods,
                 img_s=img_s, method_overrides=method_overrides or {})
 
@@ -79,8 +79,8 @@ CPU_ROWS = {
                           _cpu + [stages(CPU_EPOCHS, CPU_LR, size=32)]),
     # missing labels: the config as shipped (1,000 labels of a 10,000-image slice, bs 64, 20 epochs; pseudo
     # rounds of 5 epochs over labeled + pool); the ceiling has all 10,000 labels
-    'fmnist-1000-labels': row('fashion-mnist-1000-labels', 'Fashion-MNIST, 1,000 labels + 9,000 unlabeled', 900,
-                              ['evaluate.robustness=false'], methods=FEW_LABELS, method_overrides=SEMI),
+    'fmnist-1000-labels': row('fashion-mnist-1000-labels', 'Fashion-MNIST, 1,000 labels + 9,000 unlabeled',
+                              900, ['evaluate.robustness=false'], methods=FEW_LABELS, method_overrides=SEMI),
 }
 # GPU: the shipped configs as they are (their nets, epochs, clean folds and epochs), full data
 GPU_ROWS = {
@@ -232,7 +232,8 @@ def tables(cells:list, rows:dict, methods:list) -> list:
                        md_table(det, ['row'] + dm)))
     sel = [dict(row=r['title'], **by[(n, 'divide')]['selection']) for n, r in rows.items()
            if (by.get((n, 'divide')) or {}).get('selection')]
-    if sel: out.insert(len(out) - 1, ("divide: the last epoch's selection (kept / relabeled / unlabeled train images; "
+    if sel: out.insert(len(out) - 1, ("divide: the last epoch's selection (kept / relabeled / unlabeled "
+                                      "train images; "
                            'precision and recall of the kept labels, precision of the relabels, against the '
                            "true labels; mask rate: the unlabeled images above the teacher's threshold)",
                            md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'])))
@@ -247,8 +248,8 @@ def notes_for(args, divide:bool, rows:dict) -> list:
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
          'labels '
          '(noise.kind none; every label for a missing-labels row).',
-         f"Every cell of a row: the same data slice, seeds (run seed {SEED if SEED is not None else 42}, noise "
-         'seed = run seed), network, '
+         f"Every cell of a row: the same data slice, seeds (run seed {42 if SEED is None else SEED}, "
+         'noise seed = run seed), network, '
          'batch size and epochs; the model of each stage is the checkpoint with the best accuracy on the '
          '(noisy) '
          'validation split; test labels are only used to score the last stage.',
@@ -256,12 +257,12 @@ def notes_for(args, divide:bool, rows:dict) -> list:
          'against the labels that were truly wrong (metrics.json clean.detection).']
     if not divide: n.append(f'divide: {NA_DIVIDE} (no `divide.*` key in noisyfast.config.config_keys()).')
     if any(r['method_overrides'] for r in rows.values()):
-        n.append('Missing-labels rows with their own method overrides (settings: rows): divide = divide.enabled '
-                 'with no clean stage and no baseline (FixMatch with an EMA teacher on the unlabeled pool, '
-                 "every given label trusted); pseudo = the config's pseudo section with 2 rounds after the "
-                 'baseline. A divide epoch takes divide.unlabeled_ratio unlabeled batches and a strong view per '
-                 'labeled batch (about 4x the compute of a plain epoch); a pseudo round trains on labeled + '
-                 'pseudo-labeled images.')
+        n.append('Missing-labels rows with their own method overrides (settings: rows): divide = '
+                 'divide.enabled with no clean stage and no baseline (FixMatch with an EMA teacher on the '
+                 "unlabeled pool, every given label trusted); pseudo = the config's pseudo section with 2 "
+                 'rounds after the baseline. A divide epoch takes divide.unlabeled_ratio unlabeled batches '
+                 'and a strong view per labeled batch (about 4x the compute of a plain epoch); a pseudo '
+                 'round trains on labeled + pseudo-labeled images.')
     n.append("divide trains divide.epochs = the train stages' epochs (the same epoch budget; a divide epoch "
              'also takes divide.unlabeled_ratio unlabeled batches per labeled batch), and starts from the '
              "prune cell's out-of-fold probabilities of its row when that cell ran first (the same fold "
@@ -288,8 +289,8 @@ def main(argv=None):
                    'folder holds a finished run of the same config is read back)')
     p.add_argument('--only-finished', action='store_true', help='run nothing: tabulate the cells whose run '
                    'folders hold finished runs of their configs, the others as "not run"')
-    p.add_argument('--seed', type=int, help="run seed of every cell (default: the configs'); use its own --runs "
-                   'and --out')
+    p.add_argument('--seed', type=int, help="run seed of every cell (default: the configs'); use its own "
+                   '--runs and --out')
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
@@ -331,8 +332,8 @@ def main(argv=None):
                         method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
                         divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
                         total_seconds=round(time.time() - t0), complete=done)
-        notes = notes_for(args, divide, rows) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} '
-                                                             'cells.'])
+        notes = notes_for(args, divide, rows) + ([] if done else
+                                                 [f'INCOMPLETE: {len(results)} of {len(cells)} cells.'])
         if nr := sum(r.get('na') == 'not run' for r in results):
             notes.append(f'PARTIAL: {nr} of {len(cells)} cells have not been run yet ("not run" in the tables).')
         return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale',

@@ -240,10 +240,12 @@ class DivideConfig:
 def _check_divide(cfg, w):
     "Without a clean stage, divide trusts every given label: they must be clean, and there must be a pool"
     if not cfg.divide.enabled or cfg.clean.enabled: return
-    why = 'without clean.enabled, divide trusts every given label (semi-supervised learning on the unlabeled images)'
+    why = ('without clean.enabled, divide trusts every given label (semi-supervised learning on the '
+           'unlabeled images)')
     if cfg.noise.kind != 'none':
-        raise ConfigError(f"{w('divide.enabled')}: {why}, but noise.kind is {cfg.noise.kind!r}: the labels are "
-                          'noisy; set clean.enabled: true so that divide learns only the labels cleanlab trusts')
+        raise ConfigError(f"{w('divide.enabled')}: {why}, but noise.kind is {cfg.noise.kind!r}: the labels "
+                          'are noisy; set clean.enabled: true so that divide learns only the labels cleanlab '
+                          'trusts')
     if cfg.data.n_labeled is None and cfg.data.labeled_fraction is None:
         raise ConfigError(f"{w('divide.enabled')}: {why}, but there are none: set data.n_labeled or "
                           'data.labeled_fraction (missing labels), or clean.enabled: true (noisy labels)')

@@ -470,7 +470,7 @@ def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                data:Data, # the splits; data.unlabeled (if any) is always unlabeled
-               probs:np.ndarray=None, # out-of-fold probabilities N×C over data.train (None: trust all labels)
+               probs:np.ndarray=None, # out-of-fold probabilities N×C over data.train (None: all trusted)
                *,
                folder, # best.pth, last.pth, stats.csv, selection.npz, done.json go here
                arrays:ArrayData=None, # decoded images to reuse
