@@ -6,13 +6,15 @@ the same data, seeds, network and epoch budget in every cell of a row. Each cell
   robust   the same with the GCE loss (q 0.7, Zhang & Sabuncu 2018)
   prune    the current recipe: 4-fold out-of-fold cleanlab prune, then a final training on the rest
   divide   the prune recipe's clean stage + `divide.enabled: true` (semi-supervised on the flagged labels);
-           "n/a" when this noisyfast has no `divide` config key
+           in a missing-labels row: `divide.enabled` alone, no clean stage (FixMatch on the unlabeled pool,
+           every given label trusted); "n/a" when this noisyfast has no `divide` config key
   pseudo   pseudo-labeling of the unlabeled pool (rows with missing labels only)
   ceiling  the same net and epochs on the true labels (noise.kind none; all labels for a missing-labels row)
 
   python bench/accuracy.py --scale cpu --note "..."   # 4 Fashion-MNIST / CIFAR-10N rows, <= 60 min on 2 cores
   python bench/accuracy.py --scale gpu                # CIFAR-10(N) and Imagenette rows, full data
   python bench/accuracy.py --smoke                    # the gpu scale's code path on CPU, tiny data, minutes
+  python bench/accuracy.py --rows fmnist-1000-labels --out bench/results/cpu-few-labels.md   # missing labels
 """
 from __future__ import annotations
 import argparse, json, shutil, sys, tempfile, time, traceback
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, versions, now, load_average, md_table, write_results
 
 CONFIGS = ROOT/'configs'
+SEED = None # --seed: the run seed of every cell (default: each config's)
 NA_DIVIDE = 'n/a (divide not in this noisyfast)'
 METHODS = ('ce', 'robust', 'prune', 'divide', 'pseudo', 'ceiling')
 ROBUST_LOSS = 'gce'
@@ -40,16 +43,25 @@ METHOD_OVERRIDES = {
 }
 NOISY = ('ce', 'robust', 'prune', 'divide', 'ceiling')
 FEW_LABELS = ('ce', 'pseudo', 'divide', 'ceiling')
+# a missing-labels row whose config trains with divide: semi-supervised, no clean stage, no baseline;
+# pseudo-labeling as the config's pseudo section says, with 2 rounds
+SEMI = {'divide': ['train.loss=ce', 'clean.enabled=false', 'final.enabled=false', 'pseudo.rounds=0',
+                   'divide.enabled=true', 'train.baseline=false'],
+        'pseudo': [*METHOD_OVERRIDES['pseudo'], 'pseudo.rounds=2']}
 
 def stages(epochs, lr, size=None, bs=None):
     "A one-stage `train.stages` override (no frozen epochs: the nets start from random weights)"
     s = dict(epochs=epochs, freeze_epochs=0, lr=lr, **({'size': size} if size else {}))
     return 'train.stages=' + json.dumps([s])
 
-def row(config, title, n_train, overrides=(), methods=NOISY, img_s=1000):
-    "A row: the config it starts from, its overrides, its methods; train images and img/s for the estimate"
+def row(config, title, n_train, overrides=(), methods=NOISY, img_s=1000, method_overrides=None):
+    "A row: its config, its overrides, its methods (and any method overrides the row replaces)"
     return dict(config=config, title=title, n_train=n_train, overrides=list(overrides), methods=methods,
-                img_s=img_s)
+                img_s=img_s, method_overrides=method_overrides or {})
+
+def method_overrides(r:dict, method:str) -> list:
+    "The overrides of `method` in row `r`"
+    return r.get('method_overrides', {}).get(method, METHOD_OVERRIDES[method])
 
 # CPU: noisyfast's cpu_net (notebook 12), 10,000 labelled images (9,000 train + 1,000 valid), 5 epochs; the
 # whole test set. About 1,500 img/s on 2 idle cores; the estimate assumes 1,000 (a shared machine).
@@ -65,6 +77,10 @@ CPU_ROWS = {
                          _cpu + [stages(CPU_EPOCHS, CPU_LR)]),
     'cifar10n-worst': row('cifar10n-worst', 'CIFAR-10N worst (40.2 % noisy), 10,000-image slice', 9000,
                           _cpu + [stages(CPU_EPOCHS, CPU_LR, size=32)]),
+    # missing labels: the config as shipped (1,000 labels of a 10,000-image slice, bs 64, 20 epochs; pseudo
+    # rounds of 5 epochs over labeled + pool); the ceiling has all 10,000 labels
+    'fmnist-1000-labels': row('fashion-mnist-1000-labels', 'Fashion-MNIST, 1,000 labels + 9,000 unlabeled',
+                              900, ['evaluate.robustness=false'], methods=FEW_LABELS, method_overrides=SEMI),
 }
 # GPU: the shipped configs as they are (their nets, epochs, clean folds and epochs), full data
 GPU_ROWS = {
@@ -75,7 +91,7 @@ GPU_ROWS = {
     'cifar10-asym40': row('cifar10-asym40', 'CIFAR-10, asymmetric 40 %', 45000,
                           ['clean.action=prune', 'clean.relabel_threshold=0'], img_s=15000),
     'cifar10-4000': row('cifar10-4000-labels', 'CIFAR-10, 4,000 labels', 3200, methods=FEW_LABELS,
-                        img_s=15000),
+                        img_s=15000, method_overrides=SEMI),
     'imagenette50-5ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 5 epochs', 8500,
                             img_s=2500),
     'imagenette50-20ep': row('imagenette-noisy50-128px-20ep', 'Imagenette 128 px, 50 % noisy, 20 epochs', 8500,
@@ -103,7 +119,8 @@ def scale_rows(scale:str, smoke:bool) -> dict:
 def cell_config(name:str, r:dict, method:str, runs:Path):
     "The loaded config of one cell: the row's config, the row's overrides, the method's, the output folder"
     from noisyfast.config import load_config
-    ovr = r['overrides'] + METHOD_OVERRIDES[method] + [f'name={name}-{method}', f'output_dir={runs}']
+    ovr = r['overrides'] + method_overrides(r, method) + [f'name={name}-{method}', f'output_dir={runs}']
+    if SEED is not None: ovr.append(f'seed={SEED}')
     if method == 'ceiling': ovr.append('data.n_labeled=null') # every label of a missing-labels row
     cfg = load_config(CONFIGS/f"{r['config']}.yaml", ovr)
     if method == 'divide': # the same epoch budget as the other columns: the train stages' epochs
@@ -210,17 +227,19 @@ def tables(cells:list, rows:dict, methods:list) -> list:
     dm = [m for m in methods if m in ('prune', 'divide')]
     out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols)),
            ('Seconds per cell (whole run: data, every stage, evaluation, report)', md_table(sec, cols))]
-    if dm: out.insert(1, ('Flagged labels: precision / recall against the true labels',
-                          md_table(det, ['row'] + dm)))
+    if dm and any(r[m] for r in det for m in dm): # a cell that flagged labels (not only missing-labels rows)
+        out.insert(1, ('Flagged labels: precision / recall against the true labels',
+                       md_table(det, ['row'] + dm)))
     sel = [dict(row=r['title'], **by[(n, 'divide')]['selection']) for n, r in rows.items()
            if (by.get((n, 'divide')) or {}).get('selection')]
-    if sel: out.insert(2, ("divide: the last epoch's selection (kept / relabeled / unlabeled train images; "
+    if sel: out.insert(len(out) - 1, ("divide: the last epoch's selection (kept / relabeled / unlabeled "
+                                      "train images; "
                            'precision and recall of the kept labels, precision of the relabels, against the '
                            "true labels; mask rate: the unlabeled images above the teacher's threshold)",
                            md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'])))
     return out
 
-def notes_for(args, divide:bool) -> list:
+def notes_for(args, divide:bool, rows:dict) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
          'on the rest '
@@ -229,13 +248,21 @@ def notes_for(args, divide:bool) -> list:
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
          'labels '
          '(noise.kind none; every label for a missing-labels row).',
-         'Every cell of a row: the same data slice, seeds (run seed 42, noise seed = run seed), network, '
+         f"Every cell of a row: the same data slice, seeds (run seed {42 if SEED is None else SEED}, "
+         'noise seed = run seed), network, '
          'batch size and epochs; the model of each stage is the checkpoint with the best accuracy on the '
          '(noisy) '
          'validation split; test labels are only used to score the last stage.',
          "Ratio: test accuracy / the ceiling's. Flagged precision / recall: the clean stage's flagged labels "
          'against the labels that were truly wrong (metrics.json clean.detection).']
     if not divide: n.append(f'divide: {NA_DIVIDE} (no `divide.*` key in noisyfast.config.config_keys()).')
+    if any(r['method_overrides'] for r in rows.values()):
+        n.append('Missing-labels rows with their own method overrides (settings: rows): divide = '
+                 'divide.enabled with no clean stage and no baseline (FixMatch with an EMA teacher on the '
+                 "unlabeled pool, every given label trusted); pseudo = the config's pseudo section with 2 "
+                 'rounds after the baseline. A divide epoch takes divide.unlabeled_ratio unlabeled batches '
+                 'and a strong view per labeled batch (about 4x the compute of a plain epoch); a pseudo '
+                 'round trains on labeled + pseudo-labeled images.')
     n.append("divide trains divide.epochs = the train stages' epochs (the same epoch budget; a divide epoch "
              'also takes divide.unlabeled_ratio unlabeled batches per labeled batch), and starts from the '
              "prune cell's out-of-fold probabilities of its row when that cell ran first (the same fold "
@@ -262,9 +289,13 @@ def main(argv=None):
                    'folder holds a finished run of the same config is read back)')
     p.add_argument('--only-finished', action='store_true', help='run nothing: tabulate the cells whose run '
                    'folders hold finished runs of their configs, the others as "not run"')
+    p.add_argument('--seed', type=int, help="run seed of every cell (default: the configs'); use its own "
+                   '--runs and --out')
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
+    global SEED
+    SEED = args.seed
     scale = 'gpu' if args.smoke else args.scale
     rows = scale_rows(scale, args.smoke)
     if args.rows:
@@ -296,12 +327,13 @@ def main(argv=None):
     def write(done:bool): # after every cell, so an interrupted run leaves the cells it finished
         info['machine']['load_average_at_end'] = load_average()
         settings = dict(scale=scale, smoke=args.smoke, rows={k: dict(config=f"configs/{r['config']}.yaml",
-                        overrides=r['overrides']) for k, r in rows.items()},
+                        overrides=r['overrides'], method_overrides=r['method_overrides'])
+                        for k, r in rows.items()}, seed=args.seed,
                         method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
                         divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
                         total_seconds=round(time.time() - t0), complete=done)
-        notes = notes_for(args, divide) + ([] if done else [f'INCOMPLETE: {len(results)} of {len(cells)} '
-                                                             'cells.'])
+        notes = notes_for(args, divide, rows) + ([] if done else
+                                                 [f'INCOMPLETE: {len(results)} of {len(cells)} cells.'])
         if nr := sum(r.get('na') == 'not run' for r in results):
             notes.append(f'PARTIAL: {nr} of {len(cells)} cells have not been run yet ("not run" in the tables).')
         return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale',

@@ -247,6 +247,19 @@ class DivideConfig:
     init: Literal['model', 'train'] = setting('model', "start from model.pretrained ('model') or the train "
                                               "stage's best weights ('train': the baseline's epochs are not lost)")
 
+def _check_divide(cfg, w):
+    "Without a clean stage, divide trusts every given label: they must be clean, and there must be a pool"
+    if not cfg.divide.enabled or cfg.clean.enabled: return
+    why = ('without clean.enabled, divide trusts every given label (semi-supervised learning on the '
+           'unlabeled images)')
+    if cfg.noise.kind != 'none':
+        raise ConfigError(f"{w('divide.enabled')}: {why}, but noise.kind is {cfg.noise.kind!r}: the labels "
+                          'are noisy; set clean.enabled: true so that divide learns only the labels cleanlab '
+                          'trusts')
+    if cfg.data.n_labeled is None and cfg.data.labeled_fraction is None:
+        raise ConfigError(f"{w('divide.enabled')}: {why}, but there are none: set data.n_labeled or "
+                          'data.labeled_fraction (missing labels), or clean.enabled: true (noisy labels)')
+
 # %% ../nbs/00_config.ipynb #5d343dfd
 @dataclass
 class FinalConfig:
@@ -611,6 +624,7 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_audit(cfg, w)
     _check_annotators(cfg, w)
     _check_track(cfg, w)
+    _check_divide(cfg, w)
     if (bad := unused_loss_setting(cfg.train)) is not None:
         raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg

@@ -28,7 +28,7 @@ from .track import fit_callbacks
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
            'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_fit', 'load_divide',
-           'selection_table', 'plot_selection_stats', 'DivideStage']
+           'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -341,13 +341,15 @@ class Reselect(Callback):
                  given:np.ndarray, oof:np.ndarray, train_dl, # train images unaugmented, for the teacher
                  *, rates:np.ndarray, warmup:int=2, select_kw:dict=None, y_true:np.ndarray=None,
                  extra_x:torch.Tensor=None, extra_true:np.ndarray=None, # the images without labels
-                 valid_true:np.ndarray=None, folder=None, echo=None, seed:int=0):
+                 valid_true:np.ndarray=None, folder=None, echo=None, seed:int=0,
+                 reselect:bool=True): # False: keep the first selection (trusted labels) every epoch
         store_attr(); self.rows, self.sel = [], None
 
     def blend(self) -> float:
-        "Weight of the out-of-fold probabilities this epoch (1 before the warm-up ends)"
+        "Weight of the out-of-fold probabilities this epoch (1 before the warm-up, and without `reselect`)"
         w = max(self.warmup, 1)
-        return 1. if self.epoch < w else 0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))
+        if not self.reselect or self.epoch < w: return 1.
+        return 0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))
 
 # %% ../nbs/07a_divide.ipynb #8127746d
 def _rs_loaders(self:Reselect, sel:Selection):
@@ -438,7 +440,8 @@ def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
     return given, probs, arrays, tx, vx, ux, c_img, n_in, stats
 
 # %% ../nbs/07a_divide.ipynb #96acd57f
-def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo):
+def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
+                      reselect=True):
     "EmaTeacher, FixMatch and Reselect for one divide fit"
     dc, seed, device = cfg.divide, cfg.seed, dls.device
     ema = EmaTeacher(dc.ema_decay)
@@ -452,7 +455,7 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
                   select_kw=dict(max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                                  relabel_conf=dc.relabel_conf),
                   extra_x=ux, extra_true=None if ux is None else unl.y_true, folder=folder, echo=echo,
-                  seed=seed,
+                  seed=seed, reselect=reselect,
                   valid_true=data.valid.y_true if data.true_known else None)
     return ema, fm, rs
 
@@ -475,7 +478,7 @@ def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                data:Data, # the splits; data.unlabeled (if any) is always unlabeled
-               probs:np.ndarray, # out-of-fold probabilities N×C over data.train (from the clean stage)
+               probs:np.ndarray=None, # out-of-fold probabilities N×C over data.train (None: all trusted)
                *,
                folder, # best.pth, last.pth, stats.csv, selection.csv, done.json go here
                arrays:ArrayData=None, # decoded images to reuse
@@ -485,9 +488,10 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
               ) -> DivideResult:
     "Keep the trusted labels, learn the rest FixMatch-style with an EMA teacher, re-selecting every epoch"
     t0, dc, tc, folder = time.time(), cfg.divide, cfg.train, Path(folder)
-    device = default_device()
+    device, trusted = default_device(), probs is None
+    if trusted: probs = np.eye(data.c, dtype=np.float32)[data.train.y] # every given label, with certainty
     given, probs, arrays, tx, vx, ux, c_img, n_in, stats = _divide_inputs(cfg, data, probs, arrays, device)
-    rates = estimate_noise_rates(given, probs)
+    rates = np.zeros(data.c) if trusted else estimate_noise_rates(given, probs)
     sel = select_clean(given, probs, noise_rates=rates, max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                        relabel_conf=dc.relabel_conf)
     keep, size = np.flatnonzero(sel.labels >= 0), tc.stages[-1].size or tx.shape[1]
@@ -500,7 +504,8 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     show = show_progress() if progress is None else progress
     set_progress(learn, show)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
-    cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo)
+    cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
+                           reselect=not trusted)
     return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
@@ -586,16 +591,28 @@ def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epo
 # %% ../nbs/07a_divide.ipynb #69d83307
 from .runs import Stage, StageResult
 
+def divide_plan(n:int, # train images with labels
+                n_unlabeled:int, # images without labels (data.unlabeled)
+                epochs:int, *,
+                cleaned:bool, # whether the clean stage's probabilities decide which labels to keep
+               ) -> str:
+    "What the divide stage is about to do, in one line"
+    if cleaned: return (f'divide: {n:,} train images with their given labels (kept, relabeled or learned '
+                        f'without them as the clean stage trusts them), {n_unlabeled:,} without; '
+                        f'{epochs} epoch(s)')
+    return (f'divide: no clean stage, so all {n:,} given labels are trusted and kept every epoch (no '
+            f're-selection); FixMatch learns the {n_unlabeled:,} unlabeled images; {epochs} epoch(s)')
+
 class DivideStage(Stage):
     "Divide and learn: keep the trusted labels, learn the rest without labels (`divide.enabled`)"
     name = 'divide'
     def enabled(self, cfg:Config) -> bool: return cfg.divide.enabled
     def run(self, ctx) -> StageResult:
-        train = ctx.checked if ctx.checked is not None else ctx.labels
-        probs = ctx.probs if ctx.probs is not None else np.eye(ctx.data.c, dtype=np.float32)[train.y]
+        probs = ctx.probs # None without a clean stage: every given label is trusted
+        train = ctx.checked if probs is not None else ctx.data.train # the given labels, not pseudo-labels
         data = replace(ctx.data, train=train)
-        ctx.say(f'{self.name}: {len(train)} train images with their given labels, {len(data.unlabeled)} '
-                f'without; {ctx.cfg.divide.epochs} epoch(s)')
+        ctx.say(divide_plan(len(train), len(data.unlabeled), ctx.cfg.divide.epochs,
+                            cleaned=probs is not None))
         weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
                          progress=ctx.progress, echo=ctx.say, weights=weights)

@@ -1,0 +1,37 @@
+"Divide without a clean stage (semi-supervised learning for missing labels) through `noisyfast run`"
+import json
+from pathlib import Path
+import pandas as pd
+from reliability_helpers import main_inproc, assert_user_error
+
+CONFIG = Path(__file__).resolve().parent.parent/'configs'/'fashion-mnist-1000-labels.yaml'
+
+def test_run_keeps_every_label_and_learns_the_pool(tmp_path, archive):
+    "The shipped config, shrunk: every given label kept every epoch, the pool learned, and the run says so"
+    rc, out, err, _ = main_inproc('run', CONFIG, f'output_dir={tmp_path}', 'data.max_train=600',
+                                  'data.n_labeled=150', 'data.max_test=200', 'train.baseline=false',
+                                  'divide.epochs=2', 'divide.warmup=1', 'divide.threshold=0.5',
+                                  'evaluate.robustness=false')
+    assert rc == 0, out[-2000:] + err[-3000:]
+    run = tmp_path/'fashion-mnist-1000-labels'
+    d = json.loads((run/'data.json').read_text())['data']
+    n_train, n_pool = d['train'], d['unlabeled']
+    assert (d['train'] + d['valid'], n_pool) == (150, 450) # 150 labels in all; 600 - 150 without
+    said = f'no clean stage, so all {n_train} given labels are trusted and kept every epoch'
+    assert said in out, out[-3000:]
+    assert f'FixMatch learns the {n_pool} unlabeled images' in out
+    m = json.loads((run/'metrics.json').read_text())
+    sel = m['divide']['selection']
+    assert sel['kept'] == n_train and sel['unlabeled'] == 0, sel
+    assert sel['kept_precision'] == 1.0 # clean labels: every kept label is right
+    st = pd.read_csv(run/'divide'/'stats.csv')
+    assert st.kept.tolist() == [n_train] * 2 and st.pool.tolist() == [n_pool] * 2 and st.moved.sum() == 0
+    assert st.mask_rate.iloc[-1] > 0, st # threshold 0.5: part of the pool is learned
+    assert 'test_accuracy' in m['divide']
+
+def test_noisy_labels_without_clean_are_refused(tmp_path):
+    "divide alone would trust every noisy label: a message before anything runs"
+    rc, out, err, _ = main_inproc('run', CONFIG, f'output_dir={tmp_path}', 'noise.kind=symmetric',
+                                  'noise.rate=0.3')
+    assert_user_error(rc, err, "noise.kind is 'symmetric': the labels are noisy", 'set clean.enabled: true')
+    assert not any(tmp_path.iterdir())
