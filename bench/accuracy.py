@@ -94,8 +94,8 @@ GPU_ROWS = {
                         img_s=15000, method_overrides=SEMI),
     'imagenette50-5ep': row('imagenette-noisy50-128px', 'Imagenette 128 px, 50 % noisy, 5 epochs', 8500,
                             img_s=2500),
-    'imagenette50-20ep': row('imagenette-noisy50-128px-20ep', 'Imagenette 128 px, 50 % noisy, 20 epochs', 8500,
-                             img_s=2500),
+    'imagenette50-20ep': row('imagenette-noisy50-128px-20ep', 'Imagenette 128 px, 50 % noisy, 20 epochs',
+                             8500, img_s=2500),
 }
 # smoke: the gpu rows on tiny data, one epoch, 2 folds, the CPU net, small images
 SMOKE = ['data.max_train=240', 'data.max_test=100', 'model.arch=cpu_net', 'train.bs=32', 'clean.folds=2',

@@ -300,9 +300,9 @@ def clean_warnings(m:dict, # the clean stage's metrics: fold_accuracy, flagged, 
         f'the fold models are too weak for cleaning to be trusted: held-out accuracy on the {on} labels '
         + ', '.join(f'{a:.4f} (fold {k})' for k, a in weak) + f' is below {line:.4f} (a quarter of the way '
         'from always guessing the largest class to 1); train them longer (clean.epochs, train.stages) or on '
-        'more images' + (f" (cleanlab estimates {100 * m['estimated_noise_rate']:.0f} % of the labels wrong: at "
-                         'that rate even a good model scores low on them, so this may be a false alarm)'
-                         if noisy else ''))
+        'more images' + (f" (cleanlab estimates {100 * m['estimated_noise_rate']:.0f} % of the labels "
+                         'wrong: at that rate even a good model scores low on them, so this may be a false '
+                         'alarm)' if noisy else ''))
     expected = m['estimated_noise_rate'] * m['checked']
     if m['flagged'] > FLAG_EXCESS * max(expected, 1): out.append(
         f"cleaning flagged {m['flagged']:,} of {m['checked']:,} labels, more than {FLAG_EXCESS}× the "

@@ -245,7 +245,7 @@ class DivideConfig:
     strong_weight: float = setting(1.0, 'weight of the labeled strong-view cross-entropy', min=0)
     unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
     init: Literal['model', 'train'] = setting('model', "start from model.pretrained ('model') or the train "
-                                              "stage's best weights ('train': the baseline's epochs are not lost)")
+                                              "stage's best weights ('train')")
 
 def _check_divide(cfg, w):
     "Without a clean stage, divide trusts every given label: they must be clean, and there must be a pool"

@@ -484,7 +484,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                arrays:ArrayData=None, # decoded images to reuse
                progress:bool=None, # progress bars (default: on a terminal or in Jupyter)
                echo=print, # prints one line per epoch (None: silent)
-               weights=None, # start from this weights file (e.g. the train stage's best: `divide.init: train`)
+               weights=None, # start from this weights file (`divide.init: train`: the train stage's best)
               ) -> DivideResult:
     "Keep the trusted labels, learn the rest FixMatch-style with an EMA teacher, re-selecting every epoch"
     t0, dc, tc, folder = time.time(), cfg.divide, cfg.train, Path(folder)

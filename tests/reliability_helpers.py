@@ -118,3 +118,15 @@ def wait_for(p, path, timeout=600):
         assert p.poll() is None, f'the run ended before {path} appeared:\n{p.stdout.read()}'
         assert time.time() - t0 < timeout, f'{path} did not appear in {timeout} s'
         time.sleep(0.2)
+
+
+def start_cli(cfg, *args):
+    "`noisyfast run CONFIG ARGS` started in a subprocess, stdout and stderr together"
+    return subprocess.Popen([str(EXE), 'run', str(cfg), *args], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+def finish_cli(p, timeout=600):
+    "Wait for `start_cli`'s process; it must succeed; its output"
+    out, _ = p.communicate(timeout=timeout)
+    assert p.returncode == 0, out
+    return out

@@ -7,7 +7,7 @@ import pytest
 from noisyfast.config import load_config
 from noisyfast.evaluate import plot_history
 from noisyfast.runs import HISTORY_KEYS, RunFolder, fold_file
-from reliability_helpers import ENV, EXE, wait_for
+from reliability_helpers import finish_cli as finish, start_cli, wait_for
 
 CONFIG = """
 seed: 0
@@ -22,14 +22,7 @@ evaluate: {robustness: false}
 """
 ROW = ['run_stage', 'step', 'round', 'fold', 'stage', 'phase', 'epoch'] # one epoch of one training
 
-def start(cfg, *args):
-    return subprocess.Popen([str(EXE), 'run', str(cfg), '--quiet', *args], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-def finish(p, timeout=600):
-    out, _ = p.communicate(timeout=timeout)
-    assert p.returncode == 0, out
-    return out
+def start(cfg, *args): return start_cli(cfg, '--quiet', *args)
 
 def write_config(folder):
     cfg = folder/'hist.yaml'

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from noisyfast.runs import RunFolder
-from reliability_helpers import wait_for
+from reliability_helpers import finish_cli, start_cli, wait_for
 
 EXE = Path(sys.executable).parent/'noisyfast'
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1'}
@@ -17,14 +17,7 @@ clean: {enabled: true, folds: 3}
 final: {enabled: true}
 """
 
-def start(cfg, *args):
-    return subprocess.Popen([str(EXE), 'run', str(cfg), *args], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-def finish(p, timeout=600):
-    out, _ = p.communicate(timeout=timeout)
-    assert p.returncode == 0, out
-    return out
+start, finish = start_cli, finish_cli
 
 def results(folder):
     "What must be identical: every metric but the timings, the flagged labels, the test predictions"
