@@ -25,6 +25,7 @@ from _common import machine, versions, now, load_average, md_table, write_result
 
 CONFIGS = ROOT/'configs'
 SEED = None # --seed: the run seed of every cell (default: each config's)
+EXTRA, TAG = [], None # --set / --tag: a variant of the cells (extra overrides), in run folders of its own
 NA_DIVIDE = 'n/a (divide not in this noisyfast)'
 METHODS = ('ce', 'robust', 'prune', 'divide', 'pseudo', 'ceiling')
 ROBUST_LOSS = 'gce'
@@ -119,7 +120,9 @@ def scale_rows(scale:str, smoke:bool) -> dict:
 def cell_config(name:str, r:dict, method:str, runs:Path):
     "The loaded config of one cell: the row's config, the row's overrides, the method's, the output folder"
     from noisyfast.config import load_config
-    ovr = r['overrides'] + method_overrides(r, method) + [f'name={name}-{method}', f'output_dir={runs}']
+    tag = f'-{TAG}' if TAG else ''
+    ovr = r['overrides'] + method_overrides(r, method) + EXTRA + [f'name={name}-{method}{tag}',
+                                                                  f'output_dir={runs}']
     if SEED is not None: ovr.append(f'seed={SEED}')
     if method == 'ceiling': ovr.append('data.n_labeled=null') # every label of a missing-labels row
     cfg = load_config(CONFIGS/f"{r['config']}.yaml", ovr)
@@ -291,11 +294,17 @@ def main(argv=None):
                    'folders hold finished runs of their configs, the others as "not run"')
     p.add_argument('--seed', type=int, help="run seed of every cell (default: the configs'); use its own "
                    '--runs and --out')
+    p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='extra config overrides of every '
+                   'cell (e.g. divide.threshold=0.7 with --methods divide): a variant; needs --tag and --out')
+    p.add_argument('--tag', help='suffix of the run folders of a --set variant, so that they do not replace '
+                   "the plain cells' (a divide variant still starts from the plain prune cell's fold files)")
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)
-    global SEED
-    SEED = args.seed
+    global SEED, EXTRA, TAG
+    SEED, EXTRA, TAG = args.seed, list(args.set), args.tag
+    if EXTRA and not (TAG and args.out): p.error('--set makes a variant: give --tag (its run folders) and --out '
+                                                 '(its results file) too')
     scale = 'gpu' if args.smoke else args.scale
     rows = scale_rows(scale, args.smoke)
     if args.rows:
@@ -328,7 +337,7 @@ def main(argv=None):
         info['machine']['load_average_at_end'] = load_average()
         settings = dict(scale=scale, smoke=args.smoke, rows={k: dict(config=f"configs/{r['config']}.yaml",
                         overrides=r['overrides'], method_overrides=r['method_overrides'])
-                        for k, r in rows.items()}, seed=args.seed,
+                        for k, r in rows.items()}, seed=args.seed, extra_overrides=EXTRA, tag=TAG,
                         method_overrides={m: METHOD_OVERRIDES[m] for m in methods}, robust_loss=ROBUST_LOSS,
                         divide_known=divide, runs=str(runs), estimate_min=round(est / 60, 1),
                         total_seconds=round(time.time() - t0), complete=done)
