@@ -314,15 +314,17 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
                path=None, # save a PNG here
                title:str=None, # figure title (default: how many pairs, how many leaks)
               ):
-    "Near-duplicate pairs side by side, train/test leaks first; None when there are none"
+    "Near-duplicate pairs side by side, leaks first (titles: index_a/b; images: pos_a/b when given)"
     pr = a.pairs.sort_values(['leak', 'distance'], ascending=[False, True], kind='stable').head(n)
     if test_images is None: pr = pr[~pr.leak]
     if len(pr) == 0: return None
     src = dict(train=images, test=test_images)
     fig, axes = _grid(2 * len(pr), 2 * min(ncols, len(pr)))
     for (_, r), ax1, ax2 in zip(pr.iterrows(), axes, axes):
-        for ax, s, i in ((ax1, r.split_a, r.index_a), (ax2, r.split_b, r.index_b)):
-            _show(ax, src[s][i], f'{s} {i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
+        for ax, c in ((ax1, 'a'), (ax2, 'b')):
+            s, i = r[f'split_{c}'], r[f'index_{c}']
+            _show(ax, src[s][int(r.get(f'pos_{c}', i))], f'{s} #{i}' + (' LEAK' if r.leak else '')
+                  + f'\nd {r.distance:.3g}')
     fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across '
                  'train/test',
                  fontsize=9)

@@ -459,7 +459,7 @@ def _audit_pairs(r:dict, plots, pairs:pd.DataFrame, n:int) -> Optional[str]:
         xs[s] = source_images(r, idx, test=s == 'test', what=RUN_FILES['audit_pairs']) if len(idx) else None
         for c in 'ab':
             m = pr[f'split_{c}'] == s
-            pr.loc[m, f'index_{c}'] = np.searchsorted(idx, pr.loc[m, f'index_{c}'].astype(np.int64))
+            pr.loc[m, f'pos_{c}'] = np.searchsorted(idx, pr.loc[m, f'index_{c}'].astype(np.int64)) # its image
     return plots('audit_pairs', plot_pairs, xs['train'], Audit(None, None, pr, None, None, float('nan')),
                  xs['test'], n=n, alt='near-duplicate pairs', title=f'near-duplicates: {len(pairs)} pairs, '
                  f'{int(pairs.leak.sum())} across train/test (leaks first)')
