@@ -540,7 +540,8 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
                           top.predicted.map(pos).to_numpy(), top.quality.to_numpy(), vocab=r['vocab'],
                           idx=top['index'].to_numpy(), n=len(top), ncols=min(8, len(top)),
                           alt='suspect test labels',
-                          title=f"{r['name']}: suspect test labels (given → predicted, label quality)")]
+                          title=f"{r['name']}: suspect test labels (score: cleanlab's label quality; sugg.: "
+                          "the model's prediction)")]
     return '\n'.join(out)
 
 # %% ../nbs/09_report.ipynb #2c4b9943
@@ -609,8 +610,8 @@ def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
         out.append(plots('top_losses_test', plot_flagged, imgs, tl.label.map(pos).to_numpy(),
                          tl.predicted.map(pos).to_numpy(), tl.prob.to_numpy(), vocab=r['vocab'],
                          idx=tl['index'].to_numpy(), n=len(tl), ncols=min(8, len(tl)), alt='top test losses',
-                         title=f"{r['name']} ({last_stage(r)}): top test losses (label → predicted, "
-                         'p(label))'))
+                         title=f"{r['name']} ({last_stage(r)}): top test losses (score: the model's "
+                         "probability of the given label; sugg.: its prediction)"))
     out = [f'The {len(tl)} test images with the highest loss under the last model (`{last_stage(r)}`): wrong '
            'and confident. Several of them may be wrong test labels (see Test-set audit).', ''] + out
     try: tr = top_losses(r, 'train', 10)
