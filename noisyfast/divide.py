@@ -27,8 +27,8 @@ from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
-           'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_fit', 'load_divide',
-           'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'EpochTick',
+           'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -475,6 +475,20 @@ def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
     files.write('selection_stats', pd.DataFrame(rs.rows))
     files.write('finished', dict(epochs=len(rs.rows), best=best, seconds=seconds, noise_rates=s.noise_rates))
 
+# %% ../nbs/07a_divide.ipynb #60519734
+from .runs import RunLog
+
+def divide_cost(dc) -> float:
+    "A divide epoch in plain epochs, for the time-left estimate: labeled plus unlabeled images per step"
+    return 1 + dc.unlabeled_ratio
+
+class EpochTick(Callback):
+    "After each training epoch: its seconds to a `RunLog`, counted as `epochs` plain epochs"
+    order = 60
+    def __init__(self, log:RunLog, epochs:float=1): store_attr()
+    def before_epoch(self): self.t0 = time.time()
+    def after_epoch(self): self.log.tick(time.time() - self.t0, self.epochs)
+
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                data:Data, # the splits; data.unlabeled (if any) is always unlabeled
@@ -485,6 +499,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                progress:bool=None, # progress bars (default: on a terminal or in Jupyter)
                echo=print, # prints one line per epoch (None: silent)
                weights=None, # start from this weights file (`divide.init: train`: the train stage's best)
+               log:RunLog=None, # a run's log: each epoch's time goes to its time-left estimate
               ) -> DivideResult:
     "Keep the trusted labels, learn the rest FixMatch-style with an EMA teacher, re-selecting every epoch"
     t0, dc, tc, folder = time.time(), cfg.divide, cfg.train, Path(folder)
@@ -506,6 +521,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
     cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
                            reselect=not trusted)
+    if log is not None: cbs.append(EpochTick(log, divide_cost(dc)))
     return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
@@ -615,7 +631,7 @@ class DivideStage(Stage):
                             cleaned=probs is not None))
         weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
-                         progress=ctx.progress, echo=ctx.say, weights=weights)
+                         progress=ctx.progress, echo=ctx.say, weights=weights, log=ctx.log)
         last = res.stats.iloc[-1].to_dict() if len(res.stats) else {}
         keys = ('kept', 'relabeled', 'unlabeled', 'kept_precision', 'kept_recall', 'relabel_precision',
                 'mask_rate', 'pseudo_precision')

@@ -16,7 +16,7 @@ from .train import (FitResult, TrainStage, check_training, fit, load_fit, predic
                              data_arrays, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
-from .divide import DivideStage
+from .divide import DivideStage, divide_cost
 from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
@@ -167,13 +167,13 @@ def run_stage(st:Stage, ctx:RunContext):
 
 # %% ../nbs/10_pipeline.ipynb #3696d998
 def planned_epochs(cfg:Config) -> int:
-    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo, fold models, final"
+    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo, fold models, final, divide"
     tc, cc, pre = cfg.train, cfg.clean, bool(cfg.model.pretrained)
     def per(epochs=None): return sum((epochs or s.epochs) + (s.freeze_epochs if pre or j else 0)
                                      for j, s in enumerate(tc.stages))
     n = per() * (tc.baseline + cfg.final.enabled) + per(cfg.pseudo.epochs) * cfg.pseudo.rounds
     if cc.enabled: n += per(cc.epochs) * (cc.folds if cc.oof else 1) * (cc.strike_steps if cc.strikes else 1)
-    return n # the divide stage trains its own learner, outside this count
+    return n + (divide_cost(cfg.divide) * cfg.divide.epochs if cfg.divide.enabled else 0)
 
 def decode_images(cfg:Config, data:Data, arrays, log):
     "Decode the train, valid and test images up front (fast loader), saying how long that took"

@@ -311,9 +311,9 @@ class RunLog:
 
 # %% ../nbs/02a_runs.ipynb #d5812ecc
 @patch
-def tick(self:RunLog, seconds:float):
-    "One more epoch done, in `seconds`: the estimate of the time left learns from it"
-    self.clock['done'] += 1; self.clock['epoch_s'] += seconds
+def tick(self:RunLog, seconds:float, epochs:float=1):
+    "`epochs` more done (a divide epoch counts as several), in `seconds`: the time-left estimate learns from it"
+    self.clock['done'] += epochs; self.clock['epoch_s'] += seconds
 
 @patch
 def overall(self:RunLog) -> str:
