@@ -521,7 +521,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
     cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
                            reselect=not trusted)
-    if log is not None: cbs.append(EpochTick(log, divide_cost(dc)))
+    if log is not None: cbs = (*cbs, EpochTick(log, divide_cost(dc))) # the Reselect stays cbs[2]
     return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
