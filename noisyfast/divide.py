@@ -581,8 +581,8 @@ def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epo
     "Two panels over epochs: images per set (counts), and precision, mask rate, teacher accuracy in %; the Figure"
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, PercentFormatter
-    # internal: a Python caller's argument; the report only calls it with a run's non-empty stats.csv
     if not isinstance(stats, pd.DataFrame) or not len(stats) or 'epoch' not in stats:
+        # internal: a Python caller's argument; the report only calls it with a run's non-empty stats.csv
         raise ValueError('stats must be a non-empty DataFrame with an epoch column (divide/stats.csv)')
     t = selection_table(stats)
     x, rates = t.index.to_numpy(), [c for c in t if c.endswith(' %')]
