@@ -22,9 +22,9 @@ from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_fingerprint', 'oof_probs', 'find_issues',
-           'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels',
-           'clean', 'clean_history', 'clean_quality', 'fold_accuracy', 'weak_line', 'clean_warnings', 'clean_checks',
+__all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy', 'fold_fingerprint', 'oof_probs',
+           'find_issues', 'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir',
+           'strike_labels', 'clean', 'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks',
            'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
@@ -39,6 +39,19 @@ def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
                           'lower clean.folds or add images')
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
+
+# %% ../nbs/07_clean.ipynb #616e27ef
+def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
+                  y:np.ndarray, # the labels the fold models trained on
+                  folds:list, # `kfold_indices` pairs
+                  y_true:np.ndarray=None) -> list:
+    "Each fold model's accuracy on its held-out fold: on the given labels and, when known, the true ones"
+    out = []
+    for _, te in folds:
+        pred = probs[te].argmax(1)
+        out.append(dict(given=float((pred == y[te]).mean()), **(
+            {} if y_true is None else dict(true=float((pred == np.asarray(y_true)[te]).mean())))))
+    return out
 
 # %% ../nbs/07_clean.ipynb #6c2d8e14
 def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
@@ -73,11 +86,12 @@ def oof_probs(cfg:Config, data:Data, *,
               done=None, # callback(fold) after each fold
               seed:int=None, # folds and fold models (default cfg.seed)
               log:RunLog=None, # where the fold models speak (`... fold 2/4 epoch 1/12 ...`)
+              folds:list=None, # `kfold_indices` pairs over `train` (default: made here, from `seed`)
              ) -> np.ndarray:
     "Out-of-fold predicted probabilities N×C over `train`, from K fold models; finished folds are reused"
     cc, folder, seed = cfg.clean, Path(folder), cfg.seed if seed is None else seed
     train = train if train is not None else data.train
-    folds = kfold_indices(train.y, cc.folds, seed)
+    folds = kfold_indices(train.y, cc.folds, seed) if folds is None else folds
     _reuse_folds(folder, fold_fingerprint(cfg, data, train, folds, seed))
     probs, n, me = np.zeros((len(train), data.c), np.float32), processes(), process_rank()
     with solo(): # fold k is trained by process k mod n alone: the fold models are independent
@@ -87,20 +101,19 @@ def oof_probs(cfg:Config, data:Data, *,
             if f.exists():
                 if done is not None and n == 1: done(k)
                 continue
-            r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays, epochs=cc.epochs,
-                    seed=seed + 100 + k, progress=progress,
+            r = fit(cfg, data, folder=folder/f'fold{k}', train=train.subset(tr), arrays=arrays,
+                    epochs=cc.epochs, seed=seed + 100 + k, progress=progress,
                     log=log.at(f'fold {k + 1}/{cc.folds}') if log else None)
             arrays = r.arrays # its history first: a fold with probabilities has one (fold_history reads it)
             atomic_write_text(fold_file(folder, 'history', k), r.history.to_csv(index=False))
             write_npy(f, predict(r, train.subset(te))) # atomic: a killed run never leaves half a fold file
             if done is not None and n == 1: done(k)
     barrier() # every fold file is written
-    for k, (tr, te) in enumerate(folds):
-        probs[te] = p = np.load(fold_file(folder, 'probs', k))
-        if log:
-            acc = lambda y: f'{(p.argmax(1) == y[te]).mean():.4f}'
-            log.at(f'fold {k + 1}/{cc.folds}')(f'held-out accuracy {acc(train.y)} on the given labels' + (
-                '' if train.y_true is None else f', {acc(train.y_true)} on the true labels'))
+    for k, (_, te) in enumerate(folds): probs[te] = np.load(fold_file(folder, 'probs', k))
+    for k, a in enumerate(fold_accuracy(probs, train.y, folds, train.y_true)):
+        said = f"held-out accuracy {a['given']:.4f} on the given labels" + (
+            f", {a['true']:.4f} on the true labels" if 'true' in a else '')
+        if log: log.at(f'fold {k + 1}/{cc.folds}')(said)
         if done is not None and n > 1: done(k)
     return probs
 
@@ -200,13 +213,14 @@ class CleanResult:
     strikes: list = field(default_factory=list) # per-step counts of strike relabeling
     checked: Split = None # the train split with the labels cleanlab checked (after strike relabeling)
     flagged: np.ndarray = None # cleanlab's flags over `checked`
+    folds: list = None # the `kfold_indices` pairs of the fold models (one out-of-fold pass only)
 
 def clean_probs(cfg:Config, data:Data, train:Split, folder, *, seed:int=None, arrays:ArrayData=None,
-                progress:bool=None, done=None, log:RunLog=None) -> np.ndarray:
+                progress:bool=None, done=None, log:RunLog=None, folds:list=None) -> np.ndarray:
     "Probabilities over `train`: out-of-fold, or in-sample from one model when `clean.oof` is false"
     cc, seed = cfg.clean, cfg.seed if seed is None else seed
     if cc.oof: return oof_probs(cfg, data, folder=folder, train=train, arrays=arrays, progress=progress,
-                                done=done, seed=seed, log=log)
+                                done=done, seed=seed, log=log, folds=folds)
     r = fit(cfg, data, folder=Path(folder)/'insample', train=train, arrays=arrays, epochs=cc.epochs,
             seed=seed + 100, progress=progress, log=log)
     atomic_write_text(fold_file(folder, 'insample_history'), r.history.to_csv(index=False))
@@ -232,13 +246,15 @@ def clean(cfg:Config, data:Data, *, folder, arrays:ArrayData=None, progress:bool
           log:RunLog=None) -> CleanResult:
     "Find label issues in the train split (after strike relabeling with `clean.strikes`) and act on them"
     cc, folder, kw = cfg.clean, Path(folder), dict(arrays=arrays, progress=progress, done=done, log=log)
-    checked, steps = data.train, []
+    checked, steps, folds = data.train, [], None
     if cc.strikes is not None: checked, probs, steps = strike_labels(cfg, data, data.train, folder, **kw)
-    else: probs = clean_probs(cfg, data, checked, probs_dir(cc, folder), **kw)
+    else: # the folds are made once: the fold models train on them and `clean_checks` scores them
+        if cc.oof: folds = kfold_indices(checked.y, cc.folds, cfg.seed)
+        probs = clean_probs(cfg, data, checked, probs_dir(cc, folder), folds=folds, **kw)
     iss = find_issues(checked.y, probs, filter_by=cc.filter_by, frac_noise=cc.frac_noise)
     tbl = issues_table(checked, iss, data.vocab, data.train.y if cc.strikes is not None else None)
     return CleanResult(apply_action(data, checked, iss, cc), tbl, iss['noise_matrix'], probs, cc.oof, steps,
-                       checked, iss['is_issue'])
+                       checked, iss['is_issue'], folds)
 
 # %% ../nbs/07_clean.ipynb #455e57b1
 def clean_history(cfg:Config, folder) -> pd.DataFrame:
@@ -269,18 +285,6 @@ def clean_quality(res:CleanResult, # what `clean` returned
 from cleanlab.count import estimate_joint
 
 WEAK_MARGIN, FLAG_EXCESS = 0.25, 1.5 # the sanity rules below
-
-def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
-                  y:np.ndarray, # the labels the fold models trained on
-                  folds:list, # `kfold_indices` pairs
-                  y_true:np.ndarray=None) -> list:
-    "Each fold model's accuracy on its held-out fold: on the given labels and, when known, the true ones"
-    out = []
-    for _, te in folds:
-        pred = probs[te].argmax(1)
-        out.append(dict(given=float((pred == y[te]).mean()), **(
-            {} if y_true is None else dict(true=float((pred == np.asarray(y_true)[te]).mean())))))
-    return out
 
 # %% ../nbs/07_clean.ipynb #40d71a4d
 def weak_line(y:np.ndarray) -> float:
@@ -314,11 +318,10 @@ def clean_warnings(m:dict, # the clean stage's metrics: fold_accuracy, flagged, 
 # %% ../nbs/07_clean.ipynb #ee36d4ef
 def clean_checks(cfg:Config, cr:CleanResult) -> dict:
     "The clean stage's sanity numbers (fold accuracy, cleanlab's noise estimate) for its metrics"
-    chk, cc = cr.checked, cfg.clean
+    chk = cr.checked
     m = dict(estimated_noise_rate=float(1 - np.trace(estimate_joint(chk.y, cr.probs))))
-    if cc.oof and cc.strikes is None: # the folds `oof_probs` made (same labels, same seed)
-        folds = kfold_indices(chk.y, cc.folds, cfg.seed)
-        m['fold_accuracy'] = fold_accuracy(cr.probs, chk.y, folds, chk.y_true)
+    if cr.folds is not None: # one out-of-fold pass: the folds its fold models trained on
+        m['fold_accuracy'] = fold_accuracy(cr.probs, chk.y, cr.folds, chk.y_true)
     return m
 
 # %% ../nbs/07_clean.ipynb #ad3c2336
