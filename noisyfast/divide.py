@@ -27,8 +27,8 @@ from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
-           'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'EpochTick',
-           'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'divide_fit',
+           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -390,7 +390,8 @@ def _rs_after_epoch(self:Reselect):
         row['valid_true_accuracy'] = float((_teacher_probs(self.model, self.dls.valid).argmax(1) ==
                                             self.valid_true).mean())
     self.rows.append(row)
-    if self.folder is not None: _StageFiles(self.folder).write('selection_stats', pd.DataFrame(self.rows))
+    if self.folder is not None: # the statistics so far: the stage's stats.csv
+        f = Path(self.folder); RunFolder(f.parent).write('selection_stats', pd.DataFrame(self.rows), f.name)
     if self.echo is not None: self.echo(_epoch_line(row, self.n_epoch))
 
 def _epoch_line(row:dict, n_epoch:int) -> str:
@@ -460,34 +461,21 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
     return ema, fm, rs
 
 # %% ../nbs/07a_divide.ipynb #acb02f7a
-class _StageFiles:
-    "A stage folder's own files (`noisyfast.runs.STAGE_FILES`), read and written through its `RunFolder`"
-    def __init__(self, folder): self.rf, self.stage = RunFolder(Path(folder).parent), Path(folder).name
-    def write(self, kind:str, obj): return self.rf.write(kind, obj, self.stage)
-    def read(self, kind:str, **kw): return self.rf.read(kind, self.stage, **kw)
-    def has(self, kind:str) -> bool: return self.rf.has(kind, self.stage)
-
 def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
     "selection.csv, stats.csv, then done.json (with the noise rates): atomic writes, by rank 0 only"
-    s, files = rs.sel, _StageFiles(folder)
-    files.write('selection', pd.DataFrame(dict(index=data.train.idx, kept=s.kept, relabeled=s.relabeled,
-                                               label=s.labels)))
-    files.write('selection_stats', pd.DataFrame(rs.rows))
-    files.write('finished', dict(epochs=len(rs.rows), best=best, seconds=seconds, noise_rates=s.noise_rates))
+    s, rf, st = rs.sel, RunFolder(folder.parent), folder.name # the stage's files (`runs.STAGE_FILES`)
+    rf.write('selection', pd.DataFrame(dict(index=data.train.idx, kept=s.kept, relabeled=s.relabeled,
+                                            label=s.labels)), st)
+    rf.write('selection_stats', pd.DataFrame(rs.rows), st)
+    rf.write('finished', dict(epochs=len(rs.rows), best=best, seconds=seconds, noise_rates=s.noise_rates), st)
 
 # %% ../nbs/07a_divide.ipynb #60519734
 from .runs import RunLog
+from .train import EpochLine
 
 def divide_cost(dc) -> float:
     "A divide epoch in plain epochs, for the time-left estimate: labeled plus unlabeled images per step"
     return 1 + dc.unlabeled_ratio
-
-class EpochTick(Callback):
-    "After each training epoch: its seconds to a `RunLog`, counted as `epochs` plain epochs"
-    order = 60
-    def __init__(self, log:RunLog, epochs:float=1): store_attr()
-    def before_epoch(self): self.t0 = time.time()
-    def after_epoch(self): self.log.tick(time.time() - self.t0, self.epochs)
 
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
@@ -521,7 +509,8 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
     cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
                            reselect=not trusted)
-    if log is not None: cbs = (*cbs, EpochTick(log, divide_cost(dc))) # the Reselect stays cbs[2]
+    if log is not None: # the Reselect stays cbs[2]
+        cbs = (*cbs, EpochLine(log, cost=divide_cost(dc), line=False))
     return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
@@ -547,14 +536,15 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
 # %% ../nbs/07a_divide.ipynb #31335a9d
 def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Optional[DivideResult]:
     "The result of a finished `divide_fit` in `folder` (it wrote done.json), or None"
-    files = _StageFiles(folder)
-    if not files.has('finished'): return None
+    folder = Path(folder)
+    rf, st = RunFolder(folder.parent), folder.name # the stage's files (`runs.STAGE_FILES`)
+    if not rf.has('finished', st): return None
     fit = load_fit(cfg, data, checkpoint_file(folder, cfg.train.load), arrays=arrays)
-    fit.folder, z = Path(folder), files.read('selection')
-    rates = np.asarray(files.read('finished')['noise_rates'], dtype=np.float64)
+    fit.folder, z = folder, rf.read('selection', st)
+    rates = np.asarray(rf.read('finished', st)['noise_rates'], dtype=np.float64)
     sel = Selection(z['kept'].to_numpy(bool), z['relabeled'].to_numpy(bool), z['label'].to_numpy(np.int64),
                     rates)
-    return DivideResult(fit, files.read('selection_stats'), sel)
+    return DivideResult(fit, rf.read('selection_stats', st), sel)
 
 # %% ../nbs/07a_divide.ipynb #e0b20fc3
 _COUNTS = dict(kept='kept', relabeled='relabeled', unlabeled='unlabeled', pool='FixMatch pool', moved='moved')

@@ -278,21 +278,24 @@ class EpochLine(Callback):
     "One line per epoch, `epoch 7/16  train_loss 0.8120  valid_loss 0.9030  accuracy 0.6120  12.0 s`"
     order = Recorder.order + 1 # after the Recorder has the epoch's values
     def __init__(self, log:RunLog=None, # where the lines go (default: printed, no prefix)
-                 total:int=None): # the epochs of the whole `fit`, every stage and phase
+                 total:int=None, # the epochs of the whole `fit`, every stage and phase
+                 *, cost:float=1, # plain epochs one epoch counts as in the time-left estimate (`divide_cost`)
+                 line:bool=True): # False: no line, only the time-left estimate (the fit says its own)
         store_attr(); self.log, self.n = log or RunLog(), 0
     def before_fit(self):
         self.bars = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)
-        if not self.bars: self.learn.logger = noop # the Recorder's raw lists `[0, 3.38, 3.15, ...]`
+        if self.line and not self.bars: self.learn.logger = noop # the Recorder's raw lists `[0, 3.38, ...]`
     def before_epoch(self): self.t0, self.trained = time.time(), False
     def after_train(self): self.trained = True # `get_preds` runs epochs too: those only validate
     def after_epoch(self):
         if not self.trained: return
         self.n, secs = self.n + 1, time.time() - self.t0
-        names = list(self.recorder.metric_names[1:-1])
-        vals = '  '.join(f'{k} {fmt_value(k, v)}' for k, v in zip(names, self.recorder.log[1:]))
-        self.log(f"epoch {self.n}/{self.total or '?'}  {vals}  {fmt_seconds(secs)}",
-                 terminal=False if self.bars else None) # under bars: only in log.txt
-        self.log.tick(secs)
+        if self.line:
+            names = list(self.recorder.metric_names[1:-1])
+            vals = '  '.join(f'{k} {fmt_value(k, v)}' for k, v in zip(names, self.recorder.log[1:]))
+            self.log(f"epoch {self.n}/{self.total or '?'}  {vals}  {fmt_seconds(secs)}",
+                     terminal=False if self.bars else None) # under bars: only in log.txt
+        self.log.tick(secs, self.cost)
 
 # %% ../nbs/05_train.ipynb #13677181
 @dataclass
