@@ -28,9 +28,21 @@ __all__ = ['ONE_PROCESS_DIVIDE', 'STAGES', 'check_run', 'evaluate_stage', 'label
            'planned_epochs', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
            'format_summary', 'finish_run']
 
+# %% ../nbs/10_pipeline.ipynb #dd85424b
+_INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
+
+def _check_init(cfg:Config, key:str, # `divide.init`, `final.init`: a key that may name a stage to start from
+                value, # its value: a stage of `_INIT_STAGES` is checked, anything else is not this check's
+                instead:str): # the other way out, e.g. `divide.init: model`
+    "A `RunError` when `key` names a stage this run does not enable: the key, its value and what to set"
+    on = dict(train=cfg.train.baseline, pseudo=cfg.pseudo.rounds > 0)
+    if value in on and not on[value]:
+        raise RunError(f'{key} is {value!r} but the {value} stage is not enabled in this run: set '
+                       f'{_INIT_STAGES[value]}, or {instead}')
+
 # %% ../nbs/10_pipeline.ipynb #a55bf668
-ONE_PROCESS_DIVIDE = ('divide.enabled runs in one process for now (its teacher, pools and strong views are not '
-                      'sharded across processes): drop --processes, or set divide.enabled: false')
+ONE_PROCESS_DIVIDE = ('divide.enabled runs in one process for now (its teacher, pools and strong views are '
+                      'not sharded across processes): drop --processes, or set divide.enabled: false')
 
 def check_run(cfg:Config, data:Data, stages:list=None):
     "Refuse impossible combinations before any training"
@@ -52,19 +64,14 @@ def check_run(cfg:Config, data:Data, stages:list=None):
                        'data.labeled_fraction, or pseudo.rounds: 0')
     if cfg.pseudo.rounds and not cfg.train.baseline:
         raise RunError('pseudo-labeling starts from the baseline model: set train.baseline: true')
-    if dc.enabled and dc.init == 'train' and not tc.baseline:
-        raise RunError("divide.init is 'train' but the train stage is off: set train.baseline: true, or "
-                       "divide.init: model")
-    init = cfg.final.init
-    if init is not None:
-        if init in ('train', 'pseudo'):
-            need = {'train': cfg.train.baseline, 'pseudo': cfg.pseudo.rounds > 0}[init]
-            if not need: raise RunError(f'final.init is {init!r} but that stage is not enabled in this run')
-        elif not Path(init).expanduser().exists():
-            raise RunError(f"final.init: weights file {init!r} not found; give 'train', 'pseudo' or an existing file")
-    if cfg.clean.enabled and len(data.train) < 2 * cfg.clean.folds:
-        raise RunError(f'clean.folds is {cfg.clean.folds} but the train split has only {len(data.train)} images')
-    if cfg.clean.enabled: _check_folds(cfg, data)
+    if dc.enabled: _check_init(cfg, 'divide.init', dc.init, 'divide.init: model')
+    _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
+    if fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
+        raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
+                       'existing file')
+    if cc.enabled and len(data.train) < 2 * cc.folds:
+        raise RunError(f'clean.folds is {cc.folds} but the train split has only {len(data.train)} images')
+    if cc.enabled: _check_folds(cfg, data)
 
 def _check_folds(cfg:Config, data:Data):
     "Stratified K-fold needs K labelled train images in every class that has any"
@@ -73,8 +80,9 @@ def _check_folds(cfg:Config, data:Data):
     if few:
         c = few[0]
         raise RunError(f'clean.folds is {k} but class {data.vocab[c]!r} has only {n[c]} labelled train image'
-                       f"{'s' if n[c] > 1 else ''} ({len(few)} classes have fewer than {k}): lower clean.folds, or "
-                       'label more images (data.n_labeled, data.labeled_fraction, data.max_train)')
+                       f"{'s' if n[c] > 1 else ''} ({len(few)} classes have fewer than {k}): lower "
+                       'clean.folds, or label more images (data.n_labeled, data.labeled_fraction, '
+                       'data.max_train)')
 
 # %% ../nbs/10_pipeline.ipynb #9bfa0405
 def evaluate_stage(res:FitResult, data:Data, train:Split, *,
