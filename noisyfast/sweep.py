@@ -12,6 +12,7 @@ from .noise import make_data
 from .runs import RunFolder
 from .evaluate import plot_noise_sweep
 from .pipeline import check_run, run, whose_test_labels
+from .report import md_table
 
 # %% auto #0
 __all__ = ['parse_sets', 'results_markdown', 'grid', 'sweep_frame']
@@ -30,14 +31,6 @@ def parse_sets(sets:list) -> dict:
 
 def _tag(k, v): return f"{k.split('.')[-1]}-{v}".replace('/', '_').replace(' ', '')
 
-def _md_table(df:pd.DataFrame) -> str:
-    cols = [df.index.name or ''] + [str(c) for c in df.columns]
-    fmt = lambda v: f'{v:.4f}' if isinstance(v, float) and not math.isnan(v) else ('' if v is None or (
-        isinstance(v, float) and math.isnan(v)) else str(v))
-    lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
-    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in row]) + ' |' for i, row in zip(df.index, df.values)]
-    return '\n'.join(lines)
-
 def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
                      clean_test:bool=True, # whether the test labels are known to be clean (built-in data sets)
                     ) -> str:
@@ -50,14 +43,14 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
     t = res.assign(_r=lab(res, rows), _c=lab(res, cols) if cols else value)
     piv = t.pivot_table(index='_r', columns='_c', values=value, aggfunc='first')
     piv.index.name = ' / '.join(rows)
-    out.append(_md_table(piv))
+    out.append(md_table(piv))
     if 'baseline_acc' in res and cols:
         piv = t.pivot_table(index='_r', columns='_c', values='baseline_acc', aggfunc='first')
         piv.index.name = ' / '.join(rows)
-        out += ['\nBaseline (train stage) test accuracy:\n', _md_table(piv)]
+        out += ['\nBaseline (train stage) test accuracy:\n', md_table(piv)]
     elif 'baseline_acc' in res and 'stage' in res and (res['stage'] != 'train').any(): # baseline as a column
         piv['baseline_acc'] = t.groupby('_r')['baseline_acc'].first()
-        out[-1] = _md_table(piv)
+        out[-1] = md_table(piv)
     return '\n'.join(out) + '\n'
 
 def grid(config, # a YAML config file
