@@ -246,8 +246,8 @@ def notes_for(args, divide:bool, rows:dict) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
          'on the rest '
-         '(clean.enabled + final.enabled); divide = the prune recipe\'s baseline and clean stage + divide.enabled: '
-         'true; '
+         '(clean.enabled + final.enabled); divide = the prune recipe\'s baseline and clean stage + '
+         'divide.enabled: true; '
          'pseudo = pseudo-labeling of the unlabeled pool; ceiling = the same net and epochs on the true '
          'labels '
          '(noise.kind none; every label for a missing-labels row).',
@@ -294,7 +294,8 @@ def main(argv=None):
                    'folders hold finished runs of their configs, the others as "not run"')
     p.add_argument('--seed', type=int, help="run seed of every cell (default: the configs'); use its own "
                    '--runs and --out')
-    p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='extra config overrides of every '
+    p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='extra config overrides of every '
                    'cell (e.g. divide.threshold=0.7 with --methods divide): a variant; needs --tag and --out')
     p.add_argument('--tag', help='suffix of the run folders of a --set variant, so that they do not replace '
                    "the plain cells' (a divide variant still starts from the plain prune cell's fold files)")
@@ -303,8 +304,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     global SEED, EXTRA, TAG
     SEED, EXTRA, TAG = args.seed, list(args.set), args.tag
-    if EXTRA and not (TAG and args.out): p.error('--set makes a variant: give --tag (its run folders) and --out '
-                                                 '(its results file) too')
+    if EXTRA and not (TAG and args.out): p.error('--set makes a variant: give --tag (its run folders) and '
+                                                 '--out (its results file) too')
     scale = 'gpu' if args.smoke else args.scale
     rows = scale_rows(scale, args.smoke)
     if args.rows:
@@ -344,7 +345,8 @@ def main(argv=None):
         notes = notes_for(args, divide, rows) + ([] if done else
                                                  [f'INCOMPLETE: {len(results)} of {len(cells)} cells.'])
         if nr := sum(r.get('na') == 'not run' for r in results):
-            notes.append(f'PARTIAL: {nr} of {len(cells)} cells have not been run yet ("not run" in the tables).')
+            notes.append(f'PARTIAL: {nr} of {len(cells)} cells have not been run yet ("not run" in the '
+                         'tables).')
         return write_results(out.stem, f'Accuracy of the noisy-label methods, {kind} scale',
                              settings=settings, sections=tables(results, rows, methods), notes=notes,
                              data=results, info=info,

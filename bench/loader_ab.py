@@ -1,7 +1,8 @@
-"""Before/after speed of the fast loader: `bench/pipeline.py --pipelines fast` on an earlier commit and on this
+"""Before/after speed of the fast loader: `bench/pipeline.py --pipelines fast` on an earlier \
+commit and on this
 checkout, alternating in pairs so that both see the same machine load, then the medians and their ratio.
 
-    python bench/loader_ab.py                          # 323d557 (before ArrayDL became a fastai TfmdDL) vs now
+    python bench/loader_ab.py                 # 323d557 (before ArrayDL became a fastai TfmdDL) vs now
     python bench/loader_ab.py --before REV --pairs 7 --case resnet18-32
 
 Each side runs its own copy of bench/pipeline.py and its own package (PYTHONPATH), one process per run.
@@ -26,8 +27,8 @@ def checkout(rev:str, dest:Path) -> Path:
 def img_s(tree:Path, case:str, repeats:int, out:Path) -> float:
     "Median img/s of the fast path in one `bench/pipeline.py` process of `tree`"
     env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
-    cmd = [sys.executable, 'bench/pipeline.py', '--case', case, '--pipelines', 'fast', '--repeats', str(repeats),
-           '--threads', '1', '--no-write', '--json', str(out)]
+    cmd = [sys.executable, 'bench/pipeline.py', '--case', case, '--pipelines', 'fast', '--repeats',
+           str(repeats), '--threads', '1', '--no-write', '--json', str(out)]
     r = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     if r.returncode != 0: raise SystemExit(f'{tree}: bench/pipeline.py failed:\n{r.stderr[-3000:]}')
     return json.loads(out.read_text())['summary']['rows']['fast']['img_s']
@@ -47,7 +48,8 @@ def main(argv=None):
             sides = [('before', before), ('after', ROOT)]
             if i % 2: sides.reverse() # alternate the order: a slow start of the machine hits both
             r = {side: img_s(tree, a.case, a.repeats, Path(tmp)/f'{side}{i}.json') for side, tree in sides}
-            rows.append(dict(pair=i + 1, before=r['before'], after=r['after'], ratio=r['after'] / r['before']))
+            rows.append(dict(pair=i + 1, before=r['before'], after=r['after'],
+                             ratio=r['after'] / r['before']))
             print(f"pair {i + 1}: before {r['before']:.0f} img/s, after {r['after']:.0f} img/s, "
                   f"after/before {rows[-1]['ratio']:.3f}", flush=True)
     med = {k: statistics.median(r[k] for r in rows) for k in ('before', 'after', 'ratio')}
@@ -62,6 +64,7 @@ def main(argv=None):
              f'{time.time() - t0:.0f} s in all'] + ([a.note] if a.note else [])
     print(f'\n{table}\n\n' + '\n'.join(notes))
     write_results('cpu-loader-ab', 'Fast loader speed before and after', settings=vars(a),
-                  sections=[('Training throughput of the fast path', table)], notes=notes, data=dict(rows=rows))
+                  sections=[('Training throughput of the fast path', table)], notes=notes,
+                  data=dict(rows=rows))
 
 if __name__ == '__main__': main()

@@ -1,11 +1,12 @@
 """Wall time per stage and training throughput of one `noisyfast run` in 1, 2, ... N processes, side by side.
 
-Each run is the console script (`noisyfast run CONFIG --processes N`, torchrun underneath): DDP with gloo on CPU,
-nccl on GPUs, so the times include starting the processes, the data, the report. The train and final stages are
-data-parallel (global batch `train.bs`, each process `train.bs / N`); the clean stage trains fold k on process
-k mod N. img/s is (images in the stage's train set x epochs) / the stage's fit time, from metrics.json.
+Each run is the console script (`noisyfast run CONFIG --processes N`, torchrun underneath): DDP with gloo on
+CPU, nccl on GPUs, so the times include starting the processes, the data, the report. The train and final
+stages are data-parallel (global batch `train.bs`, each process `train.bs / N`); the clean stage trains fold k
+on process k mod N. img/s is (images in the stage's train set x epochs) / the stage's fit time, from
+metrics.json.
 
-  python bench/scaling.py                                     # CPU: digits quickstart made small, 1 and 2 processes
+  python bench/scaling.py  # CPU: digits quickstart made small, 1 and 2 processes
   python bench/scaling.py --config configs/cifar10n-worst.yaml --processes 1 2 4 8 --stem gpu-scaling --full
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ SMALL = ['train.stages.0.epochs=6', 'clean.folds=2', 'clean.epochs=3', 'evaluate
 
 def run(config, n, overrides, out):
     "One run in `n` processes; (wall seconds, metrics.json, the resolved config)"
-    cmd = [sys.executable, '-m', 'noisyfast', 'run', str(config), *overrides, f'output_dir={out}', f'name=p{n}',
-           '--processes', str(n), '--overwrite']
+    cmd = [sys.executable, '-m', 'noisyfast', 'run', str(config), *overrides, f'output_dir={out}',
+           f'name=p{n}', '--processes', str(n), '--overwrite']
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.time() - t0
@@ -29,21 +30,23 @@ def run(config, n, overrides, out):
         raise SystemExit(f'{" ".join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}')
     folder = Path(out)/f'p{n}'
     import yaml
-    return wall, json.loads((folder/'metrics.json').read_text()), yaml.safe_load((folder/'config.yaml').read_text())
+    return (wall, json.loads((folder/'metrics.json').read_text()),
+            yaml.safe_load((folder/'config.yaml').read_text()))
 
 def epochs(cfg, stage):
     "Epochs one model of `stage` trains (every progressive-resizing stage, frozen phases included)"
     st = cfg['train']['stages']
     if stage == 'clean': return cfg['clean'].get('epochs') or sum(s['epochs'] for s in st)
-    return sum(s['epochs'] + (s.get('freeze_epochs') or 0) * (stage == 'final' and bool(cfg['final'].get('init')))
-               for s in st)
+    return sum(s['epochs'] + (s.get('freeze_epochs') or 0)
+               * (stage == 'final' and bool(cfg['final'].get('init'))) for s in st)
 
 def row(n, wall, m, cfg):
     r = dict(processes=n, wall_s=round(wall, 1), run_s=m.get('total_seconds'))
     for st in ('train', 'clean', 'final'):
         if st not in m: continue
         r[f'{st}_s'] = m[st]['seconds']
-        if st != 'clean': r[f'{st}_img_s'] = round(m[st]['train_size'] * epochs(cfg, st) / m[st]['seconds'], 1)
+        if st != 'clean':
+            r[f'{st}_img_s'] = round(m[st]['train_size'] * epochs(cfg, st) / m[st]['seconds'], 1)
         else: r['clean_img_s'] = round(m[st]['checked'] * (cfg['clean']['folds'] - 1) * epochs(cfg, st)
                                        / m[st]['seconds'], 1)
     for st in ('train', 'final'):
@@ -55,7 +58,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=str(ROOT/'configs'/'quickstart.yaml'))
     p.add_argument('--processes', type=int, nargs='+', default=[1, 2])
-    p.add_argument('--full', action='store_true', help='the config as it is (default: the small CPU overrides)')
+    p.add_argument('--full', action='store_true',
+                   help='the config as it is (default: the small CPU overrides)')
     p.add_argument('--stem', default='cpu-scaling')
     p.add_argument('overrides', nargs='*', help='key=value for every run')
     a = p.parse_args()
@@ -73,10 +77,10 @@ def main():
             ('train_img_s', 'train img/s'), ('clean_s', 'clean s'), ('clean_img_s', 'clean img/s'),
             ('final_s', 'final s'), ('final_img_s', 'final img/s'), ('train_test_acc', 'train test acc'),
             ('final_test_acc', 'final test acc'), 'flagged']
-    notes = [f'`noisyfast run {Path(a.config).name} {" ".join(over)} --processes N`; each N in turn, one run each '
-             f'(load average before each: {", ".join(loads)}).',
-             'wall s: the whole command (starting the processes, imports, data, every stage, the report); run s: '
-             'metrics.json total_seconds; stage s: each stage\'s own time.',
+    notes = [f'`noisyfast run {Path(a.config).name} {" ".join(over)} --processes N`; each N in turn, one run '
+             f'each (load average before each: {", ".join(loads)}).',
+             'wall s: the whole command (starting the processes, imports, data, every stage, the report); '
+             'run s: metrics.json total_seconds; stage s: each stage\'s own time.',
              'img/s: train and final = train images x epochs / fit seconds (global, all processes); clean = '
              'images the K fold models train on (K-1 folds each) x epochs / stage seconds.']
     write_results(a.stem, f'Scaling: one run in {", ".join(map(str, a.processes))} processes',

@@ -44,7 +44,8 @@ def format_info(info:dict, noise:str=None) -> str:
     rates = info.get('noise_rates') or {}
     if noise is not None:
         if noise not in rates:
-            raise DataError(f"{info['name']} has no label column {noise!r}; columns: {', '.join(rates) or 'none'}")
+            raise DataError(f"{info['name']} has no label column {noise!r}; columns: "
+                            f"{', '.join(rates) or 'none'}")
         rates = {noise: rates[noise]}
     if rates:
         lines.append('real label noise (fraction of train labels that differ from the true labels):')
@@ -62,8 +63,8 @@ def cmd_data_check(args):
     from noisyfast.data import check_data, format_check
     chk = check_data(args.name, args.path, download_ok=args.download)
     print(format_check(chk))
-    if chk.bad: raise DataError(f'{len(chk.bad)} unreadable image file(s), listed above: remove or replace them, or '
-                                'set data.skip_bad: true to leave them out of runs')
+    if chk.bad: raise DataError(f'{len(chk.bad)} unreadable image file(s), listed above: remove or replace '
+                                'them, or set data.skip_bad: true to leave them out of runs')
 
 # %% ../nbs/11_cli.ipynb #64edf111
 def key_help(key:str) -> str:
@@ -158,12 +159,14 @@ def cmd_audit(args):
     print(s['images'].drop('label_health').astype(int).to_string(header=False))
 
 # %% ../nbs/11_cli.ipynb #7d05cbcf
-def _add_path(p): p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
+def _add_path(p):
+    p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
 
 def build_parser() -> argparse.ArgumentParser:
     "The `noisyfast` argument parser"
-    p = argparse.ArgumentParser(prog='noisyfast', description='Train image classifiers when labels are noisy or '
-                                'missing (fastai + timm + cleanlab).')
+    p = argparse.ArgumentParser(prog='noisyfast',
+                                description='Train image classifiers when labels are noisy or missing '
+                                            '(fastai + timm + cleanlab).')
     from noisyfast import __version__
     p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
@@ -175,11 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     di = d.add_parser('info', help='images per split, classes, image size, real-noise rates')
     di.add_argument('name', help='data set name (see `noisyfast data list`)')
     di.add_argument('--noise', help='only this real-noise label column')
-    di.add_argument('--download', action='store_true', help='download a missing archive from its canonical URL')
+    di.add_argument('--download', action='store_true',
+                    help='download a missing archive from its canonical URL')
     _add_path(di); di.set_defaults(func=cmd_data_info)
-    dc = d.add_parser('check', help='decode every image file (built-in sets too) and list the unreadable ones')
+    dc = d.add_parser('check',
+                      help='decode every image file (built-in sets too) and list the unreadable ones')
     dc.add_argument('name', help='data set name, or folder / csv with --path')
-    dc.add_argument('--download', action='store_true', help='download a missing archive from its canonical URL')
+    dc.add_argument('--download', action='store_true',
+                    help='download a missing archive from its canonical URL')
     _add_path(dc); dc.set_defaults(func=cmd_data_check)
     r = sub.add_parser('run', help='run the stages of a YAML config into trained/<name>/')
     r.add_argument('config', help='a YAML file, e.g. configs/quickstart.yaml')
@@ -201,13 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     gr = sub.add_parser('grid', help='sweep: one run per combination of --set values; results.csv/.md')
     gr.add_argument('config')
     gr.add_argument('overrides', nargs='*', help='key.sub=value applied to every run')
-    gr.add_argument('--set', action='append', default=[], metavar='KEY=V1,V2', help='values to sweep (repeat)')
+    gr.add_argument('--set', action='append', default=[], metavar='KEY=V1,V2',
+                    help='values to sweep (repeat)')
     gr.add_argument('--overwrite', action='store_true', help='start every run again')
     gr.set_defaults(func=cmd_grid)
-    rp = sub.add_parser('report', help='write a run\'s report.md; with several runs, print a comparison table')
+    rp = sub.add_parser('report',
+                        help='write a run\'s report.md; with several runs, print a comparison table')
     rp.add_argument('runs', nargs='+', help='run folders (trained/<name>), or a sweep folder')
     rp.set_defaults(func=cmd_report)
-    c = sub.add_parser('config', help='config keys, check a config').add_subparsers(dest='sub', metavar='SUBCOMMAND')
+    c = (sub.add_parser('config', help='config keys, check a config')
+         .add_subparsers(dest='sub', metavar='SUBCOMMAND'))
     c.required = True
     c.add_parser('keys', help='every valid key and its default').set_defaults(func=cmd_config_keys)
     cc = c.add_parser('check', help='validate a config and print it resolved')
@@ -220,7 +229,8 @@ def _sigterm(signum, frame): raise KeyboardInterrupt # SIGTERM stops a run like 
 def main(argv=None):
     "Entry point of the `noisyfast` console script"
     import signal, warnings
-    # fastai scripts a few layers with torch.jit when imported, which newer torch calls deprecated: not for users
+    # fastai scripts a few layers with torch.jit when imported, which newer torch calls deprecated: not for
+    # users
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     if argv is None: signal.signal(signal.SIGTERM, _sigterm)
     p = build_parser()

@@ -148,8 +148,8 @@ def verify(path:Path, expected:Optional[str]):
     if expected is None: return path
     got = sha256sum(path)
     if got != expected:
-        raise DataError(f'{path}: checksum mismatch (sha256 {got}, expected {expected}). The file is corrupt or '
-                        'not the expected version: delete it and copy or download it again.')
+        raise DataError(f'{path}: checksum mismatch (sha256 {got}, expected {expected}). The file is corrupt '
+                        'or not the expected version: delete it and copy or download it again.')
     return path
 
 def download(url:str, dest:Path) -> Path:
@@ -160,8 +160,8 @@ def download(url:str, dest:Path) -> Path:
         with urllib.request.urlopen(url, timeout=20) as r, open(tmp, 'wb') as f: shutil.copyfileobj(r, f)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise DataError(f'could not download {url} ({e}). Without internet, copy the file to an archive folder '
-                        f'and point ${ARCHIVE_ENV} at it (see `noisyfast data list`).') from None
+        raise DataError(f'could not download {url} ({e}). Without internet, copy the file to an archive '
+                        f'folder and point ${ARCHIVE_ENV} at it (see `noisyfast data list`).') from None
     os.replace(tmp, dest)
     return dest
 
@@ -178,7 +178,8 @@ def fetch(f:ArchiveFile, # the file wanted
         return verify(download(f.url, dirs[-1]/f.name), f.sha256)
     looked = ', '.join(str(d) for d in dirs)
     how = f'download it from {f.url}' if f.url else 'copy it there'
-    raise MissingFile(f"'{f.name}' not found in the archive folders ({looked}); set ${ARCHIVE_ENV} to the folder "
+    raise MissingFile(f"'{f.name}' not found in the archive folders ({looked}); set ${ARCHIVE_ENV} to the "
+                      "folder "
                     f"that holds it, or {how}")
 
 # %% ../nbs/01_data.ipynb #4ef47389
@@ -196,7 +197,8 @@ def extract(archive:Path) -> Path:
         with tarfile.open(archive) as t: t.extractall(tmp, filter='data')
     except (tarfile.TarError, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(f'{archive}: cannot be extracted ({e}); the archive is damaged: copy it again') from None
+        raise DataError(f'{archive}: cannot be extracted ({e}); the archive is damaged: '
+                        'copy it again') from None
     (tmp/'.noisyfast-extracted').touch()
     os.replace(tmp, dest)
     return dest
@@ -257,7 +259,8 @@ CIFAR10N_COLUMNS = {'aggre': 'aggre_label', 'random1': 'random_label1', 'random2
                     'random3': 'random_label3', 'worst': 'worse_label'}
 
 def official_order(folder:Path, labels:np.ndarray, classes:list) -> list:
-    "File paths in the official order: the i-th image with label c is `folder/<c>/<k>.jpg`, k = earlier count of c"
+    ("File paths in the official order: the i-th image with label c is `folder/<c>/<k>.jpg`, k = earlier "
+     "count of c")
     seen, res = Counter(), []
     for y in labels:
         res.append(folder/classes[y]/f'{seen[y]:04d}.jpg')
@@ -288,14 +291,15 @@ def _read_cifar_py(archive:Path):
     return np.concatenate([t[0] for t in tr]), np.concatenate([t[1] for t in tr]), tx, ty
 
 def load_cifar10_source(path=None, download_ok=True) -> Source:
-    "CIFAR-10 from the JPEG archive (official train order when CIFAR-10N's labels are there) or the python one"
+    ("CIFAR-10 from the JPEG archive (official train order when CIFAR-10N's labels are there) or the python "
+     "one")
     try: jpg = fetch(CIFAR10_JPG, path, download_ok=False)
     except MissingFile: jpg = None # (a file that is there but fails its checksum is an error, not a fallback)
     kw = dict(coarse=CIFAR10_COARSE, asym_map=CIFAR10_ASYM)
     if jpg is None:
         trx, try_, tex, tey = _read_cifar_py(fetch(CIFAR10_PY, path, download_ok))
-        return Source('cifar10', CIFAR10_CLASSES, trx, try_, tex, tey, descr='CIFAR-10 (official python archive)',
-                      **kw)
+        return Source('cifar10', CIFAR10_CLASSES, trx, try_, tex, tey,
+                      descr='CIFAR-10 (official python archive)', **kw)
     root = extract(jpg)/'cifar10'
     notes = []
     try:
@@ -303,7 +307,8 @@ def load_cifar10_source(path=None, download_ok=True) -> Source:
         trx, try_ = official_order(root/'train', y, CIFAR10_CLASSES), y
     except MissingFile:
         trx, try_ = _class_major(root/'train', CIFAR10_CLASSES)
-        notes.append('train set in class-major order (CIFAR-10_human.pt not found, so the official order is unknown)')
+        notes.append('train set in class-major order (CIFAR-10_human.pt not found, so the official order is '
+                     'unknown)')
     tex, tey = _class_major(root/'test', CIFAR10_CLASSES)
     return Source('cifar10', CIFAR10_CLASSES, trx, try_, tex, tey, descr='CIFAR-10 (JPEG copy)', notes=notes,
                   trusted=True, **kw)
@@ -328,7 +333,8 @@ IMAGENETTE_TRAIN = ArchiveFile('imagenette2-160-train.tgz', None,
                                'dbaa20943826cd3283ccff15409439787ed6959a515b96014c3c938b0a4ed35d')
 IMAGENETTE_VAL = ArchiveFile('imagenette2-160-val.tgz', None,
                              '6097069dc6131227492c9a98966c295dc88716eb43192d529ce9975a05796b15')
-IMAGENETTE_FULL = ArchiveFile('imagenette2-160.tgz', 'https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz')
+IMAGENETTE_FULL = ArchiveFile('imagenette2-160.tgz',
+                              'https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz')
 IMAGENETTE_COLUMNS = ['1', '5', '25', '50']
 
 def _imagenette_root(path=None, download_ok=True) -> Path:
@@ -354,12 +360,14 @@ def load_imagenette_source(path=None, download_ok=True) -> Source:
         bad = ~df[col].isin(idx)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f'{f}, row {i + 2}: label {df[col][i]!r} in {col} is not one of the classes {wnids}')
+            raise DataError(f'{f}, row {i + 2}: label {df[col][i]!r} in {col} is not one of the classes '
+                            f'{wnids}')
         return df[col].map(idx).to_numpy(dtype=np.int64)
     tr, te = ~df.is_valid.to_numpy(bool), df.is_valid.to_numpy(bool)
     xs = np.array([root/p for p in df.path], dtype=object)
     y0 = lab('noisy_labels_0')
-    return Source('imagenette', [IMAGENETTE_CLASSES.get(w, w) for w in wnids], list(xs[tr]), y0[tr], list(xs[te]), y0[te],
+    return Source('imagenette', [IMAGENETTE_CLASSES.get(w, w) for w in wnids], list(xs[tr]), y0[tr],
+                  list(xs[te]), y0[te],
                   label_columns={c: lab(f'noisy_labels_{c}')[tr] for c in IMAGENETTE_COLUMNS},
                   descr='Imagenette, 160 px, with noisy_imagenette.csv', trusted=True)
 
@@ -383,14 +391,16 @@ def read_idx(path:Path) -> np.ndarray:
     except (OSError, EOFError, struct.error) as e:
         raise DataError(f'{path}: cannot be read as IDX ({e}); copy the file again') from None
     if data.size != int(np.prod(shape)):
-        raise DataError(f'{path}: truncated ({data.size} bytes of data, header says {shape}); copy the file again')
+        raise DataError(f'{path}: truncated ({data.size} bytes of data, header says {shape}); copy the file '
+                        'again')
     return data.reshape(shape)
 
 def load_fashion_mnist_source(path=None, download_ok=True) -> Source:
     "Fashion-MNIST as uint8 N×28×28×1 arrays"
     r = {k: read_idx(fetch(f, path, download_ok)) for k, f in FMNIST_FILES.items()}
-    return Source('fashion_mnist', FMNIST_CLASSES, r['train-images'][..., None], r['train-labels'].astype(np.int64),
-                  r['t10k-images'][..., None], r['t10k-labels'].astype(np.int64), descr='Fashion-MNIST')
+    return Source('fashion_mnist', FMNIST_CLASSES, r['train-images'][..., None],
+                  r['train-labels'].astype(np.int64), r['t10k-images'][..., None],
+                  r['t10k-labels'].astype(np.int64), descr='Fashion-MNIST')
 
 # %% ../nbs/01_data.ipynb #c64b4560
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
@@ -399,8 +409,8 @@ def _is_image_name(p:Path): return p.suffix.lower() in IMAGE_EXTS and not p.name
 
 def _listdir(folder:Path) -> list:
     try: return sorted(folder.iterdir())
-    except OSError as e: raise DataError(f'{folder}: cannot be listed ({e.strerror or e}); check the path and its '
-                                         'permissions') from None
+    except OSError as e: raise DataError(f'{folder}: cannot be listed ({e.strerror or e}); check the path '
+                                         'and its permissions') from None
 
 def _images_in(folder:Path):
     return [p for p in _listdir(folder) if p.is_file() and _is_image_name(p)]
@@ -426,8 +436,8 @@ def _check_classes(classes) -> Optional[list]:
 def _unknown_class(label, classes) -> str:
     hint = difflib.get_close_matches(str(label), classes, n=1, cutoff=0.6)
     shown = ', '.join(classes) if len(classes) <= 30 else ', '.join(classes[:30]) + ', ...'
-    return (f'{label!r} is not one of the classes in data.classes' + (f" (did you mean {hint[0]!r}?)" if hint else '')
-            + f': {shown}')
+    return (f'{label!r} is not one of the classes in data.classes'
+            + (f" (did you mean {hint[0]!r}?)" if hint else '') + f': {shown}')
 
 def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
     "Images of `root`/<class>/; `vocab` given: exactly those classes (`fixed`: every one must have images)"
@@ -437,13 +447,14 @@ def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
     if vocab is not None:
         extra = [c for c in found if c not in vocab]
         if extra:
-            why = _unknown_class(extra[0], vocab) if fixed else f"{extra[0]!r} is not a class of the train folder"
+            why = (_unknown_class(extra[0], vocab) if fixed
+                   else f"{extra[0]!r} is not a class of the train folder")
             raise DataError(f'{root/extra[0]}: class folder {why}; rename or remove the folder' +
                             (', or add the class to data.classes' if fixed else ''))
     loose = [p for p in _listdir(root) if p.is_file() and _is_image_name(p)]
     if loose and notes is not None:
-        notes.append(f'{len(loose)} image(s) directly in {root} (e.g. {loose[0].name}) are in no class folder: '
-                     'left out')
+        notes.append(f'{len(loose)} image(s) directly in {root} (e.g. {loose[0].name}) are in no class '
+                     'folder: left out')
     classes = list(vocab) if vocab is not None else _sort_labels(found)
     xs, ys = [], []
     for i, c in enumerate(classes):
@@ -451,7 +462,8 @@ def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
         files = _images_in(d) if d.is_dir() else []
         if not files and (vocab is None or fixed):
             what = 'has no images' if d.is_dir() else 'has no folder'
-            raise DataError(f"{d}: class '{c}' {what} ({', '.join(sorted(IMAGE_EXTS))}); add images or remove the "
+            raise DataError(f"{d}: class '{c}' {what} ({', '.join(sorted(IMAGE_EXTS))}); add images or "
+                            "remove the "
                             + ('class from data.classes' if fixed else 'folder'))
         xs += files; ys += [i] * len(files)
     return classes, xs, np.array(ys, dtype=np.int64)
@@ -460,17 +472,21 @@ def load_folder_source(path, # the folder of class sub-folders (or of train/ val
                        classes:list=None, # the class names, in label order (default: the folders, sorted)
                       ) -> Source:
     "Images in class sub-folders, optionally under train/ valid/ test/"
-    if path is None: raise DataError("data.name is 'folder' but data.path is not set; give the images' folder")
+    if path is None:
+        raise DataError("data.name is 'folder' but data.path is not set; give the images' folder")
     root = Path(path).expanduser()
-    if not root.is_dir(): raise DataError(f'{root}: not a folder; data.path must be the folder of class sub-folders')
+    if not root.is_dir(): raise DataError(f'{root}: not a folder; data.path must be the folder of class '
+                                          'sub-folders')
     classes, notes = _check_classes(classes), []
     if (root/'train').is_dir():
         vocab, trx, try_ = _class_folders(root/'train', classes, classes is not None, notes)
         vd = next((root/n for n in ('valid', 'val') if (root/n).is_dir()), None)
         vx, vy = _class_folders(vd, vocab, notes=notes)[1:] if vd else (None, None)
-        tx, ty = _class_folders(root/'test', vocab, notes=notes)[1:] if (root/'test').is_dir() else (None, None)
+        tx, ty = (_class_folders(root/'test', vocab, notes=notes)[1:] if (root/'test').is_dir()
+                  else (None, None))
         for n, x in (('valid', vx), ('test', tx)):
-            if x is not None and not len(x): raise DataError(f'{root/n}: holds no images; add images or remove it')
+            if x is not None and not len(x): raise DataError(f'{root/n}: holds no images; add images or '
+                                                             'remove it')
         return Source(root.name, vocab, trx, try_, tx, ty, vx, vy, true_known=False, descr=f'folder {root}',
                       notes=notes)
     vocab, x, y = _class_folders(root, classes, classes is not None, notes)
@@ -481,21 +497,24 @@ def _read_csv_rows(f:Path) -> list:
         with open(f, newline='', encoding='utf-8-sig') as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
-            if header is None: raise DataError(f'{f}: the CSV file is empty; expected a header path,label[,is_valid]')
+            if header is None: raise DataError(f'{f}: the CSV file is empty; expected a header '
+                                               'path,label[,is_valid]')
             cols = [c.strip().lower() for c in header]
             missing = [c for c in ('path', 'label') if c not in cols]
             if missing:
-                raise DataError(f'{f}: needs the columns path,label[,is_valid]; missing {",".join(missing)} (the '
-                                f'header is {",".join(header)!r}); add a first line path,label')
+                raise DataError(f'{f}: needs the columns path,label[,is_valid]; missing {",".join(missing)} '
+                                f'(the header is {",".join(header)!r}); add a first line path,label')
             dup = [c for c, n in Counter(cols).items() if n > 1 and c in ('path', 'label', 'is_valid')]
             if dup: raise DataError(f'{f}: the column {dup[0]!r} appears twice in the header')
             rows = []
             for r in reader:
                 if not any(c.strip() for c in r): continue # blank line
-                rows.append((reader.line_num, {k: (r[j].strip() if j < len(r) else '') for j, k in enumerate(cols)}))
+                rows.append((reader.line_num,
+                             {k: (r[j].strip() if j < len(r) else '') for j, k in enumerate(cols)}))
             return rows
     except UnicodeDecodeError as e:
-        raise DataError(f'{f}: not a UTF-8 text file ({e.reason} at byte {e.start}); save the CSV as UTF-8') from None
+        raise DataError(f'{f}: not a UTF-8 text file ({e.reason} at byte {e.start}); '
+                        'save the CSV as UTF-8') from None
     except csv.Error as e: raise DataError(f'{f}: not a readable CSV ({e})') from None
 
 def _csv_label_columns(f:Path, rows:list, names:list, vocab:list) -> dict:
@@ -536,14 +555,16 @@ def load_csv_source(path, # the CSV file
         p = (f.parent/r['path']).resolve()
         if not p.is_file():
             why = 'is a folder, not an image file' if p.is_dir() else 'not found'
-            raise DataError(f"{f}, row {i}: image '{r['path']}' {why} ({p}); fix the path (relative to the CSV's "
+            raise DataError(f"{f}, row {i}: image '{r['path']}' {why} ({p}); fix the path (relative to the "
+                            "CSV's "
                             'folder) or remove the row')
         if p in seen:
-            raise DataError(f"{f}, row {i}: duplicate path '{r['path']}' (also row {seen[p]}); list each image once")
+            raise DataError(f"{f}, row {i}: duplicate path '{r['path']}' (also row {seen[p]}); list each "
+                            "image once")
         if not r['label']: raise DataError(f"{f}, row {i}: empty label for '{r['path']}'")
         if classes is not None and r['label'] not in classes:
-            raise DataError(f"{f}, row {i}: label {_unknown_class(r['label'], classes)}; fix the label or add the "
-                            'class to data.classes')
+            raise DataError(f"{f}, row {i}: label {_unknown_class(r['label'], classes)}; fix the label or "
+                            'add the class to data.classes')
         seen[p] = i
         xs.append(p); labels.append(r['label'])
         v = r.get('is_valid', '').lower()
@@ -553,8 +574,8 @@ def load_csv_source(path, # the CSV file
     vocab = classes if classes is not None else _sort_labels(labels)
     if classes is not None:
         empty = [c for c in classes if c not in set(labels)]
-        if empty: raise DataError(f"{f}: class {empty[0]!r} of data.classes has no rows; add images or remove the "
-                                  'class from data.classes')
+        if empty: raise DataError(f"{f}: class {empty[0]!r} of data.classes has no rows; add images or "
+                                  'remove the class from data.classes')
     y = np.array([vocab.index(l) for l in labels], dtype=np.int64)
     xs, valid = np.array(xs, dtype=object), np.array(valid)
     if valid.all(): raise DataError(f'{f}: every row has is_valid true, which leaves no training images')
@@ -575,13 +596,16 @@ class DataSetSpec:
     annotators: list = field(default_factory=list) # the columns that are independent annotators (consensus)
 
 DATASETS = {
-    'digits': DataSetSpec(load_digits_source, "scikit-learn's 8x8 digits, 1,797 images (no archive needed)", []),
+    'digits': DataSetSpec(load_digits_source,
+                          "scikit-learn's 8x8 digits, 1,797 images (no archive needed)", []),
     'cifar10': DataSetSpec(load_cifar10_source, 'CIFAR-10, 50,000 + 10,000 32x32 images',
-                           [CIFAR10_JPG.name + ' (or ' + CIFAR10_PY.name + ')', CIFAR10N.name + ' (for the order)']),
+                           [CIFAR10_JPG.name + ' (or ' + CIFAR10_PY.name + ')',
+                            CIFAR10N.name + ' (for the order)']),
     'cifar10n': DataSetSpec(load_cifar10n_source, 'CIFAR-10 with CIFAR-10N human labels',
                             [CIFAR10_JPG.name, CIFAR10N.name], list(CIFAR10N_COLUMNS),
                             ['random1', 'random2', 'random3']),
-    'imagenette': DataSetSpec(load_imagenette_source, 'Imagenette 160 px, 9,469 + 3,925 images, noisy columns',
+    'imagenette': DataSetSpec(load_imagenette_source,
+                              'Imagenette 160 px, 9,469 + 3,925 images, noisy columns',
                               [IMAGENETTE_TRAIN.name, IMAGENETTE_VAL.name], IMAGENETTE_COLUMNS),
     'fashion_mnist': DataSetSpec(load_fashion_mnist_source, 'Fashion-MNIST, 60,000 + 10,000 28x28 grayscale',
                                  [f.name for f in FMNIST_FILES.values()]),
@@ -638,15 +662,16 @@ def _reason(e:Exception, p) -> str:
     except OSError: pass
     if isinstance(e, FileNotFoundError): return 'file not found'
     if isinstance(e, PermissionError): return 'permission denied'
-    if isinstance(e, UnidentifiedImageError): return 'not an image (no image format recognized: a text or other file?)'
+    if isinstance(e, UnidentifiedImageError):
+        return 'not an image (no image format recognized: a text or other file?)'
     if isinstance(e, Image.DecompressionBombError): return f'too large to decode safely ({e})'
     m = str(e)
     if 'truncated' in m.lower(): return f'truncated: the file ends before the image does ({m})'
     return f'{type(e).__name__}: {m}'
 
 def _bad_image(p, reason:str) -> DataError:
-    return DataError(f'{p}: unreadable image ({reason}); remove or replace the file, or set data.skip_bad: true '
-                     'to skip it')
+    return DataError(f'{p}: unreadable image ({reason}); remove or replace the file, or set data.skip_bad: '
+                     'true to skip it')
 
 def _hw(size): return None if size is None else (
     (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size))
@@ -724,7 +749,8 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
     if is_image_array(x):
         a = x
         if channels == 'rgb' and a.shape[-1] == 1: a = np.repeat(a, 3, axis=-1)
-        if channels == 'gray' and a.shape[-1] == 3: a = (a @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
+        if channels == 'gray' and a.shape[-1] == 3:
+            a = (a @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
         if hw is not None and a.shape[1:3] != hw:
             import torch, torch.nn.functional as F
             t = torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float()
@@ -803,7 +829,8 @@ def check_images(paths, # image files
                 ) -> ImageCheck:
     "Open and decode every file of `paths`: which are unreadable and why, and the modes and sizes of the rest"
     t0, paths = time.time(), list(paths)
-    with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex: res = list(ex.map(_check_one, paths))
+    with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
+        res = list(ex.map(_check_one, paths))
     chk = ImageCheck(n=len(paths))
     sizes = Counter()
     for p, (reason, mode, hw) in zip(paths, res):
@@ -827,18 +854,19 @@ def bad_images_message(chk:ImageCheck, where:str='', max_listed:int=10) -> str:
              f' (of {chk.n} checked):']
     lines += [f'  {p}: {r}' for p, r in chk.bad[:max_listed]]
     if n > max_listed: lines.append(f'  ... and {n - max_listed} more')
-    lines.append('remove or replace them, or set data.skip_bad: true to leave them out (the run lists them in '
-                 'data.json)')
+    lines.append('remove or replace them, or set data.skip_bad: true to leave them out (the run lists them '
+                 'in data.json)')
     return '\n'.join(lines)
 
 def size_notes(chk:ImageCheck) -> list:
     "What sizes a set of images has, the size it is decoded to, and a warning about far smaller images"
     if chk.n_sizes <= 1: return []
     (mh, mw), n = chk.median_hw, len(chk.small)
-    res = [f'image size: {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to {chk.max_hw[0]}x{chk.max_hw[1]} '
-           f'(h x w): decoded at data.image_size, or when it is unset at {mh}x{mw}, the median of the sizes']
-    if n: res.append(f"image size WARNING: {n} image{'s are' if n > 1 else ' is'} less than a quarter of the median "
-                     f'{mh}x{mw} and will be upscaled to mush, e.g. ' +
+    res = [f'image size: {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to '
+           f'{chk.max_hw[0]}x{chk.max_hw[1]} (h x w): decoded at data.image_size, or when it is unset at '
+           f'{mh}x{mw}, the median of the sizes']
+    if n: res.append(f"image size WARNING: {n} image{'s are' if n > 1 else ' is'} less than a quarter of the "
+                     f'median {mh}x{mw} and will be upscaled to mush, e.g. ' +
                      ', '.join(f'{p} ({h}x{w})' for p, (h, w) in chk.small[:3]) +
                      '; check them (remove them, or set data.image_size)')
     return res
@@ -850,7 +878,8 @@ def verify_images(src:Source, # a loaded data set
                   n_workers:int=None, # threads
                  ) -> Source:
     "Decode every image file of `src` before training; the source without the unreadable files, with `.check`"
-    if not src.has_files() or (src.trusted and not force) or src.check is not None: return src # nothing (more) to do
+    # nothing (more) to do
+    if not src.has_files() or (src.trusted and not force) or src.check is not None: return src
     parts = [(n, getattr(src, f'{n}_x'), getattr(src, f'{n}_y')) for n in ('train', 'valid', 'test')]
     parts = [(n, list(x), y) for n, x, y in parts if x is not None]
     chk = check_images([p for _, x, _ in parts for p in x], n_workers)
@@ -861,15 +890,15 @@ def verify_images(src:Source, # a loaded data set
     bad, kw = {str(p) for p, _ in chk.bad}, {}
     for n, x, y in parts:
         keep = np.array([str(p) not in bad for p in x], dtype=bool)
-        if not keep.any(): raise DataError(f'{src.descr}: every image of the {n} split is unreadable ({len(x)} '
-                                           f'files, e.g. {x[0]}: {dict(chk.bad)[x[0]]})')
+        if not keep.any(): raise DataError(f'{src.descr}: every image of the {n} split is unreadable '
+                                           f'({len(x)} files, e.g. {x[0]}: {dict(chk.bad)[x[0]]})')
         kw[f'{n}_x'], kw[f'{n}_y'] = [p for p, k in zip(x, keep) if k], np.asarray(y)[keep]
         if n == 'train':
             kw['label_columns'] = {k: np.asarray(v)[keep] for k, v in src.label_columns.items()}
             gone = [c for c in np.unique(y) if not (kw['train_y'] == c).any()]
-            if gone: raise DataError(f"{src.descr}: class {src.vocab[gone[0]]!r} has no readable training image "
-                                     f'left once the {len(chk.bad)} unreadable files are skipped; add images of it '
-                                     f'or fix the files:\n' + bad_images_message(chk))
+            if gone: raise DataError(f"{src.descr}: class {src.vocab[gone[0]]!r} has no readable training "
+                                     f'image left once the {len(chk.bad)} unreadable files are skipped; add '
+                                     f'images of it or fix the files:\n' + bad_images_message(chk))
     chk.skipped = True
     shown = ', '.join(f'{p} ({r})' for p, r in chk.bad[:5]) + (', ...' if len(chk.bad) > 5 else '')
     notes.append(f'skipped {len(chk.bad)} unreadable image(s) (data.skip_bad): {shown}')
@@ -892,10 +921,11 @@ def format_check(chk:ImageCheck) -> str:
     if chk.n == 0: return 'no image files to check (the data set is stored as an array)'
     lines = [f'checked {chk.n:,} image files in {chk.seconds:.1f} s: {chk.n - len(chk.bad):,} readable, '
              f'{len(chk.bad):,} unreadable']
-    if chk.modes: lines.append('modes: ' + ', '.join(f'{m} {k:,}' for m, k in sorted(chk.modes.items(), key=lambda t: -t[1]))
+    if chk.modes: lines.append('modes: ' + ', '.join(f'{m} {k:,}' for m, k in
+                                                     sorted(chk.modes.items(), key=lambda t: -t[1]))
                                + f' (decoded as {chk.channels.upper()} with data.channels: auto)')
-    if chk.min_hw: lines.append(f'sizes (h x w): {chk.min_hw[0]}x{chk.min_hw[1]} to {chk.max_hw[0]}x{chk.max_hw[1]}, '
-                                f'{chk.n_sizes:,} different')
+    if chk.min_hw: lines.append(f'sizes (h x w): {chk.min_hw[0]}x{chk.min_hw[1]} to '
+                                f'{chk.max_hw[0]}x{chk.max_hw[1]}, {chk.n_sizes:,} different')
     if chk.bad: lines.append(bad_images_message(chk))
     return '\n'.join(lines)
 
@@ -906,7 +936,8 @@ class Split:
     x: Union[list, np.ndarray] # file paths, or uint8 N×H×W×C
     y: np.ndarray # the labels training sees (-1: unlabeled)
     y_true: Optional[np.ndarray] # true labels, when known
-    idx: np.ndarray # position of each item in its domain (a given valid split follows the train set: N_train + i)
+    # position of each item in its domain (a given valid split follows the train set: N_train + i)
+    idx: np.ndarray
     domain: str = 'train' # which source set `idx` points into: 'train' (with a given valid) or 'test'
 
     def __len__(self): return len(self.y)
@@ -931,7 +962,8 @@ def concat_splits(*splits) -> Split:
     arr = all(is_image_array(s.x) for s in splits)
     x = np.concatenate([s.x for s in splits]) if arr else [p for s in splits for p in s.x]
     yt = None if any(s.y_true is None for s in splits) else np.concatenate([s.y_true for s in splits])
-    return Split(x, np.concatenate([s.y for s in splits]), yt, np.concatenate([s.idx for s in splits]), doms.pop())
+    return Split(x, np.concatenate([s.y for s in splits]), yt,
+                 np.concatenate([s.idx for s in splits]), doms.pop())
 
 @dataclass
 class Data:
@@ -947,7 +979,8 @@ class Data:
     true_known: bool = True
     notes: list = field(default_factory=list)
     skipped: list = field(default_factory=list) # unreadable files left out (`data.skip_bad`): {path, reason}
-    channels: Optional[str] = None # 'rgb' / 'gray' when `verify_images` saw every image (for `channels: auto`)
+    # 'rgb' / 'gray' when `verify_images` saw every image (for `channels: auto`)
+    channels: Optional[str] = None
     cache_key: Optional[str] = None # names the decoded-image cache of a built-in file set (None: none)
     domain_sizes: dict = field(default_factory=dict) # images per domain ('train', 'test') of the source
     annotators: Optional[object] = None # per-annotator statistics (a DataFrame) of a consensus run
@@ -975,7 +1008,8 @@ def stratified_take(y:np.ndarray, # labels
     if n >= 1: # fix rounding so exactly n are taken, largest classes first
         diff = int(n) - sum(take.values())
         for c in sorted(classes, key=lambda c: -(y == c).sum())[:abs(diff)]: take[c] += int(np.sign(diff))
-    res = [rng.choice(np.flatnonzero(y == c), size=min(take[c], int((y == c).sum())), replace=False) for c in classes]
+    res = [rng.choice(np.flatnonzero(y == c), size=min(take[c], int((y == c).sum())),
+                      replace=False) for c in classes]
     return np.sort(np.concatenate(res)).astype(np.int64)
 
 # %% ../nbs/01_data.ipynb #7cc37ea6
@@ -1051,9 +1085,11 @@ def split_data(src:Source, # the data set
         ti = stratified_take(src.train_y, test_pct, seed + 1)
         test = Split(_take(src.train_x, ti), src.train_y[ti], src.train_y[ti], ti)
         pool = _rest(len(ytr), ti)
-    if max_test is not None and max_test < len(test): test = test.subset(stratified_take(test.y, max_test, seed + 2))
+    if max_test is not None and max_test < len(test):
+        test = test.subset(stratified_take(test.y, max_test, seed + 2))
     whole = Split(src.train_x, ytr, ytrue, np.arange(len(ytr))).subset(pool)
-    if max_train is not None and max_train < len(whole): whole = whole.subset(stratified_take(whole.y, max_train, seed + 3))
+    if max_train is not None and max_train < len(whole):
+        whole = whole.subset(stratified_take(whole.y, max_train, seed + 3))
     n_given = 0 if src.valid_x is None else len(src.valid_x)
     n_lab = _n_labeled(n_labeled, labeled_fraction, len(whole), n_given)
     if src.valid_x is not None:
@@ -1069,8 +1105,8 @@ def split_data(src:Source, # the data set
     cv = f2c = None
     if coarse_map is not None:
         if coarse_map == 'builtin':
-            if src.coarse is None: raise DataError(f"data.coarse_map is 'builtin' but {src.name} has no built-in "
-                                                   'coarse classes; give a YAML or CSV file')
+            if src.coarse is None: raise DataError(f"data.coarse_map is 'builtin' but {src.name} has no "
+                                                   'built-in coarse classes; give a YAML or CSV file')
             cm, where = src.coarse, f'{src.name} built-in coarse map'
         elif isinstance(coarse_map, dict): cm, where = coarse_map, 'coarse map'
         else: cm, where = read_coarse_map(coarse_map), str(coarse_map)

@@ -67,7 +67,8 @@ def end_processes():
 
 # %% ../nbs/02b_distrib.ipynb #3e8666d1
 class ProcessGroupDL(DistributedDL):
-    "fastai's `DistributedDL`, broadcasting the epoch's order on the device of the group's backend (CPU for gloo)"
+    ("fastai's `DistributedDL`, broadcasting the epoch's order on the device of the group's backend (CPU for "
+     "gloo)")
     def _broadcast(self, t, rank):
         t = torch.as_tensor(t, dtype=torch.long, device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
         dist.broadcast(t, rank)
@@ -75,15 +76,18 @@ class ProcessGroupDL(DistributedDL):
 
 # %% ../nbs/02b_distrib.ipynb #f5d3a14c
 class DDP(Callback):
-    "Data-parallel training over the run's processes: gradients all-reduced, one shard of each epoch per process"
-    order = 11 # as fastai's DistributedTrainer: after the training switch, before the recorder and checkpoints
+    ("Data-parallel training over the run's processes: gradients all-reduced, one shard of each epoch per "
+     "process")
+    # as fastai's DistributedTrainer: after the training switch, before the recorder and checkpoints
+    order = 11
     def __init__(self, sync_bn:bool=None): # SyncBatchNorm (default: on GPUs, which have a kernel for it)
         store_attr()
     def before_fit(self):
         self.orig, self.old_dl = self.model, self.dls.loaders[0]
         dev = next(self.model.parameters()).device
         sync = dev.type == 'cuda' if self.sync_bn is None else self.sync_bn
-        m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if sync else self.model # shares the parameters
+        # shares the parameters
+        m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if sync else self.model
         self.learn.model = DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
         self.learn.dls.loaders[0] = ProcessGroupDL(self.old_dl, rank=process_rank(), world_size=world())
     def after_fit(self):

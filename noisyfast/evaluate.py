@@ -742,8 +742,9 @@ class RobustnessStage(Stage):
         ctx.say(f'{self.name}: the {ctx.last} model on {len(test)} test images, '
                 f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
         res = ctx.model(ctx.last)
-        tbl = robustness_table(lambda a: predict(res, a, ev.tta), ctx.arrays.images(test).cpu().numpy(), test.y,
-                               kinds=ev.kinds, severities=ev.severities, seed=ctx.cfg.seed)
+        tbl = robustness_table(lambda a: predict(res, a, ev.tta),
+                               ctx.arrays.images(test).cpu().numpy(), test.y, kinds=ev.kinds,
+                               severities=ev.severities, seed=ctx.cfg.seed)
         ctx.run.write(self.name, tbl)
         return StageResult(dict(stage=ctx.last, images=len(test), **robustness_summary(tbl),
                                 seconds=round(time.time() - t0, 1)))

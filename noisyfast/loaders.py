@@ -39,8 +39,10 @@ class BatchAug:
                  n_channels:int=None, # replicate 1-channel images to this many channels
                  channels_last:bool=True):
         # internal: config checks train.augment (one of AUGMENTS)
-        if augment not in AUGMENTS: raise ValueError(f"augment is {augment!r}; choose one of {', '.join(AUGMENTS)}")
-        self.size, self.augment, self.min_scale, self.pad, self.random_erasing = size, augment, min_scale, pad, random_erasing
+        if augment not in AUGMENTS: raise ValueError(f"augment is {augment!r}; choose one of "
+                                                     f"{', '.join(AUGMENTS)}")
+        (self.size, self.augment, self.min_scale, self.pad,
+         self.random_erasing) = size, augment, min_scale, pad, random_erasing
         self.mean, self.std, self.n_channels, self.channels_last = mean, std, n_channels, channels_last
 
     def _theta(self, n, h, w, g):
@@ -430,14 +432,16 @@ class PadCrop(RandTransform):
         return type(x).create(np.ascontiguousarray(a[p + dy:p + dy + h, p + dx:p + dx + w]))
 
 def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64, augment:str='flip',
-               min_scale:float=0.35, stats=None, num_workers:int=None, seed:int=0, device=None) -> DataLoaders:
+               min_scale:float=0.35, stats=None, num_workers:int=None, seed:int=0,
+               device=None) -> DataLoaders:
     "fastai DataBlock loaders over image files"
     import pandas as pd
     from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Resize,
                                    RandomResizedCrop, Flip, Normalize, imagenet_stats)
     if is_image_array(train.x):
         # internal: resolve_loader / check_training refuse it first (TrainError)
-        raise ValueError("the fastai loader reads image files; this data set is an array: use data.loader: fast")
+        raise ValueError("the fastai loader reads image files; this data set is an array: "
+                         "use data.loader: fast")
     items = pd.DataFrame({'path': [str(p) for p in list(train.x) + list(valid.x)],
                           'label': [vocab[y] for y in np.r_[train.y, valid.y]]})
     size = size or 224

@@ -375,7 +375,8 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
         noisy = [add_noise(ref[s.idx], plan['kind'], n_classes=src.c, seed=seed + i, **kw).y
                  for i, s in enumerate(splits)]
     data.train.y, data.valid.y = noisy[0], noisy[1] # unlabeled items keep y = -1
-    if not src.true_known: # your own labels, made noisy on purpose: they are the truth the noise is measured against
+    # your own labels, made noisy on purpose: they are the truth the noise is measured against
+    if not src.true_known:
         for sp in (*splits, data.unlabeled): sp.y_true = ref[sp.idx]
         data.true_known = True
     tr, va = data.train, data.valid # the noise statistics: over the labels trained on

@@ -34,7 +34,8 @@ def pseudo_split(data:Data, probs:np.ndarray, threshold:float=0.):
     pl = data.unlabeled.subset(keep).with_labels(lab)
     train = concat_splits(data.train, pl)
     w = np.r_[np.ones(len(data.train), np.float32), conf]
-    stats = dict(pool=len(data.unlabeled), kept=len(keep), mean_confidence=float(conf.mean()) if len(conf) else None)
+    stats = dict(pool=len(data.unlabeled), kept=len(keep),
+                 mean_confidence=float(conf.mean()) if len(conf) else None)
     if pl.y_true is not None and len(pl):
         stats['pseudo_accuracy'] = float((pl.y == pl.y_true).mean())
     return train, w, stats
@@ -83,7 +84,8 @@ class PseudoStage(Stage):
     name = 'pseudo'
     def enabled(self, cfg:Config) -> bool: return cfg.pseudo.rounds > 0
     def run(self, ctx) -> StageResult:
-        ctx.say(f'{self.name}: {ctx.cfg.pseudo.rounds} rounds over {len(ctx.data.unlabeled)} unlabeled images')
+        ctx.say(f'{self.name}: {ctx.cfg.pseudo.rounds} rounds over {len(ctx.data.unlabeled)} '
+                'unlabeled images')
         pr = pseudo_label(ctx.cfg, ctx.data, ctx.model('train'), folder=ctx.run.stage_dir(self.name),
                           arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
         ctx.run.save_labels(pr.train, 'labels', self.name)

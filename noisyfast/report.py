@@ -25,7 +25,8 @@ __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'CO
 class ReportError(NoisyfastError):
     "A folder cannot be reported on: the message names it and says why"
 
-MODEL_STAGES = ('train', 'pseudo', 'final') # the built-in stages that train a model: columns of `compare_runs`
+# the built-in stages that train a model: columns of `compare_runs`
+MODEL_STAGES = ('train', 'pseudo', 'final')
 _LABEL_COLS = {'path': str, 'given': str, 'suggested': str, 'true': str}
 
 def _read(rf:RunFolder, kind:str, stage:str=None, **kw):
@@ -215,9 +216,10 @@ def _sec_history(r, plots) -> Optional[str]:
     return (plots('history', plot_history, h, alt='training curves',
                   title=f"{r['name']}: training curves (every epoch of every training)") +
             '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in '
-            'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage (thin '
-            'lines, their mean bold; with strike relabeling one segment per step). Dotted lines: a new image '
-            'size (progressive resizing). Validation numbers are on the (noisy) given validation labels.')
+            'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage '
+            '(thin lines, their mean bold; with strike relabeling one segment per step). Dotted lines: a new '
+            'image size (progressive resizing). Validation numbers are on the (noisy) given validation '
+            'labels.')
 
 def _sec_confusion(r, plots) -> Optional[str]:
     st = last_stage(r)
@@ -262,16 +264,16 @@ def _relabel_lines(c:dict, cc:dict) -> list:
     if c.get('strikes'):
         out.append(f"\n**Strike relabeling ran before cleanlab** (a label changes after `clean.strikes: "
                    f"{cc.get('strikes')}` votes for one other class, over {len(c['strikes'])} steps): "
-                   'cleanlab checked the relabeled labels, so precision and recall above are measured against '
-                   'them.')
+                   'cleanlab checked the relabeled labels, so precision and recall above are measured '
+                   'against them.')
         if sr: out.append(f"Compared with the labels before the strikes, {sr['n_relabeled']} were changed: "
                           f"{sr['fixed']} fixed, {sr['broken']} broken (a right label changed), "
                           f"{sr['still_wrong']} wrong before and after; {sr['unchanged']} unchanged.")
         out.append(f"Per step: {c['strikes']}")
     if lc: out.append(f"\nAfter the clean stage, compared with the labels it was given: {lc['fixed']} "
-                      f"fixed, {lc['broken']} broken, {lc['n_removed']} removed ({lc['removed_noisy']} of them "
-                      f"wrong); noise rate {_pct(lc['noise_before'])} before, {_pct(lc['noise_after'])} in the "
-                      'labels kept.')
+                      f"fixed, {lc['broken']} broken, {lc['n_removed']} removed ({lc['removed_noisy']} of "
+                      f"them wrong); noise rate {_pct(lc['noise_before'])} before, {_pct(lc['noise_after'])} "
+                      'in the labels kept.')
     return out
 
 def _sec_detection(r, plots) -> Optional[str]:
@@ -383,11 +385,12 @@ def _sec_robustness(r, plots) -> Optional[str]:
     out = [f'Test accuracy of the last stage\'s model (`{st}`) on {n} test images'
            + (f' (clean: **{clean:.4f}**)' if clean is not None else '') +
            ', each image corrupted by one perturbation at a time, at each severity (seeded: every run sees '
-           'the same corrupted images). Set `evaluate.robustness`, `evaluate.kinds`, `evaluate.severities` and '
-           '`evaluate.max_images` in the config.', '', md_table(piv)]
+           'the same corrupted images). Set `evaluate.robustness`, `evaluate.kinds`, `evaluate.severities` '
+           'and `evaluate.max_images` in the config.', '', md_table(piv)]
     if len(pert):
         out.append(f"\nMean over all perturbations and severities: {summ['mean_accuracy']:.4f}; the hardest: "
-                   f"`{summ['worst_kind']}` at severity {summ['worst_severity']} ({summ['worst_accuracy']:.4f}).")
+                   f"`{summ['worst_kind']}` at severity {summ['worst_severity']} "
+                   f"({summ['worst_accuracy']:.4f}).")
     out += ['', plots('robustness', plot_robustness, t, alt='accuracy vs perturbation severity',
                       title=f"{r['name']} ({st}): test accuracy under perturbations")]
     try: img = source_images(r, [0], test=True, what='the example image')
@@ -561,8 +564,9 @@ def top_losses(run, # a run folder or a `read_run` dict
     else: raise ReportError(f"split is {split!r}; choose 'test' or 'train'")
     if probs is None or lab is None:
         raise ReportError(f'{rf.path}: no {split} probabilities to rank (' +
-                          (f"a model stage's {rf.file('test_probs', 'x').name} and {rf.file('predictions').name}"
-                           if split == 'test' else f"the clean stage's {rf.file('probs', 'clean').name}") + ')')
+                          (f"a model stage's {rf.file('test_probs', 'x').name} and "
+                           f"{rf.file('predictions').name}" if split == 'test'
+                           else f"the clean stage's {rf.file('probs', 'clean').name}") + ')')
     y = lab['label'].to_numpy(np.int64)
     p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1)
     voc = r['vocab'] or [str(c) for c in range(probs.shape[1])]
@@ -642,14 +646,16 @@ def selection_stats(run) -> pd.DataFrame:
     "The divide stage's per-epoch selection statistics (divide/stats.csv) of a run folder or `read_run` dict"
     r = _as_run(run); rf = RunFolder(r['folder'])
     st = _read(rf, 'selection_stats', 'divide')
-    if st is None or not len(st): raise ReportError(f"{rf.file('selection_stats', 'divide')}: not there (the run "
-                                                    'has no divide stage, or it has not finished an epoch)')
+    if st is None or not len(st): raise ReportError(f"{rf.file('selection_stats', 'divide')}: not there (the "
+                                                    'run has no divide stage, or it has not finished an '
+                                                    'epoch)')
     return st
 
 def plot_selection(run, *, path=None):
     "The divide stage's selection per epoch: images per set, and the rates in %; the Figure"
     r = _as_run(run)
-    return plot_selection_stats(selection_stats(r), path=path, title=f"{r['name']}: divide and learn, per epoch")
+    return plot_selection_stats(selection_stats(r), path=path,
+                                title=f"{r['name']}: divide and learn, per epoch")
 
 # %% ../nbs/09_report.ipynb #bbaa50ca
 def _sec_divide(r, plots) -> Optional[str]:
@@ -661,11 +667,11 @@ def _sec_divide(r, plots) -> Optional[str]:
     return ('Per epoch of the divide stage: the images whose given label is learned (`kept`), relabeled to '
             "the teacher's confident prediction, or learned without a label (`unlabeled`), and how many "
             f"changed set since the epoch before. {first} from the clean stage's "
-            "out-of-fold probabilities, later ones from the teacher's. Kept precision: the share of kept labels "
-            'that are right; recall: the share of right labels kept (true labels known); mask rate: the share of '
-            'unlabeled images the teacher was confident enough to learn from, and pseudo-label precision how '
-            "many of those it got right; the teacher's validation accuracy is on the given (noisy) labels, and "
-            'on the true ones when known.\n\n' +
+            "out-of-fold probabilities, later ones from the teacher's. Kept precision: the share of kept "
+            'labels that are right; recall: the share of right labels kept (true labels known); mask rate: '
+            'the share of unlabeled images the teacher was confident enough to learn from, and pseudo-label '
+            "precision how many of those it got right; the teacher's validation accuracy is on the given "
+            '(noisy) labels, and on the true ones when known.\n\n' +
             md_table(t, floatfmt={c: '.1f' for c in t if c.endswith('%')}) + '\n\n' +
             plots('selection', plot_selection_stats, st, alt='divide and learn selection per epoch',
                   title=f"{r['name']}: divide and learn, per epoch"))

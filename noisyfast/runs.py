@@ -129,7 +129,8 @@ def write(self:RunFolder, kind:str, obj, stage:str=None) -> Path:
 
 @patch
 def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None, **kw):
-    "A run file's content (`how`: json, csv, npy, yaml, matrix or text; default: by suffix); `kw`: to read_csv"
+    ("A run file's content (`how`: json, csv, npy, yaml, matrix or text; default: by suffix); `kw`: to "
+     "read_csv")
     f = self.file(kind, stage)
     if not f.exists(): return default
     how = how or {'.json': 'json', '.csv': 'csv', '.npy': 'npy', '.yaml': 'yaml'}.get(f.suffix, 'text')
@@ -312,7 +313,8 @@ class RunLog:
 # %% ../nbs/02a_runs.ipynb #d5812ecc
 @patch
 def tick(self:RunLog, seconds:float, epochs:float=1):
-    "`epochs` more done (a divide epoch counts as several), in `seconds`: the time-left estimate learns from it"
+    ("`epochs` more done (a divide epoch counts as several), in `seconds`: the time-left estimate learns "
+     "from it")
     self.clock['done'] += epochs; self.clock['epoch_s'] += seconds
 
 @patch

@@ -12,12 +12,14 @@ EXE = Path(sys.executable).parent/'noisyfast' # the console script pip installed
 def noisyfast(*args, cwd=None, timeout=300):
     "Run the console script in a subprocess; (returncode, stdout, stderr, seconds)"
     t0 = time.time()
-    r = subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=timeout)
+    r = subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd,
+                       timeout=timeout)
     return r.returncode, r.stdout, r.stderr, time.time() - t0
 
 def main_inproc(*args):
-    """`noisyfast.cli.main` in this process, as the console script calls it: (returncode, stdout, stderr, seconds).
-    A run's refusal then costs seconds, not the 5-20 s of importing torch and fastai in a fresh process."""
+    """`noisyfast.cli.main` in this process, as the console script calls it: (returncode, stdout, stderr,
+    seconds). A run's refusal then costs seconds, not the 5-20 s of importing torch and fastai in a fresh
+    process."""
     from noisyfast.cli import main
     if args and args[0] in ('run', 'grid'): import noisyfast.pipeline # the imports are not the run's time
     out, err, t0 = io.StringIO(), io.StringIO(), time.time()
@@ -33,15 +35,16 @@ def assert_user_error(rc, err, *needles):
 _IMAGES, _SRC = {}, []
 
 def cifar10_source():
-    "The CIFAR-10 source (loaded once per session), or None without an archive folder (an error under CI=true)"
+    ("The CIFAR-10 source (loaded once per session), or None without an archive folder (an error under "
+     "CI=true)")
     from noisyfast.data import archive_for_tests, load_source
     if not _SRC: _SRC.append(load_source('cifar10', download_ok=False) if archive_for_tests() else None)
     return _SRC[0]
 
 
 def real_images(n_classes=3, per_class=20):
-    """`per_class` 32×32 RGB images of each of `n_classes` classes: CIFAR-10 test images when the archive folder is
-    there, else scikit-learn's digits (built in) upscaled to 32×32 RGB.
+    """`per_class` 32×32 RGB images of each of `n_classes` classes: CIFAR-10 test images when the archive
+    folder is there, else scikit-learn's digits (built in) upscaled to 32×32 RGB.
     Returns (uint8 N×32×32×3, labels, class names, data set name)."""
     key = (n_classes, per_class)
     if key in _IMAGES: return _IMAGES[key]
@@ -54,7 +57,8 @@ def real_images(n_classes=3, per_class=20):
     pick = np.concatenate([np.flatnonzero(ys == c)[:per_class] for c in range(n_classes)])
     x = [xs[i] for i in pick] if isinstance(xs, list) else xs[pick]
     a, _ = load_images(x, size=32, channels='rgb')
-    res = _IMAGES[key] = (a, ys[pick], [str(src.vocab[c]).replace('/', '_') for c in range(n_classes)], src.name)
+    res = _IMAGES[key] = (a, ys[pick],
+                          [str(src.vocab[c]).replace('/', '_') for c in range(n_classes)], src.name)
     return res
 
 def make_folder(root:Path, n_classes=3, per_class=20, fmt=('png', 'jpg')) -> Path:

@@ -8,7 +8,8 @@ PKG = Path(noisyfast.__file__).parent
 SOURCES = {p.name: p.read_text() for p in PKG.glob('*.py') if p.name != '_modidx.py'}
 
 def test_every_run_file_name_is_in_one_module():
-    "config.yaml, metrics.json, ...: written as a quoted name only in noisyfast/runs.py (others ask RunFolder)"
+    ("config.yaml, metrics.json, ...: written as a quoted name only in noisyfast/runs.py (others ask "
+     "RunFolder)")
     names = {v for k, v in {**RUN_FILES, **STAGE_FILES}.items() if v != k} # ('plots' is also its own kind)
     assert len(names) >= 15
     for name in names:

@@ -1,14 +1,14 @@
-"""Bad data: every broken input a user can point noisyfast at gives a `DataError` naming the file or row and what to
-do (printed by the CLI as `noisyfast: error: ...`, exit status 2, no traceback), or, for unreadable images with
-`data.skip_bad: true`, is left out of every split and listed. Images of any mode or size work."""
+"""Bad data: every broken input a user can point noisyfast at gives a `DataError` naming the file or row and
+what to do (printed by the CLI as `noisyfast: error: ...`, exit status 2, no traceback), or, for unreadable
+images with `data.skip_bad: true`, is left out of every split and listed. Images of any mode or size work."""
 import os
 from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
 from reliability_helpers import (no_run_folder, run_config,
-                                 assert_user_error, cifar10_source, corrupt, main_inproc, make_csv, make_folder,
-                                 noisyfast, real_images, tree_hashes)
+                                 assert_user_error, cifar10_source, corrupt, main_inproc, make_csv,
+                                 make_folder, noisyfast, real_images, tree_hashes)
 from noisyfast.data import (CIFAR10_JPG, DataError, MissingFile, check_images, fetch, load_csv_source,
                             load_folder_source, load_images, load_source, split_data, verify_images)
 from noisyfast.runs import RunFolder
@@ -42,10 +42,12 @@ def test_truncated_png_and_text_named_png(pets):
     png = sorted(pets.rglob('*.png'))
     corrupt(png[0], 'truncate'); corrupt(png[1], 'text')
     msg = error_of(verify_images, load_folder_source(pets))
-    assert '2 unreadable images' in msg and f'{png[0]}: truncated' in msg and f'{png[1]}: not an image' in msg, msg
+    assert ('2 unreadable images' in msg and f'{png[0]}: truncated' in msg
+            and f'{png[1]}: not an image' in msg), msg
 
 def test_skip_bad_removes_unreadable_files_from_every_split(pets):
-    bad = [corrupt(first(pets, 0), 'truncate'), corrupt(first(pets, 1), 'empty'), corrupt(first(pets, 2), 'text')]
+    bad = [corrupt(first(pets, 0), 'truncate'), corrupt(first(pets, 1), 'empty'),
+           corrupt(first(pets, 2), 'text')]
     src = load_folder_source(pets)
     ok = verify_images(src, skip_bad=True)
     assert len(ok.train_x) == len(src.train_x) - 3 == len(ok.train_y)
@@ -101,7 +103,8 @@ def test_every_mode_and_size_works(tmp_path):
     Image.fromarray(g).convert('LA').save(d/'la.png')
     Image.fromarray(rgb).convert('CMYK').save(d/'cmyk.jpg')
     Image.fromarray(g).convert('1').save(d/'bw.png')
-    Image.fromarray(rgb).save(d/'rgb.bmp'); Image.fromarray(rgb).save(d/'rgb.tif'); Image.fromarray(rgb).save(d/'x.webp')
+    Image.fromarray(rgb).save(d/'rgb.bmp'); Image.fromarray(rgb).save(d/'rgb.tif')
+    Image.fromarray(rgb).save(d/'x.webp')
     Image.fromarray(rgb).resize((48, 20)).save(tmp_path/'modes'/'b'/'wide.png') # another size
     Image.fromarray(rgb).save(tmp_path/'modes'/'b'/'UPPER.JPG')
     src = verify_images(load_folder_source(tmp_path/'modes'))
@@ -119,7 +122,8 @@ def test_every_mode_and_size_works(tmp_path):
     assert np.abs(at('rgba.png') - rgb).max() == 0
     assert np.abs(at('cmyk.jpg') - rgb).mean() < 20 # CMYK converted (through JPEG)
     assert np.abs(at('palette.png') - rgb).mean() < 20
-    gray, _ = load_images([d/'gray.png', d/'gray16.png', d/'la.png', d/'bw.png']) # all grayscale: auto keeps 1 channel
+    # all grayscale: auto keeps 1 channel
+    gray, _ = load_images([d/'gray.png', d/'gray16.png', d/'la.png', d/'bw.png'])
     assert gray.shape == (4, 32, 32, 1)
     d2 = split_data(src, seed=0)
     assert d2.channels == 'rgb' # what `channels: auto` should decode this data set to
@@ -172,7 +176,8 @@ def write_csv(tmp_path, text, name='labels.csv'):
     make_folder(tmp_path/'img', n_classes=2, per_class=2)
     imgs = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path/'img').rglob('*.*'))
     f = tmp_path/name
-    if isinstance(text, bytes): f.write_bytes(text.replace(b'{0}', imgs[0].encode()).replace(b'{1}', imgs[1].encode()))
+    if isinstance(text, bytes):
+        f.write_bytes(text.replace(b'{0}', imgs[0].encode()).replace(b'{1}', imgs[1].encode()))
     else: f.write_text(text.format(*imgs), encoding='utf-8')
     return f
 
@@ -188,10 +193,12 @@ def test_csv_duplicate_path_names_both_rows(tmp_path):
 def test_csv_label_not_in_class_list(tmp_path):
     f = write_csv(tmp_path, 'path,label\n{0},cat\n{1},dgo\n')
     msg = error_of(load_csv_source, f, classes=['cat', 'dog'])
-    assert "row 3: label 'dgo' is not one of the classes in data.classes (did you mean 'dog'?): cat, dog" in msg, msg
+    assert ("row 3: label 'dgo' is not one of the classes in data.classes (did you mean 'dog'?): "
+            "cat, dog") in msg, msg
     src = load_csv_source(f, classes=['dgo', 'cat']) # the order given is the label order
     assert src.vocab == ['dgo', 'cat'] and list(src.train_y) == [1, 0]
-    assert "class 'cow' of data.classes has no rows" in error_of(load_csv_source, f, classes=['cat', 'dgo', 'cow'])
+    assert "class 'cow' of data.classes has no rows" in error_of(load_csv_source, f,
+                                                                 classes=['cat', 'dgo', 'cow'])
 
 @pytest.mark.parametrize('text,needle', [
     ('file,class\n{0},a\n', 'needs the columns path,label[,is_valid]; missing path,label'),
@@ -222,7 +229,8 @@ def test_csv_lenient_where_harmless(tmp_path):
 def test_archive_checksum_mismatch(tmp_path):
     (tmp_path/CIFAR10_JPG.name).write_bytes(b'not the archive')
     msg = error_of(fetch, CIFAR10_JPG, tmp_path, download_ok=False)
-    assert f'{tmp_path/CIFAR10_JPG.name}: checksum mismatch' in msg and 'copy or download it again' in msg, msg
+    assert (f'{tmp_path/CIFAR10_JPG.name}: checksum mismatch' in msg
+            and 'copy or download it again' in msg), msg
     # the loader reports the mismatch, not a fallback archive that is missing
     msg = error_of(load_source, 'cifar10', tmp_path, download_ok=False)
     assert 'checksum mismatch' in msg, msg
@@ -258,7 +266,8 @@ def test_run_refuses_bad_data_before_any_work(tmp_path, pets, setup, needle):
     assert tree_hashes(pets) == before
 
 def test_make_data_refuses_truncated_jpeg(pets):
-    "The check is on the data path: `make_data` (what `run` calls first) refuses the file, not only `verify_images`"
+    ("The check is on the data path: `make_data` (what `run` calls first) refuses the file, not only "
+     "`verify_images`")
     from noisyfast.config import load_config
     from noisyfast.noise import make_data
     bad = corrupt(first(pets, 1, 'jpg'), 'truncate')
@@ -267,7 +276,8 @@ def test_make_data_refuses_truncated_jpeg(pets):
 
 def test_run_refuses_unreadable_image_before_training(tmp_path, pets):
     bad = corrupt(first(pets, 1), 'truncate')
-    rc, out, err, sec = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
+    rc, out, err, sec = main_inproc('run',
+                                    run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
     assert_user_error(rc, err, f'{bad}: truncated', 'data.skip_bad: true')
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
@@ -288,14 +298,16 @@ def test_run_mixed_modes_with_channels_auto(tmp_path):
     for i, p in enumerate(sorted(root.rglob('*.png'))):
         im = Image.open(p).convert('RGB')
         (im.convert('L') if i % 3 == 0 else im.convert('RGBA') if i % 3 == 1 else im.resize((40, 24))).save(p)
-    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
+    rc, out, err, _ = main_inproc('run',
+                                  run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
 
 @pytest.mark.slow
 def test_console_script_refuses_bad_data(tmp_path, pets):
     "The same refusal through the installed console script, in a fresh process"
     (pets/'zebra').mkdir()
-    rc, out, err, sec = noisyfast('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
+    rc, out, err, sec = noisyfast('run',
+                                  run_config(tmp_path, bs=16, data=dict(name='folder', path=str(pets))))
     assert_user_error(rc, err, "class 'zebra' has no images")
     assert no_run_folder(tmp_path)
 
@@ -303,6 +315,8 @@ def test_run_non_square_images_of_many_sizes(tmp_path):
     "Photos of many non-square sizes, no data.image_size: every split is decoded at the first image's (h, w)"
     root = make_folder(tmp_path/'photos', n_classes=2, per_class=12)
     sizes = [(40, 24), (24, 40), (33, 33), (50, 30)]
-    for i, p in enumerate(sorted(root.rglob('*.*'))): Image.open(p).convert('RGB').resize(sizes[i % 4]).save(p)
-    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
+    for i, p in enumerate(sorted(root.rglob('*.*'))):
+        Image.open(p).convert('RGB').resize(sizes[i % 4]).save(p)
+    rc, out, err, _ = main_inproc('run',
+                                  run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err

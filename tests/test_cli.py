@@ -38,7 +38,8 @@ def test_data_info_cifar10n_rates(archive):
     assert r.returncode == 0, r.stderr
     for s in ('train 50,000', 'test 10,000', 'aggre    9.01 %', 'worst    40.21 %'): assert s in r.stdout
 
-# ---------------------------------------------------------------- a user's mistake is a message, never a traceback
+# ---------------------------------------------------------------- a user's mistake is a message, never a
+# traceback
 def _refused(r, *needles):
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert 'Traceback' not in r.stderr, r.stderr[-2000:]
@@ -48,15 +49,18 @@ def _refused(r, *needles):
 
 def test_run_bad_data_path_is_a_message(tmp_path):
     f = tmp_path/'x.yaml'
-    f.write_text(f'name: bad-path\noutput_dir: {tmp_path}\ndata: {{name: folder, path: {tmp_path}/no-such-folder}}\n')
+    f.write_text(f'name: bad-path\noutput_dir: {tmp_path}\n'
+                 f'data: {{name: folder, path: {tmp_path}/no-such-folder}}\n')
     _refused(noisyfast('run', str(f)), 'no-such-folder')
     assert not (tmp_path/'bad-path').exists() # refused before the run folder is made
 
 @pytest.mark.parametrize('cmd', ['config', 'run'])
 def test_loss_setting_the_loss_ignores_is_a_message(tmp_path, cmd):
-    "`train.label_smoothing` with a loss without cross-entropy: get_loss raised a plain ValueError once training began"
+    ("`train.label_smoothing` with a loss without cross-entropy: get_loss raised a plain ValueError once "
+     "training began")
     f = tmp_path/'x.yaml'
-    f.write_text(f'name: ls\noutput_dir: {tmp_path}\ndata: {{name: digits}}\ntrain: {{loss: nce, label_smoothing: 0.1}}\n')
+    f.write_text(f'name: ls\noutput_dir: {tmp_path}\ndata: {{name: digits}}\n'
+                 f'train: {{loss: nce, label_smoothing: 0.1}}\n')
     r = noisyfast('config', 'check', str(f)) if cmd == 'config' else noisyfast('run', str(f))
     _refused(r, "'train.label_smoothing'", "train.loss is 'nce', which has no ce term")
     assert not (tmp_path/'ls').exists()

@@ -1,12 +1,12 @@
 """Config fuzz: every shipped config in configs/, mutated at random (wrong types, extremes, negative, huge and
 non-finite numbers, odd strings with accents, NUL bytes or thousands of characters, paths, lists of lists,
-removed, unknown and duplicated keys), must give `noisyfast config check` either success or a `ConfigError` that
-names a key (or the file), within seconds: never another exception, never a hang.
+removed, unknown and duplicated keys), must give `noisyfast config check` either success or a `ConfigError`
+that names a key (or the file), within seconds: never another exception, never a hang.
 
 A few mutated configs also go through the console script, and a handful of mutated tiny digits runs through
-`noisyfast run`: each is refused before training (exit status 2, no traceback, no run folder), or, when nothing
-refuses it, reaches the first training call, which is replaced here by a stub that stops the run: the folder the
-run made must then be gone too."""
+`noisyfast run`: each is refused before training (exit status 2, no traceback, no run folder), or, when
+nothing refuses it, reaches the first training call, which is replaced here by a stub that stops the run: the
+folder the run made must then be gone too."""
 import copy, math, re, time
 from pathlib import Path
 import pytest, yaml
@@ -21,9 +21,9 @@ SHIPPED = {f.name: yaml.safe_load(f.read_text()) for f in CONFIGS}
 # ---------------------------------------------------------------- mutations
 
 ODD_SCALARS = [0, -1, 1, -5, 2**31, 2**32, 2**63, 10**12, -10**12, 1e300, -1e300, 1e-320, math.nan, math.inf,
-               -math.inf, '', ' ', 'dätä', 'Ünïcödé ✓', 'x\0y', 'é' * 300, 'a' * 5000, '/etc/passwd', '/dev/null',
-               '../..', '~nosuchuser/x', 'C:\\Windows', '1e-3', 'true', 'null', '.nan', 'builtin', 'train',
-               True, False, None, 'blur', 'jpeg', 'symmetric', 'resnet18', 0.5, 3]
+               -math.inf, '', ' ', 'dätä', 'Ünïcödé ✓', 'x\0y', 'é' * 300, 'a' * 5000, '/etc/passwd',
+               '/dev/null', '../..', '~nosuchuser/x', 'C:\\Windows', '1e-3', 'true', 'null', '.nan',
+               'builtin', 'train', True, False, None, 'blur', 'jpeg', 'symmetric', 'resnet18', 0.5, 3]
 scalar = st.one_of(st.sampled_from(ODD_SCALARS), st.integers(-2**70, 2**70), st.floats(),
                    st.text(max_size=40))
 value = st.one_of(scalar, st.lists(scalar, max_size=4), st.lists(st.lists(scalar, max_size=3), max_size=3),
@@ -50,7 +50,8 @@ def mutated(draw, names=tuple(SHIPPED)):
     dup = None
     for _ in range(draw(st.integers(1, 2))):
         paths = _paths(d)
-        op = draw(st.sampled_from(['set', 'set', 'key', 'key', 'key', 'key', 'remove', 'unknown', 'duplicate']))
+        op = draw(st.sampled_from(['set', 'set', 'key', 'key', 'key', 'key', 'remove', 'unknown',
+                                   'duplicate']))
         if op in ('set', 'remove', 'duplicate') and not paths: op = 'unknown'
         if op == 'key': # any valid key, not only those the file has (the stages key in every stage)
             parts = draw(st.sampled_from(KEYS)).split('.')
@@ -70,7 +71,8 @@ def mutated(draw, names=tuple(SHIPPED)):
         if op == 'unknown':
             parent = draw(st.sampled_from([d] + [_parent(d, p + ('x',)) for p in paths
                                                  if isinstance(_parent(d, p + ('x',)), dict)]))
-            key = draw(st.one_of(st.sampled_from(['dätä', 'PRE_TRAINED', 'lr', 'seeds', '']), st.text(max_size=10)))
+            key = draw(st.one_of(st.sampled_from(['dätä', 'PRE_TRAINED', 'lr', 'seeds', '']),
+                                 st.text(max_size=10)))
             parent[key] = draw(value)
             what.append(f'unknown {key!r}')
             continue
@@ -161,11 +163,12 @@ def _stop(*args, **kwargs): raise StopAtTraining
 
 @settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(['seed', 'noise.seed', 'noise.rate', 'data.max_train', 'data.max_test',
-                                           'data.valid_pct', 'data.test_pct', 'data.n_labeled', 'data.image_size',
-                                           'train.bs', 'train.stages.size', 'train.stages.lr', 'train.wd',
-                                           'clean.folds', 'name', 'model.arch', 'evaluate.kinds',
-                                           'noise.matrix', 'data.classes']), value), min_size=1, max_size=2))
+@given(st.lists(st.tuples(st.sampled_from(['seed', 'noise.seed', 'noise.rate', 'data.max_train',
+                                           'data.max_test', 'data.valid_pct', 'data.test_pct',
+                                           'data.n_labeled', 'data.image_size', 'train.bs',
+                                           'train.stages.size', 'train.stages.lr', 'train.wd', 'clean.folds',
+                                           'name', 'model.arch', 'evaluate.kinds', 'noise.matrix',
+                                           'data.classes']), value), min_size=1, max_size=2))
 def test_mutated_tiny_runs_refuse_or_reach_training(tmp_path_factory, monkeypatch, changes):
     import noisyfast.pipeline as pl, noisyfast.clean as cl, noisyfast.pseudo as ps, noisyfast.train as tr
     for m in (pl, cl, ps, tr): monkeypatch.setattr(m, 'fit', _stop)

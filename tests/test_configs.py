@@ -10,8 +10,8 @@ CONFIGS = sorted((Path(__file__).parent.parent/'configs').glob('*.yaml'))
 def test_there_are_configs():
     names = {p.stem for p in CONFIGS}
     assert {'quickstart', 'cifar10n-worst', 'cifar10-sym50', 'cifar10-asym40', 'cifar10-4000-labels',
-            'imagenette-noisy50-128px', 'imagenette-noisy5-128px', 'task1-pseudo', 'task2-noisy', 'cifar10-sym80',
-            'imagenette-noisy50-128px-20ep'} <= names
+            'imagenette-noisy50-128px', 'imagenette-noisy5-128px', 'task1-pseudo', 'task2-noisy',
+            'cifar10-sym80', 'imagenette-noisy50-128px-20ep'} <= names
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
 def test_config_is_valid(path):
@@ -33,7 +33,8 @@ def test_every_gpu_benchmark_row_has_its_config():
     names = {p.stem for p in CONFIGS}
     for k, r in accuracy.GPU_ROWS.items():
         assert r['config'] in names, (k, r['config'])
-        assert not [o for o in r['overrides'] if o.split('=')[0] in ('noise.rate', 'train.stages.epochs')], (k, r)
+        assert not [o for o in r['overrides']
+                    if o.split('=')[0] in ('noise.rate', 'train.stages.epochs')], (k, r)
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
 def test_config_data_and_noise(path, archive):

@@ -1,18 +1,19 @@
 """`noisyfast run --processes 2` (DDP with gloo on this CPU) against the same run in one process.
 
-What must be exact: the clean stage's folds run one per process (fold k on process k mod 2) with the serial run's
-seeds, so the fold probabilities and the flagged labels are the serial ones, bit for bit. What is close, not exact:
-the baseline and final models are trained data-parallel, 2 processes x bs/2 against 1 x bs with the same global
-batch, and they differ from the one-process model because (1) BatchNorm normalises each half-batch with its own
-statistics (SyncBatchNorm has no CPU kernel; DDP copies rank 0's running statistics), (2) each process's epoch
-shard is a contiguous half of the epoch's order (fastai's `DistributedDL`), so a global batch holds other images,
-and (3) the augmentation draws differ. That is the same kind of change as another seed. Measured with this
-config (accuracies on clean labels, valid / test): one process, seeds 42, 43, 44: baseline 0.944 0.937 0.937 /
-0.903 0.905 0.891, final 0.874 0.902 0.881 / 0.908 0.886 0.791; two processes, seeds 42 and 43: baseline
-0.916 0.916 / 0.928 0.900, final 0.937 0.895 / 0.869 0.883. The largest difference between two processes and one
-with the same seed was 0.028 for the baseline (1,295 train images) and 0.063 for the final model (570 images left
-after pruning, 143 valid images: one image is 0.007), against a seed-to-seed spread of up to 0.014 (baseline,
-test) and 0.117 (final, test). Hence TOL: 0.05 for the baseline, 0.08 for the final model.
+What must be exact: the clean stage's folds run one per process (fold k on process k mod 2) with the serial
+run's seeds, so the fold probabilities and the flagged labels are the serial ones, bit for bit. What is close,
+not exact: the baseline and final models are trained data-parallel, 2 processes x bs/2 against 1 x bs with the
+same global batch, and they differ from the one-process model because (1) BatchNorm normalises each half-batch
+with its own statistics (SyncBatchNorm has no CPU kernel; DDP copies rank 0's running statistics), (2) each
+process's epoch shard is a contiguous half of the epoch's order (fastai's `DistributedDL`), so a global batch
+holds other images, and (3) the augmentation draws differ. That is the same kind of change as another seed.
+Measured with this config (accuracies on clean labels, valid / test): one process, seeds 42, 43, 44: baseline
+0.944 0.937 0.937 / 0.903 0.905 0.891, final 0.874 0.902 0.881 / 0.908 0.886 0.791; two processes, seeds 42
+and 43: baseline 0.916 0.916 / 0.928 0.900, final 0.937 0.895 / 0.869 0.883. The largest difference between
+two processes and one with the same seed was 0.028 for the baseline (1,295 train images) and 0.063 for the
+final model (570 images left after pruning, 143 valid images: one image is 0.007), against a seed-to-seed
+spread of up to 0.014 (baseline, test) and 0.117 (final, test). Hence TOL: 0.05 for the baseline, 0.08 for the
+final model.
 """
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -71,7 +72,8 @@ def files(folder):
 def accuracies(folder):
     "Accuracies on clean labels (359 test, 143 valid images); on the noisy valid labels one image is 0.007"
     m = RunFolder(folder).read('metrics')
-    return {f'{st}.{k}': m[st][k] for st in ('train', 'final') for k in ('valid_accuracy_true', 'test_accuracy')}
+    return {f'{st}.{k}': m[st][k] for st in ('train', 'final')
+            for k in ('valid_accuracy_true', 'test_accuracy')}
 
 def test_fold_parallel_clean_equals_serial(one, two):
     "Fold k on process k mod 2, same seeds: the same fold probabilities and flagged labels, bit for bit"
@@ -127,11 +129,13 @@ def kill_all_when(p, path, timeout=600):
     p.wait()
 
 def test_sigkill_then_resume_two_processes(one, tmp_path):
-    "Killed while the fold models train, resumed in two processes: the baseline is kept, the results are the same"
+    ("Killed while the fold models train, resumed in two processes: the baseline is kept, the results are "
+     "the same")
     f1, _ = one
     cfg, folder = write_config(tmp_path), tmp_path/'ddp'
-    # after fold 0's first epoch (of 3): both processes are training their fold (fold files are written together,
-    # so a kill between them is a race; resuming per finished fold is the one-process code path, test_resume.py)
+    # after fold 0's first epoch (of 3): both processes are training their fold (fold files are written
+    # together, so a kill between them is a race; resuming per finished fold is the one-process code path,
+    # test_resume.py)
     kill_all_when(start(cfg, '--processes', '2'), folder/'clean'/'oof'/'fold0'/'stage0-16px'/'last.pth')
     time.sleep(1)
     state = RunFolder(folder).read('state')

@@ -1,5 +1,6 @@
-"""One place for checks: every user-facing error is a `NoisyfastError`, and every plain `ValueError` / `TypeError`
-left in the package is marked as an internal invariant (`# internal: why`), so the list can be audited."""
+"""One place for checks: every user-facing error is a `NoisyfastError`, and every plain `ValueError` /
+`TypeError` left in the package is marked as an internal invariant (`# internal: why`), so the list can be
+audited."""
 import importlib, inspect, pkgutil, re
 from pathlib import Path
 import noisyfast
@@ -9,7 +10,8 @@ PKG = Path(noisyfast.__file__).parent
 RAISE = re.compile(r'\braise (ValueError|TypeError)\b|^\s*assert\b')
 
 def unmarked(text:str) -> list:
-    "Lines raising a plain ValueError / TypeError (or asserting) without `# internal` on them or the line before"
+    ("Lines raising a plain ValueError / TypeError (or asserting) without `# internal` on them or the line "
+     "before")
     lines = text.splitlines()
     return [(i + 1, ln.strip()) for i, ln in enumerate(lines)
             if RAISE.search(ln) and '# internal' not in ln and not (i and '# internal' in lines[i - 1])]

@@ -111,8 +111,9 @@ def test_n_in_replicated(tmp_path):
     assert learn.model(dls.one_batch()[0]).shape == (64, 10)
 
 def _distributed_dl():
-    """fastai's `DistributedDL`. `fastai.distributed` does not import without `accelerate` (its trainer needs it);
-    then the class is taken from fastai's own source, the part of the module before `DistributedTrainer`"""
+    """fastai's `DistributedDL`. `fastai.distributed` does not import without `accelerate` (its trainer needs
+    it); then the class is taken from fastai's own source, the part of the module before
+    `DistributedTrainer`"""
     try: from fastai.distributed import DistributedDL
     except (ImportError, NameError):
         import importlib.util
@@ -135,7 +136,8 @@ def test_distributed_wrapper():
     dl = dls.train.new(drop_last=False)
     seen = []
     for r in (0, 1):
-        ddl = _distributed_dl()(dl.new(), rank=r, world_size=2) # each process builds its loader with the same seed
+        # each process builds its loader with the same seed
+        ddl = _distributed_dl()(dl.new(), rank=r, world_size=2)
         bs = list(ddl)
         assert len(bs) == len(ddl) and all(b[0].shape[1:] == (1, 8, 8) for b in bs)
         pos = torch.cat([b[2] for b in bs])

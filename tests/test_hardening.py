@@ -1,6 +1,6 @@
-"""Hardening: a run that dies at its start leaves no run folder; the image size of a folder of many sizes is chosen
-from all of them, not from the first; the summary says whose test labels it scores; an interrupted `config check`
-does not talk about stages."""
+"""Hardening: a run that dies at its start leaves no run folder; the image size of a folder of many sizes is
+chosen from all of them, not from the first; the summary says whose test labels it scores; an interrupted
+`config check` does not talk about stages."""
 import json
 from pathlib import Path
 import numpy as np, pytest, yaml
@@ -12,7 +12,8 @@ from reliability_helpers import main_inproc, make_folder, no_run_folder, run_con
 from noisyfast.runs import RunFolder
 
 def _patch_fit(monkeypatch, f):
-    "Replace `fit` wherever a stage calls it (the train stage in noisyfast.train, the final stage in the pipeline)"
+    ("Replace `fit` wherever a stage calls it (the train stage in noisyfast.train, the final stage in the "
+     "pipeline)")
     import noisyfast.pipeline, noisyfast.train
     for m in (noisyfast.pipeline, noisyfast.train): monkeypatch.setattr(m, 'fit', f)
 
@@ -112,12 +113,14 @@ def test_fastai_loader_trains_at_the_median_size_too(tmp_path):
         data, _ = make_data(cfg)
         if str(tiny) in map(str, data.train.x): break
     pos = [str(p) for p in data.train.x].index(str(tiny)) # and put it first again
-    data = dataclasses.replace(data, train=data.train.subset([pos] + [i for i in range(len(data.train)) if i != pos]))
+    data = dataclasses.replace(data, train=data.train.subset([pos] + [i for i in range(len(data.train))
+                                                                      if i != pos]))
     res = fit(cfg, data, folder=tmp_path/'fit', progress=False)
     assert res.size == 32 and res.learn.dls.one_batch()[0].shape[-2:] == (32, 32), res.size
 
 def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
-    "The terminal says which size was chosen and why, warns about the tiny image, and does not call the user's "
+    ("The terminal says which size was chosen and why, warns about the tiny image, and does not call the "
+     "user's ")
     "own test labels clean"
     tiny = tiny_first(tmp_path/'pets')
     f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets')),

@@ -1,14 +1,15 @@
-"""Nothing lost: a run reads the user's images and CSV and never writes, moves or deletes any of them; a finished run
-folder is never overwritten without --resume or --overwrite.
+"""Nothing lost: a run reads the user's images and CSV and never writes, moves or deletes any of them; a
+finished run folder is never overwritten without --resume or --overwrite.
 
-A `folder` and a `csv` data set (3 classes × 20 real CIFAR-10 test images as PNG and JPEG, or scikit-learn digits
-without an archive folder) are hashed before and after a tiny run: test_resnet, 16 px, 1 epoch, 2-fold cleaning and
-a final stage, through `noisyfast.cli.main` (what the console script calls)."""
+A `folder` and a `csv` data set (3 classes × 20 real CIFAR-10 test images as PNG and JPEG, or scikit-learn
+digits without an archive folder) are hashed before and after a tiny run: test_resnet, 16 px, 1 epoch, 2-fold
+cleaning and a final stage, through `noisyfast.cli.main` (what the console script calls)."""
 import json
 from pathlib import Path
 import pytest, yaml
 from noisyfast.runs import RunFolder
-from reliability_helpers import assert_user_error, main_inproc, make_csv, make_folder, real_images, tree_hashes
+from reliability_helpers import (assert_user_error, main_inproc, make_csv, make_folder, real_images,
+                                 tree_hashes)
 
 def tiny_run(tmp_path, data, name):
     cfg = dict(name=name, output_dir=str(tmp_path/'runs'), data=data, seed=1,
@@ -42,13 +43,15 @@ def test_run_leaves_the_data_untouched(tmp_path, kind):
     # a second run into the same folder is refused, and the finished run is left as it was
     done = tree_hashes(run)
     rc, out, err, _ = main_inproc('run', f)
-    assert_user_error(rc, err, f'{run} already exists: use --resume to continue that run, --overwrite to start it again')
+    assert_user_error(rc, err, f'{run} already exists: use --resume to continue that run, --overwrite to '
+                               'start it again')
     assert tree_hashes(run) == done
     assert tree_hashes(root) == before
 
 @pytest.mark.parametrize('how', ['in-process', pytest.param('console-script', marks=pytest.mark.slow)])
 def test_refused_overwrite(tmp_path, how):
-    "A second run into a run folder, --resume --overwrite, and --resume with another config are refused and change "
+    ("A second run into a run folder, --resume --overwrite, and --resume with another config are refused and "
+     "change ")
     "nothing: in this process (fast), and through the installed console script in a fresh process (slow)"
     from reliability_helpers import noisyfast
     cli = main_inproc if how == 'in-process' else noisyfast

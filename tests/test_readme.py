@@ -17,7 +17,8 @@ def defined() -> set:
     return names
 
 def test_cited_finds_names_and_files():
-    s = 'see `test_resume.py::test_sigkill_at_random_moments` and `::test_csv_mistakes[...]`; test_predictions.csv'
+    s = ('see `test_resume.py::test_sigkill_at_random_moments` and `::test_csv_mistakes[...]`; '
+         'test_predictions.csv')
     assert cited(s) == {'test_resume.py', 'test_sigkill_at_random_moments', 'test_csv_mistakes'}
 
 def test_every_test_the_readme_cites_exists():

@@ -174,7 +174,8 @@ def test_finished_divide_is_skipped_on_resume(divide_reference, tmp_path):
     cfg, folder = divide_config(tmp_path)
     rf, p, t0 = RunFolder(folder), start(cfg), time.time()
     while 'divide' not in (rf.read('state', default={}) or {}).get('done', []):
-        assert p.poll() is None, f'the run ended before the divide stage was recorded done:\n{p.stdout.read()}'
+        assert p.poll() is None, (f'the run ended before the divide stage was recorded done:\n'
+                                  f'{p.stdout.read()}')
         assert time.time() - t0 < 600
         time.sleep(0.1)
     p.send_signal(signal.SIGKILL); p.wait()
