@@ -120,8 +120,7 @@ def test_fastai_loader_trains_at_the_median_size_too(tmp_path):
 
 def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
     ("The terminal says which size was chosen and why, warns about the tiny image, and does not call the "
-     "user's ")
-    "own test labels clean"
+     "user's own test labels clean")
     tiny = tiny_first(tmp_path/'pets')
     f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets')),
                    train=dict(stages=[dict(epochs=1)]), evaluate=dict(robustness=False))

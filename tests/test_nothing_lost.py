@@ -51,8 +51,8 @@ def test_run_leaves_the_data_untouched(tmp_path, kind):
 @pytest.mark.parametrize('how', ['in-process', pytest.param('console-script', marks=pytest.mark.slow)])
 def test_refused_overwrite(tmp_path, how):
     ("A second run into a run folder, --resume --overwrite, and --resume with another config are refused and "
-     "change ")
-    "nothing: in this process (fast), and through the installed console script in a fresh process (slow)"
+     "change nothing: in this process (fast), and through the installed console script in a fresh "
+     "process (slow)")
     from reliability_helpers import noisyfast
     cli = main_inproc if how == 'in-process' else noisyfast
     run = tmp_path/'runs'/'again'
