@@ -144,8 +144,8 @@ class FinalStage(Stage):
         if cfg.clean.enabled and cfg.clean.action == 'unlabel' and len(cdata.unlabeled):
             pcfg = copy.deepcopy(cfg)
             pcfg.pseudo.rounds = max(1, cfg.pseudo.rounds)
-            pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays, progress=ctx.progress,
-                              log=ctx.log.at(f'{self.name} pseudo'))
+            pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays,
+                              progress=ctx.progress, log=ctx.log.at(f'{self.name} pseudo'))
             h = pd.concat([r.history, pr.history], ignore_index=True) # the final model, then each round
             r, m['rounds'] = pr.fit, pr.rounds
         return StageResult(m, r, cdata.train, h)
@@ -175,7 +175,8 @@ def run_stage(st:Stage, ctx:RunContext):
 
 # %% ../nbs/10_pipeline.ipynb #3696d998
 def planned_epochs(cfg:Config) -> int:
-    "About how many epochs a run trains, for the time-left estimate: baseline, pseudo, fold models, final, divide"
+    ("About how many epochs a run trains, for the time-left estimate: "
+     "baseline, pseudo, fold models, final, divide")
     tc, cc, pre = cfg.train, cfg.clean, bool(cfg.model.pretrained)
     def per(epochs=None): return sum((epochs or s.epochs) + (s.freeze_epochs if pre or j else 0)
                                      for j, s in enumerate(tc.stages))
@@ -289,8 +290,8 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
         with solo(): rep = write_report(rf.path) # rank 0 alone: its writes wait for no other process
     except Exception as e: # the results are on disk: say so, and how to rebuild the report
         raise RunError(f'the run finished and its results are in {rf.path} (metrics.json, checkpoints), but '
-                       f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild it '
-                       f'with `noisyfast report {rf.path}`') from e
+                       f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild '
+                       f'it with `noisyfast report {rf.path}`') from e
     ctx.say(f'report written in {fmt_seconds(time.time() - t0)}')
     ctx.log(f'report: {rep}', terminal=True, prefix=False) # even when quiet
     return metrics

@@ -32,7 +32,7 @@ def parse_sets(sets:list) -> dict:
 def _tag(k, v): return f"{k.split('.')[-1]}-{v}".replace('/', '_').replace(' ', '')
 
 def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
-                     clean_test:bool=True, # whether the test labels are known to be clean (built-in data sets)
+                     clean_test:bool=True, # whether the test labels are known clean (built-in data sets)
                     ) -> str:
     "Noise settings as rows, the other swept settings as columns"
     rows = [k for k in keys if k.startswith('noise.')] or keys[:1]
@@ -67,7 +67,8 @@ def grid(config, # a YAML config file
     for c in combos: # validate every combination first
         extra = [f'{k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in zip(space, c)]
         name = base.name + '_' + '_'.join(_tag(k, v) for k, v in zip(space, c))
-        cfgs.append(load_config(config, list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
+        cfgs.append(load_config(config,
+                                list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
     known = True
     for cfg in cfgs:
         data = make_data(cfg)[0]
