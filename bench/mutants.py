@@ -147,7 +147,8 @@ add('epoch_tick_plain', '07a_divide', 'EpochTick(log, divide_cost(dc))', 'EpochT
     'a divide epoch counted as one plain epoch in the time-left estimate')
 add('divide_init_ignored', '07a_divide',
     "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
-    [DIV], 'divide.init: train starts the divide model from scratch')
+    [DIV, 'tests/test_divide_data.py::test_divide_init_train_starts_from_the_baseline'],
+    'divide.init: train starts the divide model from scratch')
 add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callbacks(folder)])',
     'cbs=[*cbs, ck, nan])', [DIV, 'nbs/10_pipeline.ipynb'],
     "the run's trackers and user callbacks never reach the divide fit")
