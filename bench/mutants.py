@@ -118,18 +118,21 @@ add('grid_ignores_set', '10a_sweep', "cfgs.append(load_config(config, list(overr
     "cfgs.append(load_config(config, list(overrides or []) + [", ['tests/test_grid.py'],
     '`noisyfast grid --set` values never reach the runs')
 
-# ---------------------------------------------------------------- the code of the divide / consensus / tracking session
-DIV, ANN, TRACK, CLEAN = 'nbs/07a_divide.ipynb', 'nbs/14_annotators.ipynb', 'nbs/05a_track.ipynb', 'nbs/07_clean.ipynb'
+# ---------------------------------------------------------------- divide, consensus labels, tracking, history.csv
+DIV, ANN = 'nbs/07a_divide.ipynb', 'nbs/14_annotators.ipynb'
+TRACK, CLEAN = 'nbs/05a_track.ipynb', 'nbs/07_clean.ipynb'
 add('reselect_flag_ignored', '07a_divide', 'if not self.reselect or self.epoch < w: return 1.',
     'if self.epoch < w: return 1.', [DIV],
     'divide without a clean stage re-selects the trusted labels from the teacher (reselect=False ignored)')
 add('blend_off_by_one', '07a_divide', '0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))',
     '0.5 * (1 - (self.epoch - w + 1) / max(self.n_epoch - w, 1))', [DIV],
     "the teacher's share of the re-selection probabilities one epoch ahead (off by one)")
-add('quota_truncated', '07a_divide', "[:int(round((1 - rates[k]) * len(i)))]", "[:int((1 - rates[k]) * len(i))]",
+add('quota_truncated', '07a_divide', "[:int(round((1 - rates[k]) * len(i)))]",
+    "[:int((1 - rates[k]) * len(i))]",
     [DIV], 'per-class quotas truncated, not rounded (0.1 × 10 images keeps 0)')
-add('agree_ignored', '07a_divide', 'kept = (kept | lab & (pred == given) & (conf >= agree_conf)) & ~relabeled',
-    'kept = kept & ~relabeled', [DIV], 'divide.agree_conf ignored: confident agreements beyond the quota not kept')
+add('agree_ignored', '07a_divide',
+    'kept = (kept | lab & (pred == given) & (conf >= agree_conf)) & ~relabeled', 'kept = kept & ~relabeled',
+    [DIV], 'divide.agree_conf ignored: confident agreements beyond the quota not kept')
 add('recall_over_kept', '07a_divide', 'kept_recall=float((sel.kept & right).sum() / max(right.sum(), 1))',
     'kept_recall=float((sel.kept & right).sum() / max(sel.kept.sum(), 1))', [DIV],
     'kept recall divided by the kept images (a second precision)')
@@ -141,8 +144,9 @@ add('validate_on_student', '07a_divide', 'def before_validate(self): self.learn.
     'validation (and so checkpoints) use the student, not the EMA teacher')
 add('fixmatch_mean_over_mask', '07a_divide',
     "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).mean(), mask",
-    "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).sum() / mask.sum().clamp(min=1), "
-    "mask", [DIV], 'the FixMatch loss averaged over the confident images, not the batch')
+    "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).sum() / "
+    "mask.sum().clamp(min=1), mask", [DIV],
+    'the FixMatch loss averaged over the confident images, not the batch')
 add('epoch_tick_plain', '07a_divide', 'EpochTick(log, divide_cost(dc))', 'EpochTick(log)', [DIV],
     'a divide epoch counted as one plain epoch in the time-left estimate')
 add('divide_init_ignored', '07a_divide',
@@ -155,7 +159,7 @@ add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callba
 add('consensus_majority', '14_annotators', 'col[lab] = c.labels', 'col[lab] = c.majority', [ANN],
     'noise.column: crowdlab trains on the majority vote, not the CROWDLAB consensus')
 add('consensus_train_only', '14_annotators', 'i = np.concatenate([data.train.idx, data.valid.idx])',
-    'i = data.train.idx', [ANN], 'the consensus leaves out the valid images (they keep a raw annotator label)')
+    'i = data.train.idx', [ANN], 'the consensus leaves out the valid images (they keep an annotator label)')
 add('csv_overwrites_each_fit', '05a_track', "self.file = f.open('a' if self.n else 'w')",
     "self.file = f.open('w')", [TRACK], 'the CSV tracker keeps only the last fit call of a training')
 add('clean_history_folds_from_0', '07_clean', "files = ([(k + 1, fold_file(d, 'history', k))",
