@@ -156,6 +156,11 @@ add('divide_init_ignored', '07a_divide',
 add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callbacks(folder)])',
     'cbs=[*cbs, ck, nan])', [DIV, 'nbs/10_pipeline.ipynb'],
     "the run's trackers and user callbacks never reach the divide fit")
+add('divide_plan_says_cleaned', '07a_divide', 'cleaned=probs is not None))', 'cleaned=True))',
+    ['tests/test_semi_supervised.py::test_run_keeps_every_label_and_learns_the_pool'],
+    'a divide run without a clean stage says its labels are re-selected')
+add('history_keeps_stage_rows', '02a_runs', 'old = old[old.run_stage != stage] if len(old) else old', 'old = old',
+    ['nbs/02a_runs.ipynb'], "a stage's history.csv rows written again (a resumed stage) are kept twice")
 add('consensus_majority', '14_annotators', 'col[lab] = c.labels', 'col[lab] = c.majority', [ANN],
     'noise.column: crowdlab trains on the majority vote, not the CROWDLAB consensus')
 add('consensus_train_only', '14_annotators', 'i = np.concatenate([data.train.idx, data.valid.idx])',
