@@ -266,7 +266,8 @@ def main(argv=None):
     table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'])
     print(f'\n{table}\n\nkilled {killed} of {len(rows)} mutants ({rate:.0%}) in {time.time() - t_all:.0f} s')
     notes = [f'killed {killed} of {len(rows)} mutants: {rate:.0%}',
-             'a mutant is killed when one of its tests fails; each test command ran with the slow tier on'] + \
+             'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without their '
+             '`#| slow` cells (nbdev-test with no --flags)'] + \
             ([a.note] if a.note else [])
     if not a.only:
         write_results('cpu-mutants', 'Mutation testing: planted bugs the tests catch', settings=dict(
