@@ -118,6 +118,60 @@ add('grid_ignores_set', '10a_sweep', "cfgs.append(load_config(config, list(overr
     "cfgs.append(load_config(config, list(overrides or []) + [", ['tests/test_grid.py'],
     '`noisyfast grid --set` values never reach the runs')
 
+# ---------------------------------------------------------------- divide, consensus labels, tracking, history.csv
+DIV, ANN = 'nbs/07a_divide.ipynb', 'nbs/14_annotators.ipynb'
+TRACK, CLEAN = 'nbs/05a_track.ipynb', 'nbs/07_clean.ipynb'
+add('reselect_flag_ignored', '07a_divide', 'if not self.reselect or self.epoch < w: return 1.',
+    'if self.epoch < w: return 1.', [DIV],
+    'divide without a clean stage re-selects the trusted labels from the teacher (reselect=False ignored)')
+add('blend_off_by_one', '07a_divide', '0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))',
+    '0.5 * (1 - (self.epoch - w + 1) / max(self.n_epoch - w, 1))', [DIV],
+    "the teacher's share of the re-selection probabilities one epoch ahead (off by one)")
+add('quota_truncated', '07a_divide', "[:int(round((1 - rates[k]) * len(i)))]",
+    "[:int((1 - rates[k]) * len(i))]",
+    [DIV], 'per-class quotas truncated, not rounded (0.1 × 10 images keeps 0)')
+add('agree_ignored', '07a_divide',
+    'kept = (kept | lab & (pred == given) & (conf >= agree_conf)) & ~relabeled', 'kept = kept & ~relabeled',
+    [DIV], 'divide.agree_conf ignored: confident agreements beyond the quota not kept')
+add('recall_over_kept', '07a_divide', 'kept_recall=float((sel.kept & right).sum() / max(right.sum(), 1))',
+    'kept_recall=float((sel.kept & right).sum() / max(sel.kept.sum(), 1))', [DIV],
+    'kept recall divided by the kept images (a second precision)')
+add('ema_warmup_unused', '07a_divide', 'ema_update(self.teacher, self.student, self.decay_at(self.step))',
+    'ema_update(self.teacher, self.student, self.decay)', [DIV],
+    'the EMA decay warm-up computed but not used: the teacher stays at its random start')
+add('validate_on_student', '07a_divide', 'def before_validate(self): self.learn.model = self.teacher',
+    'def before_validate(self): self.learn.model = self.student', [DIV],
+    'validation (and so checkpoints) use the student, not the EMA teacher')
+add('fixmatch_mean_over_mask', '07a_divide',
+    "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).mean(), mask",
+    "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).sum() / "
+    "mask.sum().clamp(min=1), mask", [DIV],
+    'the FixMatch loss averaged over the confident images, not the batch')
+add('epoch_tick_plain', '07a_divide', 'EpochTick(log, divide_cost(dc))', 'EpochTick(log)', [DIV],
+    'a divide epoch counted as one plain epoch in the time-left estimate')
+add('divide_init_ignored', '07a_divide',
+    "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
+    [DIV, 'tests/test_divide_data.py::test_divide_init_train_starts_from_the_baseline'],
+    'divide.init: train starts the divide model from scratch')
+add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callbacks(folder)])',
+    'cbs=[*cbs, ck, nan])', [DIV, 'nbs/10_pipeline.ipynb'],
+    "the run's trackers and user callbacks never reach the divide fit")
+add('divide_plan_says_cleaned', '07a_divide', 'cleaned=probs is not None))', 'cleaned=True))',
+    ['tests/test_semi_supervised.py::test_run_keeps_every_label_and_learns_the_pool'],
+    'a divide run without a clean stage says its labels are re-selected')
+add('history_keeps_stage_rows', '02a_runs', 'old = old[old.run_stage != stage] if len(old) else old', 'old = old',
+    ['nbs/02a_runs.ipynb'], "a stage's history.csv rows written again (a resumed stage) are kept twice")
+add('consensus_majority', '14_annotators', 'col[lab] = c.labels', 'col[lab] = c.majority', [ANN],
+    'noise.column: crowdlab trains on the majority vote, not the CROWDLAB consensus')
+add('consensus_train_only', '14_annotators', 'i = np.concatenate([data.train.idx, data.valid.idx])',
+    'i = data.train.idx', [ANN], 'the consensus leaves out the valid images (they keep an annotator label)')
+add('csv_overwrites_each_fit', '05a_track', "self.file = f.open('a' if self.n else 'w')",
+    "self.file = f.open('w')", [TRACK], 'the CSV tracker keeps only the last fit call of a training')
+add('clean_history_folds_from_0', '07_clean', "files = ([(k + 1, fold_file(d, 'history', k))",
+    "files = ([(k, fold_file(d, 'history', k))", [CLEAN], "history.csv's fold column off by one (0..K-1)")
+add('weak_fold_on_given', '07_clean', "on = 'true' if fa and all('true' in a for a in fa) else 'given'",
+    "on = 'given'", [CLEAN], 'weak fold models judged on the given labels even when the true ones are known')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,
@@ -212,7 +266,8 @@ def main(argv=None):
     table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'])
     print(f'\n{table}\n\nkilled {killed} of {len(rows)} mutants ({rate:.0%}) in {time.time() - t_all:.0f} s')
     notes = [f'killed {killed} of {len(rows)} mutants: {rate:.0%}',
-             'a mutant is killed when one of its tests fails; each test command ran with the slow tier on'] + \
+             'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without their '
+             '`#| slow` cells (nbdev-test with no --flags)'] + \
             ([a.note] if a.note else [])
     if not a.only:
         write_results('cpu-mutants', 'Mutation testing: planted bugs the tests catch', settings=dict(

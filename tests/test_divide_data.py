@@ -2,7 +2,11 @@
 labels; real CIFAR-10 test images written as PNG and JPEG) and on a grayscale built-in (Fashion-MNIST, 28 px, one
 channel replicated for the net). The digits built-in, also grayscale, is covered by tests/test_resume.py and the
 pipeline notebook. Tiny runs: ~200 images, `cpu_net`, 1 epoch, 2-fold cleaning of 1 epoch, 1 divide epoch."""
-import pytest, yaml
+from pathlib import Path
+import pytest, torch, yaml
+from fastai.callback.core import Callback
+from noisyfast.config import load_config
+from noisyfast.pipeline import run
 from noisyfast.runs import RunFolder
 from reliability_helpers import main_inproc, make_csv, make_folder, tree_hashes
 
@@ -47,3 +51,26 @@ def test_divide_on_a_grayscale_built_in(tmp_path, archive):
     check_divide(rf, 10)
     info = rf.read('data')['data']
     assert (info['train'] + info['valid'], info['test']) == (200, 100), info # max_train: train + valid
+
+class StartWeights(Callback):
+    "Each fit's weights when it starts, by the name of its folder (the first fit call of each)"
+    seen = {}
+    def before_fit(self):
+        self.seen.setdefault(Path(self.learn.path).name,
+                             {k: v.detach().clone() for k, v in self.model.state_dict().items()})
+
+def test_divide_init_train_starts_from_the_baseline(tmp_path):
+    "divide.init: train: the divide model's first step starts from the train stage's checkpoint"
+    stage = dict(size=8, epochs=1, freeze_epochs=0, lr=0.01)
+    cfg = load_config(None, name='dv', output_dir=str(tmp_path), data=dict(name='digits', max_train=300),
+                      noise=dict(kind='symmetric', rate=0.3), model=dict(arch='cpu_net'), track='none',
+                      train=dict(stages=[stage], bs=32), clean=dict(enabled=True, folds=2, epochs=1),
+                      divide=dict(enabled=True, epochs=1, warmup=0, init='train'), final=dict(enabled=False),
+                      evaluate=dict(robustness=False))
+    StartWeights.seen = {}
+    run(cfg, progress=False, echo=lambda *a: None, callbacks=[StartWeights])
+    rf = RunFolder(tmp_path/'dv')
+    saved = torch.load(rf.weights('train'), map_location='cpu', weights_only=True)['model']
+    sd, base = StartWeights.seen['divide'], StartWeights.seen['train']
+    assert sorted(sd) == sorted(saved) and all(torch.equal(sd[k].cpu(), saved[k]) for k in saved)
+    assert not all(torch.equal(base[k].cpu(), saved[k]) for k in saved) # (the baseline did train)
