@@ -35,12 +35,14 @@ def add(name, nb, old, new, tests, why): MUTANTS.append(Mutant(name, nb, old, ne
 
 # ---------------------------------------------------------------- the planted bugs
 RESUME = 'tests/test_resume.py::test_sigkill_during_clean_then_resume'
-add('oof_leak', '07_clean', 'train=train.subset(tr), arrays=arrays, epochs=cc.epochs',
-    'train=train, arrays=arrays, epochs=cc.epochs', ['nbs/07_clean.ipynb'],
+add('oof_leak', '07_clean', 'train=train.subset(tr), arrays=arrays,\n',
+    'train=train, arrays=arrays,\n', ['nbs/07_clean.ipynb'],
     'fold models trained on the whole split (out-of-fold leak)')
-add('folds_refit_on_resume', '07_clean', '            if f.exists():\n                if done', '            if False:\n                if done',
+add('folds_refit_on_resume', '07_clean', '            if f.exists():\n                if done',
+    '            if False:\n                if done',
     ['nbs/07_clean.ipynb', RESUME], 'resume re-trains the finished folds')
-add('fold_fingerprint_ignored', '07_clean', '    if old == fp or not rank0(): return barrier()', '    return barrier()',
+add('fold_fingerprint_ignored', '07_clean', '    if old == fp or not rank0(): return barrier()',
+    '    return barrier()',
     ['nbs/07_clean.ipynb'], 'fold files of another config or data reused')
 add('strikes_any_votes', '07_clean', 'flip = dis & (votes[rows, p] >= strikes)',
     'flip = dis & (votes.sum(1) >= strikes)', ['nbs/07_clean.ipynb'],
@@ -58,12 +60,14 @@ add('pseudo_baseline_every_round', '06_pseudo', 'probs = predict(cur, data.unlab
     'every pseudo round labels with the baseline model')
 add('pseudo_threshold_ignored', '06_pseudo', 'keep = np.flatnonzero(conf >= threshold)',
     'keep = np.arange(len(conf))', ['nbs/06_pseudo.ipynb'], 'pseudo.threshold ignored')
-add('pseudo_init_ignored', '06_pseudo', "init = cur.weights if pc.init == 'previous' else None", 'init = None',
+add('pseudo_init_ignored', '06_pseudo', "init = cur.weights if pc.init == 'previous' else None",
+    'init = None',
     ['nbs/06_pseudo.ipynb'], "pseudo.init: previous starts each round from scratch")
 add('stages_at_last_size', '05_train', 'size = st.size or tx.shape[1]',
     'size = tc.stages[-1].size or tx.shape[1]', ['nbs/05_train.ipynb'],
     'every progressive-resizing stage trains at the last size')
-add('timm_two_groups', '12_models', 'return [flat(groups[:k]), flat(groups[k:]), list(model[1:].parameters())]',
+add('timm_two_groups', '12_models',
+    'return [flat(groups[:k]), flat(groups[k:]), list(model[1:].parameters())]',
     'return [flat(groups), list(model[1:].parameters())]', ['nbs/12_models.ipynb', 'nbs/05_train.ipynb'],
     "timm models split in two: the whole body at the lowest lr")
 add('weights_count_batches', '03_losses', "n = getattr(self.dls.train, 'n', None)", 'n = len(self.dls.train)',
@@ -80,21 +84,26 @@ add('precision_recall_swapped', '08_evaluate', 'prec, rec = _ratio(tp, tp + fp),
     'detection precision and recall swapped')
 add('noise_remainders_to_first', '02_noise',
     "    hit = np.searchsorted(edges, rng.random() + np.arange(left), side='right')",
-    "    order, hit = np.argsort(k - x, kind='stable'), np.arange(left) # largest remainders, ties to class 0",
+    "    order, hit = np.argsort(k - x, kind='stable'), np.arange(left) "
+    "# largest remainders, ties to class 0",
     ['nbs/02_noise.ipynb'], 'noise counts rounded the same way for every seed')
 add('symmetric_flips_to_itself', '02_noise', 'yn[order[:k]] = other[:k] + (other[:k] >= c)',
-    'yn[order[:k]] = other[:k]', ['nbs/02_noise.ipynb'], 'symmetric noise can "flip" a label to its own class')
+    'yn[order[:k]] = other[:k]', ['nbs/02_noise.ipynb'],
+    'symmetric noise can "flip" a label to its own class')
 add('verify_images_dropped', '02_noise', 'src = verify_images(src, skip_bad=d.skip_bad)', 'src = src',
     ['nbs/02_noise.ipynb', 'tests/test_bad_data.py'], 'unreadable images reach training unchecked')
 add('valid_outside_label_budget', '01_data',
-    'lab, unl = _keep_labels(whole, n_lab, seed + 5)\n        vi = stratified_take(lab.y, valid_pct, seed + 4)\n'
-    '        if len(vi) == 0 and len(lab) > 1: # under one valid image per class: a count instead, at least one\n'
+    'lab, unl = _keep_labels(whole, n_lab, seed + 5)\n'
+    '        vi = stratified_take(lab.y, valid_pct, seed + 4)\n'
+    '        if len(vi) == 0 and len(lab) > 1: '
+    '# under one valid image per class: a count instead, at least one\n'
     '            vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)\n'
     '        valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))',
     'vi = stratified_take(whole.y, valid_pct, seed + 4)\n        valid, rest = whole.subset(vi), '
     'whole.subset(_rest(len(whole), vi))\n        train, unl = _keep_labels(rest, n_lab, seed + 5)',
     ['nbs/01_data.ipynb'], 'valid labels come on top of data.n_labeled')
-add('first_image_sets_size', '01_data', 'h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))',
+add('first_image_sets_size', '01_data',
+    'h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))',
     'h, w = hws[0]', ['nbs/01_data.ipynb', 'tests/test_hardening.py'],
     'the first image (1×1, say) sets the size of every image')
 add('nonfinite_accepted', '00_config', "        if not math.isfinite(v): raise bad('a finite number')\n", '',
@@ -109,16 +118,17 @@ add('half_made_folder_kept', '02a_runs',
     ['nbs/02a_runs.ipynb', 'tests/test_hardening.py'],
     'a run that dies at its start leaves a half-made run folder')
 add('report_failure_swallowed', '10_pipeline', "    except Exception as e: # the results are on disk",
-    "    except Exception as e:\n        return metrics\n    except ValueError as e: # the results are on disk",
+    "    except Exception as e:\n        return metrics\n"
+    "    except ValueError as e: # the results are on disk",
     ['nbs/10_pipeline.ipynb'], 'a failing report is swallowed and the run exits 0')
 add('final_init_ignored', '10_pipeline',
     "weights = ctx.run.weights(init) if init in ('train', 'pseudo') else init", 'weights = None',
     ['nbs/10_pipeline.ipynb'], 'final.init: train starts the final model from scratch')
-add('grid_ignores_set', '10a_sweep', "cfgs.append(load_config(config, list(overrides or []) + extra + [",
-    "cfgs.append(load_config(config, list(overrides or []) + [", ['tests/test_grid.py'],
+add('grid_ignores_set', '10a_sweep', "list(overrides or []) + extra + [f'name={name}'",
+    "list(overrides or []) + [f'name={name}'", ['tests/test_grid.py'],
     '`noisyfast grid --set` values never reach the runs')
 
-# ---------------------------------------------------------------- divide, consensus labels, tracking, history.csv
+# ------------------------------------------------------------ divide, consensus labels, tracking, history.csv
 DIV, ANN = 'nbs/07a_divide.ipynb', 'nbs/14_annotators.ipynb'
 TRACK, CLEAN = 'nbs/05a_track.ipynb', 'nbs/07_clean.ipynb'
 add('reselect_flag_ignored', '07a_divide', 'if not self.reselect or self.epoch < w: return 1.',
@@ -147,7 +157,8 @@ add('fixmatch_mean_over_mask', '07a_divide',
     "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).sum() / "
     "mask.sum().clamp(min=1), mask", [DIV],
     'the FixMatch loss averaged over the confident images, not the batch')
-add('epoch_tick_plain', '07a_divide', 'EpochTick(log, divide_cost(dc))', 'EpochTick(log)', [DIV],
+add('epoch_tick_plain', '07a_divide', 'EpochLine(log, cost=divide_cost(dc), line=False)',
+    'EpochLine(log, line=False)', [DIV],
     'a divide epoch counted as one plain epoch in the time-left estimate')
 add('divide_init_ignored', '07a_divide',
     "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
@@ -159,7 +170,8 @@ add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callba
 add('divide_plan_says_cleaned', '07a_divide', 'cleaned=probs is not None))', 'cleaned=True))',
     ['tests/test_semi_supervised.py::test_run_keeps_every_label_and_learns_the_pool'],
     'a divide run without a clean stage says its labels are re-selected')
-add('history_keeps_stage_rows', '02a_runs', 'old = old[old.run_stage != stage] if len(old) else old', 'old = old',
+add('history_keeps_stage_rows', '02a_runs', 'old = old[old.run_stage != stage] if len(old) else old',
+    'old = old',
     ['nbs/02a_runs.ipynb'], "a stage's history.csv rows written again (a resumed stage) are kept twice")
 add('consensus_majority', '14_annotators', 'col[lab] = c.labels', 'col[lab] = c.majority', [ANN],
     'noise.column: crowdlab trains on the majority vote, not the CROWDLAB consensus')
@@ -192,14 +204,15 @@ def plant(repo:Path, m:Mutant):
     nb = json.loads(path.read_text())
     hits = [c for c in export_cells(nb) if m.old in ''.join(c['source'])]
     n = sum(''.join(c['source']).count(m.old) for c in hits)
-    if n != 1: raise SystemExit(f'mutant {m.name}: {m.old!r} occurs {n} times in the export cells of {path.name}; '
-                                'update the mutant to the current code')
+    if n != 1:
+        raise SystemExit(f'mutant {m.name}: {m.old!r} occurs {n} times in the export cells of '
+                         f'{path.name}; update the mutant to the current code')
     c = hits[0]
     c['source'] = ''.join(c['source']).replace(m.old, m.new).splitlines(keepends=True)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     subprocess.run(['nbdev-export'], cwd=repo, env=env(repo), check=True, capture_output=True)
-    r = subprocess.run([sys.executable, '-c', 'import noisyfast.pipeline, noisyfast.cli'], cwd=repo, env=env(repo),
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-c', 'import noisyfast.pipeline, noisyfast.cli'], cwd=repo,
+                       env=env(repo), capture_output=True, text=True)
     if r.returncode != 0: # a mutant that does not even import is no test of the tests
         raise SystemExit(f'mutant {m.name} breaks the import of noisyfast:\n{r.stderr[-2000:]}')
 
@@ -259,15 +272,16 @@ def main(argv=None):
             restore(repo)
             rows.append(dict(mutant=m.name, notebook=m.nb, bug=m.why, killed='yes' if not passed else 'NO',
                              by=failed or '', failure=why.replace('|', '/'), seconds=round(sec)))
-            print(f'[{i + 1}/{len(ms)}] {m.name}: {f"killed by {failed}: {why}" if not passed else "SURVIVED"} '
+            res = f'killed by {failed}: {why}' if not passed else 'SURVIVED'
+            print(f'[{i + 1}/{len(ms)}] {m.name}: {res} '
                   f'({sec:.0f} s)', flush=True)
     killed = sum(r['killed'] == 'yes' for r in rows)
     rate = killed / max(len(rows), 1)
     table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'])
     print(f'\n{table}\n\nkilled {killed} of {len(rows)} mutants ({rate:.0%}) in {time.time() - t_all:.0f} s')
     notes = [f'killed {killed} of {len(rows)} mutants: {rate:.0%}',
-             'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without their '
-             '`#| slow` cells (nbdev-test with no --flags)'] + \
+             'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without '
+             'their `#| slow` cells (nbdev-test with no --flags)'] + \
             ([a.note] if a.note else [])
     if not a.only:
         write_results('cpu-mutants', 'Mutation testing: planted bugs the tests catch', settings=dict(
