@@ -41,8 +41,10 @@ MAX_EPOCHS = 10_000 # per stage: more is a typo (an extra zero or two) that woul
 @dataclass
 class DataConfig:
     "Which images, how they are split, which are labeled"
-    name: str = setting('digits', 'built-in data set (`noisyfast data list`), or `folder` / `csv` for your own')
-    path: Optional[str] = setting(None, 'archive folder for built-in sets; the folder or CSV file for `folder`/`csv`')
+    name: str = setting('digits', 'built-in data set (`noisyfast data list`), '
+                        'or `folder` / `csv` for your own')
+    path: Optional[str] = setting(None, 'archive folder for built-in sets; '
+                                  'the folder or CSV file for `folder`/`csv`')
     valid_pct: float = setting(0.1, 'fraction of the labelled images held out for validation (stratified)',
                            min=0, max=1, min_open=True, max_open=True)
     test_pct: float = setting(0.2, 'fraction held out for test when the data set has no test split',
@@ -52,20 +54,23 @@ class DataConfig:
     labeled_fraction: Optional[float] = setting(None, 'fraction of the train pool (train + valid) that keeps '
                                             'its labels',
                                             min=0, max=1, min_open=True)
-    max_train: Optional[int] = setting(None, 'use a stratified subset of this many train images (quick runs)', min=1)
-    max_test: Optional[int] = setting(None, 'use a stratified subset of this many test images (quick runs)', min=1)
-    coarse_map: Optional[str] = setting(None, 'YAML/CSV file mapping each class to a coarse class; `builtin` for '
-                                    "the data set's own (CIFAR-10: vehicles vs animals)")
-    image_size: Optional[int] = setting(None, 'resize images to this size when loading (default: the median size '
-                                     'of the images)', min=1, max=MAX_SIZE)
+    max_train: Optional[int] = setting(None, 'use a stratified subset of this many train images '
+                                       '(quick runs)', min=1)
+    max_test: Optional[int] = setting(None, 'use a stratified subset of this many test images '
+                                      '(quick runs)', min=1)
+    coarse_map: Optional[str] = setting(None, 'YAML/CSV file mapping each class to a coarse class; '
+                                        "`builtin` for the data set's own (CIFAR-10: vehicles vs animals)")
+    image_size: Optional[int] = setting(None, 'resize images to this size when loading '
+                                        '(default: the median size of the images)', min=1, max=MAX_SIZE)
     channels: Literal['auto', 'rgb', 'gray'] = setting('auto', 'auto keeps the native channels')
     loader: Literal['auto', 'fast', 'fastai'] = setting(
-        'auto', 'data pipeline: in-memory fast path or fastai DataBlock; auto: fast when the decoded set fits')
+        'auto', 'data pipeline: in-memory fast path or fastai DataBlock; '
+        'auto: fast when the decoded set fits')
     cache: bool = setting(True, 'keep decoded images of built-in file data sets in a memory-mapped file '
                           'under $NOISYFAST_CACHE (~/.cache/noisyfast), reused by later runs')
     skip_bad: bool = setting(False, 'skip unreadable images (listed in the report) instead of failing')
-    classes: Optional[list] = setting(None, 'your own data (folder / csv): the class names, in label order; a label '
-                                      'or class folder not in it is an error')
+    classes: Optional[list] = setting(None, 'your own data (folder / csv): the class names, in label order; '
+                                      'a label or class folder not in it is an error')
     label_columns: Optional[list] = setting(None, 'csv: more label columns to read besides `label`, e.g. the '
                                             'annotators [a, b, c] (class names; an empty cell: not labeled), '
                                             'for noise.kind real')
@@ -74,14 +79,16 @@ class DataConfig:
 @dataclass
 class NoiseConfig:
     "Label noise injected into the train (and valid) labels, or a real-noise column"
-    kind: Literal['none', 'symmetric', 'asymmetric', 'matrix', 'real'] = setting('none', 'kind of label noise')
-    rate: float = setting(0.0, 'fraction of labels flipped (symmetric / asymmetric)', min=0, max=1, max_open=True)
+    kind: Literal['none', 'symmetric', 'asymmetric', 'matrix', 'real'] = setting(
+        'none', 'kind of label noise')
+    rate: float = setting(0.0, 'fraction of labels flipped (symmetric / asymmetric)', min=0, max=1,
+                          max_open=True)
     map: Union[str, dict, None] = setting(None, 'asymmetric class map {from: to} or `builtin`', )
-    matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), or a file')
-    column: Union[str, int, None] = setting(None, 'real-noise label column (CIFAR-10N: aggre, random1..3, worst; '
-                                'Imagenette: 1, 5, 25, 50; csv: data.label_columns), or crowdlab: the '
-                                'CROWDLAB '
-                                'consensus of noise.annotators')
+    matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), '
+                                             'or a file')
+    column: Union[str, int, None] = setting(None, 'real-noise label column (CIFAR-10N: aggre, random1..3, '
+                                            'worst; Imagenette: 1, 5, 25, 50; csv: data.label_columns), '
+                                            'or crowdlab: the CROWDLAB consensus of noise.annotators')
     annotators: Optional[list] = setting(None, 'noise.column crowdlab: the label columns whose consensus the '
                                          'run '
                                          'trains on (default: CIFAR-10N random1..3; csv: data.label_columns)')
@@ -92,19 +99,22 @@ class NoiseConfig:
 class ModelConfig:
     "The network"
     arch: str = setting('resnet50', 'timm or fastai model name (resnet18, resnet50, xresnet50, ...)')
-    pretrained: Union[bool, str] = setting(False, 'false, true (timm/Hugging Face hub) or a path to a weights file')
-    in_chans: Optional[int] = setting(None, 'input channels; default 3 (grayscale images are replicated)', min=1,
-                                   max=64)
+    pretrained: Union[bool, str] = setting(False, 'false, true (timm/Hugging Face hub) '
+                                           'or a path to a weights file')
+    in_chans: Optional[int] = setting(None, 'input channels; default 3 (grayscale images are replicated)',
+                                      min=1, max=64)
     dropout: Optional[float] = setting(None, 'dropout before the classifier', min=0, max=1, max_open=True)
 
 # %% ../nbs/00_config.ipynb #7546e066
 @dataclass
 class StageConfig:
-    "One progressive-resizing stage: a frozen flat-cos phase (with a pretrained body) then an unfrozen one-cycle"
-    size: Optional[int] = setting(None, 'image size for this stage (default: native size)', min=1, max=MAX_SIZE)
+    ("One progressive-resizing stage: a frozen flat-cos phase (with a pretrained body) "
+     "then an unfrozen one-cycle")
+    size: Optional[int] = setting(None, 'image size for this stage (default: native size)', min=1,
+                                  max=MAX_SIZE)
     epochs: int = setting(5, 'unfrozen one-cycle epochs', min=1, max=MAX_EPOCHS)
-    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs (only with a pretrained or transferred body)', min=0,
-                               max=MAX_EPOCHS)
+    freeze_epochs: int = setting(1, 'frozen-body flat-cos epochs '
+                                 '(only with a pretrained or transferred body)', min=0, max=MAX_EPOCHS)
     lr: float = setting(1e-3, 'peak learning rate', min=0, min_open=True, max=10)
     bs: Optional[int] = setting(None, 'batch size (default: train.bs)', min=1, max=MAX_BS)
 
@@ -112,8 +122,9 @@ class StageConfig:
 @dataclass
 class TrainConfig:
     "The training recipe shared by every stage of the pipeline"
-    stages: list = setting(help='progressive-resizing stages, e.g. [{size: 128, epochs: 5}, {size: 224, epochs: 3}]',
-                       factory=lambda: [StageConfig()])
+    stages: list = setting(help='progressive-resizing stages, e.g. '
+                                '[{size: 128, epochs: 5}, {size: 224, epochs: 3}]',
+                           factory=lambda: [StageConfig()])
     bs: int = setting(64, 'batch size', min=1, max=MAX_BS)
     opt: Literal['adam', 'ranger', 'sgd', 'sgd_nesterov'] = setting(
         'adam', "optimizer (sgd: fastai's, momentum 0.9; sgd_nesterov: torch's SGD, Nesterov momentum 0.9)")
@@ -121,12 +132,14 @@ class TrainConfig:
     pct_start: float = setting(0.25, 'one-cycle warm-up fraction', min=0, max=1)
     flat_pct: float = setting(0.75, 'flat-cos: fraction of the frozen phase at constant lr', min=0, max=1)
     lr_mult: float = setting(100, 'discriminative lr: the body\'s first group gets lr / lr_mult', min=1)
-    precision: Literal['auto', 'bf16', 'fp16', 'fp32'] = setting('auto', 'auto: bf16 or fp16 on GPU, fp32 on CPU')
+    precision: Literal['auto', 'bf16', 'fp16', 'fp32'] = setting(
+        'auto', 'auto: bf16 or fp16 on GPU, fp32 on CPU')
     loss: Literal['ce', 'mae', 'rce', 'nce', 'nfl', 'gce', 'nce+rce', 'nce+mae', 'nfl+rce', 'nfl+mae',
                   'ce+mae'] = setting('ce', 'loss function (robust losses of Ma et al. 2020)')
     alpha: float = setting(1.0, 'active-passive loss: weight of the active term', min=0)
     beta: float = setting(1.0, 'active-passive loss: weight of the passive term', min=0)
-    label_smoothing: float = setting(0.0, 'label-smoothing epsilon for cross-entropy', min=0, max=1, max_open=True)
+    label_smoothing: float = setting(0.0, 'label-smoothing epsilon for cross-entropy', min=0, max=1,
+                                     max_open=True)
     nfl_gamma: Optional[float] = setting(
         None, "NFL's focusing parameter gamma >= 0 (losses nfl, nfl+rce, nfl+mae; default 0.5; 0: NCE)",
         min=0)
@@ -139,10 +152,11 @@ class TrainConfig:
         'flip', 'none; flip; crop = pad-and-crop + flip (32 px); shift = pad-and-crop, no flip (digits); '
         'rrc = random-resized-crop + flip')
     min_scale: float = setting(0.35, 'random-resized-crop minimum scale', min=0, max=1, min_open=True)
-    loss_weight_tau: Optional[float] = setting(None, 'per-sample weights: p_y/tau below tau (0.6 in the original)',
-                                           min=0, max=1, min_open=True)
+    loss_weight_tau: Optional[float] = setting(None, 'per-sample weights: p_y/tau below tau '
+                                               '(0.6 in the original)', min=0, max=1, min_open=True)
     loss_weight_warmup: int = setting(1, 'epochs before per-sample weights start', min=0)
-    train_bn: bool = setting(True, 'frozen phase: keep training the body\'s BatchNorm layers (fastai\'s default)')
+    train_bn: bool = setting(True, 'frozen phase: keep training the body\'s BatchNorm layers '
+                             '(fastai\'s default)')
     baseline: bool = setting(True, 'run the baseline training on the given labels (the `train` stage)')
     monitor: Literal['accuracy', 'valid_loss'] = setting('accuracy', 'metric that picks the best checkpoint')
     load: Literal['best', 'last'] = setting('best', 'checkpoint kept at the end of each training call')
@@ -157,10 +171,11 @@ class TrainConfig:
 class PseudoConfig:
     "Pseudo-labeling rounds over the unlabeled pool"
     rounds: int = setting(0, 'number of pseudo-labeling rounds (0: stage off)', min=0, max=100)
-    threshold: float = setting(0.0, 'keep pseudo-labels with confidence >= threshold (0 keeps all)', min=0, max=1)
+    threshold: float = setting(0.0, 'keep pseudo-labels with confidence >= threshold (0 keeps all)',
+                               min=0, max=1)
     weight: bool = setting(False, 'weight pseudo-labeled samples by their confidence')
-    init: Literal['model', 'previous'] = setting('model', "each round starts from model.pretrained ('model') or "
-                                                 "the previous round's best weights ('previous')")
+    init: Literal['model', 'previous'] = setting('model', "each round starts from model.pretrained ('model') "
+                                                 "or the previous round's best weights ('previous')")
     epochs: Optional[int] = setting(None, "epochs per round (default: the stages' epochs)", min=1,
                                   max=MAX_EPOCHS)
 
@@ -176,11 +191,12 @@ class CleanConfig:
     filter_by: Literal['prune_by_noise_rate', 'prune_by_class', 'both', 'confident_learning',
                        'predicted_neq_given', 'low_normalized_margin', 'low_self_confidence'] = setting(
                            'prune_by_noise_rate', "cleanlab find_label_issues filter_by")
-    frac_noise: float = setting(1.0, 'cleanlab frac_noise: fraction of the estimated noise to flag (only with '
-                                'filter_by prune_by_noise_rate, prune_by_class or both)', min=0, max=1,
-                                min_open=True)
+    frac_noise: float = setting(1.0, 'cleanlab frac_noise: fraction of the estimated noise to flag '
+                                '(only with filter_by prune_by_noise_rate, prune_by_class or both)',
+                                min=0, max=1, min_open=True)
     action: Literal['prune', 'relabel', 'unlabel'] = setting('prune', 'what to do with flagged samples')
-    relabel_threshold: float = setting(0.0, 'relabel only when the out-of-fold probability >= this', min=0, max=1)
+    relabel_threshold: float = setting(0.0, 'relabel only when the out-of-fold probability >= this',
+                                       min=0, max=1)
     strikes: Optional[int] = setting(None, 'iterative relabeling: relabel to a class predicted this many '
                                      'times against the label (off when unset)', min=1)
     strike_steps: int = setting(3, 'relabeling steps', min=1, max=100)
@@ -204,12 +220,13 @@ def unused_loss_setting(tc) -> Optional[tuple]:
                           ('gce_q', 'gce', tc.gce_q is not None),
                           ('label_smoothing', 'ce', bool(tc.label_smoothing))):
         if on and term not in terms:
-            return f'train.{key}', (f'train.loss is {tc.loss!r}, which has no {term} term: remove train.{key}, '
-                                    f'or choose a loss with {term}')
+            return f'train.{key}', (f'train.loss is {tc.loss!r}, which has no {term} term: '
+                                    f'remove train.{key}, or choose a loss with {term}')
     for key in ('alpha', 'beta'):
         if getattr(tc, key) != 1 and len(terms) == 1:
-            why = (f'train.loss is {tc.loss!r}, which has one term: train.alpha and train.beta weight the two '
-                   f'terms of an active-passive loss (e.g. nce+rce); remove train.{key}, or choose such a loss')
+            why = (f'train.loss is {tc.loss!r}, which has one term: train.alpha and train.beta weight '
+                   'the two terms of an active-passive loss (e.g. nce+rce); '
+                   f'remove train.{key}, or choose such a loss')
             return f'train.{key}', why
 
 # %% ../nbs/00_config.ipynb #61c1aa5b
@@ -388,7 +405,8 @@ def _check_bounds(v, key, src, md):
     if bad:
         lb = '' if lo is None else ('(' if md.get('min_open') else '[') + f'{lo}'
         ub = '' if hi is None else f'{hi}' + (')' if md.get('max_open') else ']')
-        rng = f'{lb}, {ub}' if lo is not None and hi is not None else (f'>= {lo}' if hi is None else f'<= {hi}')
+        rng = (f'{lb}, {ub}' if lo is not None and hi is not None
+               else (f'>= {lo}' if hi is None else f'<= {hi}'))
         if lo is not None and hi is None and md.get('min_open'): rng = f'> {lo}'
         raise ConfigError(f'{_where(key, src)}: {_show(v)} is out of range; allowed: {rng}')
     return v
@@ -396,7 +414,8 @@ def _check_bounds(v, key, src, md):
 # %% ../nbs/00_config.ipynb #c4ec1a01
 def _check(v, t, key, src, md=None):
     "Check (and lightly convert) value `v` against type `t`"
-    md, bad = md or {}, lambda what: ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; expected {what}')
+    md, bad = md or {}, lambda what: ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; '
+                                                 f'expected {what}')
     origin, args = typing.get_origin(t), typing.get_args(t)
     if origin in (Union, types.UnionType):
         if v is None and type(None) in args: return None
@@ -409,7 +428,8 @@ def _check(v, t, key, src, md=None):
         raise bad(' or '.join(_type_name(a) for a in args))
     if origin is Literal:
         if not isinstance(v, (str, int, float)) or v not in args:
-            raise ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; choose one of {", ".join(map(str, args))}')
+            raise ConfigError(f'{_where(key, src)}: {_show(v)} is not allowed; '
+                              f'choose one of {", ".join(map(str, args))}')
         return v
     if t is bool:
         if not isinstance(v, bool): raise bad('true or false')
@@ -436,7 +456,8 @@ def _check(v, t, key, src, md=None):
 def _unknown(key, src, cls):
     hint = suggest_key(key, Config)
     msg = f"unknown key '{key}'" + (f' in {src}' if src else '')
-    return ConfigError(msg + (f"; did you mean '{hint}'?" if hint else f'; see `noisyfast config keys` for the valid keys'))
+    return ConfigError(msg + (f"; did you mean '{hint}'?" if hint
+                              else f'; see `noisyfast config keys` for the valid keys'))
 
 def from_dict(d:dict, # the parsed YAML
               cls=Config, # the schema
@@ -446,7 +467,8 @@ def from_dict(d:dict, # the parsed YAML
     "Build a validated config of type `cls` from a nested dict"
     if d is None: d = {}
     if not isinstance(d, dict):
-        raise ConfigError(f"{_where(prefix.rstrip('.') or 'config', src)}: expected a mapping of keys, got {d!r}")
+        raise ConfigError(f"{_where(prefix.rstrip('.') or 'config', src)}: expected a mapping of keys, "
+                          f"got {d!r}")
     hints, names = _hints(cls), {f.name: f for f in fields(cls)}
     kw = {}
     for k, v in d.items():
@@ -482,7 +504,8 @@ def _set_dotted(d:dict, key:str, value, src='command line'):
         stages = d.setdefault('train', {}).setdefault('stages', [{}])
         if len(parts) == 4:
             if not parts[2].isdigit() or int(parts[2]) >= len(stages):
-                raise ConfigError(f"'{key}' on the {src}: stage index {parts[2]!r} is not one of 0..{len(stages)-1}")
+                raise ConfigError(f"'{key}' on the {src}: stage index {parts[2]!r} is not one of "
+                                  f"0..{len(stages)-1}")
             stages[int(parts[2])][parts[3]] = value
         else:
             for s in stages: s[parts[2]] = value
@@ -514,7 +537,8 @@ def atomic_write_text(path, text:str):
     os.replace(tmp, path)
     return path
 
-MAX_CONFIG_BYTES = 1_000_000 # a run config is a few hundred bytes; a bigger file is a mistake (or a YAML bomb)
+# a run config is a few hundred bytes; a bigger file is a mistake (or a YAML bomb)
+MAX_CONFIG_BYTES = 1_000_000
 MAX_CONFIG_ITEMS = 100_000 # values in the parsed config, aliases expanded
 
 class _Loader(yaml.SafeLoader):
@@ -540,8 +564,9 @@ def _read_yaml(path:Path, src:str):
         raise ConfigError(f'config file {src} not found' if not path.exists() else f'{src} is not a file')
     n = path.stat().st_size
     if n > MAX_CONFIG_BYTES:
-        raise ConfigError(f'{src} is {n:,} bytes; a run config is a small text file (at most {MAX_CONFIG_BYTES:,} '
-                          'bytes): give noise.matrix or data.classes as a file instead')
+        raise ConfigError(f'{src} is {n:,} bytes; a run config is a small text file '
+                          f'(at most {MAX_CONFIG_BYTES:,} bytes): '
+                          'give noise.matrix or data.classes as a file instead')
     try: text = path.read_bytes().decode('utf-8-sig')
     except UnicodeDecodeError as e:
         raise ConfigError(f'{src} is not a UTF-8 text file (byte {e.start}); give a YAML config') from None
@@ -549,7 +574,8 @@ def _read_yaml(path:Path, src:str):
     ld.src = src
     try: return ld.get_single_data()
     except yaml.YAMLError as e: raise ConfigError(f'{src} is not valid YAML: {e}') from None
-    except RecursionError: raise ConfigError(f'{src}: the YAML is nested too deeply to be a run config') from None
+    except RecursionError:
+        raise ConfigError(f'{src}: the YAML is nested too deeply to be a run config') from None
     finally: ld.dispose()
 
 def _check_items(d, src):
@@ -559,9 +585,9 @@ def _check_items(d, src):
         v = todo.pop()
         n += 1 + (len(v) // 100 if isinstance(v, str) else 0)
         if n > MAX_CONFIG_ITEMS:
-            raise ConfigError(f'{src or "the config"} holds more than {MAX_CONFIG_ITEMS:,} values once its YAML '
-                              'aliases (*name) are expanded; a run config is small (give a big noise.matrix as '
-                              'a .npy or .csv file)')
+            raise ConfigError(f'{src or "the config"} holds more than {MAX_CONFIG_ITEMS:,} values once '
+                              'its YAML aliases (*name) are expanded; a run config is small '
+                              '(give a big noise.matrix as a .npy or .csv file)')
         if isinstance(v, dict): todo += [*v.keys(), *v.values()]
         elif isinstance(v, (list, tuple, set)): todo += list(v)
 
@@ -575,7 +601,8 @@ def load_config(path=None, # a YAML file, or None for the defaults
     if path is not None:
         path, src = Path(path), str(path)
         d = _read_yaml(path, src) or {}
-        if not isinstance(d, dict): raise ConfigError(f'{src}: expected a mapping of keys at the top, got {_show(d)}')
+        if not isinstance(d, dict):
+            raise ConfigError(f'{src}: expected a mapping of keys at the top, got {_show(d)}')
     for k, v in kwargs.items():
         if isinstance(v, dict) and isinstance(d.get(k), dict): d[k] = {**d[k], **v}
         else: d[k] = v
@@ -597,21 +624,23 @@ def validate(cfg:Config, src:str=None) -> Config:
     w = lambda k: _where(k, src)
     n, d = cfg.noise, cfg.data
     if n.kind in ('symmetric', 'asymmetric') and n.rate == 0:
-        raise ConfigError(f"{w('noise.rate')}: noise.kind is {n.kind!r} but the rate is 0; set a rate in (0, 1) "
-                          "or noise.kind: none")
+        raise ConfigError(f"{w('noise.rate')}: noise.kind is {n.kind!r} but the rate is 0; "
+                          "set a rate in (0, 1) or noise.kind: none")
     for k, kinds in dict(rate=('symmetric', 'asymmetric'), map=('asymmetric',), matrix=('matrix',),
                          column=('real',)).items():
         v = getattr(n, k)
         if v is not None and v != 0 and n.kind not in kinds:
-            raise ConfigError(f"{w('noise.' + k)}: {_show(v)} is set but noise.kind is {n.kind!r}, which does not "
-                              f"use it; set noise.kind: {' or '.join(kinds)}, or remove noise.{k}")
+            raise ConfigError(f"{w('noise.' + k)}: {_show(v)} is set but noise.kind is {n.kind!r}, "
+                              f"which does not use it; set noise.kind: {' or '.join(kinds)}, "
+                              f"or remove noise.{k}")
     if n.kind == 'matrix' and n.matrix is None:
         raise ConfigError(f"{w('noise.matrix')}: noise.kind is 'matrix' but no matrix is given")
     if n.kind == 'real' and n.column is None:
         raise ConfigError(f"{w('noise.column')}: noise.kind is 'real' but no label column is given "
                           "(`noisyfast data info NAME` lists them)")
     if d.n_labeled is not None and d.labeled_fraction is not None:
-        raise ConfigError(f"{w('data.n_labeled')}: set either data.n_labeled or data.labeled_fraction, not both")
+        raise ConfigError(f"{w('data.n_labeled')}: set either data.n_labeled or "
+                          "data.labeled_fraction, not both")
     _check_path_texts(cfg, w)
     p = cfg.model.pretrained
     if isinstance(p, str) and not _exists(p):
@@ -639,14 +668,15 @@ def _exists(p) -> bool:
 
 def _check_path_texts(cfg, w):
     "File and folder names the OS would refuse (a part over `NAME_MAX` bytes) are refused by their key"
-    for key in ('output_dir', 'data.path', 'data.coarse_map', 'model.pretrained', 'final.init', 'noise.matrix',
-                'noise.map'):
+    for key in ('output_dir', 'data.path', 'data.coarse_map', 'model.pretrained', 'final.init',
+                'noise.matrix', 'noise.map'):
         v = cfg
         for part in key.split('.'): v = getattr(v, part)
         if not isinstance(v, str): continue
         long = [s for s in Path(v).parts if len(s.encode()) > NAME_MAX]
-        if long: raise ConfigError(f'{w(key)}: the name {_show(long[0])} is {len(long[0].encode())} bytes long; '
-                                   f'file and folder names are at most {NAME_MAX} bytes')
+        if long:
+            raise ConfigError(f'{w(key)}: the name {_show(long[0])} is {len(long[0].encode())} bytes long; '
+                              f'file and folder names are at most {NAME_MAX} bytes')
 
 def _check_run_folder(cfg, w):
     "The run name is one usable folder name, and no file stands where the run folder or its parents go"
@@ -654,17 +684,19 @@ def _check_run_folder(cfg, w):
     if name is not None:
         why = ('it is empty' if not name.strip() else "it holds a '/'" if '/' in name else
                'it is . or ..' if name in ('.', '..') else
-               f'it is {len(name.encode())} bytes long; at most {NAME_MAX}' if len(name.encode()) > NAME_MAX else None)
+               f'it is {len(name.encode())} bytes long; at most {NAME_MAX}'
+               if len(name.encode()) > NAME_MAX else None)
         if why: raise ConfigError(f"{w('name')}: {_show(name)} is not a usable folder name: {why}")
     out = Path(cfg.output_dir)
     for p in ([out/name] if name else []) + [out, *out.parents]:
         try:
             if not p.exists(): continue
             if p.is_dir(): return
-        except OSError as e: raise ConfigError(f"{w('output_dir')}: {p} cannot be used ({e.strerror})") from None
+        except OSError as e:
+            raise ConfigError(f"{w('output_dir')}: {p} cannot be used ({e.strerror})") from None
         key = 'name' if name and p == out/name else 'output_dir'
-        raise ConfigError(f'{w(key)}: {p} is a file, not a folder, so the run folder {out/(name or "")} cannot be '
-                          f'made there; change {key} or move the file')
+        raise ConfigError(f'{w(key)}: {p} is a file, not a folder, so the run folder {out/(name or "")} '
+                          f'cannot be made there; change {key} or move the file')
 
 # %% ../nbs/00_config.ipynb #3d7a9b10
 def _check_lists(cfg, w):
@@ -673,15 +705,17 @@ def _check_lists(cfg, w):
     if cl is not None and any(isinstance(c, bool) or not isinstance(c, (str, int)) for c in cl):
         raise ConfigError(f"{w('data.classes')}: {_show(cl)}; give a list of class names")
     m = cfg.noise.map
-    if isinstance(m, dict) and any(isinstance(x, bool) or not isinstance(x, (str, int)) for kv in m.items() for x in kv):
+    if isinstance(m, dict) and any(isinstance(x, bool) or not isinstance(x, (str, int))
+                                   for kv in m.items() for x in kv):
         raise ConfigError(f"{w('noise.map')}: {_show(m)}; give a mapping from class name to class name")
     T = cfg.noise.matrix
     if isinstance(T, list):
         num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
         if not T or len(T) > 1000 or any(not isinstance(r, list) or len(r) != len(T) for r in T) or \
            not all(num(x) for r in T for x in r):
-            raise ConfigError(f"{w('noise.matrix')}: {_show(T)}; give a square matrix, one row of numbers per "
-                              'class (at most 1000 classes inline; a bigger one as a .npy or .csv file)')
+            raise ConfigError(f"{w('noise.matrix')}: {_show(T)}; give a square matrix, "
+                              'one row of numbers per class (at most 1000 classes inline; '
+                              'a bigger one as a .npy or .csv file)')
         from noisyfast.noise import NoiseError, check_matrix # it needs numpy only
         try: check_matrix(T)
         except NoiseError as e: raise ConfigError(f"{w('noise.matrix')}: {e}") from None
