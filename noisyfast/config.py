@@ -240,8 +240,15 @@ class DivideConfig:
     bs: Optional[int] = setting(None, 'labeled images per step (default: train.bs)', min=1, max=MAX_BS)
     unlabeled_ratio: int = setting(2, 'unlabeled images per step, as a multiple of divide.bs (FixMatch mu; 0: '
                                    'no unlabeled loss)', min=0, max=64)
-    threshold: float = setting(0.95, 'an unlabeled image is learned when the teacher is at least this confident',
+    threshold: float = setting(0.95, 'an unlabeled image is learned when the teacher is at least this '
+                               "confident (threshold_mode fixed); adaptive: the cap on each class's threshold",
                                min=0, max=1)
+    threshold_mode: Literal['fixed', 'adaptive'] = setting(
+        'fixed', "fixed: divide.threshold for every class; adaptive: per-class self-adaptive thresholds "
+        "(FreeMatch): an EMA of the teacher's mean confidence on the unlabeled batches, times each class's "
+        'EMA mean probability over the largest one, capped at divide.threshold')
+    threshold_momentum: float = setting(0.99, 'adaptive thresholds: momentum of their EMAs, per step '
+                                        '(FreeMatch uses 0.999 over ~1M steps)', min=0, max=1, max_open=True)
     ema_decay: float = setting(0.999, 'teacher = exponential moving average of the weights with this decay '
                                '(warmed up as min(decay, (1 + step) / (10 + step)))', min=0, max=1, max_open=True)
     warmup: int = setting(2, 'epochs on the out-of-fold selection before re-selecting with the teacher; the '

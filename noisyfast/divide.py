@@ -27,8 +27,9 @@ from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
-           'EmaTeacher', 'fixmatch_loss', 'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'divide_fit',
-           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'EmaTeacher', 'confident', 'fixmatch_loss', 'AdaptiveThreshold', 'FixMatch', 'Reselect', 'DivideResult',
+           'divide_cost', 'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan',
+           'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -231,14 +232,49 @@ class EmaTeacher(Callback):
     def before_validate(self): self.learn.model = self.teacher
 
 # %% ../nbs/07a_divide.ipynb #e8df5965
+def confident(teacher_probs:torch.Tensor, # the teacher's probabilities, B×C
+              threshold:float|torch.Tensor, # one value, or one per class (C)
+             ) -> tuple:
+    "(mask B float, target B): where the teacher's top probability reaches its predicted class's threshold"
+    conf, target = teacher_probs.max(1)
+    thr = threshold.to(conf.device)[target] if torch.is_tensor(threshold) else threshold
+    return (conf >= thr).float(), target
+
 def fixmatch_loss(logits:torch.Tensor, # the student's logits on the strong view, B×C
                   teacher_probs:torch.Tensor, # the teacher's probabilities on the weak view, B×C
-                  threshold:float=0.95,
+                  threshold:float|torch.Tensor=0.95, # one value, or one per class (`AdaptiveThreshold`)
                  ) -> tuple:
-    "(loss, mask): cross-entropy to the teacher's class where its probability ≥ threshold, averaged over B"
-    conf, target = teacher_probs.max(1)
-    mask = (conf >= threshold).float()
+    "(loss, mask): cross-entropy to the teacher's class where it is `confident`, averaged over B"
+    mask, target = confident(teacher_probs, threshold)
     return (F.cross_entropy(logits.float(), target, reduction='none') * mask).mean(), mask
+
+
+# %% ../nbs/07a_divide.ipynb #214b12a6
+class AdaptiveThreshold:
+    "Per-class self-adaptive thresholds (FreeMatch): an EMA confidence times each class's relative EMA mass"
+    def __init__(self, n_classes:int, *,
+                 momentum:float=0.99, # of both EMAs, per `update`
+                 cap:float=1., # no class's threshold above this (`divide.threshold`)
+                ):
+        store_attr(); self.reset()
+
+    def reset(self):
+        "A uniform teacher: τ and every class's p̃ at 1/C"
+        c = self.n_classes
+        self.tau, self.p = 1 / c, torch.full((c,), 1 / c)
+
+    @property
+    def thresholds(self) -> torch.Tensor:
+        "Per class: τ · p̃(c) / max p̃, capped"
+        return (self.tau * self.p / self.p.max()).clamp(max=self.cap)
+
+    def update(self, probs:torch.Tensor, # the teacher's probabilities on one unlabeled batch, B×C
+              ) -> torch.Tensor:
+        "Move both EMAs towards the batch; the new per-class thresholds"
+        probs, m = probs.detach().float().cpu(), self.momentum
+        self.tau = m * self.tau + (1 - m) * float(probs.max(1).values.mean())
+        self.p = m * self.p + (1 - m) * probs.mean(0)
+        return self.thresholds
 
 # %% ../nbs/07a_divide.ipynb #d08bd9dc
 class FixMatch(Callback):
@@ -247,7 +283,9 @@ class FixMatch(Callback):
     def __init__(self, ema:EmaTeacher, strong:StrongAug, *,
                  mu:int=2, # unlabeled images per labeled image
                  threshold:float=0.95, ramp_epochs:float=2, label_smoothing:float=0.1, strong_weight:float=1.,
-                 unlabeled_weight:float=1., mixup:float=0., seed:int=0):
+                 unlabeled_weight:float=1., mixup:float=0., seed:int=0,
+                 adaptive:AdaptiveThreshold=None, # per-class self-adaptive thresholds instead of `threshold`
+                ):
         store_attr()
         self.g, self.rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
         self.pool = self.pool_true = None
@@ -272,15 +310,27 @@ def _ramp(self:FixMatch) -> float:
     if self.ramp_epochs <= 0: return 1.
     return min(1., (self.epoch + self.iter / max(self.n_iter, 1)) / self.ramp_epochs)
 
-def _fm_before_epoch(self:FixMatch): self.n_seen = self.n_mask = self.n_mask_known = self.n_mask_right = 0
+def _fm_before_fit(self:FixMatch):
+    if self.adaptive is not None: self.adaptive.reset() # each fit starts from a uniform teacher
+
+def _fm_before_epoch(self:FixMatch):
+    self.n_seen = self.n_mask = self.n_mask_known = self.n_mask_right = self.n_thr = 0
+    self.thr_sum = 0.
+
+def _step_threshold(self:FixMatch, tp):
+    "This step's threshold (one, or one per class after updating the adaptive ones); its mean to the stats"
+    self.thr = self.threshold if self.adaptive is None else self.adaptive.update(tp)
+    mean = float(self.thr.mean()) if torch.is_tensor(self.thr) else float(self.thr)
+    self.thr_sum, self.n_thr = self.thr_sum + mean, self.n_thr + 1
+    return self.thr
 
 def _unlabeled_part(self:FixMatch, n:int):
     "Strong view of `n` pool images, and the teacher's probabilities on their weak view"
     i = self._next(n)
     ux = self.pool[i.to(self.pool.device)].to(self.dls.device)
     with torch.no_grad(): tp = self.ema.teacher(self.dl.tfm(ux, train=True, g=self.g)).float().softmax(1)
-    conf, pred = tp.max(1)
-    m = (conf >= self.threshold).cpu()
+    m, pred = confident(tp, self._step_threshold(tp))
+    m = m.bool().cpu()
     self.n_seen, self.n_mask = self.n_seen + n, self.n_mask + int(m.sum())
     if self.pool_true is not None: # pseudo-label precision over the masked images whose true label is known
         t = torch.as_tensor(self.pool_true)[i]
@@ -288,7 +338,8 @@ def _unlabeled_part(self:FixMatch, n:int):
         self.n_mask_right += int((pred.cpu()[m] == t[m]).sum())
     return self.strong(ux, self.g), tp
 
-FixMatch._ramp, FixMatch.before_epoch, FixMatch._unlabeled_part = _ramp, _fm_before_epoch, _unlabeled_part
+FixMatch._ramp, FixMatch.before_fit, FixMatch.before_epoch = _ramp, _fm_before_fit, _fm_before_epoch
+FixMatch._step_threshold, FixMatch._unlabeled_part = _step_threshold, _unlabeled_part
 
 # %% ../nbs/07a_divide.ipynb #6cb0467f
 def _fm_before_batch(self:FixMatch):
@@ -323,7 +374,7 @@ def _fm_after_loss(self:FixMatch):
     loss = ce(pw, y) if ym is None else self.lam * ce(pw, y) + (1 - self.lam) * ce(pw, ym)
     if self.w > 0 and self.strong_weight > 0: loss = loss + self.w * self.strong_weight * ce(rest.pop(0), y)
     if self.tp is not None:
-        loss = loss + self.w * self.unlabeled_weight * fixmatch_loss(rest.pop(0), self.tp, self.threshold)[0]
+        loss = loss + self.w * self.unlabeled_weight * fixmatch_loss(rest.pop(0), self.tp, self.thr)[0]
     self.learn.loss_grad, self.learn.loss = loss, loss.detach().clone()
 
 FixMatch.before_batch, FixMatch.after_pred = _fm_before_batch, _fm_after_pred
@@ -382,6 +433,7 @@ def _rs_after_epoch(self:Reselect):
     fm, names = self.fm, self.recorder.metric_names[1:-1]
     row = dict(epoch=self.epoch, **self.sel.counts(), pool=len(fm.pool), moved=self.moved, blend=self.blend(),
                **selection_quality(self.sel, self.given, self.y_true),
+               threshold=fm.thr_sum / fm.n_thr if fm.n_thr else float('nan'), # mean over steps and classes
                mask_rate=fm.n_mask / fm.n_seen if fm.n_seen else float('nan'),
                **dict(zip(names, map(float, self.recorder.values[-1]))))
     if self.y_true is not None or self.extra_true is not None:
@@ -449,7 +501,9 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
     fm = FixMatch(ema, StrongAug.like(dls.train.tfm, magnitude=dc.magnitude, cutout=dc.cutout),
                   mu=dc.unlabeled_ratio, threshold=dc.threshold, ramp_epochs=dc.warmup,
                   label_smoothing=dc.label_smoothing, strong_weight=dc.strong_weight,
-                  unlabeled_weight=dc.unlabeled_weight, mixup=dc.mixup, seed=seed)
+                  unlabeled_weight=dc.unlabeled_weight, mixup=dc.mixup, seed=seed,
+                  adaptive=AdaptiveThreshold(data.c, momentum=dc.threshold_momentum, cap=dc.threshold)
+                  if dc.threshold_mode == 'adaptive' else None)
     tdl = eval_dl(tx, size=size, bs=dls.valid.bs, stats=stats, n_channels=n_ch, device=device)
     unl = data.unlabeled
     rs = Reselect(fm, tx, given, probs, tdl, rates=rates, warmup=dc.warmup, y_true=data.train.y_true,
@@ -549,7 +603,8 @@ def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Opti
 # %% ../nbs/07a_divide.ipynb #e0b20fc3
 _COUNTS = dict(kept='kept', relabeled='relabeled', unlabeled='unlabeled', pool='FixMatch pool', moved='moved')
 _RATES = dict(kept_precision='kept precision', kept_recall='kept recall', relabel_precision='relabel precision',
-              mask_rate='mask rate', pseudo_precision='pseudo-label precision',
+              threshold='FixMatch threshold', mask_rate='mask rate',
+              pseudo_precision='pseudo-label precision',
               accuracy='teacher valid acc (given labels)', valid_true_accuracy='teacher valid acc (true labels)')
 
 def selection_table(stats:pd.DataFrame, # divide/stats.csv: one row per epoch
