@@ -238,10 +238,11 @@ class DivideConfig:
     lr: Optional[float] = setting(None, "peak learning rate (default: the last train stage's lr)", min=0,
                                   min_open=True, max=10)
     bs: Optional[int] = setting(None, 'labeled images per step (default: train.bs)', min=1, max=MAX_BS)
-    unlabeled_ratio: int = setting(2, 'unlabeled images per step, as a multiple of divide.bs (FixMatch mu; 0: '
-                                   'no unlabeled loss)', min=0, max=64)
+    unlabeled_ratio: int = setting(2, 'unlabeled images per step, as a multiple of divide.bs (FixMatch mu; '
+                                   '0: no unlabeled loss)', min=0, max=64)
     threshold: float = setting(0.95, 'an unlabeled image is learned when the teacher is at least this '
-                               "confident (threshold_mode fixed); adaptive: the cap on each class's threshold",
+                               "confident (threshold_mode fixed); adaptive: the cap on each class's "
+                               'threshold',
                                min=0, max=1)
     threshold_mode: Literal['fixed', 'adaptive'] = setting(
         'fixed', "fixed: divide.threshold for every class; adaptive: per-class self-adaptive thresholds "
@@ -250,7 +251,8 @@ class DivideConfig:
     threshold_momentum: float = setting(0.99, 'adaptive thresholds: momentum of their EMAs, per step '
                                         '(FreeMatch uses 0.999 over ~1M steps)', min=0, max=1, max_open=True)
     ema_decay: float = setting(0.999, 'teacher = exponential moving average of the weights with this decay '
-                               '(warmed up as min(decay, (1 + step) / (10 + step)))', min=0, max=1, max_open=True)
+                               '(warmed up as min(decay, (1 + step) / (10 + step)))', min=0, max=1,
+                               max_open=True)
     warmup: int = setting(2, 'epochs on the out-of-fold selection before re-selecting with the teacher; the '
                           'strong-view and unlabeled losses ramp in over them', min=0, max=MAX_EPOCHS)
     agree_conf: float = setting(0.9, 'also keep a label the model predicts with at least this probability',
@@ -259,10 +261,10 @@ class DivideConfig:
                                   'label', min=0, max=1)
     max_noise: float = setting(0.8, "cap on each class's estimated noise rate (keeps at least 1 - this of "
                                'each class)', min=0, max=1)
-    magnitude: float = setting(0.5, 'strong augmentation strength: the largest rotation (30 deg), shear, shift '
-                               'and colour change, as a fraction', min=0, max=1)
-    cutout: float = setting(0.5, 'strong augmentation: side of the cut-out square, as a fraction of the image '
-                            '(0: off)', min=0, max=1)
+    magnitude: float = setting(0.5, 'strong augmentation strength: the largest rotation (30 deg), shear, '
+                               'shift and colour change, as a fraction', min=0, max=1)
+    cutout: float = setting(0.5, 'strong augmentation: side of the cut-out square, as a fraction of the '
+                            'image (0: off)', min=0, max=1)
     label_smoothing: float = setting(0.1, 'label smoothing of the labeled cross-entropy', min=0, max=1,
                                      max_open=True)
     mixup: float = setting(0.0, 'MixUp alpha on the labeled weak view (0: off)', min=0)

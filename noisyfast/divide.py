@@ -602,10 +602,12 @@ def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Opti
 
 # %% ../nbs/07a_divide.ipynb #e0b20fc3
 _COUNTS = dict(kept='kept', relabeled='relabeled', unlabeled='unlabeled', pool='FixMatch pool', moved='moved')
-_RATES = dict(kept_precision='kept precision', kept_recall='kept recall', relabel_precision='relabel precision',
+_RATES = dict(kept_precision='kept precision', kept_recall='kept recall',
+              relabel_precision='relabel precision',
               threshold='FixMatch threshold', mask_rate='mask rate',
               pseudo_precision='pseudo-label precision',
-              accuracy='teacher valid acc (given labels)', valid_true_accuracy='teacher valid acc (true labels)')
+              accuracy='teacher valid acc (given labels)',
+              valid_true_accuracy='teacher valid acc (true labels)')
 
 def selection_table(stats:pd.DataFrame, # divide/stats.csv: one row per epoch
                    ) -> pd.DataFrame:
@@ -623,7 +625,8 @@ def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epo
                          path=None, # save a PNG here
                          title:str=None, # figure title
                         ):
-    "Two panels over epochs: images per set (counts), and precision, mask rate, teacher accuracy in %; the Figure"
+    ("Two panels over epochs: images per set (counts), and precision, mask rate, teacher accuracy in %; "
+     "the Figure")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, PercentFormatter
     if not isinstance(stats, pd.DataFrame) or not len(stats) or 'epoch' not in stats:
@@ -632,7 +635,8 @@ def plot_selection_stats(stats:pd.DataFrame, # divide/stats.csv: one row per epo
     t = selection_table(stats)
     x, rates = t.index.to_numpy(), [c for c in t if c.endswith(' %')]
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2), layout='constrained')
-    colour = {n: f'C{i}' for names in (_COUNTS, _RATES) for i, n in enumerate(names.values())} # fixed per line
+    # a fixed colour per line
+    colour = {n: f'C{i}' for names in (_COUNTS, _RATES) for i, n in enumerate(names.values())}
     for c in [c for c in t if c not in rates]:
         a.plot(x, t[c], marker='o', ms=3, label=c, ls='--' if c == 'moved' else '-', color=colour[c])
     a.set(xlabel='epoch', ylabel='images', title='images per set')
