@@ -669,7 +669,9 @@ def _sec_divide(r, plots) -> Optional[str]:
             f"changed set since the epoch before. {first} from the clean stage's "
             "out-of-fold probabilities, later ones from the teacher's. Kept precision: the share of kept "
             'labels that are right; recall: the share of right labels kept (true labels known); mask rate: '
-            'the share of unlabeled images the teacher was confident enough to learn from, and pseudo-label '
+            'the share of unlabeled images the teacher was confident enough to learn from (FixMatch '
+            'threshold: the confidence that took, its mean over classes and steps with adaptive '
+            'thresholds), and pseudo-label '
             "precision how many of those it got right; the teacher's validation accuracy is on the given "
             '(noisy) labels, and on the true ones when known.\n\n' +
             md_table(t, floatfmt={c: '.1f' for c in t if c.endswith('%')}) + '\n\n' +
