@@ -183,6 +183,21 @@ add('clean_history_folds_from_0', '07_clean', "files = ([(k + 1, fold_file(d, 'h
     "files = ([(k, fold_file(d, 'history', k))", [CLEAN], "history.csv's fold column off by one (0..K-1)")
 add('weak_fold_on_given', '07_clean', "on = 'true' if fa and all('true' in a for a in fa) else 'given'",
     "on = 'given'", [CLEAN], 'weak fold models judged on the given labels even when the true ones are known')
+add('relabel_unlabeled', '07a_divide', 'relabeled = lab & (pred != given) & (conf >= relabel_conf)',
+    'relabeled = (pred != given) & (conf >= relabel_conf)', [DIV],
+    'images without a label are "relabeled" (they leave the unlabeled pool with the prediction as a label)')
+add('relabel_conf_ignored', '07a_divide', 'relabeled = lab & (pred != given) & (conf >= relabel_conf)',
+    'relabeled = lab & (pred != given)', [DIV], 'divide.relabel_conf ignored: every disagreement relabeled')
+add('tb_steps_restart', '05a_track', 'def train_iter(self): return self.steps + self.learn.train_iter',
+    'def train_iter(self): return self.learn.train_iter', [TRACK],
+    "TensorBoard's step restarts at each fit call (a later stage's curve overwrites the first's)")
+add('tb_keeps_old_curves', '05a_track', 'if not self.steps: # a fit that starts again',
+    'if False: # a fit that starts again', [TRACK],
+    "a resumed fit's TensorBoard curves are written beside the killed run's (two curves per tag)")
+add('fit_name_flat', '05a_track',
+    'try: return Path(folder).resolve().relative_to(Path(root).resolve()).as_posix()',
+    'try: return Path(folder).name', [TRACK],
+    "a fit's log name is its folder's last part (folds of clean and divide collide)")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
