@@ -19,10 +19,10 @@ from fastcore.basics import noop, store_attr
 from .config import Config
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
-from .runs import RunFolder
+from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
                              default_device, load_fit, resolve_loader, resolve_precision, show_progress,
-                             fit_inputs, set_progress, history_rows)
+                             fit_inputs, set_progress, history_rows, EpochLine)
 from .track import fit_callbacks
 
 # %% auto #0
@@ -524,9 +524,6 @@ def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
     rf.write('finished', dict(epochs=len(rs.rows), best=best, seconds=seconds, noise_rates=s.noise_rates), st)
 
 # %% ../nbs/07a_divide.ipynb #60519734
-from .runs import RunLog
-from .train import EpochLine
-
 def divide_cost(dc) -> float:
     "A divide epoch in plain epochs, for the time-left estimate: labeled plus unlabeled images per step"
     return 1 + dc.unlabeled_ratio
