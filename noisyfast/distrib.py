@@ -127,13 +127,13 @@ class DDP(Callback):
         sync = dev.type == 'cuda' if self.sync_bn is None else self.sync_bn
         # shares the parameters
         m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if sync else self.model
-        self.ddp = DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
-        self.learn.model, self.learn.dls.loaders[0] = self.ddp, shard(self.dls.loaders[0])
+        self.wrapped = DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
+        self.learn.model, self.learn.dls.loaders[0] = self.wrapped, shard(self.dls.loaders[0])
     def before_train(self):
         "A train loader another callback put in since (`divide.Reselect`, each epoch) is sharded too"
         self.learn.dl = self.learn.dls.loaders[0] = shard(self.dls.loaders[0])
     def after_fit(self):
         "The model and train loader as one process leaves them: ours unwrapped, a callback's swap kept"
-        if self.learn.model is self.ddp: self.learn.model = self.orig # `divide.EmaTeacher` leaves its teacher
+        if self.learn.model is self.wrapped: self.learn.model = self.orig # `divide.EmaTeacher` leaves its teacher
         self.learn.dls.loaders[0] = unwrap(self.dls.loaders[0])
 

@@ -149,3 +149,40 @@ def test_sigkill_then_resume_two_processes(one, tmp_path):
     a1, a2 = accuracies(f1), accuracies(folder)
     for k in a1: assert abs(a1[k] - a2[k]) <= TOL[k.split('.')[0]], (k, a1[k], a2[k])
     assert files(folder) == files(f1)
+
+DIVIDE = """
+seed: 0
+data: {name: digits, n_labeled: 512}
+noise: {kind: symmetric, rate: 0.2}
+model: {arch: test_resnet, pretrained: false}
+train: {baseline: false, stages: [{size: 16, epochs: 2, lr: 0.02}], bs: 32, augment: shift}
+clean: {enabled: true, folds: 2, epochs: 6}
+divide: {enabled: true, epochs: 6, warmup: 0, unlabeled_ratio: 1, ema_decay: 0.9, threshold: 0.7}
+evaluate: {robustness: false}
+"""
+
+def test_divide_in_two_processes(tmp_path):
+    ("Divide data-parallel: each process a shard of the labeled batches and its own unlabeled draws; the "
+     "statistics of the whole global steps, written once by rank 0")
+    cfg = tmp_path/'dv.yaml'
+    cfg.write_text(DIVIDE + f'output_dir: {tmp_path}\nname: dv\n')
+    out = finish(start(cfg, '--processes', '2')) # about 50 s on 2 cores
+    rf = RunFolder(tmp_path/'dv')
+    d = rf.read('data')['data']
+    # digits: 1,797 images, 359 test; 512 labelled (train + valid), the rest of the 1,438 without labels
+    assert (d['train'] + d['valid'], d['unlabeled']) == (512, 1797 - 359 - 512)
+    assert sorted(p.name for p in (rf.path/'divide').iterdir()) == [
+        'best.pth', 'done.json', 'last.pth', 'selection.csv', 'stats.csv', 'test_metrics.json', 'test_probs.npy']
+    st, n = rf.read('selection_stats', 'divide'), d['train']
+    assert len(rf.read('selection', 'divide')) == n and st.epoch.tolist() == list(range(6))
+    assert ((st.kept + st.relabeled + st.unlabeled) == n).all()
+    assert (st.pool == st.unlabeled + d['unlabeled']).all() # every process holds the whole pool
+    # an epoch over the n labelled train images (the kept ones repeated to n) in global batches of 32: each
+    # process 16 of its n / 2 (padded), the same steps as one process; per step 1 × 32 pool images (mu = 1),
+    # each process its own 16: the sums over both processes, not one process's share (224), nor 2 × 448 from
+    # an unsharded loader; distinct images (covered) as many as drawn, not half from both drawing the same
+    steps = n // 32
+    assert (st.seen == steps * 32).all() and (st.covered == np.minimum(st.pool, steps * 32)).all(), st
+    assert (st.mask_rate > 0).any() and st.moved[1:].sum() > 0 # pseudo-labels learned; the teacher re-selects
+    assert out.count('divide epoch 1/6') == 1 and out.count('report: ') == 1 # rank 0 prints
+    assert rf.read('metrics')['divide']['test_accuracy'] > 0.4, rf.read('metrics')['divide'] # chance: 0.1
