@@ -112,9 +112,7 @@ def cmd_run(args):
     "Run the stages of a config (in `--processes` processes: one run folder, written by rank 0)"
     from noisyfast.pipeline import run
     from noisyfast.distrib import init_processes, end_processes, process_rank
-    from noisyfast.pipeline import ONE_PROCESS_DIVIDE
     cfg = load_config(args.config, args.overrides) # a config mistake is refused before any process starts
-    if args.processes > 1 and cfg.divide.enabled: raise ConfigError(ONE_PROCESS_DIVIDE)
     if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
         flags = ['--resume'] * args.resume + ['--overwrite'] * args.overwrite + ['--quiet'] * args.quiet
         if rc := launch(args.processes, ['run', args.config, *args.overrides, *flags]): raise SystemExit(rc)

@@ -5,7 +5,7 @@
 # %% ../nbs/02b_distrib.ipynb #7804ea96
 from __future__ import annotations
 import contextlib, datetime, os
-import torch, torch.distributed as dist
+import numpy as np, torch, torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from fastcore.basics import store_attr
@@ -14,7 +14,7 @@ from fastai.distributed import DistributedDL
 
 # %% auto #0
 __all__ = ['processes', 'process_rank', 'world', 'rank0', 'barrier', 'solo', 'init_processes', 'end_processes', 'ProcessGroupDL',
-           'DDP']
+           'unwrap', 'shard', 'from_rank0', 'summed', 'same_buffers', 'DDP']
 
 # %% ../nbs/02b_distrib.ipynb #704def75
 _SOLO = [] # non-empty inside `solo()`
@@ -74,6 +74,45 @@ class ProcessGroupDL(DistributedDL):
         dist.broadcast(t, rank)
         return t.cpu().tolist()
 
+# %% ../nbs/02b_distrib.ipynb #6b78b573
+def unwrap(dl):
+    "The loader inside a `DistributedDL` (a process's shard), or `dl` itself"
+    return dl.dl if isinstance(dl, DistributedDL) else dl
+
+def shard(dl):
+    "This process's shard of `dl` (a `ProcessGroupDL`; `dl` itself when it is one already)"
+    if isinstance(dl, DistributedDL): return dl
+    return ProcessGroupDL(dl, rank=process_rank(), world_size=world())
+
+# %% ../nbs/02b_distrib.ipynb #1ad73d57
+def _on_backend(t:torch.Tensor) -> torch.Tensor:
+    return t.to('cuda' if dist.get_backend() == 'nccl' else 'cpu') # nccl sends CUDA tensors only
+
+def from_rank0(a:np.ndarray, # rank 0's values; on the others, any array of the same shape and dtype
+              ) -> np.ndarray:
+    "Rank 0's `a` in every process"
+    if world() == 1: return a
+    t = _on_backend(torch.as_tensor(np.ascontiguousarray(a, dtype=np.int64 if a.dtype == bool else a.dtype)))
+    dist.broadcast(t, 0)
+    return t.cpu().numpy().astype(a.dtype)
+
+def summed(*values:float) -> list:
+    "Each value summed over the processes (as float64)"
+    if world() == 1: return [float(v) for v in values]
+    t = _on_backend(torch.tensor(values, dtype=torch.float64))
+    dist.all_reduce(t)
+    return t.cpu().tolist()
+
+# %% ../nbs/02b_distrib.ipynb #aa47cc6f
+@torch.no_grad()
+def same_buffers(model:nn.Module):
+    "Rank 0's floating-point buffers (BatchNorm running statistics) in `model`, in every process"
+    bufs = [b for b in model.buffers() if b.dtype.is_floating_point]
+    if world() == 1 or not bufs: return
+    flat = _on_backend(torch.cat([b.detach().float().flatten() for b in bufs])) # one broadcast
+    dist.broadcast(flat, 0)
+    for b, v in zip(bufs, flat.split([b.numel() for b in bufs])): b.copy_(v.view_as(b))
+
 # %% ../nbs/02b_distrib.ipynb #f5d3a14c
 class DDP(Callback):
     ("Data-parallel training over the run's processes: gradients all-reduced, one shard of each epoch per "
@@ -83,12 +122,18 @@ class DDP(Callback):
     def __init__(self, sync_bn:bool=None): # SyncBatchNorm (default: on GPUs, which have a kernel for it)
         store_attr()
     def before_fit(self):
-        self.orig, self.old_dl = self.model, self.dls.loaders[0]
+        self.orig = self.model
         dev = next(self.model.parameters()).device
         sync = dev.type == 'cuda' if self.sync_bn is None else self.sync_bn
         # shares the parameters
         m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if sync else self.model
-        self.learn.model = DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
-        self.learn.dls.loaders[0] = ProcessGroupDL(self.old_dl, rank=process_rank(), world_size=world())
+        self.wrapped = DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
+        self.learn.model, self.learn.dls.loaders[0] = self.wrapped, shard(self.dls.loaders[0])
+    def before_train(self):
+        "A train loader another callback put in since (`divide.Reselect`, each epoch) is sharded too"
+        self.learn.dl = self.learn.dls.loaders[0] = shard(self.dls.loaders[0])
     def after_fit(self):
-        self.learn.model, self.learn.dls.loaders[0] = self.orig, self.old_dl
+        "The model and train loader as one process leaves them: ours unwrapped, a callback's swap kept"
+        if self.learn.model is self.wrapped: self.learn.model = self.orig # `divide.EmaTeacher` leaves its teacher
+        self.learn.dls.loaders[0] = unwrap(self.dls.loaders[0])
+

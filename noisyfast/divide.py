@@ -17,10 +17,11 @@ from fastai.torch_core import set_seed
 from fastai.vision.core import imagenet_stats
 from fastcore.basics import noop, store_attr
 from .config import Config
+from .distrib import DDP, from_rank0, process_rank, rank0, same_buffers, summed, unwrap, world
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
-from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
+from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner, rank_bs,
                              default_device, load_fit, resolve_loader, resolve_precision, show_progress,
                              fit_inputs, set_progress, history_rows, EpochLine)
 from .track import fit_callbacks
@@ -224,12 +225,15 @@ class EmaTeacher(Callback):
     order = -20 # the swaps come before `TrainEvalCallback` (-10) sets train / eval mode on `learn.model`
     def __init__(self, decay:float=0.999): store_attr(); self.teacher = None
     def decay_at(self, step:int) -> float: return min(self.decay, (1 + step) / (10 + step))
-    def before_fit(self):
+    def before_fit(self): # the module itself: `DDP` (order 11) wraps it after this
         self.student, self.step = self.model.to(self.dls.device), 0
         self.teacher = copy.deepcopy(self.student).eval().requires_grad_(False)
-    def after_step(self): ema_update(self.teacher, self.student, self.decay_at(self.step)); self.step += 1
-    def before_train(self): self.learn.model = self.student
-    def before_validate(self): self.learn.model = self.teacher
+    def after_step(self):
+        same_buffers(self.student) # several processes: rank 0's BatchNorm statistics, so one teacher in all
+        ema_update(self.teacher, self.student, self.decay_at(self.step)); self.step += 1
+    def before_train(self): # back to what validation replaced: the student, or `DDP`'s wrapper of it
+        if self.learn.model is self.teacher: self.learn.model = self.trained
+    def before_validate(self): self.trained, self.learn.model = self.learn.model, self.teacher
 
 # %% ../nbs/07a_divide.ipynb #e8df5965
 def confident(teacher_probs:torch.Tensor, # the teacher's probabilities, B×C
@@ -271,9 +275,10 @@ class AdaptiveThreshold:
     def update(self, probs:torch.Tensor, # the teacher's probabilities on one unlabeled batch, B×C
               ) -> torch.Tensor:
         "Move both EMAs towards the batch; the new per-class thresholds"
-        probs, m = probs.detach().float().cpu(), self.momentum
-        self.tau = m * self.tau + (1 - m) * float(probs.max(1).values.mean())
-        self.p = m * self.p + (1 - m) * probs.mean(0)
+        probs, m, n = probs.detach().float().cpu(), self.momentum, world()
+        conf, *mass = summed(float(probs.max(1).values.mean()), *probs.mean(0).tolist()) # over the processes
+        self.tau = m * self.tau + (1 - m) * conf / n
+        self.p = m * self.p + (1 - m) * torch.tensor(mass) / n
         return self.thresholds
 
 # %% ../nbs/07a_divide.ipynb #d08bd9dc
@@ -286,24 +291,27 @@ class FixMatch(Callback):
                  unlabeled_weight:float=1., mixup:float=0., seed:int=0,
                  adaptive:AdaptiveThreshold=None, # per-class self-adaptive thresholds instead of `threshold`
                 ):
-        store_attr()
-        self.g, self.rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
-        self.pool = self.pool_true = None
+        store_attr() # the pool's order is the same in every process; the augmentation draws are not
+        self.g, self.g_pool = (torch.Generator().manual_seed(s) for s in (seed + process_rank(), seed))
+        self.rng = np.random.default_rng(seed)
+        self.pool = self.pool_true = self.drawn = None
 
     def set_pool(self, x:torch.Tensor, y_true:np.ndarray=None):
         "The unlabeled images (uint8 N×H×W×C) to draw from; their true labels (-1: unknown) for statistics"
         self.pool, self.pool_true, self._perm, self._at = x, y_true, None, 0
+        self.drawn = torch.zeros(len(x), dtype=torch.bool) # which were drawn since: `n_covered`
 
-    def _next(self, n:int) -> torch.Tensor:
-        "Positions of the next `n` pool images: seeded permutations, cycled"
-        out = []
-        while n > 0:
+    def _next(self, n:int, rank:int=None, n_proc:int=None) -> torch.Tensor: # default: this process's
+        ("This process's `n` of the next `n` × processes pool positions: seeded permutations, cycled")
+        w = world() if n_proc is None else n_proc
+        r, out, todo = (process_rank() if w > 1 else 0) if rank is None else rank, [], n * w
+        while todo > 0:
             if self._perm is None or self._at >= len(self._perm):
-                self._perm, self._at = torch.randperm(len(self.pool), generator=self.g), 0
-            take = self._perm[self._at:self._at + n]
-            self._at, n = self._at + len(take), n - len(take)
+                self._perm, self._at = torch.randperm(len(self.pool), generator=self.g_pool), 0
+            take = self._perm[self._at:self._at + todo]
+            self._at, todo = self._at + len(take), todo - len(take)
             out.append(take)
-        return torch.cat(out)
+        return torch.cat(out)[r * n:(r + 1) * n]
 
 # %% ../nbs/07a_divide.ipynb #4165dfd1
 def _ramp(self:FixMatch) -> float:
@@ -327,8 +335,10 @@ def _step_threshold(self:FixMatch, tp):
 def _unlabeled_part(self:FixMatch, n:int):
     "Strong view of `n` pool images, and the teacher's probabilities on their weak view"
     i = self._next(n)
+    self.drawn[i] = True
     ux = self.pool[i.to(self.pool.device)].to(self.dls.device)
-    with torch.no_grad(): tp = self.ema.teacher(self.dl.tfm(ux, train=True, g=self.g)).float().softmax(1)
+    weak = unwrap(self.dl).tfm # the loader, not its shard (several processes)
+    with torch.no_grad(): tp = self.ema.teacher(weak(ux, train=True, g=self.g)).float().softmax(1)
     m, pred = confident(tp, self._step_threshold(tp))
     m = m.bool().cpu()
     self.n_seen, self.n_mask = self.n_seen + n, self.n_mask + int(m.sum())
@@ -338,7 +348,15 @@ def _unlabeled_part(self:FixMatch, n:int):
         self.n_mask_right += int((pred.cpu()[m] == t[m]).sum())
     return self.strong(ux, self.g), tp
 
+def _fm_after_train(self:FixMatch):
+    "The epoch's counts summed over the processes (the whole global steps); the pool images any of them drew"
+    c = summed(self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right)
+    self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right = map(int, c)
+    drawn = summed(*self.drawn.tolist()) if self.drawn is not None and len(self.drawn) else []
+    self.n_covered = sum(v > 0 for v in drawn) # min(len(pool), n_seen) when the draws are disjoint
+
 FixMatch._ramp, FixMatch.before_fit, FixMatch.before_epoch = _ramp, _fm_before_fit, _fm_before_epoch
+FixMatch.after_train = _fm_after_train
 FixMatch._step_threshold, FixMatch._unlabeled_part = _step_threshold, _unlabeled_part
 
 # %% ../nbs/07a_divide.ipynb #6cb0467f
@@ -353,7 +371,8 @@ def _fm_before_batch(self:FixMatch):
         xw, self.ymix = torch.lerp(xw[perm.to(xw.device)], xw, self.lam), y[perm.to(y.device)]
     parts = [xw]
     if self.w > 0 and self.strong_weight > 0:
-        parts.append(self.strong(self.dl.x[idx.to(self.dl.x.device)].to(xw.device), self.g))
+        x = unwrap(self.dl).x
+        parts.append(self.strong(x[idx.to(x.device)].to(xw.device), self.g))
     if self.w > 0 and self.unlabeled_weight > 0 and self.mu > 0 and self.pool is not None and len(self.pool):
         us, self.tp = self._unlabeled_part(self.mu * len(y))
         parts.append(us)
@@ -408,30 +427,38 @@ def _rs_loaders(self:Reselect, sel:Selection):
     keep, x = np.flatnonzero(sel.labels >= 0), self.images
     if len(keep) == 0: raise TrainError('divide: no label kept; lower divide.max_noise or divide.agree_conf')
     keep = np.resize(keep, max(len(keep), len(x))) # repeated: an epoch has the batches of the whole split
-    dl, kx = self.dls.train, x[torch.as_tensor(keep).to(x.device)]
+    dl, kx = unwrap(self.dls.train), x[torch.as_tensor(keep).to(x.device)] # `DDP` shards the new one
     self.dls.train = dl.new(ArrayItems(kx, torch.as_tensor(sel.labels[keep]), dl.dataset.vocab),
-                            seed=self.seed * 1000 + self.epoch, drop_last=len(keep) > dl.bs)
+                            seed=self.seed * 1000 + self.epoch, drop_last=len(keep) > dl.bs * world())
     un = torch.as_tensor(np.flatnonzero(sel.labels < 0)).to(x.device)
     pool = x[un] if self.extra_x is None else torch.cat([x[un], self.extra_x.to(x.device)])
     tr = lambda t, n: np.full(n, -1) if t is None else np.asarray(t)
     self.fm.set_pool(pool, np.r_[tr(self.y_true, len(x))[un.cpu().numpy()],
                                  tr(self.extra_true, len(pool) - len(un))])
 
+def _rs_select(self:Reselect, a:float) -> Selection:
+    "The selection from `a` × out-of-fold + (1 - a) × teacher probabilities: rank 0's, in every process"
+    n, c = len(self.given), len(self.rates)
+    s = Selection(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(c)) # the shapes
+    if rank0():
+        probs = self.oof
+        if a < 1: probs = a * self.oof + (1 - a) * _teacher_probs(self.fm.ema.teacher, self.train_dl)
+        s = select_clean(self.given, probs, noise_rates=self.rates, **(self.select_kw or {}))
+    return Selection(*(from_rank0(np.asarray(v)) for v in (s.kept, s.relabeled, s.labels, s.noise_rates)))
+
 def _rs_before_epoch(self:Reselect):
-    a, probs = self.blend(), self.oof
-    if a < 1: probs = a * self.oof + (1 - a) * _teacher_probs(self.fm.ema.teacher, self.train_dl)
-    old = self.sel
-    self.sel = select_clean(self.given, probs, noise_rates=self.rates, **(self.select_kw or {}))
+    old, self.sel = self.sel, self._select(self.blend())
     self.moved = 0 if old is None else int((old.labels != self.sel.labels).sum())
     self._loaders(self.sel)
 
-Reselect._loaders, Reselect.before_epoch = _rs_loaders, _rs_before_epoch
+Reselect._loaders, Reselect._select, Reselect.before_epoch = _rs_loaders, _rs_select, _rs_before_epoch
 
 # %% ../nbs/07a_divide.ipynb #a55085a7
 def _rs_after_epoch(self:Reselect):
     "One row: the sets, their quality against true labels, mask rate, losses, the teacher's accuracy"
     fm, names = self.fm, self.recorder.metric_names[1:-1]
-    row = dict(epoch=self.epoch, **self.sel.counts(), pool=len(fm.pool), moved=self.moved, blend=self.blend(),
+    row = dict(epoch=self.epoch, **self.sel.counts(), pool=len(fm.pool), seen=fm.n_seen,
+               covered=fm.n_covered, moved=self.moved, blend=self.blend(),
                **selection_quality(self.sel, self.given, self.y_true),
                threshold=fm.thr_sum / fm.n_thr if fm.n_thr else float('nan'), # mean over steps and classes
                mask_rate=fm.n_mask / fm.n_seen if fm.n_seen else float('nan'),
@@ -549,9 +576,10 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     sel = select_clean(given, probs, noise_rates=rates, max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                        relabel_conf=dc.relabel_conf)
     keep, size = np.flatnonzero(sel.labels >= 0), tc.stages[-1].size or tx.shape[1]
+    bs = rank_bs(dc.bs or tc.bs, key='divide.bs, or train.bs') # each process's share
     n_ch = n_in if n_in != c_img else None # replicate grayscale to the model's channels
     dls = make_dls(tx[torch.as_tensor(keep).to(tx.device)], sel.labels[keep], vx, data.valid.y, size=size,
-                   bs=dc.bs or tc.bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,
+                   bs=bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,
                    n_channels=n_ch, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
     set_seed(cfg.seed, reproducible=device.type != 'cuda')
     learn, trained = _divide_learner(cfg, data, dls, n_in, folder, weights)
@@ -571,9 +599,10 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     lr = dc.lr or tc.stages[-1].lr
     meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=0, size=size, n_in=n_in,
                 stats=[list(stats[0]), list(stats[1])], loader='fast', phase='divide')
+    ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel, as the train stage
     ck, nan = Checkpoints(folder, tc.monitor, tc.load, '', meta), StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
-                        cbs=[*cbs, ck, nan, *fit_callbacks(folder)]) # + the run's trackers and callbacks
+                        cbs=[*cbs, ck, nan, *ddp, *fit_callbacks(folder)]) # + the run's trackers, callbacks
     try: nan.check()
     except TrainError as e: # StopOnNaN names train.stages.0.lr; here the key is divide.lr
         raise TrainError(str(e).replace('train.stages.0.lr', 'divide.lr')) from None

@@ -20,13 +20,12 @@ from .divide import DivideStage, divide_cost
 from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
-from .distrib import processes, rank0, solo
+from .distrib import rank0, solo
 from .track import tracking
 
 # %% auto #0
-__all__ = ['ONE_PROCESS_DIVIDE', 'STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
-           'planned_epochs', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
-           'format_summary', 'finish_run']
+__all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'planned_epochs',
+           'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings', 'format_summary', 'finish_run']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -41,16 +40,12 @@ def _check_init(cfg:Config, key:str, # `divide.init`, `final.init`: a key that m
                        f'{_INIT_STAGES[value]}, or {instead}')
 
 # %% ../nbs/10_pipeline.ipynb #a55bf668
-ONE_PROCESS_DIVIDE = ('divide.enabled runs in one process for now (its teacher, pools and strong views are '
-                      'not sharded across processes): drop --processes, or set divide.enabled: false')
-
 def check_run(cfg:Config, data:Data, stages:list=None):
     "Refuse impossible combinations before any training"
     names = [s.name for s in stages or []]
     if len(set(names)) < len(names):
         raise RunError(f'two stages share a name: {names}; give each stage its own name')
     loader = check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is made
-    if cfg.divide.enabled and processes() > 1: raise RunError(ONE_PROCESS_DIVIDE)
     if cfg.divide.enabled and loader != 'fast':
         raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
                        "memory), but this data set would use fastai's: set data.loader: fast, or a smaller "

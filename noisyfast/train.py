@@ -317,10 +317,12 @@ class FitResult:
     n_in: int = 3 # input channels of the model
 
 def rank_bs(bs:int, # the global batch size (train.bs, or a stage's bs)
-            stage:int=0) -> int:
+            stage:int=0, *,
+            key:str=None) -> int: # the keys `bs` comes from, for the message (default: the train stage's)
     "Each process's share of the global batch size when several processes train one model"
-    if bs % world(): raise TrainError(f'the batch size {bs} (train.bs, or train.stages.{stage}.bs) does not '
-                                      f'split over {world()} processes: use a multiple of {world()}')
+    key = key or f'train.bs, or train.stages.{stage}.bs'
+    if bs % world(): raise TrainError(f'the batch size {bs} ({key}) does not split over {world()} processes: '
+                                      f'use a multiple of {world()}')
     return bs // world()
 
 def history_rows(learn, # a learner after a fit

@@ -70,11 +70,3 @@ def test_impossible_combination_is_a_message(tmp_path):
     f.write_text(f'name: imp\noutput_dir: {tmp_path}\ndata: {{name: digits}}\npseudo: {{rounds: 1}}\n')
     _refused(noisyfast('run', str(f)), 'pseudo.rounds is set but there is no unlabeled data')
     assert not (tmp_path/'imp').exists()
-
-def test_divide_with_several_processes_is_refused_before_launch(tmp_path):
-    "divide runs in one process: --processes 2 with divide.enabled is a message, before any worker starts"
-    from reliability_helpers import assert_user_error, main_inproc
-    rc, out, err, sec = main_inproc('run', 'configs/quickstart.yaml', f'output_dir={tmp_path}',
-                                    'divide.enabled=true', '--processes', '2')
-    assert_user_error(rc, err, 'divide.enabled runs in one process', '--processes')
-    assert not any(tmp_path.iterdir()) and sec < 30, (list(tmp_path.iterdir()), sec)

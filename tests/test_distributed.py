@@ -149,3 +149,84 @@ def test_sigkill_then_resume_two_processes(one, tmp_path):
     a1, a2 = accuracies(f1), accuracies(folder)
     for k in a1: assert abs(a1[k] - a2[k]) <= TOL[k.split('.')[0]], (k, a1[k], a2[k])
     assert files(folder) == files(f1)
+
+DIVIDE = """
+seed: 0
+data: {name: digits, n_labeled: 512}
+noise: {kind: symmetric, rate: 0.2}
+model: {arch: test_resnet, pretrained: false}
+train: {baseline: false, stages: [{size: 16, epochs: 2, lr: 0.02}], bs: 32, augment: shift}
+clean: {enabled: true, folds: 2, epochs: 6}
+divide: {enabled: true, epochs: 6, warmup: 0, unlabeled_ratio: 1, ema_decay: 0.9, threshold: 0.7}
+evaluate: {robustness: false}
+"""
+
+# each torchrun worker: `noisyfast run CONFIG --processes 2` (what `launch` starts), with a callback on every
+# fit that compares, across the processes, the divide stage's teacher and student after each step and its
+# selection after each epoch; it writes what it saw to same{rank}.json
+WORKER = """
+import json, sys, torch, torch.distributed as dist
+from pathlib import Path
+from fastai.callback.core import Callback
+import noisyfast.pipeline as pipeline
+from noisyfast.cli import main
+from noisyfast.distrib import process_rank
+from noisyfast.divide import EmaTeacher, Reselect
+
+def same(t):
+    g = [torch.zeros_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(g, t)
+    return all(torch.equal(g[0], x) for x in g[1:])
+
+flat = lambda m: torch.cat([v.float().flatten() for v in m.state_dict().values()])
+
+class SameEverywhere(Callback):
+    order = 100
+    def before_fit(self):
+        find = lambda k: next((c for c in self.learn.cbs if isinstance(c, k)), None)
+        self.ema, self.rs, self.rows = find(EmaTeacher), find(Reselect), []
+    def after_step(self):
+        if self.ema is not None: self.rows.append(['step', same(flat(self.ema.teacher)),
+                                                   same(flat(self.ema.student))])
+    def after_epoch(self):
+        if self.rs is not None: self.rows.append(['selection', same(torch.as_tensor(self.rs.sel.labels))])
+    def after_fit(self):
+        if self.ema is None: return
+        Path(sys.argv[2], f'same{process_rank()}.json').write_text(json.dumps(self.rows))
+
+run = pipeline.run
+pipeline.run = lambda cfg, **kw: run(cfg, callbacks=[SameEverywhere()], **kw)
+raise SystemExit(main(['run', sys.argv[1], '--processes', '2']))
+"""
+
+def test_divide_in_two_processes(tmp_path):
+    ("Divide data-parallel: each process a shard of the labeled batches and its own unlabeled draws, one "
+     "teacher and one selection in every process, the statistics of the whole global steps written by rank 0")
+    cfg, worker = tmp_path/'dv.yaml', tmp_path/'worker.py'
+    cfg.write_text(DIVIDE + f'output_dir: {tmp_path}\nname: dv\n')
+    worker.write_text(WORKER)
+    out = finish(subprocess.Popen([sys.executable, '-m', 'torch.distributed.run', '--standalone',
+                                   '--nproc_per_node=2', str(worker), str(cfg), str(tmp_path)], env=ENV,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)) # ~60 s
+    rf = RunFolder(tmp_path/'dv')
+    d = rf.read('data')['data']
+    # digits: 1,797 images, 359 test; 512 labelled (train + valid), the rest of the 1,438 without labels
+    assert (d['train'] + d['valid'], d['unlabeled']) == (512, 1797 - 359 - 512)
+    assert sorted(p.name for p in (rf.path/'divide').iterdir()) == ['best.pth', 'done.json', 'last.pth',
+        'selection.csv', 'stats.csv', 'test_metrics.json', 'test_probs.npy'] # once: no temp files
+    st, n = rf.read('selection_stats', 'divide'), d['train']
+    assert len(rf.read('selection', 'divide')) == n and st.epoch.tolist() == list(range(6))
+    assert ((st.kept + st.relabeled + st.unlabeled) == n).all()
+    assert (st.pool == st.unlabeled + d['unlabeled']).all() # every process holds the whole pool
+    # an epoch over the n labelled train images (the kept ones repeated to n) in global batches of 32: each
+    # process 16 of its n / 2 (padded), the same steps as one process; per step 1 × 32 pool images (mu = 1),
+    # each process its own 16: the sums over both processes, not one process's share (224), nor 2 × 448 from
+    # an unsharded loader; distinct images (covered) as many as drawn, not half from both drawing the same
+    steps = n // 32
+    assert (st.seen == steps * 32).all() and (st.covered == np.minimum(st.pool, steps * 32)).all(), st
+    assert (st.mask_rate > 0).any() and st.moved[1:].sum() > 0 # pseudo-labels learned; the teacher re-selects
+    rows = [json.loads((tmp_path/f'same{r}.json').read_text()) for r in (0, 1)]
+    assert rows[0] == rows[1] and len(rows[0]) == 6 * (steps + 1), rows[0] # every step, every epoch
+    assert all(all(r[1:]) for r in rows[0]), [r for r in rows[0] if not all(r[1:])]
+    assert out.count('divide epoch 1/6') == 1 and out.count('report: ') == 1 # rank 0 prints
+    assert rf.read('metrics')['divide']['test_accuracy'] > 0.4, rf.read('metrics')['divide'] # chance: 0.1
