@@ -292,7 +292,9 @@ class FixMatch(Callback):
                  adaptive:AdaptiveThreshold=None, # per-class self-adaptive thresholds instead of `threshold`
                 ):
         store_attr() # the pool's order is the same in every process; the augmentation draws are not
-        self.g, self.g_pool = (torch.Generator().manual_seed(s) for s in (seed + process_rank(), seed))
+        self.g = torch.Generator().manual_seed(seed + process_rank())
+        # one process: one generator for the pool's order and the augmentations, as before `--processes`
+        self.g_pool = self.g if world() == 1 else torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.pool = self.pool_true = self.drawn = None
 
