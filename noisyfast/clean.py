@@ -22,10 +22,10 @@ from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy', 'fold_fingerprint', 'oof_probs',
-           'find_issues', 'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir',
-           'strike_labels', 'clean', 'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks',
-           'CleanStage']
+__all__ = ['FOLD_INERT', 'FOLD_NEUTRAL', 'FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy',
+           'fold_settings', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
+           'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels', 'clean', 'clean_history',
+           'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -53,12 +53,39 @@ def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
             {} if y_true is None else dict(true=float((pred == np.asarray(y_true)[te]).mean())))))
     return out
 
+# %% ../nbs/07_clean.ipynb #3d1cf61c
+FOLD_INERT = { # data, model and train keys that never reach the fold models: never hashed
+    'data.skip_bad': 'with it off, an unreadable image stops the run, so fold files made then saw none; with it '
+                     'on, the files it skips leave the splits, whose indices and labels are hashed',
+    'train.baseline': 'fold models start from model.pretrained, never from the baseline, and a run decodes '
+                      'its images before any stage: it only says whether the train stage runs',
+}
+FOLD_NEUTRAL = { # keys added after this fingerprint format: at this value, what noisyfast did before the key
+    'data.label_columns': None, # the CSV's `label` column alone
+}
+
+def _holders(d:dict, key:str) -> tuple:
+    "The dicts of `d` that hold `key` (every stage's for `train.stages.k`), and its last part"
+    *path, k = key.split('.')
+    return (d['train']['stages'] if path == ['train', 'stages'] else [d[path[0]]]), k
+
+def fold_settings(cfg:Config) -> dict:
+    "The data, model and train sections, less `FOLD_INERT` keys and `FOLD_NEUTRAL` keys at their neutral value"
+    d = to_dict(cfg)
+    out = {s: d[s] for s in ('data', 'model', 'train')}
+    for key in FOLD_INERT:
+        hs, k = _holders(out, key)
+        for h in hs: h.pop(k)
+    for key, v in FOLD_NEUTRAL.items():
+        hs, k = _holders(out, key)
+        for h in hs:
+            if json.dumps(h[k], default=str) == json.dumps(v, default=str): del h[k]
+    return out
+
 # %% ../nbs/07_clean.ipynb #6c2d8e14
 def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
-    "Hash of what fold probabilities depend on: settings, seed, train and valid images and labels, folds"
-    d = to_dict(cfg)
-    keys = dict({k: d[k] for k in ('data', 'model', 'train')}, seed=seed,
-                clean={k: d['clean'][k] for k in ('folds', 'epochs')})
+    "Hash of what fold probabilities depend on: `fold_settings`, seed, train and valid images and labels, folds"
+    keys = dict(fold_settings(cfg), seed=seed, clean=dict(folds=cfg.clean.folds, epochs=cfg.clean.epochs))
     h = hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode())
     for a in (train.idx, train.y, data.valid.idx, data.valid.y, *(te for _, te in folds)):
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
