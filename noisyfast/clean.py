@@ -55,8 +55,8 @@ def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
 
 # %% ../nbs/07_clean.ipynb #3d1cf61c
 FOLD_INERT = { # data, model and train keys that never reach the fold models: never hashed
-    'data.skip_bad': 'with it off, an unreadable image stops the run, so fold files made then saw none; with it '
-                     'on, the files it skips leave the splits, whose indices and labels are hashed',
+    'data.skip_bad': 'with it off, an unreadable image stops the run, so fold files made then saw none; '
+                     'with it on, the files it skips leave the splits, whose indices and labels are hashed',
     'train.baseline': 'fold models start from model.pretrained, never from the baseline, and a run decodes '
                       'its images before any stage: it only says whether the train stage runs',
 }
@@ -70,7 +70,7 @@ def _holders(d:dict, key:str) -> tuple:
     return (d['train']['stages'] if path == ['train', 'stages'] else [d[path[0]]]), k
 
 def fold_settings(cfg:Config) -> dict:
-    "The data, model and train sections, less `FOLD_INERT` keys and `FOLD_NEUTRAL` keys at their neutral value"
+    "The data, model and train settings, less `FOLD_INERT` keys and `FOLD_NEUTRAL` ones at that value"
     d = to_dict(cfg)
     out = {s: d[s] for s in ('data', 'model', 'train')}
     for key in FOLD_INERT:
@@ -84,7 +84,7 @@ def fold_settings(cfg:Config) -> dict:
 
 # %% ../nbs/07_clean.ipynb #6c2d8e14
 def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
-    "Hash of what fold probabilities depend on: `fold_settings`, seed, train and valid images and labels, folds"
+    "Hash of what fold probabilities depend on: `fold_settings`, seed, train and valid images, labels, folds"
     keys = dict(fold_settings(cfg), seed=seed, clean=dict(folds=cfg.clean.folds, epochs=cfg.clean.epochs))
     h = hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode())
     for a in (train.idx, train.y, data.valid.idx, data.valid.y, *(te for _, te in folds)):
