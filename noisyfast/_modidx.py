@@ -637,6 +637,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.runs.RunFolder.metrics': ('runs.html#runfolder.metrics', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.name': ('runs.html#runfolder.name', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.of': ('runs.html#runfolder.of', 'noisyfast/runs.py'),
+                                'noisyfast.runs.RunFolder.of_stage': ('runs.html#runfolder.of_stage', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.prepare': ('runs.html#runfolder.prepare', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.read': ('runs.html#runfolder.read', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.resumable': ('runs.html#runfolder.resumable', 'noisyfast/runs.py'),
