@@ -327,8 +327,8 @@ class ArrayData:
         miss = np.flatnonzero(~have)
         bad = []
         if len(miss):
-            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], self.channels,
-                                   skip_bad=self.skip_bad)
+            mode = 'gray' if disk.shape[2] == 1 else 'rgb' # that of all `xs`, not of the misses' first image
+            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], mode, skip_bad=self.skip_bad)
             self.decoded += len(miss)
             a[miss] = b
             good = np.setdiff1d(np.arange(len(miss)), bad_m)
