@@ -59,6 +59,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.clean.CleanStage.restore': ('clean.html#cleanstage.restore', 'noisyfast/clean.py'),
                                  'noisyfast.clean.CleanStage.run': ('clean.html#cleanstage.run', 'noisyfast/clean.py'),
                                  'noisyfast.clean._holders': ('clean.html#_holders', 'noisyfast/clean.py'),
+                                 'noisyfast.clean._pin_loader': ('clean.html#_pin_loader', 'noisyfast/clean.py'),
                                  'noisyfast.clean._reuse_folds': ('clean.html#_reuse_folds', 'noisyfast/clean.py'),
                                  'noisyfast.clean.apply_action': ('clean.html#apply_action', 'noisyfast/clean.py'),
                                  'noisyfast.clean.clean': ('clean.html#clean', 'noisyfast/clean.py'),

@@ -17,7 +17,7 @@ from .config import Config, CleanConfig, ConfigError, FRAC_NOISE_FILTERS, atomic
 from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
-from .train import fit, predict
+from .train import fit, predict, resolve_loader
 from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
@@ -59,6 +59,10 @@ FOLD_INERT = { # data, model and train keys that never reach the fold models: ne
                      'with it on, the files it skips leave the splits, whose indices and labels are hashed',
     'train.baseline': 'fold models start from model.pretrained, never from the baseline, and a run decodes '
                       'its images before any stage: it only says whether the train stage runs',
+    'data.cache': 'the disk cache decodes at the shape and mode an uncached run does (files_shape): '
+                  'the same pixels, sooner',
+    'data.max_test': 'the test images are in no fold split (drawn after the train pool, with their own '
+                     'seed); the data.loader: auto choice that counts them is hashed as the loader it makes',
 }
 FOLD_NEUTRAL = { # keys added after this fingerprint format: at this value, what noisyfast did before the key
     'data.label_columns': None, # the CSV's `label` column alone
@@ -83,13 +87,21 @@ def fold_settings(cfg:Config) -> dict:
     return out
 
 # %% ../nbs/07_clean.ipynb #6c2d8e14
-def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
+def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int,
+                     device=None, # where the fold models train (default: `default_device()`, as `fit`)
+                    ) -> str:
     "Hash of what fold probabilities depend on: `fold_settings`, seed, train and valid images, labels, folds"
-    keys = dict(fold_settings(cfg), seed=seed, clean=dict(folds=cfg.clean.folds, epochs=cfg.clean.epochs))
+    s = fold_settings(cfg)
+    s['data']['loader'] = resolve_loader(cfg, data, device) # auto: fast or fastai, as `fit` decides
+    keys = dict(s, seed=seed, clean=dict(folds=cfg.clean.folds, epochs=cfg.clean.epochs))
     h = hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode())
     for a in (train.idx, train.y, data.valid.idx, data.valid.y, *(te for _, te in folds)):
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
     return h.hexdigest()
+
+def _pin_loader(cfg:Config, data:Data) -> Config:
+    "`cfg` with `data.loader` resolved: every fold model uses the loader the fingerprint hashed"
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, loader=resolve_loader(cfg, data)))
 
 def _reuse_folds(folder:Path, fp:str):
     "Delete fold files computed from something else than `fp`; record `fp` for the fold files to come"
@@ -119,6 +131,7 @@ def oof_probs(cfg:Config, data:Data, *,
     cc, folder, seed = cfg.clean, Path(folder), cfg.seed if seed is None else seed
     train = train if train is not None else data.train
     folds = kfold_indices(train.y, cc.folds, seed) if folds is None else folds
+    cfg = _pin_loader(cfg, data) # auto resolved once, not per fold: free memory may change meanwhile
     _reuse_folds(folder, fold_fingerprint(cfg, data, train, folds, seed))
     probs, n, me = np.zeros((len(train), data.c), np.float32), processes(), process_rank()
     with solo(): # fold k is trained by process k mod n alone: the fold models are independent

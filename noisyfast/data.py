@@ -755,7 +755,7 @@ def files_shape(x, # image files
     if not x: raise DataError('no images to load')
     mode, hw = _first_header(x, skip_bad)
     c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
-    hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers)) # not the first image's: it may be 1×1
+    hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers)) # not the first's: it may be 1×1
     return (*hw, c)
 
 def load_images(x, # file paths or a uint8 N×H×W×C array

@@ -291,7 +291,7 @@ class DiskImages:
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
     def __init__(self,
-                 size:int=None, # square size, or (h, w), to decode to (default: the median size, as `load_images`)
+                 size:int=None, # square side, or (h, w), to decode to (default: the median, `files_shape`)
                  channels:str='auto', # auto | rgb | gray
                  skip_bad:bool=False, # unreadable files become blank images, listed in `bad`
                  device=None, # where the images live (the GPU, when training there)
