@@ -713,7 +713,7 @@ def median_hw(hws) -> tuple:
     h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))
     return int(h), int(w)
 
-_NATIVE = {} # (paths, mtimes) hash -> (h, w): `fit` asks again for every fold model and pseudo round
+_NATIVE = {} # (paths, mtimes) hash -> (h, w): `fit` and `ArrayData` ask again, for every model of a run
 
 def native_size(paths, # image files
                 n_workers:int=None, # threads
@@ -722,8 +722,9 @@ def native_size(paths, # image files
     paths = list(paths)
     def stamp(p):
         try: return os.stat(p).st_mtime_ns
-        except OSError: return None
-    key = hash(tuple((str(p), stamp(p)) for p in paths)) # a rewritten file is read again
+        except OSError: return -1 # missing
+    # a rewritten file is read again; the same files in another order are not (the median ignores order)
+    key = hash(tuple(sorted((str(p), stamp(p)) for p in paths)))
     if key not in _NATIVE: _NATIVE[key] = _median_of_headers(paths, n_workers)
     return _NATIVE[key]
 
