@@ -17,15 +17,15 @@ from .config import Config, CleanConfig, ConfigError, FRAC_NOISE_FILTERS, atomic
 from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
-from .train import fit, predict
+from .train import fit, predict, resolve_loader
 from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy', 'fold_fingerprint', 'oof_probs',
-           'find_issues', 'apply_action', 'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir',
-           'strike_labels', 'clean', 'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks',
-           'CleanStage']
+__all__ = ['FOLD_INERT', 'FOLD_NEUTRAL', 'FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy',
+           'fold_settings', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
+           'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels', 'clean', 'clean_history',
+           'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -53,16 +53,55 @@ def fold_accuracy(probs:np.ndarray, # out-of-fold probabilities, N×C
             {} if y_true is None else dict(true=float((pred == np.asarray(y_true)[te]).mean())))))
     return out
 
-# %% ../nbs/07_clean.ipynb #6c2d8e14
-def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int) -> str:
-    "Hash of what fold probabilities depend on: settings, seed, train and valid images and labels, folds"
+# %% ../nbs/07_clean.ipynb #3d1cf61c
+FOLD_INERT = { # data, model and train keys that never reach the fold models: never hashed
+    'data.skip_bad': 'with it off, an unreadable image stops the run, so fold files made then saw none; '
+                     'with it on, the files it skips leave the splits, whose indices and labels are hashed',
+    'train.baseline': 'fold models start from model.pretrained, never from the baseline, and a run decodes '
+                      'its images before any stage: it only says whether the train stage runs',
+    'data.cache': 'the disk cache decodes at the shape and mode an uncached run does (files_shape): '
+                  'the same pixels, sooner',
+    'data.max_test': 'the test images are in no fold split (drawn after the train pool, with their own '
+                     'seed); the data.loader: auto choice that counts them is hashed as the loader it makes',
+}
+FOLD_NEUTRAL = { # keys added after this fingerprint format: at this value, what noisyfast did before the key
+    'data.label_columns': None, # the CSV's `label` column alone
+}
+
+def _holders(d:dict, key:str) -> tuple:
+    "The dicts of `d` that hold `key` (every stage's for `train.stages.k`), and its last part"
+    *path, k = key.split('.')
+    return (d['train']['stages'] if path == ['train', 'stages'] else [d[path[0]]]), k
+
+def fold_settings(cfg:Config) -> dict:
+    "The data, model and train settings, less `FOLD_INERT` keys and `FOLD_NEUTRAL` ones at that value"
     d = to_dict(cfg)
-    keys = dict({k: d[k] for k in ('data', 'model', 'train')}, seed=seed,
-                clean={k: d['clean'][k] for k in ('folds', 'epochs')})
+    out = {s: d[s] for s in ('data', 'model', 'train')}
+    for key in FOLD_INERT:
+        hs, k = _holders(out, key)
+        for h in hs: h.pop(k)
+    for key, v in FOLD_NEUTRAL.items():
+        hs, k = _holders(out, key)
+        for h in hs:
+            if json.dumps(h[k], default=str) == json.dumps(v, default=str): del h[k]
+    return out
+
+# %% ../nbs/07_clean.ipynb #6c2d8e14
+def fold_fingerprint(cfg:Config, data:Data, train:Split, folds:list, seed:int,
+                     device=None, # where the fold models train (default: `default_device()`, as `fit`)
+                    ) -> str:
+    "Hash of what fold probabilities depend on: `fold_settings`, seed, train and valid images, labels, folds"
+    s = fold_settings(cfg)
+    s['data']['loader'] = resolve_loader(cfg, data, device) # auto: fast or fastai, as `fit` decides
+    keys = dict(s, seed=seed, clean=dict(folds=cfg.clean.folds, epochs=cfg.clean.epochs))
     h = hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode())
     for a in (train.idx, train.y, data.valid.idx, data.valid.y, *(te for _, te in folds)):
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
     return h.hexdigest()
+
+def _pin_loader(cfg:Config, data:Data) -> Config:
+    "`cfg` with `data.loader` resolved: every fold model uses the loader the fingerprint hashed"
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, loader=resolve_loader(cfg, data)))
 
 def _reuse_folds(folder:Path, fp:str):
     "Delete fold files computed from something else than `fp`; record `fp` for the fold files to come"
@@ -92,6 +131,7 @@ def oof_probs(cfg:Config, data:Data, *,
     cc, folder, seed = cfg.clean, Path(folder), cfg.seed if seed is None else seed
     train = train if train is not None else data.train
     folds = kfold_indices(train.y, cc.folds, seed) if folds is None else folds
+    cfg = _pin_loader(cfg, data) # auto resolved once, not per fold: free memory may change meanwhile
     _reuse_folds(folder, fold_fingerprint(cfg, data, train, folds, seed))
     probs, n, me = np.zeros((len(train), data.c), np.float32), processes(), process_rank()
     with solo(): # fold k is trained by process k mod n alone: the fold models are independent

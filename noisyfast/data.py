@@ -24,9 +24,9 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_
            'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
            'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
            'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
-           'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images',
-           'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take',
-           'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+           'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
+           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
+           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -701,21 +701,19 @@ def image_header(p) -> tuple:
         with Image.open(p) as im: return im.mode, (im.size[1], im.size[0])
     except Exception as e: raise _bad_image(p, _reason(e, p)) from None
 
-def decoded_shape(path, # the first image file of a set
+def decoded_shape(path, # one image file
                   size=None, # square side, or (h, w), to resize to (default: native)
                   channels:str='auto', # auto | rgb | gray
                  ) -> tuple:
-    "(H, W, C) of the images `load_images` makes from files starting with `path`, from its header alone"
-    mode, hw = image_header(path)
-    c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
-    return (*(_hw(size) or hw), c)
+    "(H, W, C) of the image `load_images` makes from file `path`, from its header alone"
+    return files_shape([path], size, channels)
 
 def median_hw(hws) -> tuple:
     "The (h, w) to decode images of sizes `hws` to: the (lower) median height and width, each a real image's"
     h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))
     return int(h), int(w)
 
-_NATIVE = {} # (paths, mtimes) hash -> (h, w): `fit` asks again for every fold model and pseudo round
+_NATIVE = {} # (paths, mtimes) hash -> (h, w): `fit` and `ArrayData` ask again, for every model of a run
 
 def native_size(paths, # image files
                 n_workers:int=None, # threads
@@ -724,8 +722,9 @@ def native_size(paths, # image files
     paths = list(paths)
     def stamp(p):
         try: return os.stat(p).st_mtime_ns
-        except OSError: return None
-    key = hash(tuple((str(p), stamp(p)) for p in paths)) # a rewritten file is read again
+        except OSError: return -1 # missing
+    # a rewritten file is read again; the same files in another order are not (the median ignores order)
+    key = hash(tuple(sorted((str(p), stamp(p)) for p in paths)))
     if key not in _NATIVE: _NATIVE[key] = _median_of_headers(paths, n_workers)
     return _NATIVE[key]
 
@@ -737,6 +736,28 @@ def _median_of_headers(paths, n_workers):
         hws = [s for s in ex.map(one, paths) if s is not None]
     if not hws: raise DataError(f'none of the {len(paths)} images can be read (the first is {paths[0]})')
     return median_hw(hws)
+
+def _first_header(x:list, skip_bad:bool) -> tuple:
+    "(mode, (h, w)) of the first readable file of `x`: it sets the mode (`channels: auto`)"
+    for p in x:
+        try: return image_header(p)
+        except DataError:
+            if not skip_bad: raise
+    raise DataError(f'none of the {len(x)} images can be read (the first is {x[0]})')
+
+def files_shape(x, # image files
+                size=None, # square side, or (h, w), to resize to (default: the median size, `native_size`)
+                channels:str='auto', # auto | rgb | gray
+                skip_bad:bool=False, # unreadable files do not count (else: the first raises)
+                n_workers:int=None, # threads reading headers
+               ) -> tuple:
+    "(H, W, C) `load_images` decodes the files `x` to, from their headers alone"
+    x = list(x)
+    if not x: raise DataError('no images to load')
+    mode, hw = _first_header(x, skip_bad)
+    c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
+    hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers)) # not the first's: it may be 1×1
+    return (*hw, c)
 
 def load_images(x, # file paths or a uint8 N×H×W×C array
                 size=None, # square side, or (h, w), to resize to (default: the median size, `native_size`)
@@ -758,16 +779,9 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
             a = a.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
         return np.ascontiguousarray(a), []
     x = list(x)
-    if not x: raise DataError('no images to load')
-    first = None
-    for p in x: # the first readable image sets the mode (auto)
-        try: first = image_header(p); break
-        except DataError:
-            if not skip_bad: raise
-    if first is None: raise DataError(f'none of the {len(x)} images can be read (the first is {x[0]})')
-    mode = {'rgb': 'RGB', 'gray': 'L'}.get(channels) or ('L' if first[0] in GRAY_MODES else 'RGB')
-    hw = hw or (first[1] if len(x) == 1 else native_size(x, n_workers)) # not the first image's: it may be 1×1
-    out = np.zeros((len(x), *hw, 1 if mode == 'L' else 3), dtype=np.uint8)
+    *hw, c = files_shape(x, size, channels, skip_bad, n_workers)
+    mode = 'L' if c == 1 else 'RGB'
+    out = np.zeros((len(x), *hw, c), dtype=np.uint8)
     bad = []
     def one(i):
         try: out[i] = open_image(x[i], mode, hw)

@@ -472,7 +472,7 @@ def _rs_after_epoch(self:Reselect):
                                             self.valid_true).mean())
     self.rows.append(row)
     if self.folder is not None: # the statistics so far: the stage's stats.csv
-        f = Path(self.folder); RunFolder(f.parent).write('selection_stats', pd.DataFrame(self.rows), f.name)
+        rf, st = RunFolder.of_stage(self.folder); rf.write('selection_stats', pd.DataFrame(self.rows), st)
     if self.echo is not None: self.echo(_epoch_line(row, self.n_epoch))
 
 def _epoch_line(row:dict, n_epoch:int) -> str:
@@ -546,7 +546,7 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
 # %% ../nbs/07a_divide.ipynb #acb02f7a
 def _save_divide(folder:Path, rs:Reselect, data:Data, best, seconds):
     "selection.csv, stats.csv, then done.json (with the noise rates): atomic writes, by rank 0 only"
-    s, rf, st = rs.sel, RunFolder(folder.parent), folder.name # the stage's files (`runs.STAGE_FILES`)
+    s, (rf, st) = rs.sel, RunFolder.of_stage(folder) # the stage's files (`runs.STAGE_FILES`)
     rf.write('selection', pd.DataFrame(dict(index=data.train.idx, kept=s.kept, relabeled=s.relabeled,
                                             label=s.labels)), st)
     rf.write('selection_stats', pd.DataFrame(rs.rows), st)
@@ -619,7 +619,7 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
 def load_divide(cfg:Config, data:Data, folder, *, arrays:ArrayData=None) -> Optional[DivideResult]:
     "The result of a finished `divide_fit` in `folder` (it wrote done.json), or None"
     folder = Path(folder)
-    rf, st = RunFolder(folder.parent), folder.name # the stage's files (`runs.STAGE_FILES`)
+    rf, st = RunFolder.of_stage(folder) # the stage's files (`runs.STAGE_FILES`)
     if not rf.has('finished', st): return None
     fit = load_fit(cfg, data, checkpoint_file(folder, cfg.train.load), arrays=arrays)
     fit.folder, z = folder, rf.read('selection', st)

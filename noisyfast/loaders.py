@@ -17,7 +17,7 @@ import fastai.vision.data, fastai.vision.learner # `show_batch` and `show_result
 from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
-from .data import DataError, Split, load_images, decoded_shape, is_image_array
+from .data import DataError, Split, load_images, files_shape, is_image_array
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
@@ -291,7 +291,7 @@ class DiskImages:
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
     def __init__(self,
-                 size:int=None, # square size to decode to (default: the first image's size)
+                 size:int=None, # square side, or (h, w), to decode to (default: the median, `files_shape`)
                  channels:str='auto', # auto | rgb | gray
                  skip_bad:bool=False, # unreadable files become blank images, listed in `bad`
                  device=None, # where the images live (the GPU, when training there)
@@ -308,7 +308,7 @@ class ArrayData:
     def _disk(self, domain, xs, size) -> Optional[DiskImages]:
         if self.cache is None or self.key is None or domain not in self.sizes or isinstance(xs, np.ndarray):
             return None
-        shape = decoded_shape(xs[0], size, self.channels)
+        shape = files_shape(xs, size, self.channels, self.skip_bad) # the shape `load_images(xs, size)` makes
         d = self.disks.get(domain)
         if d is None or d.shape != shape:
             d = self.disks[domain] = DiskImages(self.cache, self.key, domain, self.sizes[domain], shape)
@@ -327,8 +327,8 @@ class ArrayData:
         miss = np.flatnonzero(~have)
         bad = []
         if len(miss):
-            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], self.channels,
-                                   skip_bad=self.skip_bad)
+            mode = 'gray' if disk.shape[2] == 1 else 'rgb' # that of all `xs`, not of the misses' first image
+            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], mode, skip_bad=self.skip_bad)
             self.decoded += len(miss)
             a[miss] = b
             good = np.setdiff1d(np.arange(len(miss)), bad_m)

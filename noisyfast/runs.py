@@ -86,6 +86,11 @@ class RunFolder:
         "The folder of a run config: output_dir/name"
         if not cfg.name: raise RunError('the run has no name: set `name:` in the config')
         return cls(Path(cfg.output_dir)/cfg.name)
+    @classmethod
+    def of_stage(cls, folder) -> tuple:
+        "(the run folder, the stage name) of a stage's folder, run/stage: what `file(kind, stage)` takes"
+        folder = Path(folder)
+        return cls(folder.parent), folder.name
     @property
     def name(self) -> str: return self.path.name
     def file(self, kind:str, # a key of `RUN_FILES`, or of `STAGE_FILES` with `stage`
