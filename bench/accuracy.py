@@ -172,16 +172,36 @@ def finished(cfg) -> bool:
     if not (rf.has('config') and rf.has('report')): return False
     return not config_changes(rf.read('config') or {}, cfg)
 
+def cell_fingerprint(cfg) -> str:
+    "The fingerprint the cell's clean stage gives its fold files (`noisyfast.clean.fold_fingerprint`)"
+    from noisyfast.clean import fold_fingerprint, kfold_indices
+    from noisyfast.noise import make_data
+    data, _ = make_data(cfg)
+    folds = kfold_indices(data.train.y, cfg.clean.folds, cfg.seed)
+    return fold_fingerprint(cfg, data, data.train, folds, cfg.seed)
+
+def fold_source(cfg, name:str):
+    "The row's fold files to start from: the prune cell's, or another divide cell's if only theirs fit"
+    from noisyfast.runs import RunFolder
+    runs = Path(cfg.output_dir)
+    cells = [runs/f'{name}-prune', *sorted(p for p in runs.glob(f'{name}-divide*') if p.name != cfg.name)]
+    oofs = [o for o in (RunFolder(d).stage_dir('clean')/'oof' for d in cells) if o.is_dir()]
+    if not oofs: return None
+    fp, fps = cell_fingerprint(cfg), [o/'fingerprint.txt' for o in oofs]
+    # a stale prune cell (the config gained keys since): the clean stage recomputes its folds, with a warning
+    return next((o for o, f in zip(oofs, fps) if f.is_file() and f.read_text().strip() == fp), oofs[0])
+
 def seed_folds(cfg, name:str, method:str):
-    "Start the cell afresh; a divide cell starts from the prune cell's out-of-fold probabilities of its row"
+    "Start the cell afresh; a divide cell starts from its row's out-of-fold probabilities (`fold_source`)"
     from noisyfast.runs import RunFolder
     rf = RunFolder.of(cfg).prepare(cfg, overwrite=True)
-    prune = RunFolder(Path(cfg.output_dir)/f'{name}-prune').stage_dir('clean')/'oof'
-    if method != 'divide' or not prune.is_dir(): return
+    src = fold_source(cfg, name) if method == 'divide' else None
+    if src is None: return None
     # the fold files and their fingerprint (noisyfast.clean reuses them only when the fingerprint matches:
     # same data, model, train settings, seed, folds and fold epochs); not the fold models' checkpoints
-    shutil.copytree(prune, rf.stage_dir('clean')/'oof', ignore=lambda d, names: [n for n in names
-                                                                               if (Path(d)/n).is_dir()])
+    shutil.copytree(src, rf.stage_dir('clean')/'oof', ignore=lambda d, names: [n for n in names
+                                                                             if (Path(d)/n).is_dir()])
+    return src.parent.parent.name
 
 def run_cell(name, method, cfg, log, fresh:bool=False) -> dict:
     "Run one cell; its test accuracy, stage, detection precision / recall, seconds (or the error)"
@@ -193,7 +213,7 @@ def run_cell(name, method, cfg, log, fresh:bool=False) -> dict:
             from noisyfast.runs import RunFolder
             metrics, out['reused'] = RunFolder.of(cfg).read('metrics'), True
         else:
-            seed_folds(cfg, name, method)
+            out['folds_from'] = seed_folds(cfg, name, method)
             metrics = run(cfg, resume=True, progress=False, echo=echo)
     except Exception as e:
         traceback.print_exc(file=log)
@@ -269,7 +289,9 @@ def notes_for(args, divide:bool, rows:dict) -> list:
     n.append("divide trains divide.epochs = the train stages' epochs (the same epoch budget; a divide epoch "
              'also takes divide.unlabeled_ratio unlabeled batches per labeled batch), and starts from the '
              "prune cell's out-of-fold probabilities of its row when that cell ran first (the same fold "
-             'files: noisyfast.clean reuses them only when their fingerprint matches).')
+             'files: noisyfast.clean reuses them only when their fingerprint matches; when the config gained '
+             'keys since the prune cell ran, from another divide cell of the row whose fingerprint matches: '
+             'folds_from in the .json).')
     n.append('A cell whose run folder already held a finished run of the same config was read back, not run '
              'again (--fresh runs every cell); its seconds are those of its own run (metrics.json '
              'total_seconds).')
@@ -298,7 +320,7 @@ def main(argv=None):
                    help='extra config overrides of every '
                    'cell (e.g. divide.threshold=0.7 with --methods divide): a variant; needs --tag and --out')
     p.add_argument('--tag', help='suffix of the run folders of a --set variant, so that they do not replace '
-                   "the plain cells' (a divide variant still starts from the plain prune cell's fold files)")
+                   "the plain cells' (a divide variant still starts from the row's fold files: fold_source)")
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     args = p.parse_args(argv)

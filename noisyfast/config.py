@@ -269,6 +269,11 @@ class DivideConfig:
                                      max_open=True)
     mixup: float = setting(0.0, 'MixUp alpha on the labeled weak view (0: off)', min=0)
     strong_weight: float = setting(1.0, 'weight of the labeled strong-view cross-entropy', min=0)
+    kept_weight: Literal['none', 'prob'] = setting(
+        'none', "none: every kept label's cross-entropy counts alike; prob: each kept (or relabeled) image's "
+        'labeled losses (weak and strong views, MixUp partners too) are weighted by the probability of its '
+        "label under the epoch's selection probabilities (out-of-fold, blended with the teacher's after "
+        'divide.warmup), divided by their mean over the kept set')
     unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
     init: Literal['model', 'train'] = setting('model', "start from model.pretrained ('model') or the train "
                                               "stage's best weights ('train')")

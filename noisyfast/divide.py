@@ -27,10 +27,10 @@ from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_fi
 from .track import fit_callbacks
 
 # %% auto #0
-__all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'ema_update',
-           'EmaTeacher', 'confident', 'fixmatch_loss', 'AdaptiveThreshold', 'FixMatch', 'Reselect', 'DivideResult',
-           'divide_cost', 'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan',
-           'DivideStage']
+__all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
+           'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'AdaptiveThreshold', 'FixMatch', 'Reselect',
+           'DivideResult', 'divide_cost', 'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats',
+           'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -212,6 +212,17 @@ def selection_quality(sel:Selection, # a selection over the train images
                 relabel_precision=mean(sel.labels[sel.relabeled] == y_true[sel.relabeled]),
                 unlabeled_noisy=mean(~right[sel.unlabeled & lab]))
 
+# %% ../nbs/07a_divide.ipynb #95ab4ea9
+def kept_weights(sel:Selection, # a selection
+                 probs:np.ndarray, # the probabilities it was made from, N×C
+                ) -> np.ndarray:
+    "Per image: the probability of its training label over their mean across the kept set (0: unlabeled)"
+    lab = sel.labels >= 0
+    p = np.asarray(probs, dtype=np.float64)[np.arange(len(lab)), sel.labels.clip(0)] * lab
+    m = p[lab].mean() if lab.any() else 0.
+    return (p / m if m > 0 else lab.astype(np.float64)).astype(np.float32) # all zero: every label alike
+
+
 # %% ../nbs/07a_divide.ipynb #bfbb1f04
 @torch.no_grad()
 def ema_update(teacher:nn.Module, student:nn.Module, decay:float):
@@ -296,12 +307,16 @@ class FixMatch(Callback):
         # one process: one generator for the pool's order and the augmentations, as before `--processes`
         self.g_pool = self.g if world() == 1 else torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)
-        self.pool = self.pool_true = self.drawn = None
+        self.pool = self.pool_true = self.drawn = self.kw = None
 
     def set_pool(self, x:torch.Tensor, y_true:np.ndarray=None):
         "The unlabeled images (uint8 N×H×W×C) to draw from; their true labels (-1: unknown) for statistics"
         self.pool, self.pool_true, self._perm, self._at = x, y_true, None, 0
         self.drawn = torch.zeros(len(x), dtype=torch.bool) # which were drawn since: `n_covered`
+
+    def set_weights(self, w:torch.Tensor=None):
+        "Per item of the train loader, the weight of its labeled losses (None: every item 1)"
+        self.kw = None if w is None else torch.as_tensor(w, dtype=torch.float32)
 
     def _next(self, n:int, rank:int=None, n_proc:int=None) -> torch.Tensor: # default: this process's
         ("This process's `n` of the next `n` × processes pool positions: seeded permutations, cycled")
@@ -367,10 +382,12 @@ def _fm_before_batch(self:FixMatch):
     if not self.training: return
     (xw,), (y, idx) = self.xb, self.yb[:2]
     self.w, self.yl, self.ymix, self.tp = self._ramp(), y, None, None
+    self.wl = self.wmix = None if self.kw is None else self.kw.to(y.device)[idx.to(y.device)]
     if self.mixup > 0:
         self.lam = float(self.rng.beta(self.mixup, self.mixup))
         perm = torch.randperm(len(y), generator=self.g)
         xw, self.ymix = torch.lerp(xw[perm.to(xw.device)], xw, self.lam), y[perm.to(y.device)]
+        if self.wl is not None: self.wmix = self.wl[perm.to(y.device)] # each label keeps its own weight
     parts = [xw]
     if self.w > 0 and self.strong_weight > 0:
         x = unwrap(self.dl).x
@@ -386,20 +403,26 @@ def _fm_after_pred(self:FixMatch):
     if self.training: self.preds = self.pred.split(self.sizes); self.learn.pred = self.preds[0]
 
 # %% ../nbs/07a_divide.ipynb #a8511d7d
+def _labeled_ce(self:FixMatch, p, t, w=None):
+    "Label-smoothed cross-entropy of `p` to `t`: the mean, or the mean of each image's term times `w`"
+    if w is None: return F.cross_entropy(p.float(), t, label_smoothing=self.label_smoothing)
+    return (F.cross_entropy(p.float(), t, label_smoothing=self.label_smoothing, reduction='none') * w).mean()
+
 def _fm_after_loss(self:FixMatch):
-    "The step's loss: weak CE (mixed) + ramp × (strong CE + FixMatch)"
+    "The step's loss: weak CE (mixed) + ramp × (strong CE + FixMatch); labeled terms as `set_weights`"
     if not self.training: return
-    ce = lambda p, t: F.cross_entropy(p.float(), t, label_smoothing=self.label_smoothing)
-    pw, rest = self.preds[0], list(self.preds[1:])
-    y, ym = self.yl, self.ymix
-    loss = ce(pw, y) if ym is None else self.lam * ce(pw, y) + (1 - self.lam) * ce(pw, ym)
-    if self.w > 0 and self.strong_weight > 0: loss = loss + self.w * self.strong_weight * ce(rest.pop(0), y)
+    ce, pw, rest = self._labeled_ce, self.preds[0], list(self.preds[1:])
+    y, ym, w = self.yl, self.ymix, self.wl
+    loss = ce(pw, y, w) if ym is None else self.lam * ce(pw, y, w) + (1 - self.lam) * ce(pw, ym, self.wmix)
+    if self.w > 0 and self.strong_weight > 0:
+        loss = loss + self.w * self.strong_weight * ce(rest.pop(0), y, w)
     if self.tp is not None:
         loss = loss + self.w * self.unlabeled_weight * fixmatch_loss(rest.pop(0), self.tp, self.thr)[0]
     self.learn.loss_grad, self.learn.loss = loss, loss.detach().clone()
 
 FixMatch.before_batch, FixMatch.after_pred = _fm_before_batch, _fm_after_pred
-FixMatch.after_loss = _fm_after_loss
+FixMatch._labeled_ce, FixMatch.after_loss = _labeled_ce, _fm_after_loss
+
 
 # %% ../nbs/07a_divide.ipynb #05559ed7
 def _teacher_probs(model:nn.Module, dl) -> np.ndarray:
@@ -414,7 +437,8 @@ class Reselect(Callback):
                  *, rates:np.ndarray, warmup:int=2, select_kw:dict=None, y_true:np.ndarray=None,
                  extra_x:torch.Tensor=None, extra_true:np.ndarray=None, # the images without labels
                  valid_true:np.ndarray=None, folder=None, echo=None, seed:int=0,
-                 reselect:bool=True): # False: keep the first selection (trusted labels) every epoch
+                 reselect:bool=True, # False: keep the first selection (trusted labels) every epoch
+                 kept_weight:str='none'): # 'prob': weight the labeled losses by `kept_weights`
         store_attr(); self.rows, self.sel = [], None
 
     def blend(self) -> float:
@@ -424,34 +448,39 @@ class Reselect(Callback):
         return 0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))
 
 # %% ../nbs/07a_divide.ipynb #8127746d
-def _rs_loaders(self:Reselect, sel:Selection):
-    "A train loader over the kept and relabeled images; the pool for `FixMatch`"
+def _rs_loaders(self:Reselect, sel:Selection, w:np.ndarray=None):
+    "A train loader over the kept and relabeled images (their weights: `w`); the pool for `FixMatch`"
     keep, x = np.flatnonzero(sel.labels >= 0), self.images
     if len(keep) == 0: raise TrainError('divide: no label kept; lower divide.max_noise or divide.agree_conf')
     keep = np.resize(keep, max(len(keep), len(x))) # repeated: an epoch has the batches of the whole split
     dl, kx = unwrap(self.dls.train), x[torch.as_tensor(keep).to(x.device)] # `DDP` shards the new one
     self.dls.train = dl.new(ArrayItems(kx, torch.as_tensor(sel.labels[keep]), dl.dataset.vocab),
                             seed=self.seed * 1000 + self.epoch, drop_last=len(keep) > dl.bs * world())
+    self.fm.set_weights(None if w is None else torch.as_tensor(w[keep])) # by position in the new loader
     un = torch.as_tensor(np.flatnonzero(sel.labels < 0)).to(x.device)
     pool = x[un] if self.extra_x is None else torch.cat([x[un], self.extra_x.to(x.device)])
     tr = lambda t, n: np.full(n, -1) if t is None else np.asarray(t)
     self.fm.set_pool(pool, np.r_[tr(self.y_true, len(x))[un.cpu().numpy()],
                                  tr(self.extra_true, len(pool) - len(un))])
 
-def _rs_select(self:Reselect, a:float) -> Selection:
-    "The selection from `a` × out-of-fold + (1 - a) × teacher probabilities: rank 0's, in every process"
+def _rs_select(self:Reselect, a:float) -> tuple:
+    ("The selection from `a` × out-of-fold + (1 - a) × teacher probabilities, and its `kept_weights` "
+     "(`kept_weight='prob'`, else None): rank 0's, in every process")
     n, c = len(self.given), len(self.rates)
     s = Selection(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(c)) # the shapes
+    w = np.zeros(n, np.float32)
     if rank0():
         probs = self.oof
         if a < 1: probs = a * self.oof + (1 - a) * _teacher_probs(self.fm.ema.teacher, self.train_dl)
         s = select_clean(self.given, probs, noise_rates=self.rates, **(self.select_kw or {}))
-    return Selection(*(from_rank0(np.asarray(v)) for v in (s.kept, s.relabeled, s.labels, s.noise_rates)))
+        if self.kept_weight == 'prob': w = kept_weights(s, probs)
+    sel = Selection(*(from_rank0(np.asarray(v)) for v in (s.kept, s.relabeled, s.labels, s.noise_rates)))
+    return sel, (from_rank0(w) if self.kept_weight == 'prob' else None)
 
 def _rs_before_epoch(self:Reselect):
-    old, self.sel = self.sel, self._select(self.blend())
+    old, (self.sel, self.weights) = self.sel, self._select(self.blend())
     self.moved = 0 if old is None else int((old.labels != self.sel.labels).sum())
-    self._loaders(self.sel)
+    self._loaders(self.sel, self.weights)
 
 Reselect._loaders, Reselect._select, Reselect.before_epoch = _rs_loaders, _rs_select, _rs_before_epoch
 
@@ -539,7 +568,7 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
                   select_kw=dict(max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                                  relabel_conf=dc.relabel_conf),
                   extra_x=ux, extra_true=None if ux is None else unl.y_true, folder=folder, echo=echo,
-                  seed=seed, reselect=reselect,
+                  seed=seed, reselect=reselect, kept_weight=dc.kept_weight,
                   valid_true=data.valid.y_true if data.true_known else None)
     return ema, fm, rs
 

@@ -40,3 +40,20 @@ def test_smoke_runs_every_cell(tmp_path, archive):
     ovr = lambda k, m: cells[(k, m)]['overrides']
     assert 'train.loss=gce' in ovr('cifar10-sym50', 'robust')
     assert 'noise.kind=none' in ovr('cifar10-sym50', 'ceiling')
+
+def test_fold_source_takes_the_fold_files_whose_fingerprint_fits(tmp_path, monkeypatch):
+    "A divide variant starts from the prune cell's fold files, or from a divide cell's when only theirs fit"
+    from types import SimpleNamespace
+    def oof(cell, fp):
+        d = tmp_path/cell/'clean'/'oof'; d.mkdir(parents=True); (d/'fingerprint.txt').write_text(fp + '\n')
+        return d
+    prune, plain, adaptive = oof('r-prune', 'old'), oof('r-divide', 'old'), oof('r-divide-adaptive', 'new')
+    mine = oof('r-divide-a-kw', 'new') # the cell's own (sorted first), prepared afresh: never its source
+    cfg = SimpleNamespace(output_dir=str(tmp_path), name='r-divide-a-kw')
+    monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: 'new')
+    assert bench.fold_source(cfg, 'r') == adaptive
+    (prune/'fingerprint.txt').write_text('new\n')
+    assert bench.fold_source(cfg, 'r') == prune # the prune cell's first, when they fit
+    monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: 'other')
+    assert bench.fold_source(cfg, 'r') == prune # none fits: the prune cell's (the clean stage recomputes)
+    assert bench.fold_source(cfg, 'nothing') is None and mine.is_dir() and plain.is_dir()
