@@ -134,6 +134,7 @@ class DDP(Callback):
         self.learn.dl = self.learn.dls.loaders[0] = shard(self.dls.loaders[0])
     def after_fit(self):
         "The model and train loader as one process leaves them: ours unwrapped, a callback's swap kept"
-        if self.learn.model is self.wrapped: self.learn.model = self.orig # `divide.EmaTeacher` leaves its teacher
+        # `divide.EmaTeacher` leaves its teacher in the learner: that one stays
+        if self.learn.model is self.wrapped: self.learn.model = self.orig
         self.learn.dls.loaders[0] = unwrap(self.dls.loaders[0])
 

@@ -21,9 +21,9 @@ from .distrib import DDP, from_rank0, process_rank, rank0, same_buffers, summed,
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
-from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner, rank_bs,
-                             default_device, load_fit, resolve_loader, resolve_precision, show_progress,
-                             fit_inputs, set_progress, history_rows, EpochLine)
+from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
+                             rank_bs, default_device, load_fit, resolve_loader, resolve_precision,
+                             show_progress, fit_inputs, set_progress, history_rows, EpochLine)
 from .track import fit_callbacks
 
 # %% auto #0
