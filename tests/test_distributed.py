@@ -157,13 +157,14 @@ noise: {kind: symmetric, rate: 0.2}
 model: {arch: test_resnet, pretrained: false}
 train: {baseline: false, stages: [{size: 16, epochs: 2, lr: 0.02}], bs: 32, augment: shift}
 clean: {enabled: true, folds: 2, epochs: 6}
-divide: {enabled: true, epochs: 6, warmup: 0, unlabeled_ratio: 1, ema_decay: 0.9, threshold: 0.7}
+divide: {enabled: true, epochs: 6, warmup: 0, unlabeled_ratio: 1, ema_decay: 0.9, threshold: 0.7,
+         kept_weight: prob}
 evaluate: {robustness: false}
 """
 
 # each torchrun worker: `noisyfast run CONFIG --processes 2` (what `launch` starts), with a callback on every
 # fit that compares, across the processes, the divide stage's teacher and student after each step and its
-# selection after each epoch; it writes what it saw to same{rank}.json
+# selection and kept weights after each epoch; it writes what it saw to same{rank}.json
 WORKER = """
 import json, sys, torch, torch.distributed as dist
 from pathlib import Path
@@ -189,7 +190,8 @@ class SameEverywhere(Callback):
         if self.ema is not None: self.rows.append(['step', same(flat(self.ema.teacher)),
                                                    same(flat(self.ema.student))])
     def after_epoch(self):
-        if self.rs is not None: self.rows.append(['selection', same(torch.as_tensor(self.rs.sel.labels))])
+        if self.rs is not None: self.rows.append(['selection', same(torch.as_tensor(self.rs.sel.labels)),
+                                                  same(torch.as_tensor(self.rs.weights))]) # kept_weight prob
     def after_fit(self):
         if self.ema is None: return
         Path(sys.argv[2], f'same{process_rank()}.json').write_text(json.dumps(self.rows))
