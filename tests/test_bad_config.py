@@ -328,8 +328,7 @@ def test_run_refuses_bad_names_before_writing(tmp_path, override, needle):
 
 def test_nul_byte_in_name(tmp_path):
     ("A NUL byte can only come from the file (argv cannot hold one): `config check` (through the console "
-     "script) ")
-    "and `run` name the key"
+     "script) and `run` name the key")
     f = tmp_path/'x.yaml'
     f.write_text(f'name: "r\\0"\noutput_dir: {tmp_path/"out"}\n')
     rc, out, err, sec = noisyfast('config', 'check', f)
