@@ -1,10 +1,10 @@
 """Bad config: every mistake is refused before any training, with a message that names the key.
 
-Pure config mistakes go through `noisyfast config check FILE`, the ones that need the data through `noisyfast run
-FILE`. Each case runs `noisyfast.cli.main` (what the console script calls) in this process, so that ~70 cases take
-seconds; `test_console_script_*` run one case of each kind through the installed console script in a subprocess
-(exit status 2, the message, no traceback). `noisyfast run` must fail within seconds, before any epoch, and leave no
-run folder."""
+Pure config mistakes go through `noisyfast config check FILE`, the ones that need the data through
+`noisyfast run FILE`. Each case runs `noisyfast.cli.main` (what the console script calls) in this process,
+so that ~70 cases take seconds; `test_console_script_*` run one case of each kind through the installed
+console script in a subprocess (exit status 2, the message, no traceback). `noisyfast run` must fail within
+seconds, before any epoch, and leave no run folder."""
 import time
 from pathlib import Path
 import pytest, yaml
@@ -21,7 +21,8 @@ def check(tmp_path, text, *overrides, subprocess=False):
     ('PRE_TRAINED: true\n', None, ["unknown key 'PRE_TRAINED'", "did you mean 'model.pretrained'?"]),
     ('train: {bs: big}\n', None, ["'train.bs'", "'big' is not allowed; expected an integer"]),
     ('seed: 1\n', 'clean.strikes=0', ["'clean.strikes'", '0 is out of range; allowed: >= 1']),
-    ('model: {pretrained: /no/such.pth}\n', None, ["'model.pretrained'", "weights file '/no/such.pth' not found"]),
+    ('model: {pretrained: /no/such.pth}\n', None,
+     ["'model.pretrained'", "weights file '/no/such.pth' not found"]),
 ], ids=['unknown-key', 'wrong-type', 'out-of-range', 'impossible'])
 def test_console_script_config_check(tmp_path, text, override, needles):
     "One case of each kind through the installed console script, in a fresh process"
@@ -35,7 +36,8 @@ def test_console_script_config_check(tmp_path, text, override, needles):
     ('noise: {rates: 0.2}\n', ["unknown key 'noise.rates'", "did you mean 'noise.rate'?"]),
     ('model: {pretrianed: true}\n', ["unknown key 'model.pretrianed'", "did you mean 'model.pretrained'?"]),
     ('clean: {fold: 3}\n', ["unknown key 'clean.fold'", "did you mean 'clean.folds'?"]),
-    ('train: {stages: [{szie: 64}]}\n', ["unknown key 'train.stages.szie'", "did you mean 'train.stages.size'?"]),
+    ('train: {stages: [{szie: 64}]}\n',
+     ["unknown key 'train.stages.szie'", "did you mean 'train.stages.size'?"]),
     ('data: {skip-bad: true}\n', ["unknown key 'data.skip-bad'", "did you mean 'data.skip_bad'?"]),
     ('train: {learning_rate: 0.1}\n', ["unknown key 'train.learning_rate'", 'see `noisyfast config keys`']),
 ], ids=['PRE_TRAINED', 'noise.rates', 'pretrianed', 'clean.fold', 'stages.szie', 'skip-bad', 'no-suggestion'])
@@ -74,12 +76,15 @@ def test_wrong_type(tmp_path, text, needles):
     ('clean.strikes', 0, '>= 1'), ('clean.folds', 1, '>= 2'),
     ('pseudo.threshold', 1.5, '[0, 1]'), ('clean.relabel_threshold', -0.1, '[0, 1]'),
     ('clean.frac_noise', 0, '(0, 1]'),
-    ('train.stages.epochs', 0, '[1, 10000]'), ('train.stages.size', 0, '[1, 4096]'), ('train.stages.lr', 0, '(0, 10]'),
+    ('train.stages.epochs', 0, '[1, 10000]'), ('train.stages.size', 0, '[1, 4096]'),
+    ('train.stages.lr', 0, '(0, 10]'),
     ('train.bs', 0, '[1, 65536]'), ('data.image_size', -32, '[1, 4096]'), ('data.max_train', 0, '>= 1'),
     ('data.n_labeled', 0, '>= 1'), ('data.valid_pct', 0, '(0, 1)'), ('data.valid_pct', 1, '(0, 1)'),
-    ('data.labeled_fraction', 1.5, '(0, 1]'), ('pseudo.epochs', 0, '[1, 10000]'), ('clean.epochs', -1, '[1, 10000]'),
+    ('data.labeled_fraction', 1.5, '(0, 1]'), ('pseudo.epochs', 0, '[1, 10000]'),
+    ('clean.epochs', -1, '[1, 10000]'),
     ('pseudo.rounds', -1, '[0, 100]'), ('train.label_smoothing', 1, '[0, 1)'),
-    ('train.perturb', 1.5, '[0, 1]'), ('train.perturb_severity', 6, '[1, 5]'), ('evaluate.max_images', 0, '>= 1'),
+    ('train.perturb', 1.5, '[0, 1]'), ('train.perturb_severity', 6, '[1, 5]'),
+    ('evaluate.max_images', 0, '>= 1'),
 ])
 def test_out_of_range(tmp_path, key, value, allowed):
     rc, err, f = check(tmp_path, 'seed: 1\n', f'{key}={value}')
@@ -89,7 +94,8 @@ def test_out_of_range(tmp_path, key, value, allowed):
 # ---------------------------------------------------------------- impossible combinations (no data needed)
 
 @pytest.mark.parametrize('text,needles', [
-    ('model: {pretrained: /no/such/weights.pth}\n', ["'model.pretrained'", "weights file '/no/such/weights.pth' not found"]),
+    ('model: {pretrained: /no/such/weights.pth}\n',
+     ["'model.pretrained'", "weights file '/no/such/weights.pth' not found"]),
     ('data: {n_labeled: 100, labeled_fraction: 0.5}\n', ["'data.n_labeled'", 'not both']),
     ('noise: {kind: symmetric}\n', ["'noise.rate'", 'rate is 0']),
     ('noise: {kind: matrix}\n', ["'noise.matrix'", 'no matrix is given']),
@@ -139,15 +145,19 @@ def test_noise_settings_without_noise_kind(tmp_path):
     (dict(noise=dict(kind='asymmetric', rate=0.2)),
      ['asymmetric noise needs a class map: data set digits has no built-in map', 'noise.map']),
     (dict(noise=dict(kind='asymmetric', rate=0.2, map={'cat': 'dog'})), ["noise.map: unknown class 'cat'"]),
-    (dict(noise=dict(kind='matrix', matrix=[[0.5, 0.5], [0.5, 0.5]])), ['noise.matrix is 2×2 but digits has 10 classes']),
-    (dict(noise=dict(kind='real', column='worst')), ['real noise needs label columns: data set digits has none']),
+    (dict(noise=dict(kind='matrix', matrix=[[0.5, 0.5], [0.5, 0.5]])),
+     ['noise.matrix is 2×2 but digits has 10 classes']),
+    (dict(noise=dict(kind='real', column='worst')),
+     ['real noise needs label columns: data set digits has none']),
     (dict(pseudo=dict(rounds=1)), ['pseudo.rounds is set but there is no unlabeled data']),
     (dict(final=dict(enabled=True, init='pseudo')),
      ["final.init is 'pseudo' but the pseudo stage is not enabled", 'set pseudo.rounds: 1 or more']),
-    (dict(final=dict(enabled=True, init='/no/such.pth')), ["final.init: weights file '/no/such.pth' not found"]),
+    (dict(final=dict(enabled=True, init='/no/such.pth')),
+     ["final.init: weights file '/no/such.pth' not found"]),
     (dict(clean=dict(enabled=True, folds=200)), ['clean.folds is 200 but the train split has only']),
     (dict(data=dict(n_labeled=5000)), ['data.n_labeled is 5000 but the train split has only']),
-    (dict(data=dict(coarse_map='builtin')), ["data.coarse_map is 'builtin' but digits has no built-in coarse classes"]),
+    (dict(data=dict(coarse_map='builtin')),
+     ["data.coarse_map is 'builtin' but digits has no built-in coarse classes"]),
     (dict(data=dict(name='cifar100')), ["unknown data set 'cifar100'"]),
     (dict(data=dict(name='csv', path='/no/such.csv')), ['/no/such.csv: CSV file not found']),
     (dict(train=dict(baseline=False)), ['nothing to do: enable at least one stage']),
@@ -166,7 +176,8 @@ def test_run_unknown_arch_leaves_no_run_folder(tmp_path):
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
 def test_console_script_run_refused(tmp_path):
-    "The installed console script, in a fresh process: exit status 2, the message, no traceback, no run folder"
+    ("The installed console script, in a fresh process: exit status 2, the message, no traceback, "
+     "no run folder")
     rc, out, err, sec = noisyfast('run', run_config(tmp_path, pseudo=dict(rounds=1)))
     assert_user_error(rc, err, 'pseudo.rounds is set but there is no unlabeled data')
     assert no_run_folder(tmp_path)
@@ -174,8 +185,10 @@ def test_console_script_run_refused(tmp_path):
 # ---------------------------------------------------------------- extreme and non-finite values
 
 @pytest.mark.parametrize('text,needles', [
-    ('noise: {kind: symmetric, rate: .nan}\n', ["'noise.rate'", 'nan is not allowed; expected a finite number']),
-    ('train: {stages: [{lr: .inf}]}\n', ["'train.stages.lr'", 'inf is not allowed; expected a finite number']),
+    ('noise: {kind: symmetric, rate: .nan}\n',
+     ["'noise.rate'", 'nan is not allowed; expected a finite number']),
+    ('train: {stages: [{lr: .inf}]}\n',
+     ["'train.stages.lr'", 'inf is not allowed; expected a finite number']),
     ('train: {stages: [{lr: -.inf}]}\n', ["'train.stages.lr'", 'expected a finite number']),
     ('train: {wd: .nan}\n', ["'train.wd'", 'expected a finite number']),
     ('train: {stages: [{lr: 1.0e+300}]}\n', ["'train.stages.lr'", 'is out of range; allowed: (0, 10]']),
@@ -189,7 +202,8 @@ def test_console_script_run_refused(tmp_path):
     ('train: {stages: [{epochs: 1000000}]}\n', ["'train.stages.epochs'", 'allowed: [1, 10000]']),
     ('pseudo: {rounds: 100000}\n', ["'pseudo.rounds'", 'allowed: [0, 100]']),
 ], ids=['rate-nan', 'lr-inf', 'lr-minus-inf', 'wd-nan', 'lr-huge', 'noise-seed-negative', 'seed-huge',
-        'seed-2**32', 'size-huge', 'image-size-huge', 'bs-huge', 'in-chans-huge', 'epochs-huge', 'rounds-huge'])
+        'seed-2**32', 'size-huge', 'image-size-huge', 'bs-huge', 'in-chans-huge', 'epochs-huge',
+        'rounds-huge'])
 def test_extreme_values(tmp_path, text, needles):
     "NaN passes every `<` and `>` test; seeds past 2**32-1 and sizes past 4096 died mid-run with a traceback"
     rc, err, f = check(tmp_path, text)
@@ -223,7 +237,8 @@ def test_largest_seeds_run(tmp_path):
     ('evaluate: {kinds: [[blur]]}\n', ["'evaluate.kinds'", "[['blur']]: not a perturbation"]),
     ('train: {perturb_kinds: [{blur: 1}]}\n', ["'train.perturb_kinds'", 'not a perturbation']),
     ('data: {classes: [[cat], dog]}\n', ["'data.classes'", 'give a list of class names']),
-    ('noise: {kind: asymmetric, rate: 0.2, map: {cat: [dog]}}\n', ["'noise.map'", 'from class name to class name']),
+    ('noise: {kind: asymmetric, rate: 0.2, map: {cat: [dog]}}\n',
+     ["'noise.map'", 'from class name to class name']),
     ('noise: {kind: matrix, matrix: [[0.5, 0.5], [1]]}\n', ["'noise.matrix'", 'give a square matrix']),
     ('noise: {kind: matrix, matrix: [[0.5, 0.5], [0.5, .nan]]}\n', ["'noise.matrix'", 'finite']),
     ('noise: {kind: matrix, matrix: [[0.5, 0.6], [0.5, 0.5]]}\n', ["'noise.matrix'", 'row 0 sums to 1.1']),
@@ -267,7 +282,8 @@ def test_matrix_that_is_not_square_refused_early(tmp_path):
 
 def test_duplicate_key_under_a_merge_key_is_allowed(tmp_path):
     "`<<: *base` then an override is what merge keys are for: not a duplicate"
-    rc, err, f = check(tmp_path, 'base: &b {bs: 8, opt: sgd}\n', subprocess=False) # 'base' is unknown: refused
+    # 'base' is unknown: refused
+    rc, err, f = check(tmp_path, 'base: &b {bs: 8, opt: sgd}\n', subprocess=False)
     assert_user_error(rc, err, "unknown key 'base'")
     f = tmp_path/'m.yaml'
     f.write_text('train:\n  <<: {bs: 8, opt: sgd}\n  bs: 16\n')
@@ -278,13 +294,15 @@ def test_duplicate_key_under_a_merge_key_is_allowed(tmp_path):
 
 @pytest.mark.parametrize('text,needles', [
     ('name: "a\\0b"\n', ["'name'", 'expected text without a NUL character']),
-    ('name: ' + 'r' * 300 + '\n', ["'name'", 'is not a usable folder name: it is 300 bytes long; at most 255']),
+    ('name: ' + 'r' * 300 + '\n',
+     ["'name'", 'is not a usable folder name: it is 300 bytes long; at most 255']),
     ('name: "  "\n', ["'name'", 'it is empty']),
     ('data: {path: "/tmp/a\\0b"}\n', ["'data.path'", 'NUL']),
     ('model: {pretrained: /tmp/' + 'w' * 300 + '.pth}\n', ["'model.pretrained'", 'is 304 bytes long']),
     ('final: {enabled: true, init: /tmp/' + 'w' * 300 + '.pth}\n', ["'final.init'", 'is 304 bytes long']),
     ('output_dir: /tmp/' + 'o' * 300 + '\n', ["'output_dir'", 'is 300 bytes long']),
-], ids=['name-nul', 'name-long', 'name-blank', 'path-nul', 'pretrained-long', 'final-init-long', 'output-long'])
+], ids=['name-nul', 'name-long', 'name-blank', 'path-nul', 'pretrained-long', 'final-init-long',
+        'output-long'])
 def test_names_and_paths(tmp_path, text, needles):
     rc, err, f = check(tmp_path, text)
     assert_user_error(rc, err, *needles)
@@ -309,8 +327,8 @@ def test_run_refuses_bad_names_before_writing(tmp_path, override, needle):
     assert no_run_folder(tmp_path)
 
 def test_nul_byte_in_name(tmp_path):
-    "A NUL byte can only come from the file (argv cannot hold one): `config check` (through the console script) "
-    "and `run` name the key"
+    ("A NUL byte can only come from the file (argv cannot hold one): `config check` (through the console "
+     "script) and `run` name the key")
     f = tmp_path/'x.yaml'
     f.write_text(f'name: "r\\0"\noutput_dir: {tmp_path/"out"}\n')
     rc, out, err, sec = noisyfast('config', 'check', f)

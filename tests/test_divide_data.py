@@ -1,7 +1,8 @@
-"""`noisyfast run` with the divide stage on user data sets (a `folder` of class folders, a `csv` of paths and
-labels; real CIFAR-10 test images written as PNG and JPEG) and on a grayscale built-in (Fashion-MNIST, 28 px, one
-channel replicated for the net). The digits built-in, also grayscale, is covered by tests/test_resume.py and the
-pipeline notebook. Tiny runs: ~200 images, `cpu_net`, 1 epoch, 2-fold cleaning of 1 epoch, 1 divide epoch."""
+"""`noisyfast run` with the divide stage on user data sets (a `folder` of class folders, a `csv` of paths
+and labels; real CIFAR-10 test images written as PNG and JPEG) and on a grayscale built-in (Fashion-MNIST,
+28 px, one channel replicated for the net). The digits built-in, also grayscale, is covered by
+tests/test_resume.py and the pipeline notebook. Tiny runs: ~200 images, `cpu_net`, 1 epoch, 2-fold cleaning
+of 1 epoch, 1 divide epoch."""
 from pathlib import Path
 import pytest, torch, yaml
 from fastai.callback.core import Callback
