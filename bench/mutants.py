@@ -252,6 +252,10 @@ add('files_shape_first', '01_data',
 add('miss_mode_first', '04_loaders', "            mode = 'gray' if disk.shape[2] == 1 else 'rgb'",
     '            mode = self.channels', ['nbs/04_loaders.ipynb'],
     "images missing from the disk cache decoded in the mode of the first missing one (channels: auto)")
+add('drop_last_per_process', '07a_divide', 'drop_last=len(keep) > dl.bs * world())',
+    'drop_last=len(keep) > dl.bs)', [DIV],
+    'the re-made loader drops its last batch when one process\'s batch fits, not the global one (a train '
+    'split under bs × processes: no step at all)')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
