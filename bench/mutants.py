@@ -3,12 +3,14 @@
 Each mutant is a one-place edit of an `#| export` cell of a notebook (the source of truth), followed by
 `nbdev-export`, in a scratch copy of the repository; then the tests named for it run (notebooks through
 `nbdev-test`, pytest node ids through pytest). The mutant is *killed* when any of them fails. The script
-prints a table and writes results/cpu-mutants.md (.json), with the kill rate.
+prints a table and writes results/cpu-mutants.md (.json), with the kill rate (`--out`: another stem; a run
+with `--only` writes a file only when given `--out`).
 
     python bench/mutants.py                  # every mutant
     python bench/mutants.py --only oof_leak  # some of them
     python bench/mutants.py --list           # what each one plants
     python bench/mutants.py --baseline       # first check that the unmutated copy passes every test used
+    python bench/mutants.py --only a b --out bench/results/cpu-mutants-x  # a partial run, in its own file
 """
 from __future__ import annotations
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import md_table, write_results
+from _common import RESULTS, md_table, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,6 +201,62 @@ add('fit_name_flat', '05a_track',
     'try: return Path(folder).name', [TRACK],
     "a fit's log name is its folder's last part (folds of clean and divide collide)")
 
+# ------------------------------------------------------------ session 7: divide under --processes N, the fold
+# fingerprint, one decode shape for cached and uncached images, divide.kept_weight
+DIST = 'tests/test_distributed.py::test_divide_in_two_processes' # ~60 s: a real 2-process run
+add('draws_same_slice', '07a_divide', '        return torch.cat(out)[r * n:(r + 1) * n]',
+    '        return torch.cat(out)[:n]', [DIV],
+    'every process draws the same unlabeled images (not disjoint slices of the global draw)')
+add('g_pool_separate', '07a_divide',
+    'self.g_pool = self.g if world() == 1 else torch.Generator().manual_seed(seed)',
+    'self.g_pool = torch.Generator().manual_seed(seed)', [DIV],
+    "one process keeps a second generator for the pool's order (a seed no longer gives its old results)")
+add('counters_not_summed', '07a_divide',
+    '    c = summed(self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right)',
+    '    c = (self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right)', [DIST],
+    "stats.csv's seen / mask counts are rank 0's share, not the sums over the processes")
+add('selection_not_broadcast', '07a_divide', '    sel = Selection(*(from_rank0(np.asarray(v)) for v in',
+    '    sel = Selection(*(np.asarray(v) for v in', [DIST],
+    "rank 0's selection not sent: the other processes train on their placeholder selection")
+add('weights_not_broadcast', '07a_divide',
+    "    return sel, (from_rank0(w) if self.kept_weight == 'prob' else None)",
+    "    return sel, (w if self.kept_weight == 'prob' else None)", [DIST],
+    "rank 0's kept weights not sent: the other processes weight their labels by zeros")
+add('ddp_no_reshard', '02b_distrib',
+    '        self.learn.dl = self.learn.dls.loaders[0] = shard(self.dls.loaders[0])', '        pass',
+    [DIST], "the train loader Reselect re-makes each epoch is not sharded: every process trains on all of it")
+add('same_buffers_skipped', '07a_divide',
+    "        same_buffers(self.student) # several processes: rank 0's BatchNorm statistics, so one teacher "
+    "in all\n", '', [DIST],
+    "each process's own BatchNorm statistics go into its EMA teacher: the teachers drift apart")
+add('kept_weights_unnormalized', '07a_divide',
+    '    return (p / m if m > 0 else lab.astype(np.float64)).astype(np.float32)',
+    '    return (p if m > 0 else lab.astype(np.float64)).astype(np.float32)', [DIV],
+    'kept weights are the raw probabilities, not divided by their mean over the kept set (mean 1)')
+add('weights_batch_order', '07a_divide', 'self.kw.to(y.device)[idx.to(y.device)]',
+    'self.kw.to(y.device)[:len(y)]', [DIV],
+    "a batch's label weights taken by its position in the batch, not by its items' indices")
+add('mixup_weights_unpermuted', '07a_divide', 'self.wmix = self.wl[perm.to(y.device)]',
+    'self.wmix = self.wl', [DIV], "MixUp's second labels weighted by the first images' weights")
+add('fold_neutral_truthy', '07_clean',
+    '            if json.dumps(h[k], default=str) == json.dumps(v, default=str): del h[k]',
+    '            if not h[k]: del h[k]', [CLEAN],
+    'a FOLD_NEUTRAL key left out of the fingerprint at any false value (False, 0, []), not only at its own')
+add('cache_key_hashed', '07_clean',
+    "    'data.cache': 'the disk cache decodes at the shape and mode an uncached run does (files_shape): '\n"
+    "                  'the same pixels, sooner',\n", '', [CLEAN],
+    'data.cache not declared inert: turning the disk cache on or off recomputes every fold')
+add('files_shape_first', '01_data',
+    '    hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers))', '    hw = _hw(size) or hw',
+    ['nbs/01_data.ipynb'], "files of several sizes decoded at the first image's size, not the median")
+add('miss_mode_first', '04_loaders', "            mode = 'gray' if disk.shape[2] == 1 else 'rgb'",
+    '            mode = self.channels', ['nbs/04_loaders.ipynb'],
+    "images missing from the disk cache decoded in the mode of the first missing one (channels: auto)")
+add('drop_last_per_process', '07a_divide', 'drop_last=len(keep) > dl.bs * world())',
+    'drop_last=len(keep) > dl.bs)', [DIV],
+    'the re-made loader drops its last batch when one process\'s batch fits, not the global one (a train '
+    'split under bs × processes: no step at all)')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,
@@ -265,6 +323,8 @@ def main(argv=None):
     p.add_argument('--baseline', action='store_true', help='first run every test used on the unmutated copy')
     p.add_argument('--timeout', type=float, default=900, help='seconds per test command')
     p.add_argument('--note', default='', help='a line for the results file (e.g. what else ran)')
+    p.add_argument('--out', default=None, help='results file stem: writes STEM.md and STEM.json '
+                   '(default: results/cpu-mutants, and with --only no file)')
     a = p.parse_args(argv)
     ms = [m for m in MUTANTS if not a.only or m.name in a.only]
     if a.list: # with a check that each mutant still finds its place in today's code
@@ -298,9 +358,10 @@ def main(argv=None):
              'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without '
              'their `#| slow` cells (nbdev-test with no --flags)'] + \
             ([a.note] if a.note else [])
-    if not a.only:
-        write_results('cpu-mutants', 'Mutation testing: planted bugs the tests catch', settings=dict(
+    if a.out or not a.only: # a partial run does not overwrite the full run's file
+        out = Path(a.out or RESULTS/'cpu-mutants')
+        write_results(out.name, 'Mutation testing: planted bugs the tests catch', settings=dict(
             mutants=len(rows), timeout=a.timeout), sections=[('Mutants', table)], notes=notes,
-            data=dict(rows=rows, killed=killed, rate=rate))
+            data=dict(rows=rows, killed=killed, rate=rate), folder=out.parent)
 
 if __name__ == '__main__': main()
