@@ -329,6 +329,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.divide._unlabeled_part': ('divide.html#_unlabeled_part', 'noisyfast/divide.py'),
                                   'noisyfast.divide._v': ('divide.html#_v', 'noisyfast/divide.py'),
                                   'noisyfast.divide.confident': ('divide.html#confident', 'noisyfast/divide.py'),
+                                  'noisyfast.divide.divide_bs': ('divide.html#divide_bs', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_cost': ('divide.html#divide_cost', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_fit': ('divide.html#divide_fit', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_plan': ('divide.html#divide_plan', 'noisyfast/divide.py'),

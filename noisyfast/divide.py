@@ -29,8 +29,8 @@ from .track import fit_callbacks
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
            'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'AdaptiveThreshold', 'FixMatch', 'Reselect',
-           'DivideResult', 'divide_cost', 'divide_fit', 'load_divide', 'selection_table', 'plot_selection_stats',
-           'divide_plan', 'DivideStage']
+           'DivideResult', 'divide_cost', 'divide_bs', 'divide_fit', 'load_divide', 'selection_table',
+           'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -586,6 +586,10 @@ def divide_cost(dc) -> float:
     "A divide epoch in plain epochs, for the time-left estimate: labeled plus unlabeled images per step"
     return 1 + dc.unlabeled_ratio
 
+def divide_bs(cfg:Config) -> int:
+    "Each process's share of the divide stage's labeled batch (a `TrainError` when it does not split)"
+    return rank_bs(cfg.divide.bs or cfg.train.bs, key='divide.bs, or train.bs')
+
 # %% ../nbs/07a_divide.ipynb #38002dc8
 def divide_fit(cfg:Config, # the run config (divide, model, train sections)
                data:Data, # the splits; data.unlabeled (if any) is always unlabeled
@@ -607,7 +611,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     sel = select_clean(given, probs, noise_rates=rates, max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                        relabel_conf=dc.relabel_conf)
     keep, size = np.flatnonzero(sel.labels >= 0), tc.stages[-1].size or tx.shape[1]
-    bs = rank_bs(dc.bs or tc.bs, key='divide.bs, or train.bs') # each process's share
+    bs = divide_bs(cfg) # each process's share
     n_ch = n_in if n_in != c_img else None # replicate grayscale to the model's channels
     dls = make_dls(tx[torch.as_tensor(keep).to(tx.device)], sel.labels[keep], vx, data.valid.y, size=size,
                    bs=bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,

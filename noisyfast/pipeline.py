@@ -16,7 +16,7 @@ from .train import (FitResult, TrainStage, check_training, fit, load_fit, predic
                              data_arrays, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
-from .divide import DivideStage, divide_cost
+from .divide import DivideStage, divide_bs, divide_cost
 from .audit import AuditStage
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
@@ -60,6 +60,7 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     if cfg.pseudo.rounds and not cfg.train.baseline:
         raise RunError('pseudo-labeling starts from the baseline model: set train.baseline: true')
     if dc.enabled: _check_init(cfg, 'divide.init', dc.init, 'divide.init: model')
+    if dc.enabled: divide_bs(cfg) # with several processes, its batch must split: known before training
     _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
     if fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
         raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
