@@ -2,6 +2,7 @@
 from __future__ import annotations
 import datetime, json, os, platform, subprocess
 from pathlib import Path
+from noisyfast.report import md_table
 
 RESULTS = Path(__file__).parent/'results'
 
@@ -46,17 +47,13 @@ def git_commit() -> str:
 
 def now() -> str: return datetime.datetime.now().astimezone().isoformat(timespec='seconds')
 
-def md_table(rows:list, cols:list) -> str:
-    "A markdown table of `rows` (dicts) with columns `cols` (key or (key, title) pairs)"
-    cols = [(c, c) if isinstance(c, str) else c for c in cols]
-    fmt = lambda v: (f'{v:,.3g}' if abs(v) < 100 else f'{v:,.0f}') if isinstance(v, float) else str(v)
-    lines = ['| ' + ' | '.join(t for _, t in cols) + ' |', '|' + '---|' * len(cols)]
-    lines += ['| ' + ' | '.join(fmt(r.get(k, '')) for k, _ in cols) + ' |' for r in rows]
-    return '\n'.join(lines)
+def cell(v) -> str:
+    "A bench table's cell (md_table's `fmt`): floats to 3 significant digits (whole from 100), else `str`"
+    return (f'{v:,.3g}' if abs(v) < 100 else f'{v:,.0f}') if isinstance(v, float) else str(v)
 
 def kv_table(d:dict) -> str:
     rows = [dict(k=k, v=json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in d.items()]
-    return md_table(rows, [('k', 'setting'), ('v', 'value')])
+    return md_table(rows, [('k', 'setting'), ('v', 'value')], fmt=cell)
 
 def write_results(stem:str, title:str, *, settings:dict, sections:list, notes:list, data:dict,
                   info:dict=None, folder:Path=None):

@@ -21,7 +21,8 @@ import argparse, json, shutil, sys, tempfile, time, traceback
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, versions, now, load_average, md_table, write_results
+from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.report import md_table
 
 CONFIGS = ROOT/'configs'
 SEED = None # --seed: the run seed of every cell (default: each config's)
@@ -248,18 +249,19 @@ def tables(cells:list, rows:dict, methods:list) -> list:
         acc.append(a); det.append(d); sec.append(t)
     cols = ['row'] + list(methods)
     dm = [m for m in methods if m in ('prune', 'divide')]
-    out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols)),
-           ('Seconds per cell (whole run: data, every stage, evaluation, report)', md_table(sec, cols))]
+    out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols, fmt=cell)),
+           ('Seconds per cell (whole run: data, every stage, evaluation, report)',
+            md_table(sec, cols, fmt=cell))]
     if dm and any(r[m] for r in det for m in dm): # a cell that flagged labels (not only missing-labels rows)
         out.insert(1, ('Flagged labels: precision / recall against the true labels',
-                       md_table(det, ['row'] + dm)))
+                       md_table(det, ['row'] + dm, fmt=cell)))
     sel = [dict(row=r['title'], **by[(n, 'divide')]['selection']) for n, r in rows.items()
            if (by.get((n, 'divide')) or {}).get('selection')]
     if sel: out.insert(len(out) - 1, ("divide: the last epoch's selection (kept / relabeled / unlabeled "
                                       "train images; "
                            'precision and recall of the kept labels, precision of the relabels, against the '
                            "true labels; mask rate: the unlabeled images above the teacher's threshold)",
-                           md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'])))
+                           md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'], fmt=cell)))
     return out
 
 def notes_for(args, divide:bool, rows:dict) -> list:

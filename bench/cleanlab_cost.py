@@ -18,7 +18,8 @@ import argparse, json, resource, statistics, subprocess, sys, tempfile, time, tr
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, versions, now, load_average, md_table, write_results
+from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.report import md_table
 
 FILTER = 'prune_by_noise_rate' # noisyfast.clean.find_issues' default
 
@@ -167,12 +168,13 @@ def tables(n, k, res):
         ('op', 'call'), ('n_jobs', 'n_jobs'), ('seconds', 'wall s (median)'), ('min_s', 'min s'),
         ('max_s', 'max s'), ('repeats', 'runs'), ('cpu_seconds', 'CPU s (this process)'),
         ('peak_extra_mib', 'peak RSS growth MiB'), ('traced_peak_mib', 'tracemalloc peak MiB'),
-        ('workers_peak_rss_mib', 'worker peak RSS MiB'), ('flagged', 'flagged'), ('error', 'error')])
+        ('workers_peak_rss_mib', 'worker peak RSS MiB'), ('flagged', 'flagged'), ('error', 'error')],
+        fmt=cell)
     t2 = md_table(res['agreement'], [
         ('op', 'flagged set of'), ('n_jobs', 'n_jobs'), ('flagged', 'flagged'),
         ('std_jaccard', 'Jaccard vs standard'), ('std_precision', 'precision vs std'),
         ('std_recall', 'recall vs std'), ('lsc_jaccard', 'Jaccard vs low_self_conf.'),
-        ('truth_precision', 'precision vs true flips'), ('truth_recall', 'recall vs true flips')])
+        ('truth_precision', 'precision vs true flips'), ('truth_recall', 'recall vs true flips')], fmt=cell)
     std = f"`find_label_issues(filter_by='{FILTER}')`, n_jobs=1"
     return head, (f"{reading(res)}\n\n{t1}\n\nAgreement (standard = {std}; true flips: "
                   f"{res['true_noisy']:,}):\n\n{t2}")

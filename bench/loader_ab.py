@@ -13,7 +13,8 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import md_table, write_results
+from _common import cell, write_results
+from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +57,7 @@ def main(argv=None):
     rows.append(dict(pair='median', **med))
     shown = [dict(r, ratio=f"{r['ratio']:.3f}") for r in rows] # three decimals: the 5 % question
     table = md_table(shown, ['pair', ('before', f'before ({a.before}) img/s'), ('after', 'after img/s'),
-                             ('ratio', 'after / before')])
+                             ('ratio', 'after / before')], fmt=cell)
     verdict = 'within 5 %' if med['ratio'] >= 0.95 else 'more than 5 % slower'
     notes = [f'fast-path training throughput, {a.case}, CPU, one torch thread: after / before = '
              f"{med['ratio']:.3f} (median of {a.pairs} pair ratios, which range "

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, md_table, write_results
+from _common import RESULTS, cell, write_results
+from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -352,7 +353,7 @@ def main(argv=None):
                   f'({sec:.0f} s)', flush=True)
     killed = sum(r['killed'] == 'yes' for r in rows)
     rate = killed / max(len(rows), 1)
-    table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'])
+    table = md_table(rows, ['mutant', 'notebook', 'bug', 'killed', 'by', 'failure', 'seconds'], fmt=cell)
     print(f'\n{table}\n\nkilled {killed} of {len(rows)} mutants ({rate:.0%}) in {time.time() - t_all:.0f} s')
     notes = [f'killed {killed} of {len(rows)} mutants: {rate:.0%}',
              'a mutant is killed when one of its tests fails; pytest ran with --runslow, notebooks without '

@@ -26,7 +26,8 @@ from noisyfast.data import load_source, split_data, load_images
 from noisyfast.loaders import ArrayData, make_dls, fastai_dls, channel_stats
 from noisyfast.train import create_learner, resolve_precision
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, versions, now, load_average, md_table, write_results
+from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.report import md_table
 
 # per device kind: cpu = a slice measured within one epoch; cuda = full epochs
 CASES = {
@@ -258,13 +259,14 @@ def tables(res) -> tuple:
             f"{st['precision']}, {st['device']}, {info['n_train']:,} train images")
     t1 = md_table(rows, [('p', 'pipeline'), ('img_s', 'img/s (median)'), ('rng', 'min–max'),
                          ('n', 'repeats'), ('b', 'timed batches/repeat'),
-                         ('ep', f"s/epoch ({info['n_full']:,} img, extrapolated)"), ('mem', 'peak GPU MiB')])
+                         ('ep', f"s/epoch ({info['n_full']:,} img, extrapolated)"), ('mem', 'peak GPU MiB')],
+                  fmt=cell)
     t2 = md_table([dict(k='(b) / (c)  fast path / ceiling', v=sm['fast_over_ceiling']),
                    dict(k='(b) / (a)  fast path / fastai DataBlock', v=sm['fast_over_fastai']),
                    dict(k='(b) / (c2) fast path / Learner on the synthetic batch', v=sm['fast_over_learner']),
                    dict(k='(c2) / (c) Learner on the synthetic batch / plain loop',
                         v=sm['learner_over_ceiling'])],
-                  [('k', 'ratio'), ('v', 'value')])
+                  [('k', 'ratio'), ('v', 'value')], fmt=cell)
     full = info['decode_ms_per_img'] * info['n_full'] / 1e3
     extra = (f"One-time costs: the fast path decoded its {info['n_train']:,} train images to "
              f"{tuple(info['decoded_shape'])} uint8 ({info['decoded_mib']:.1f} MiB) in "
@@ -276,7 +278,7 @@ def tables(res) -> tuple:
              f"{info.get('load_average_end', '?')}.")
     bd = res.get('breakdown')
     if bd: extra += '\n\nPieces of one step, timed alone (median ms):\n\n' + md_table(
-        [dict(k=k, v=v) for k, v in bd.items()], [('k', 'piece'), ('v', 'ms')])
+        [dict(k=k, v=v) for k, v in bd.items()], [('k', 'piece'), ('v', 'ms')], fmt=cell)
     return head, '\n\n'.join([t1, t2, extra])
 
 CPU_NOTES = [
@@ -306,7 +308,7 @@ def summary_table(results) -> str:
         row.update({p: v['img_s'] for p, v in sm['rows'].items()})
         rows.append(row)
     return md_table(rows, [('case', 'case'), *[(p, f'{LABELS[p][:4].strip()} img/s') for p in PIPELINES],
-                           ('bc', '(b)/(c)'), ('ba', '(b)/(a)')])
+                           ('bc', '(b)/(c)'), ('ba', '(b)/(a)')], fmt=cell)
 
 def write(results, stem, notes, info=None):
     dev = results[0]['settings']['device']

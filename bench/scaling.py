@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, versions, now, load_average, md_table, write_results
+from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.report import md_table
 
 ROOT = Path(__file__).parent.parent
 # CPU: the quickstart (digits, 16 px, test_resnet) with fewer epochs and folds, no robustness pass
@@ -85,6 +86,7 @@ def main():
              'images the K fold models train on (K-1 folds each) x epochs / stage seconds.']
     write_results(a.stem, f'Scaling: one run in {", ".join(map(str, a.processes))} processes',
                   settings=dict(config=a.config, overrides=over, processes=a.processes),
-                  sections=[('Wall time and throughput', md_table(rows, cols))], notes=notes, data=rows)
+                  sections=[('Wall time and throughput', md_table(rows, cols, fmt=cell))], notes=notes,
+                  data=rows)
 
 if __name__ == '__main__': main()

@@ -25,7 +25,8 @@ from noisyfast.losses import get_loss
 from noisyfast.models import MODELS, create_model, model_splitter, nesterov_sgd, accuracy_tta
 from noisyfast.train import resolve_precision
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, versions, now, load_average, md_table, write_results
+from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.report import md_table
 
 TARGETS = (0.90, 0.92, 0.934)
 # Per-model defaults (peak lr for the mean loss over a batch; L2 weight decay as in torch's SGD). They follow
@@ -245,12 +246,12 @@ def sections(res) -> list:
             f"{st['device']}")
     out.append((f'Time to accuracy: {head}', md_table(rows, [
         ('t', 'target (test accuracy)'), ('plain_e', 'epoch'), ('plain_s', 's'),
-        ('tta_e', 'epoch (flip TTA)'), ('tta_s', 's (flip TTA)')])))
+        ('tta_e', 'epoch (flip TTA)'), ('tta_s', 's (flip TTA)')], fmt=cell)))
     ep = [dict(e=r['epoch'], tr=fmt_s(r['train_s']), acc=fmt_acc(r['acc']), tta=fmt_acc(r['acc_tta']),
                ev=fmt_s(r['eval_s']), wall=fmt_s(r['wall_s']), loss=f"{r['loss']:.3f}") for r in ours['rows']]
     out.append(('Per epoch', md_table(ep, [
         ('e', 'epoch'), ('tr', 'training s (cumulative)'), ('acc', 'test acc'), ('tta', 'test acc, flip TTA'),
-        ('ev', 'eval s'), ('wall', 'wall s (with evals)'), ('loss', 'train loss (smoothed)')])))
+        ('ev', 'eval s'), ('wall', 'wall s (with evals)'), ('loss', 'train loss (smoothed)')], fmt=cell)))
     one = [dict(k='decoding the JPEGs (excluded)', v=f"{info['decode_s']:.1f} s ({info['decode_how']})"),
            dict(k='channel stats (excluded)', v=f"{ours['stats_s']:.2f} s"),
            dict(k='untimed warm-up (GPU)', v=f"{ours['warmup_s']:.1f} s"),
@@ -262,7 +263,7 @@ def sections(res) -> list:
     if 'peak_gpu_mib' in ours: one.append(dict(k='peak GPU memory', v=f"{ours['peak_gpu_mib']:,.0f} MiB"))
     one.append(dict(k='load average (1, 5, 15 min) at start / end',
                     v=f"{info.get('load_average_start', '?')} / {info.get('load_average_end', '?')}"))
-    out.append(('Costs', md_table(one, [('k', 'what'), ('v', 'value')])))
+    out.append(('Costs', md_table(one, [('k', 'what'), ('v', 'value')], fmt=cell)))
     if air.get('status') == 'run':
         rows = [dict(n=f"airbench {n}", s=fmt_s(r['total_s']), tr=fmt_s(r['train_s']), acc=fmt_acc(r['acc']),
                      tta=f"{fmt_acc(r['acc_tta'])} (level {r['tta_level']})", e=r['epochs'])
@@ -274,7 +275,7 @@ def sections(res) -> list:
             rows.append(dict(n='ours to 93.4 % / airbench train96', s=f'{ratio:.2f} x'))
         out.append(('airbench, same images, same process', md_table(rows, [
             ('n', 'run'), ('s', 's (training + final TTA evaluation)'), ('tr', 'training s'), ('e', 'epochs'),
-            ('acc', 'test acc'), ('tta', 'test acc with its TTA')])))
+            ('acc', 'test acc'), ('tta', 'test acc with its TTA')], fmt=cell)))
     else: out.append(('airbench', air.get('status', 'airbench not asked for (--airbench)')))
     return out
 

@@ -588,6 +588,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.report._Plots': ('report.html#_plots', 'noisyfast/report.py'),
                                   'noisyfast.report._Plots.__call__': ('report.html#_plots.__call__', 'noisyfast/report.py'),
                                   'noisyfast.report._Plots.__init__': ('report.html#_plots.__init__', 'noisyfast/report.py'),
+                                  'noisyfast.report._as_frame': ('report.html#_as_frame', 'noisyfast/report.py'),
                                   'noisyfast.report._as_run': ('report.html#_as_run', 'noisyfast/report.py'),
                                   'noisyfast.report._audit_gallery': ('report.html#_audit_gallery', 'noisyfast/report.py'),
                                   'noisyfast.report._audit_pairs': ('report.html#_audit_pairs', 'noisyfast/report.py'),

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, yaml
 from .config import ConfigError, NoisyfastError, atomic_write_text, load_config
 from .data import DataError, load_images, load_source, open_image, is_image_array
@@ -75,21 +75,34 @@ def _fmt(v, floatfmt:str='.4f') -> str:
     if isinstance(v, (float, np.floating)): return format(float(v), floatfmt)
     return str(v).replace('|', '\\|').replace('\n', ' ')
 
-def md_table(df:pd.DataFrame, # the table; its index becomes the first column unless `index=False`
-             *,
-             index:bool=True, # write the index
-             floatfmt:dict=None, # {column: format} for float columns (default .4f)
-            ) -> str:
-    "A DataFrame as a markdown table"
+def _as_frame(df, cols:list=None) -> pd.DataFrame:
+    "`df`, or rows (a list of dicts; '' where a row lacks a key), with columns `cols`: names or (name, title)"
+    if isinstance(df, list) and all(isinstance(r, dict) for r in df):
+        ks = [c if isinstance(c, tuple) else (c, c) for c in cols or dict.fromkeys(k for r in df for k in r)]
+        return pd.DataFrame([[r.get(k, '') for k, _ in ks] for r in df], columns=[t for _, t in ks],
+                            dtype=object)
     if not isinstance(df, pd.DataFrame):
         # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
-        raise ValueError(f'df must be a pandas DataFrame; got {type(df).__name__}')
-    ff = floatfmt or {}
-    cols = ([str(df.index.name or '')] if index else []) + [str(c) for c in df.columns]
-    lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
+        raise ValueError(f'df must be a pandas DataFrame or a list of dicts; got {type(df).__name__}')
+    if cols is None: return df
+    ks = [c if isinstance(c, tuple) else (c, c) for c in cols]
+    return df[[k for k, _ in ks]].set_axis([t for _, t in ks], axis=1)
+
+def md_table(df:pd.DataFrame|list, # the table, or its rows (dicts); a DataFrame's index is the first column
+             cols:list=None, # the columns shown: names, or (name, title) pairs (default: all)
+             *,
+             index:bool=True, # write a DataFrame's index (rows have none)
+             floatfmt:dict=None, # {column title: format} for float columns (default .4f)
+             fmt:Callable=None, # a cell's text from its value, instead of floatfmt and the —, yes / no rules
+            ) -> str:
+    "A DataFrame or a list of dicts as a markdown table; `|` in a cell is escaped"
+    index, df, ff = index and isinstance(df, pd.DataFrame), _as_frame(df, cols), floatfmt or {}
+    cell = (lambda v, f=None: _fmt(str(fmt(v)))) if fmt else _fmt # _fmt of a str escapes it
+    heads = ([str(df.index.name or '')] if index else []) + [str(c) for c in df.columns]
+    lines = ['| ' + ' | '.join(heads) + ' |', '|' + '---|' * len(heads)]
     for i, row in zip(df.index, df.itertuples(index=False)):
-        cells = [_fmt(v, ff.get(c, '.4f')) for c, v in zip(df.columns, row)]
-        lines.append('| ' + ' | '.join(([_fmt(i)] if index else []) + cells) + ' |')
+        cells = [cell(v, ff.get(c, '.4f')) for c, v in zip(df.columns, row)]
+        lines.append('| ' + ' | '.join(([cell(i)] if index else []) + cells) + ' |')
     return '\n'.join(lines)
 
 def _pct(x) -> str: return '—' if x is None else f'{100 * x:.2f} %'
