@@ -247,6 +247,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.distrib.ProcessGroupDL._broadcast': ( 'distrib.html#processgroupdl._broadcast',
                                                                                     'noisyfast/distrib.py'),
                                    'noisyfast.distrib._on_backend': ('distrib.html#_on_backend', 'noisyfast/distrib.py'),
+                                   'noisyfast.distrib.any_process': ('distrib.html#any_process', 'noisyfast/distrib.py'),
                                    'noisyfast.distrib.barrier': ('distrib.html#barrier', 'noisyfast/distrib.py'),
                                    'noisyfast.distrib.end_processes': ('distrib.html#end_processes', 'noisyfast/distrib.py'),
                                    'noisyfast.distrib.from_rank0': ('distrib.html#from_rank0', 'noisyfast/distrib.py'),

@@ -14,7 +14,7 @@ from fastai.distributed import DistributedDL
 
 # %% auto #0
 __all__ = ['processes', 'process_rank', 'world', 'rank0', 'barrier', 'solo', 'init_processes', 'end_processes', 'ProcessGroupDL',
-           'unwrap', 'shard', 'from_rank0', 'summed', 'same_buffers', 'DDP']
+           'unwrap', 'shard', 'from_rank0', 'summed', 'any_process', 'same_buffers', 'DDP']
 
 # %% ../nbs/02b_distrib.ipynb #704def75
 _SOLO = [] # non-empty inside `solo()`
@@ -102,6 +102,14 @@ def summed(*values:float) -> list:
     t = _on_backend(torch.tensor(values, dtype=torch.float64))
     dist.all_reduce(t)
     return t.cpu().tolist()
+
+def any_process(flags:torch.Tensor, # bool (or 0 / 1) flags, as many in every process
+               ) -> torch.Tensor:
+    "Bool tensor: each flag set in any process (one all-reduce of a byte per flag; none in one process)"
+    if world() == 1: return flags.bool()
+    t = _on_backend(flags.to(torch.uint8))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.bool().to(flags.device)
 
 # %% ../nbs/02b_distrib.ipynb #aa47cc6f
 @torch.no_grad()
