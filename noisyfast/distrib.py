@@ -115,8 +115,9 @@ def any_process(flags:torch.Tensor, # bool (or 0 / 1) flags, as many in every pr
 @torch.no_grad()
 def same_buffers(model:nn.Module):
     "Rank 0's floating-point buffers (BatchNorm running statistics) in `model`, in every process"
+    if world() == 1: return
     bufs = [b for b in model.buffers() if b.dtype.is_floating_point]
-    if world() == 1 or not bufs: return
+    if not bufs: return
     flat = _on_backend(torch.cat([b.detach().float().flatten() for b in bufs])) # one broadcast
     dist.broadcast(flat, 0)
     for b, v in zip(bufs, flat.split([b.numel() for b in bufs])): b.copy_(v.view_as(b))
