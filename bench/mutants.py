@@ -257,6 +257,11 @@ add('drop_last_per_process', '07a_divide', 'drop_last=len(keep) > dl.bs * world(
     'drop_last=len(keep) > dl.bs)', [DIV],
     'the re-made loader drops its last batch when one process\'s batch fits, not the global one (a train '
     'split under bs × processes: no step at all)')
+add('pin_loader_unpinned', '07_clean',
+    '    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, '
+    'loader=resolve_loader(cfg, data)))', '    return cfg', [CLEAN],
+    "data.loader: auto left unresolved for the fold models: each fold picks its loader again (free "
+    "memory may have changed), not the one the fingerprint hashed")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

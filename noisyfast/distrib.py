@@ -14,7 +14,7 @@ from fastai.distributed import DistributedDL
 
 # %% auto #0
 __all__ = ['processes', 'process_rank', 'world', 'rank0', 'barrier', 'solo', 'init_processes', 'end_processes', 'ProcessGroupDL',
-           'unwrap', 'shard', 'from_rank0', 'summed', 'same_buffers', 'DDP']
+           'unwrap', 'shard', 'from_rank0', 'summed', 'any_process', 'same_buffers', 'DDP']
 
 # %% ../nbs/02b_distrib.ipynb #704def75
 _SOLO = [] # non-empty inside `solo()`
@@ -103,12 +103,21 @@ def summed(*values:float) -> list:
     dist.all_reduce(t)
     return t.cpu().tolist()
 
+def any_process(flags:torch.Tensor, # bool (or 0 / 1) flags, as many in every process
+               ) -> torch.Tensor:
+    "Bool tensor: each flag set in any process (one all-reduce of a byte per flag; none in one process)"
+    if world() == 1: return flags.bool()
+    t = _on_backend(flags.to(torch.uint8))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.bool().to(flags.device)
+
 # %% ../nbs/02b_distrib.ipynb #aa47cc6f
 @torch.no_grad()
 def same_buffers(model:nn.Module):
     "Rank 0's floating-point buffers (BatchNorm running statistics) in `model`, in every process"
+    if world() == 1: return
     bufs = [b for b in model.buffers() if b.dtype.is_floating_point]
-    if world() == 1 or not bufs: return
+    if not bufs: return
     flat = _on_backend(torch.cat([b.detach().float().flatten() for b in bufs])) # one broadcast
     dist.broadcast(flat, 0)
     for b, v in zip(bufs, flat.split([b.numel() for b in bufs])): b.copy_(v.view_as(b))

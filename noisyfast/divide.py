@@ -17,7 +17,8 @@ from fastai.torch_core import set_seed
 from fastai.vision.core import imagenet_stats
 from fastcore.basics import noop, store_attr
 from .config import Config
-from .distrib import DDP, from_rank0, process_rank, rank0, same_buffers, summed, unwrap, world
+from .distrib import (DDP, any_process, from_rank0, process_rank, rank0, same_buffers, summed,
+                               unwrap, world)
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
@@ -369,8 +370,8 @@ def _fm_after_train(self:FixMatch):
     "The epoch's counts summed over the processes (the whole global steps); the pool images any of them drew"
     c = summed(self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right)
     self.n_seen, self.n_mask, self.n_mask_known, self.n_mask_right = map(int, c)
-    drawn = summed(*self.drawn.tolist()) if self.drawn is not None and len(self.drawn) else []
-    self.n_covered = sum(v > 0 for v in drawn) # min(len(pool), n_seen) when the draws are disjoint
+    # min(len(pool), n_seen) when the draws are disjoint; one all-reduce of the flags with several processes
+    self.n_covered = int(any_process(self.drawn).sum()) if self.drawn is not None and len(self.drawn) else 0
 
 FixMatch._ramp, FixMatch.before_fit, FixMatch.before_epoch = _ramp, _fm_before_fit, _fm_before_epoch
 FixMatch.after_train = _fm_after_train

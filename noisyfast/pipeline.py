@@ -13,7 +13,7 @@ from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
 from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             data_arrays, resolve_loader)
+                             data_arrays, rank_bs, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -61,6 +61,7 @@ def check_run(cfg:Config, data:Data, stages:list=None):
         raise RunError('pseudo-labeling starts from the baseline model: set train.baseline: true')
     if dc.enabled: _check_init(cfg, 'divide.init', dc.init, 'divide.init: model')
     if dc.enabled: divide_bs(cfg) # with several processes, its batch must split: known before training
+    _check_train_bs(cfg) # so must train.bs (each stage's) when a fit trains over them all
     _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
     if fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
         raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
@@ -68,6 +69,12 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     if cc.enabled and len(data.train) < 2 * cc.folds:
         raise RunError(f'clean.folds is {cc.folds} but the train split has only {len(data.train)} images')
     if cc.enabled: _check_folds(cfg, data)
+
+def _check_train_bs(cfg:Config):
+    "With several processes, each `train.stages` batch a data-parallel fit of the run uses must split"
+    tc, cc = cfg.train, cfg.clean # the clean stage's fold models train one per process (`solo`): unsplit
+    if tc.baseline or cfg.pseudo.rounds or cfg.final.enabled or (cc.enabled and not cc.oof):
+        for i, st in enumerate(tc.stages): rank_bs(st.bs or tc.bs, i) # as `fit` will
 
 def _check_folds(cfg:Config, data:Data):
     "Stratified K-fold needs K labelled train images in every class that has any"
