@@ -262,6 +262,18 @@ add('pin_loader_unpinned', '07_clean',
     'loader=resolve_loader(cfg, data)))', '    return cfg', [CLEAN],
     "data.loader: auto left unresolved for the fold models: each fold picks its loader again (free "
     "memory may have changed), not the one the fingerprint hashed")
+add('train_bs_final_unchecked', '10_pipeline',
+    'if tc.baseline or cfg.pseudo.rounds or cfg.final.enabled or (cc.enabled and not cc.oof):',
+    'if tc.baseline or cfg.pseudo.rounds or (cc.enabled and not cc.oof):', ['nbs/10_pipeline.ipynb'],
+    'with --processes N, an odd batch of a run whose only data-parallel fit is the final stage is refused '
+    'only when that fit starts, after the clean stage')
+add('train_bs_first_stage_only', '10_pipeline',
+    'for i, st in enumerate(tc.stages): rank_bs(st.bs or tc.bs, i)',
+    'for i, st in enumerate(tc.stages[:1]): rank_bs(st.bs or tc.bs, i)', ['nbs/10_pipeline.ipynb'],
+    "only the first train stage's batch checked before training (a later stage's bs refused mid-run)")
+add('covered_not_reduced', '02b_distrib', '    dist.all_reduce(t, op=dist.ReduceOp.MAX)\n', '', [DIST],
+    "each process counts only the pool images it drew itself as covered (stats.csv's covered halves with "
+    "2 processes)")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
