@@ -182,10 +182,11 @@ def cell_fingerprint(cfg) -> str:
     return fold_fingerprint(cfg, data, data.train, folds, cfg.seed)
 
 def fold_source(cfg, name:str):
-    "The row's fold files to start from: the prune cell's, or another divide cell's if only theirs fit"
+    "The row's fold files to start from: a prune cell's (untagged first, then tagged), or a divide cell's"
     from noisyfast.runs import RunFolder
     runs = Path(cfg.output_dir)
-    cells = [runs/f'{name}-prune', *sorted(p for p in runs.glob(f'{name}-divide*') if p.name != cfg.name)]
+    cells = [runs/f'{name}-prune', *sorted(runs.glob(f'{name}-prune-*')), # `--tag T`: <row>-prune-T
+             *sorted(p for p in runs.glob(f'{name}-divide*') if p.name != cfg.name)]
     oofs = [o for o in (RunFolder(d).stage_dir('clean')/'oof' for d in cells) if o.is_dir()]
     if not oofs: return None
     fp, fps = cell_fingerprint(cfg), [o/'fingerprint.txt' for o in oofs]

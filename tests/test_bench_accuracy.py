@@ -57,3 +57,20 @@ def test_fold_source_takes_the_fold_files_whose_fingerprint_fits(tmp_path, monke
     monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: 'other')
     assert bench.fold_source(cfg, 'r') == prune # none fits: the prune cell's (the clean stage recomputes)
     assert bench.fold_source(cfg, 'nothing') is None and mine.is_dir() and plain.is_dir()
+
+def test_fold_source_looks_in_tagged_prune_cells(tmp_path, monkeypatch):
+    "A tagged divide cell (`--tag 10ep`) finds the fold files of the prune cell run with a tag"
+    from types import SimpleNamespace
+    def oof(cell, fp):
+        d = tmp_path/cell/'clean'/'oof'; d.mkdir(parents=True); (d/'fingerprint.txt').write_text(fp + '\n')
+        return d
+    prune, tagged = oof('r-prune', '5ep'), oof('r-prune-10ep', '10ep')
+    oof('r-prune-3ep', '3ep'); oof('q-prune-10ep', '10ep') # another tag; another row's tagged prune cell
+    cfg = SimpleNamespace(output_dir=str(tmp_path), name='r-divide-10ep-adaptive')
+    monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: '10ep')
+    assert bench.fold_source(cfg, 'r') == tagged
+    (prune/'fingerprint.txt').write_text('10ep\n')
+    assert bench.fold_source(cfg, 'r') == prune # the untagged prune cell's first, when both fit
+    monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: 'other')
+    assert bench.fold_source(cfg, 'r') == prune # none fits: the untagged prune cell's (the stage recomputes)
+    assert bench.fold_source(cfg, 'q') == tmp_path/'q-prune-10ep'/'clean'/'oof' # only a tagged one: that
