@@ -261,6 +261,10 @@ class DivideConfig:
                                   'label', min=0, max=1)
     max_noise: float = setting(0.8, "cap on each class's estimated noise rate (keeps at least 1 - this of "
                                'each class)', min=0, max=1)
+    noise_estimate: Literal['calibrated', 'confident'] = setting(
+        'calibrated', "how the quotas estimate each class's noise rate from the out-of-fold probabilities: "
+        "calibrated: cleanlab's calibrated joint; confident: its confident joint uncalibrated (images no "
+        'class is confident about count as clean: lower when the fold models are weak)')
     magnitude: float = setting(0.5, 'strong augmentation strength: the largest rotation (30 deg), shear, '
                                'shift and colour change, as a fraction', min=0, max=1)
     cutout: float = setting(0.5, 'strong augmentation: side of the cut-out square, as a fraction of the '

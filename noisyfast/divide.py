@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from torch import nn
-from cleanlab.count import estimate_joint
+from cleanlab.count import compute_confident_joint, estimate_joint
 from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 from fastai.vision.core import imagenet_stats
@@ -146,9 +146,16 @@ StrongAug.__call__ = _strong_call
 # %% ../nbs/07a_divide.ipynb #6e23c400
 def estimate_noise_rates(given:np.ndarray, # given labels N (all >= 0)
                          probs:np.ndarray, # out-of-fold probabilities N×C
+                         *,
+                         calibrate:bool=True, # False: the confident joint, uncalibrated (divide.noise_estimate)
                         ) -> np.ndarray:
     "Per given class, the estimated fraction of wrong labels, from cleanlab's joint of given and true labels"
-    joint = estimate_joint(np.asarray(given), np.asarray(probs)) # joint[given, true]
+    given, probs = np.asarray(given), np.asarray(probs)
+    if not calibrate: # off-diagonal counts over the class size: unsure images count as clean
+        cj = compute_confident_joint(given, probs, calibrate=False)
+        n = np.bincount(given, minlength=probs.shape[1])
+        return (cj.sum(1) - np.diag(cj)) / np.maximum(n, 1)
+    joint = estimate_joint(given, probs) # joint[given, true]
     return 1 - np.diag(joint) / np.maximum(joint.sum(1), 1e-12)
 
 # %% ../nbs/07a_divide.ipynb #d5bb8e96
@@ -608,7 +615,8 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     device, trusted = default_device(), probs is None
     if trusted: probs = np.eye(data.c, dtype=np.float32)[data.train.y] # every given label, with certainty
     given, probs, arrays, tx, vx, ux, c_img, n_in, stats = _divide_inputs(cfg, data, probs, arrays, device)
-    rates = np.zeros(data.c) if trusted else estimate_noise_rates(given, probs)
+    rates = (np.zeros(data.c) if trusted else
+             estimate_noise_rates(given, probs, calibrate=dc.noise_estimate == 'calibrated'))
     sel = select_clean(given, probs, noise_rates=rates, max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                        relabel_conf=dc.relabel_conf)
     keep, size = np.flatnonzero(sel.labels >= 0), tc.stages[-1].size or tx.shape[1]
