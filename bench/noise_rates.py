@@ -10,7 +10,7 @@ compares several estimators with the true per-class rates (the data's `y_true`).
 
   cleanlab_joint   noisyfast.divide.estimate_noise_rates: cleanlab's calibrated joint (divide's quotas)
   confident_joint  cleanlab's confident joint, uncalibrated: off-diagonal counts over the class size (the
-                   images no class is confident about count as clean, as in the clean stage's prune)
+                   images no class is confident about count as clean): `divide.noise_estimate: confident`
   prune            the share of each class cleanlab's find_label_issues flags (filter_by prune_by_noise_rate,
                    the clean stage's default)
   gmm_loss         a two-component Gaussian mixture on the per-image cross-entropy to the given label
@@ -42,9 +42,8 @@ def true_rates(given, y_true, c:int) -> np.ndarray:
     return np.array([(y_true[given == k] != k).mean() for k in range(c)])
 
 def confident_joint_rates(given, probs) -> np.ndarray:
-    from cleanlab.count import compute_confident_joint
-    cj, n = compute_confident_joint(given, probs, calibrate=False), np.bincount(given, minlength=probs.shape[1])
-    return (cj.sum(1) - np.diag(cj)) / np.maximum(n, 1)
+    from noisyfast.divide import estimate_noise_rates # divide.noise_estimate: confident
+    return estimate_noise_rates(given, probs, calibrate=False)
 
 def prune_rates(given, probs) -> np.ndarray:
     "Per class, the share cleanlab's `find_label_issues` flags (the clean stage's default filter_by)"
