@@ -271,6 +271,8 @@ add('train_bs_first_stage_only', '10_pipeline',
     'for i, st in enumerate(tc.stages): rank_bs(st.bs or tc.bs, i)',
     'for i, st in enumerate(tc.stages[:1]): rank_bs(st.bs or tc.bs, i)', ['nbs/10_pipeline.ipynb'],
     "only the first train stage's batch checked before training (a later stage's bs refused mid-run)")
+add('noise_estimate_ignored', '07a_divide', "calibrate=dc.noise_estimate == 'calibrated'))",
+    'calibrate=True))', [DIV], 'divide.noise_estimate: confident ignored: the quotas stay calibrated')
 add('covered_not_reduced', '02b_distrib', '    dist.all_reduce(t, op=dist.ReduceOp.MAX)\n', '', [DIST],
     "each process counts only the pool images it drew itself as covered (stats.csv's covered halves with "
     "2 processes)")
