@@ -8,9 +8,11 @@ compares several estimators with the true per-class rates (the data's `y_true`).
 
     python bench/noise_rates.py trained/bench-accuracy/cpu/*-prune --out bench/results/cpu-noise-rates
 
-  cleanlab_joint   noisyfast.divide.estimate_noise_rates: cleanlab's calibrated joint (divide's quotas)
+  cleanlab_joint   cleanlab's calibrated joint: `divide.noise_estimate: calibrated` (the default until
+                   2026-11-29)
   confident_joint  cleanlab's confident joint, uncalibrated: off-diagonal counts over the class size (the
-                   images no class is confident about count as clean): `divide.noise_estimate: confident`
+                   images no class is confident about count as clean): `divide.noise_estimate: confident`,
+                   the default
   prune            the share of each class cleanlab's find_label_issues flags (filter_by prune_by_noise_rate,
                    the clean stage's default)
   gmm_loss         a two-component Gaussian mixture on the per-image cross-entropy to the given label
@@ -61,8 +63,8 @@ def gmm_loss_rates(given, probs, seed:int=0) -> np.ndarray:
     return np.array([noisy[given == k].mean() for k in range(probs.shape[1])])
 
 def cleanlab_joint_rates(given, probs) -> np.ndarray:
-    from noisyfast.divide import estimate_noise_rates # divide's quotas
-    return estimate_noise_rates(given, probs)
+    from noisyfast.divide import estimate_noise_rates # divide.noise_estimate: calibrated
+    return estimate_noise_rates(given, probs, calibrate=True)
 
 ESTIMATORS = dict(cleanlab_joint=cleanlab_joint_rates, confident_joint=confident_joint_rates,
                   prune=prune_rates, gmm_loss=gmm_loss_rates)

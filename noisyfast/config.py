@@ -262,9 +262,10 @@ class DivideConfig:
     max_noise: float = setting(0.8, "cap on each class's estimated noise rate (keeps at least 1 - this of "
                                'each class)', min=0, max=1)
     noise_estimate: Literal['calibrated', 'confident'] = setting(
-        'calibrated', "how the quotas estimate each class's noise rate from the out-of-fold probabilities: "
-        "calibrated: cleanlab's calibrated joint; confident: its confident joint uncalibrated (images no "
-        'class is confident about count as clean: lower when the fold models are weak)')
+        'confident', "how the quotas estimate each class's noise rate from the out-of-fold probabilities: "
+        "confident: cleanlab's confident joint uncalibrated (images no class is confident about count as "
+        "clean; closer to the true rates when the fold models are weak); calibrated: cleanlab's calibrated "
+        'joint (before 2026-11-29)')
     magnitude: float = setting(0.5, 'strong augmentation strength: the largest rotation (30 deg), shear, '
                                'shift and colour change, as a fraction', min=0, max=1)
     cutout: float = setting(0.5, 'strong augmentation: side of the cut-out square, as a fraction of the '

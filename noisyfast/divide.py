@@ -147,11 +147,11 @@ StrongAug.__call__ = _strong_call
 def estimate_noise_rates(given:np.ndarray, # given labels N (all >= 0)
                          probs:np.ndarray, # out-of-fold probabilities N×C
                          *,
-                         calibrate:bool=True, # False: the confident joint, uncalibrated (divide.noise_estimate)
+                         calibrate:bool=False, # True: cleanlab's calibrated joint (divide.noise_estimate)
                         ) -> np.ndarray:
     "Per given class, the estimated fraction of wrong labels, from cleanlab's joint of given and true labels"
     given, probs = np.asarray(given), np.asarray(probs)
-    if not calibrate: # off-diagonal counts over the class size: unsure images count as clean
+    if not calibrate: # off-diagonal counts over the class size: unsure images count as right
         cj = compute_confident_joint(given, probs, calibrate=False)
         n = np.bincount(given, minlength=probs.shape[1])
         return (cj.sum(1) - np.diag(cj)) / np.maximum(n, 1)
