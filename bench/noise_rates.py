@@ -32,12 +32,13 @@ def run_probs(folder:Path):
     from noisyfast.config import load_config
     from noisyfast.clean import kfold_indices
     from noisyfast.noise import make_data
+    from noisyfast.runs import RunFolder, fold_file
     cfg = load_config(folder/'config.yaml')
     data, _ = make_data(cfg)
-    y, oof = data.train.y, folder/'clean'/'oof'
+    y, oof = data.train.y, RunFolder(folder).stage_dir('clean')/'oof' # where the clean stage writes them
     probs = np.zeros((len(y), data.c), np.float32)
     for k, (_, te) in enumerate(kfold_indices(y, cfg.clean.folds, cfg.seed)):
-        probs[te] = np.load(oof/f'fold{k}.npy')
+        probs[te] = np.load(fold_file(oof, 'probs', k))
     return y, data.train.y_true, probs
 
 def true_rates(given, y_true, c:int) -> np.ndarray:
