@@ -273,6 +273,14 @@ add('train_bs_first_stage_only', '10_pipeline',
     "only the first train stage's batch checked before training (a later stage's bs refused mid-run)")
 add('noise_estimate_ignored', '07a_divide', "calibrate=dc.noise_estimate == 'calibrated'))",
     'calibrate=True))', [DIV], 'divide.noise_estimate: confident ignored: the quotas stay calibrated')
+add('pool_targets_ignored', '07a_divide',
+    "temperature=dc.temperature if dc.pool_targets == 'soft' else None)", 'temperature=None)', [DIV],
+    'divide.pool_targets: soft ignored: the pool still learns hard thresholded targets')
+add('soft_unsharpened', '07a_divide', 'return (p.float().clamp_min(1e-12).log() / temperature).softmax(1)',
+    'return p.float()', [DIV], "divide.temperature ignored: soft targets are the teacher's raw probabilities")
+add('soft_thresholded', '07a_divide', '    return soft_loss(logits, self.tp, self.temperature)',
+    '    return fixmatch_loss(logits, sharpen(self.tp, self.temperature), self.thr)[0]', [DIV],
+    'soft targets sharpened, then held to the threshold as hard ones: the unsure pool images add nothing')
 add('covered_not_reduced', '02b_distrib', '    dist.all_reduce(t, op=dist.ReduceOp.MAX)\n', '', [DIST],
     "each process counts only the pool images it drew itself as covered (stats.csv's covered halves with "
     "2 processes)")

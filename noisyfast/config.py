@@ -280,8 +280,23 @@ class DivideConfig:
         "label under the epoch's selection probabilities (out-of-fold, blended with the teacher's after "
         'divide.warmup), divided by their mean over the kept set')
     unlabeled_weight: float = setting(1.0, 'weight of the FixMatch unlabeled loss', min=0)
+    pool_targets: Literal['hard', 'soft'] = setting(
+        'hard', "what the unlabeled images are learned towards: hard: the teacher's class, where it is at "
+        'least divide.threshold confident (FixMatch); soft: its probabilities sharpened at '
+        'divide.temperature, on every image (label guessing, as MixMatch and DivideMix)')
+    temperature: float = setting(0.5, "pool_targets soft: sharpening temperature of the teacher's "
+                                 'probabilities (1: as they are; towards 0: one-hot)', min=0, max=1,
+                                 min_open=True)
     init: Literal['model', 'train'] = setting('model', "start from model.pretrained ('model') or the train "
                                               "stage's best weights ('train')")
+
+def _check_pool_targets(cfg, w):
+    "Adaptive thresholds choose which unlabeled images are learned: soft targets learn every one"
+    d = cfg.divide
+    if d.pool_targets == 'soft' and d.threshold_mode == 'adaptive':
+        raise ConfigError(f"{w('divide.threshold_mode')}: 'adaptive' thresholds choose which unlabeled "
+                          "images are learned, but divide.pool_targets is 'soft', which learns every one; "
+                          'use threshold_mode: fixed, or pool_targets: hard')
 
 def _check_divide(cfg, w):
     "Without a clean stage, divide trusts every given label: they must be clean, and there must be a pool"
@@ -673,6 +688,7 @@ def validate(cfg:Config, src:str=None) -> Config:
     _check_annotators(cfg, w)
     _check_track(cfg, w)
     _check_divide(cfg, w)
+    _check_pool_targets(cfg, w)
     if (bad := unused_loss_setting(cfg.train)) is not None:
         raise ConfigError(f"{w(bad[0])}: {getattr(cfg.train, bad[0].split('.')[1])} is set but {bad[1]}")
     return cfg

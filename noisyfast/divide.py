@@ -29,9 +29,9 @@ from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
-           'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'AdaptiveThreshold', 'FixMatch', 'Reselect',
-           'DivideResult', 'divide_cost', 'divide_bs', 'divide_fit', 'load_divide', 'selection_table',
-           'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'sharpen', 'soft_loss', 'AdaptiveThreshold',
+           'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'divide_bs', 'divide_fit', 'load_divide',
+           'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -272,6 +272,21 @@ def fixmatch_loss(logits:torch.Tensor, # the student's logits on the strong view
     return (F.cross_entropy(logits.float(), target, reduction='none') * mask).mean(), mask
 
 
+# %% ../nbs/07a_divide.ipynb #s0ftex01
+def sharpen(p:torch.Tensor, # probabilities, B×C
+            temperature:float, # 1: unchanged; towards 0: one-hot
+           ) -> torch.Tensor:
+    "Each row to the power 1/`temperature`, renormalised (MixMatch's sharpening), in log space"
+    return (p.float().clamp_min(1e-12).log() / temperature).softmax(1)
+
+def soft_loss(logits:torch.Tensor, # the student's logits on the strong view, B×C
+              teacher_probs:torch.Tensor, # the teacher's probabilities on the weak view, B×C
+              temperature:float=0.5, # of `sharpen`
+             ) -> torch.Tensor:
+    "Cross-entropy to the teacher's sharpened probabilities, on every image, averaged over B"
+    return F.cross_entropy(logits.float(), sharpen(teacher_probs, temperature))
+
+
 # %% ../nbs/07a_divide.ipynb #214b12a6
 class AdaptiveThreshold:
     "Per-class self-adaptive thresholds (FreeMatch): an EMA confidence times each class's relative EMA mass"
@@ -309,6 +324,7 @@ class FixMatch(Callback):
                  threshold:float=0.95, ramp_epochs:float=2, label_smoothing:float=0.1, strong_weight:float=1.,
                  unlabeled_weight:float=1., mixup:float=0., seed:int=0,
                  adaptive:AdaptiveThreshold=None, # per-class self-adaptive thresholds instead of `threshold`
+                 temperature:float=None, # soft targets: `soft_loss` at this temperature on every pool image
                 ):
         store_attr() # the pool's order is the same in every process; the augmentation draws are not
         self.g = torch.Generator().manual_seed(seed + process_rank())
@@ -416,6 +432,11 @@ def _labeled_ce(self:FixMatch, p, t, w=None):
     if w is None: return F.cross_entropy(p.float(), t, label_smoothing=self.label_smoothing)
     return (F.cross_entropy(p.float(), t, label_smoothing=self.label_smoothing, reduction='none') * w).mean()
 
+def _pool_loss(self:FixMatch, logits):
+    "The unlabeled term: hard targets above the threshold, or soft ones on every image (`temperature`)"
+    if self.temperature is None: return fixmatch_loss(logits, self.tp, self.thr)[0]
+    return soft_loss(logits, self.tp, self.temperature)
+
 def _fm_after_loss(self:FixMatch):
     "The step's loss: weak CE (mixed) + ramp × (strong CE + FixMatch); labeled terms as `set_weights`"
     if not self.training: return
@@ -425,11 +446,11 @@ def _fm_after_loss(self:FixMatch):
     if self.w > 0 and self.strong_weight > 0:
         loss = loss + self.w * self.strong_weight * ce(rest.pop(0), y, w)
     if self.tp is not None:
-        loss = loss + self.w * self.unlabeled_weight * fixmatch_loss(rest.pop(0), self.tp, self.thr)[0]
+        loss = loss + self.w * self.unlabeled_weight * self._pool_loss(rest.pop(0))
     self.learn.loss_grad, self.learn.loss = loss, loss.detach().clone()
 
 FixMatch.before_batch, FixMatch.after_pred = _fm_before_batch, _fm_after_pred
-FixMatch._labeled_ce, FixMatch.after_loss = _labeled_ce, _fm_after_loss
+FixMatch._labeled_ce, FixMatch._pool_loss, FixMatch.after_loss = _labeled_ce, _pool_loss, _fm_after_loss
 
 
 # %% ../nbs/07a_divide.ipynb #05559ed7
@@ -569,7 +590,8 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
                   label_smoothing=dc.label_smoothing, strong_weight=dc.strong_weight,
                   unlabeled_weight=dc.unlabeled_weight, mixup=dc.mixup, seed=seed,
                   adaptive=AdaptiveThreshold(data.c, momentum=dc.threshold_momentum, cap=dc.threshold)
-                  if dc.threshold_mode == 'adaptive' else None)
+                  if dc.threshold_mode == 'adaptive' else None,
+                  temperature=dc.temperature if dc.pool_targets == 'soft' else None)
     tdl = eval_dl(tx, size=size, bs=dls.valid.bs, stats=stats, n_channels=n_ch, device=device)
     unl = data.unlabeled
     rs = Reselect(fm, tx, given, probs, tdl, rates=rates, warmup=dc.warmup, y_true=data.train.y_true,
