@@ -77,16 +77,15 @@ def _fmt(v, floatfmt:str='.4f') -> str:
 
 def _as_frame(df, cols:list=None) -> pd.DataFrame:
     "`df`, or rows (a list of dicts; '' where a row lacks a key), with columns `cols`: names or (name, title)"
-    if isinstance(df, list) and all(isinstance(r, dict) for r in df):
-        ks = [c if isinstance(c, tuple) else (c, c) for c in cols or dict.fromkeys(k for r in df for k in r)]
-        return pd.DataFrame([[r.get(k, '') for k, _ in ks] for r in df], columns=[t for _, t in ks],
-                            dtype=object)
-    if not isinstance(df, pd.DataFrame):
+    rows = isinstance(df, list) and all(isinstance(r, dict) for r in df)
+    if not rows and not isinstance(df, pd.DataFrame):
         # internal: a Python caller's argument (compare_runs gives rows or a ReportError)
         raise ValueError(f'df must be a pandas DataFrame or a list of dicts; got {type(df).__name__}')
-    if cols is None: return df
+    if cols is None and not rows: return df
+    cols = cols or dict.fromkeys(k for r in df for k in r) # rows: every key, in order of appearance
     ks = [c if isinstance(c, tuple) else (c, c) for c in cols]
-    return df[[k for k, _ in ks]].set_axis([t for _, t in ks], axis=1)
+    if not rows: return df[[k for k, _ in ks]].set_axis([t for _, t in ks], axis=1)
+    return pd.DataFrame([[r.get(k, '') for k, _ in ks] for r in df], columns=[t for _, t in ks], dtype=object)
 
 def md_table(df:pd.DataFrame|list, # the table, or its rows (dicts); a DataFrame's index is the first column
              cols:list=None, # the columns shown: names, or (name, title) pairs (default: all)
