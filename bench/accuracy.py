@@ -265,6 +265,26 @@ def tables(cells:list, rows:dict, methods:list) -> list:
                            md_table(sel, ['row'] + [k for k in sel[0] if k != 'row'], fmt=cell)))
     return out
 
+def chart(cells:list, rows:dict, methods:list, path:Path=None):
+    "Grouped bars: test accuracy per row (a group) and method (a bar, the ceiling grey); saved to `path`"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    by = {(c['row'], c['method']): c.get('test_accuracy') for c in cells}
+    ms, names = [m for m in methods if any(by.get((n, m)) is not None for n in rows)], list(rows)
+    h = 0.8 / max(len(ms), 1)
+    fig, ax = plt.subplots(figsize=(8, 0.5 + len(names) * len(ms) * 0.28))
+    for j, m in enumerate(ms):
+        ys = [i + (j - (len(ms) - 1) / 2) * h for i in range(len(names))]
+        vals = [100 * (by.get((n, m)) or 0) for n in names]
+        bars = ax.barh(ys, vals, h * 0.9, label=m, color='0.75' if m == 'ceiling' else None)
+        ax.bar_label(bars, [f'{v:.1f}' if v else '' for v in vals], padding=2, fontsize=7)
+    ax.set_yticks(range(len(names)), [rows[n]['title'] for n in names], fontsize=8)
+    ax.invert_yaxis(); ax.set_xlim(0, 108); ax.set_xlabel('test accuracy (%)')
+    ax.legend(fontsize=7, loc='lower left')
+    fig.tight_layout()
+    if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
+    return fig
+
 def notes_for(args, divide:bool, rows:dict) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
@@ -387,6 +407,7 @@ def main(argv=None):
                   f"{pct(c['test_accuracy'])} ({c['stage']}) in {c['seconds']:.0f} s"), flush=True)
             write(False)
     f = write(True)
+    chart(results, rows, methods, f.with_suffix('.png'))
     for head, body in tables(results, rows, methods): print(f'\n{head}\n\n{body}')
     print(f'\n{len(results)} cells in {(time.time() - t0) / 60:.1f} min -> {f}')
 

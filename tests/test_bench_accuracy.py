@@ -74,3 +74,18 @@ def test_fold_source_looks_in_tagged_prune_cells(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, 'cell_fingerprint', lambda cfg: 'other')
     assert bench.fold_source(cfg, 'r') == prune # none fits: the untagged prune cell's (the stage recomputes)
     assert bench.fold_source(cfg, 'q') == tmp_path/'q-prune-10ep'/'clean'/'oof' # only a tagged one: that
+
+def test_chart_draws_each_cell_at_its_accuracy(tmp_path):
+    "One bar per finished cell at its test accuracy, grouped by row; a method with no finished cell is left out"
+    rows = {'a': dict(title='row A'), 'b': dict(title='row B')}
+    cells = [dict(row='a', method='ce', test_accuracy=0.5), dict(row='a', method='ceiling', test_accuracy=0.9),
+             dict(row='b', method='ce', test_accuracy=0.25), dict(row='b', method='ceiling', test_accuracy=0.8),
+             dict(row='b', method='divide', na='not run')]
+    fig = bench.chart(cells, rows, ['ce', 'divide', 'ceiling'], tmp_path/'c.png')
+    assert (tmp_path/'c.png').stat().st_size > 1000
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['ce', 'ceiling']
+    bars = {c.get_label(): [round(p.get_width(), 6) for p in c.patches] for c in ax.containers}
+    assert bars == {'ce': [50, 25], 'ceiling': [90, 80]}
+    ce_y = [p.get_y() for p in ax.containers[0].patches]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ['row A', 'row B'] and ce_y[0] < ce_y[1]
