@@ -266,21 +266,21 @@ def tables(cells:list, rows:dict, methods:list) -> list:
     return out
 
 def chart(cells:list, rows:dict, methods:list, path:Path=None):
-    "Grouped bars: test accuracy per row (a group) and method (a bar, the ceiling grey); saved to `path`"
+    "A dot plot of test accuracy: one line per row, one marker per method (the ceiling a grey bar); to `path`"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     by = {(c['row'], c['method']): c.get('test_accuracy') for c in cells}
-    ms, names = [m for m in methods if any(by.get((n, m)) is not None for n in rows)], list(rows)
-    h = 0.8 / max(len(ms), 1)
-    fig, ax = plt.subplots(figsize=(8, 0.5 + len(names) * len(ms) * 0.28))
-    for j, m in enumerate(ms):
-        ys = [i + (j - (len(ms) - 1) / 2) * h for i in range(len(names))]
-        vals = [100 * (by.get((n, m)) or 0) for n in names]
-        bars = ax.barh(ys, vals, h * 0.9, label=m, color='0.75' if m == 'ceiling' else None)
-        ax.bar_label(bars, [f'{v:.1f}' if v else '' for v in vals], padding=2, fontsize=7)
+    names = list(rows)
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.55 * len(names)))
+    for m in methods:
+        pts = [(100 * by[(n, m)], i) for i, n in enumerate(names) if by.get((n, m)) is not None]
+        if not pts: continue
+        kw = dict(marker='|', s=400, color='0.5') if m == 'ceiling' else dict(marker='o', s=45, alpha=0.85)
+        ax.scatter(*zip(*pts), label=m, zorder=3, **kw)
     ax.set_yticks(range(len(names)), [rows[n]['title'] for n in names], fontsize=8)
-    ax.invert_yaxis(); ax.set_xlim(0, 108); ax.set_xlabel('test accuracy (%)')
-    ax.legend(fontsize=7, loc='lower left')
+    ax.set_ylim(len(names) - 0.5, -0.5); ax.grid(axis='x', alpha=0.3)
+    ax.set_xlabel('test accuracy (%)')
+    ax.legend(fontsize=8, ncol=len(methods), loc='lower center', bbox_to_anchor=(0.5, 1), frameon=False)
     fig.tight_layout()
     if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
     return fig

@@ -76,7 +76,7 @@ def test_fold_source_looks_in_tagged_prune_cells(tmp_path, monkeypatch):
     assert bench.fold_source(cfg, 'q') == tmp_path/'q-prune-10ep'/'clean'/'oof' # only a tagged one: that
 
 def test_chart_draws_each_cell_at_its_accuracy(tmp_path):
-    "One bar per finished cell at its test accuracy, grouped by row; a method with no finished cell is left out"
+    "One marker per finished cell at (its accuracy, its row); a method with no finished cell is left out"
     rows = {'a': dict(title='row A'), 'b': dict(title='row B')}
     cells = [dict(row='a', method='ce', test_accuracy=0.5), dict(row='a', method='ceiling', test_accuracy=0.9),
              dict(row='b', method='ce', test_accuracy=0.25), dict(row='b', method='ceiling', test_accuracy=0.8),
@@ -85,7 +85,7 @@ def test_chart_draws_each_cell_at_its_accuracy(tmp_path):
     assert (tmp_path/'c.png').stat().st_size > 1000
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ['ce', 'ceiling']
-    bars = {c.get_label(): [round(p.get_width(), 6) for p in c.patches] for c in ax.containers}
-    assert bars == {'ce': [50, 25], 'ceiling': [90, 80]}
-    ce_y = [p.get_y() for p in ax.containers[0].patches]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ['row A', 'row B'] and ce_y[0] < ce_y[1]
+    pts = {c.get_label(): c.get_offsets().tolist() for c in ax.collections}
+    assert pts == {'ce': [[50, 0], [25, 1]], 'ceiling': [[90, 0], [80, 1]]}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ['row A', 'row B']
+    assert ax.get_ylim()[0] > ax.get_ylim()[1] # the first row on top
