@@ -407,7 +407,7 @@ def main(argv=None):
                   f"{pct(c['test_accuracy'])} ({c['stage']}) in {c['seconds']:.0f} s"), flush=True)
             write(False)
     f = write(True)
-    chart(results, rows, methods, f.with_suffix('.png'))
+    if len(results) > 1: chart(results, rows, methods, f.with_suffix('.png')) # not for one variant cell
     for head, body in tables(results, rows, methods): print(f'\n{head}\n\n{body}')
     print(f'\n{len(results)} cells in {(time.time() - t0) / 60:.1f} min -> {f}')
 
