@@ -676,6 +676,9 @@ def _sec_divide(r, plots) -> Optional[str]:
     t = selection_table(st)
     w = max(_cfg(r, 'divide', 'warmup', default=2) or 0, 1) # `Reselect.blend`: at least the first epoch
     first = 'Epoch 1 selects' if w == 1 else f'Epochs 1–{w} select'
+    soft = ('; with `divide.pool_targets: soft` every unlabeled image is learned, towards the teacher\'s '
+            'sharpened probabilities, and the mask rate counts the confident ones only'
+            if _cfg(r, 'divide', 'pool_targets') == 'soft' else '')
     return ('Per epoch of the divide stage: the images whose given label is learned (`kept`), relabeled to '
             "the teacher's confident prediction, or learned without a label (`unlabeled`), and how many "
             f"changed set since the epoch before. {first} from the clean stage's "
@@ -684,8 +687,8 @@ def _sec_divide(r, plots) -> Optional[str]:
             'the share of unlabeled images the teacher was confident enough to learn from (FixMatch '
             'threshold: the confidence that took, its mean over classes and steps with adaptive '
             'thresholds), and pseudo-label '
-            "precision how many of those it got right; the teacher's validation accuracy is on the given "
-            '(noisy) labels, and on the true ones when known.\n\n' +
+            f"precision how many of those it got right{soft}; the teacher's validation accuracy is on the "
+            'given (noisy) labels, and on the true ones when known.\n\n' +
             md_table(t, floatfmt={c: '.1f' for c in t if c.endswith('%')}) + '\n\n' +
             plots('selection', plot_selection_stats, st, alt='divide and learn selection per epoch',
                   title=f"{r['name']}: divide and learn, per epoch"))
