@@ -285,6 +285,22 @@ add('covered_not_reduced', '02b_distrib', '    dist.all_reduce(t, op=dist.Reduce
     "each process counts only the pool images it drew itself as covered (stats.csv's covered halves with "
     "2 processes)")
 
+FULL_RUN, FULL_CACHE = ('tests/test_disk_full.py::test_run_on_a_full_disk_then_again_with_room',
+                        'tests/test_disk_full.py::test_image_cache_on_a_full_disk')
+add('cache_not_reserved', '04_loaders', '        _reserve(self.path, pos, int(np.prod(self.shape)))\n', '',
+    ['nbs/04_loaders.ipynb', FULL_CACHE], 'decoded images written to the sparse cache file without reserving '
+    'their blocks: a full disk kills the process with a bus error')
+add('checkpoint_by_name', '05_train', 'with atomic_file(path) as f: torch.save(obj, f)',
+    'with atomic_file(path) as f: torch.save(obj, f.name)', ['nbs/05_train.ipynb', FULL_RUN],
+    "torch.save given the temporary file's name: a full disk is a RuntimeError with no OSError, a traceback")
+add('full_disk_chain_ignored', '00_config', '        e = e.__cause__ or e.__context__', '        e = None',
+    ['nbs/00_config.ipynb', 'nbs/11_cli.ipynb'],
+    "only an OSError itself is a full disk: torch's RuntimeError around one is a traceback")
+add('fastai_prefix_kept', '11_cli',
+    "    return s.rsplit('\\n\\t', 1)[-1] if s.startswith('Exception occured in `') else s", '    return s',
+    ['nbs/11_cli.ipynb'],
+    "an error raised in a callback printed with fastai's 'Exception occured in ...' line before it")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

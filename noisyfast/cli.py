@@ -6,7 +6,8 @@
 from __future__ import annotations
 import argparse, json, os, sys
 from pathlib import Path
-from .config import ConfigError, NoisyfastError, config_keys, load_config, to_dict, Config
+from .config import (ConfigError, NoisyfastError, FULL_DISK_FIX, config_keys, full_disk_error,
+                              load_config, to_dict, Config)
 from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
@@ -160,6 +161,11 @@ def cmd_audit(args):
 def _add_path(p):
     p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
 
+def _message(e:Exception) -> str:
+    "`e`'s message without the 'Exception occured in `Cb` when calling event ...' that fastai puts before it"
+    s = str(e)
+    return s.rsplit('\n\t', 1)[-1] if s.startswith('Exception occured in `') else s
+
 def build_parser() -> argparse.ArgumentParser:
     "The `noisyfast` argument parser"
     p = argparse.ArgumentParser(prog='noisyfast',
@@ -242,7 +248,12 @@ def main(argv=None):
         return 0
     try: args.func(args)
     except NoisyfastError as e: # a user's mistake (ConfigError, DataError, ...): the message, no traceback
-        print(f'noisyfast: error: {e}', file=sys.stderr)
+        print(f'noisyfast: error: {_message(e)}', file=sys.stderr)
+        return 2
+    except Exception as e: # a full disk in a write that noisyfast does not wrap (a library's log, a plot)
+        if (o := full_disk_error(e)) is None: raise
+        where = f': {o.filename}' if o.filename else ''
+        print(f'noisyfast: error: {o.strerror}{where}; {FULL_DISK_FIX}', file=sys.stderr)
         return 2
     except KeyboardInterrupt: # only a run has stages to keep and to resume
         resumable = args.command in ('run', 'grid', 'audit')

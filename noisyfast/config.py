@@ -4,19 +4,21 @@
 
 # %% ../nbs/00_config.ipynb #3e1237e9
 from __future__ import annotations
-import dataclasses, difflib, importlib.util, math, os, re, reprlib, types, typing, unicodedata
+import dataclasses, difflib, errno, importlib.util, math, os, re, reprlib, shutil, types, typing, unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'MAX_CONFIG_BYTES',
-           'MAX_CONFIG_ITEMS', 'NAME_MAX', 'CONSENSUS', 'TRACKERS', 'NoisyfastError', 'ConfigError', 'setting',
-           'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig', 'CleanConfig',
-           'unused_loss_setting', 'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig', 'Config',
-           'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'atomic_write_text', 'load_config',
-           'save_config', 'validate', 'consensus_annotators']
+__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'FULL_DISK_FIX',
+           'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'CONSENSUS', 'TRACKERS', 'NoisyfastError', 'ConfigError',
+           'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
+           'CleanConfig', 'unused_loss_setting', 'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig',
+           'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'DiskFull',
+           'full_disk_error', 'on_full_disk', 'atomic_file', 'atomic_write_text', 'load_config', 'save_config',
+           'validate', 'consensus_annotators']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -561,16 +563,51 @@ def apply_overrides(d:dict, # the config as a nested dict (changed in place)
         _set_dotted(d, k.strip(), _parse_value(v.strip()))
     return d
 
-# %% ../nbs/00_config.ipynb #1b0a7c31
-def atomic_write_text(path, text:str):
-    "Write `text` to `path` through a temp file and a rename"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+# %% ../nbs/00_config.ipynb #d15cf002
+class DiskFull(NoisyfastError):
+    "No room left on the disk for a file noisyfast writes: the message names the file and what to do"
 
+FULL_DISK_FIX = 'free some space or write to another disk (output_dir), then run again (--resume continues)'
+
+def full_disk_error(e:BaseException) -> Optional[OSError]:
+    "The `ENOSPC`/`EDQUOT` `OSError` that `e` is or was raised while handling (torch), or None"
+    for _ in range(8): # `__context__` chains are short; a cycle must not hang
+        if e is None or isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return e
+        e = e.__cause__ or e.__context__
+    return None
+
+@contextmanager
+def on_full_disk(path, # the file being written, for the message
+                 fix:str=FULL_DISK_FIX): # what the user can do about it
+    "Turn a full disk's error in the block into a `DiskFull` naming `path`; other errors pass unchanged"
+    try: yield
+    except Exception as e:
+        if (o := full_disk_error(e)) is None: raise
+        d = next(q for q in Path(path).absolute().parents if q.exists())
+        free = shutil.disk_usage(d).free / 2**20
+        raise DiskFull(f'cannot write {path}: {o.strerror} ({free:,.1f} MiB free in {d}). '
+                       f'Files written before are unchanged; {fix}') from None
+
+# %% ../nbs/00_config.ipynb #d15cf004
+@contextmanager
+def atomic_file(path, # the file to write
+                fix:str=FULL_DISK_FIX): # what to do when the disk is full
+    "An open binary file that replaces `path` when the block ends; on any failure, `path` is left unchanged"
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    with on_full_disk(path, fix): # (its message, with the free space, after the temporary file is gone)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, 'wb') as f: yield f
+            os.replace(tmp, path)
+        finally: tmp.unlink(missing_ok=True)
+
+def atomic_write_text(path, text:str) -> Path:
+    "Write `text` (UTF-8) to `path` through a temp file and a rename"
+    with atomic_file(path) as f: f.write(text.encode())
+    return Path(path)
+
+# %% ../nbs/00_config.ipynb #1b0a7c31
 # a run config is a few hundred bytes; a bigger file is a mistake (or a YAML bomb)
 MAX_CONFIG_BYTES = 1_000_000
 MAX_CONFIG_ITEMS = 100_000 # values in the parsed config, aliases expanded

@@ -12,21 +12,21 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from .config import NoisyfastError
+from .config import DiskFull, NoisyfastError, atomic_file, on_full_disk
 
 # %% auto #0
-__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM', 'CIFAR10_JPG',
-           'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL',
-           'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS',
-           'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels',
-           'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
-           'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
-           'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source',
-           'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
-           'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
-           'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
-           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits', 'Data',
-           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM',
+           'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN',
+           'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS',
+           'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array',
+           'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download',
+           'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
+           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
+           'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
+           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
+           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits',
+           'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -47,6 +47,8 @@ def archive_dirs(path=None) -> list:
 def cache_dir() -> Path:
     "Where archives are extracted (once)"
     return Path(os.environ.get(CACHE_ENV) or '~/.cache/noisyfast').expanduser()
+
+CACHE_FIX = f'free some space, or point ${CACHE_ENV} at a folder on a disk with room'
 
 # %% ../nbs/01_data.ipynb #af4a436c
 PROBS_TOL = 1e-2 # how far a row of predicted probabilities may sum from 1 (fp16 softmax outputs)
@@ -154,15 +156,13 @@ def verify(path:Path, expected:Optional[str]):
 
 def download(url:str, dest:Path) -> Path:
     "Download `url` to `dest` atomically, with a clear error when offline"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + '.part')
-    try:
-        with urllib.request.urlopen(url, timeout=20) as r, open(tmp, 'wb') as f: shutil.copyfileobj(r, f)
+    try: # a full disk is a `DiskFull` (not an `OSError`) out of `atomic_file`
+        room = f'free some space, or set ${ARCHIVE_ENV} to a folder on a disk with room'
+        with urllib.request.urlopen(url, timeout=20) as r, atomic_file(dest, room) as f:
+            shutil.copyfileobj(r, f)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise DataError(f'could not download {url} ({e}). Without internet, copy the file to an archive '
                         f'folder and point ${ARCHIVE_ENV} at it (see `noisyfast data list`).') from None
-    os.replace(tmp, dest)
     return dest
 
 def fetch(f:ArchiveFile, # the file wanted
@@ -194,9 +194,10 @@ def extract(archive:Path) -> Path:
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        with tarfile.open(archive) as t: t.extractall(tmp, filter='data')
-    except (tarfile.TarError, EOFError, OSError) as e:
+        with on_full_disk(dest, CACHE_FIX), tarfile.open(archive) as t: t.extractall(tmp, filter='data')
+    except (tarfile.TarError, EOFError, OSError, DiskFull) as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, DiskFull): raise
         raise DataError(f'{archive}: cannot be extracted ({e}); the archive is damaged: '
                         'copy it again') from None
     (tmp/'.noisyfast-extracted').touch()

@@ -18,7 +18,8 @@ import fastai.vision.data, fastai.vision.learner # `show_batch` and `show_result
 from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
-from .data import DataError, Split, load_images, files_shape, is_image_array
+from .config import on_full_disk
+from .data import CACHE_FIX, DataError, Split, load_images, files_shape, is_image_array
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
@@ -284,6 +285,8 @@ class DiskImages:
 
     def write(self, pos:np.ndarray, a:np.ndarray):
         "Store decoded images at positions `pos`; flags are set only after the pixels are on disk"
+        _reserve(self.path, pos, int(np.prod(self.shape)))
+        _reserve(self.flags, pos, 1)
         self.x[pos] = a
         self.x.flush()
         self.done[pos] = 1
@@ -375,6 +378,20 @@ class ArrayData:
             done[pos] = True
             st = self.stores[split.domain]
         return st[0][idx.to(st[0].device)]
+
+# %% ../nbs/04_loaders.ipynb #d15cf021
+def _reserve(path:Path, # a sparse file of items
+             pos:np.ndarray, # the items about to be written through a memory map
+             nbytes:int): # bytes per item
+    "Allocate the disk blocks of items `pos` of `path`: a full disk is a `DiskFull`, not a bus error later"
+    if not hasattr(os, 'posix_fallocate') or len(pos) == 0: return # (macOS: no such call)
+    p = np.unique(np.asarray(pos, np.int64))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        with on_full_disk(path, f'{CACHE_FIX}, or set data.cache: false'):
+            for run in np.split(p, np.flatnonzero(np.diff(p) != 1) + 1): # consecutive positions: one call
+                os.posix_fallocate(fd, int(run[0]) * nbytes, len(run) * nbytes)
+    finally: os.close(fd)
 
 # %% ../nbs/04_loaders.ipynb #3b7ce545
 def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C

@@ -8,7 +8,7 @@ import json, math, os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, yaml
-from .config import ConfigError, NoisyfastError, atomic_write_text, load_config
+from .config import ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk
 from .data import DataError, load_images, load_source, open_image, is_image_array
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
@@ -122,7 +122,7 @@ class _Plots:
         self.dir.mkdir(parents=True, exist_ok=True)
         dest, tmp = self.dir/f'{name}.png', self.dir/f'.{name}.tmp{os.getpid()}.png'
         try:
-            fn(*args, path=tmp, **kw)
+            with on_full_disk(dest): fn(*args, path=tmp, **kw)
             os.replace(tmp, dest)
         except ValueError as e:
             return f'*The {alt or name} plot could not be drawn: {e}*'

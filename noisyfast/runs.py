@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from fastcore.basics import noop, patch
 import numpy as np, pandas as pd, yaml
-from .config import Config, NoisyfastError, atomic_write_text, save_config, to_dict
+from .config import Config, NoisyfastError, atomic_file, atomic_write_text, save_config, to_dict
 from .data import Data, Split, concat_splits
 from .distrib import barrier, rank0
 
@@ -103,9 +103,7 @@ class RunFolder:
 # %% ../nbs/02a_runs.ipynb #e5b65cc9
 def write_npy(path:Path, a:np.ndarray) -> Path:
     "np.save through a temporary file: a killed run never leaves half an array"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.tmp.npy')
-    np.save(tmp, a); tmp.replace(path)
+    with atomic_file(path) as f: np.save(f, a)
     return path
 
 def _matrix_text(m:np.ndarray) -> str:
@@ -117,7 +115,6 @@ _READ = dict(json=lambda f: json.loads(f.read_text()), csv=pd.read_csv, npy=np.l
 
 # %% ../nbs/02a_runs.ipynb #686dc8f8
 def _write_file(f:Path, obj) -> Path:
-    f.parent.mkdir(parents=True, exist_ok=True)
     if f.suffix == '.json': return write_json(f, obj)
     if f.suffix == '.npy': return write_npy(f, np.asarray(obj))
     if isinstance(obj, pd.DataFrame): return atomic_write_text(f, obj.to_csv(index=False))

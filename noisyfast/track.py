@@ -14,7 +14,7 @@ from fastcore.basics import store_attr
 from fastai.callback.core import Callback
 from fastai.callback.progress import CSVLogger
 from fastai.learner import Recorder
-from .config import Config
+from .config import Config, on_full_disk
 from .distrib import rank0
 from .runs import RunFolder
 with warnings.catch_warnings(): # torch.utils.tensorboard warns about torch.jit on import
@@ -62,7 +62,8 @@ class CSVTracker(CSVLogger):
         if not self.n: self.file.write(','.join(self.recorder.metric_names) + '\n')
         self.old_logger, self.learn.logger = self.logger, self._write_line
     def _write_line(self, log):
-        self.file.write(','.join(map(str, [self.n, *log[1:]])) + '\n'); self.file.flush()
+        with on_full_disk(self.path/self.fname):
+            self.file.write(','.join(map(str, [self.n, *log[1:]])) + '\n'); self.file.flush()
         self.n += 1
         self.old_logger(log)
 

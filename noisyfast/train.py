@@ -21,8 +21,8 @@ from fastai.metrics import accuracy
 from fastai.optimizer import Adam, SGD, ranger
 from fastai.torch_core import set_seed
 from fastai.vision.learner import vision_learner
-from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConfig, load_config,
-                              save_config, unused_loss_setting)
+from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConfig, atomic_file,
+                              load_config, save_config, unused_loss_setting)
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array)
@@ -113,12 +113,9 @@ def _plain(o):
 def save_weights(model:nn.Module, path, opt=None, **meta) -> Path:
     "Save `model`'s weights (and optionally the optimizer state) atomically, with metadata"
     path, model = Path(path), getattr(model, 'module', model) # the bare model inside DistributedDataParallel
-    path.parent.mkdir(parents=True, exist_ok=True)
     obj = {'model': {k: v.detach().cpu() for k, v in model.state_dict().items()}, 'noisyfast': meta}
     if opt is not None: obj['opt'] = _plain(opt.state_dict())
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as f: torch.save(obj, f) # a file: a full disk is an OSError
     return path
 
 def _read_weights(path):
