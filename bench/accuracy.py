@@ -15,6 +15,7 @@ the same data, seeds, network and epoch budget in every cell of a row. Each cell
   python bench/accuracy.py --scale gpu                # CIFAR-10(N) and Imagenette rows, full data
   python bench/accuracy.py --smoke                    # the gpu scale's code path on CPU, tiny data, minutes
   python bench/accuracy.py --rows fmnist-1000-labels --out bench/results/cpu-few-labels.md   # missing labels
+  python bench/accuracy.py --chart bench/results/cpu-accuracy.json    # draw a results file's chart again
 """
 from __future__ import annotations
 import argparse, json, shutil, sys, tempfile, time, traceback
@@ -285,6 +286,15 @@ def chart(cells:list, rows:dict, methods:list, path:Path=None):
     if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
     return fig
 
+def chart_again(results_json:Path):
+    "Draw the dot plot of a results file's cells again (next to it, .png), from its .json; nothing runs"
+    obj = json.loads(Path(results_json).read_text())
+    st, cells = obj['settings'], obj['results']
+    known = scale_rows(st['scale'], st['smoke'])
+    rows = {k: known.get(k, dict(title=k)) for k in st['rows']} # a row renamed since: its name as the title
+    methods = [m for m in METHODS if any(c['method'] == m for c in cells)]
+    return chart(cells, rows, methods, Path(results_json).with_suffix('.png'))
+
 def notes_for(args, divide:bool, rows:dict) -> list:
     n = [f'Methods: ce = plain cross-entropy (train stage only); robust = the {ROBUST_LOSS.upper()} loss '
          '(q 0.7), train stage only; prune = out-of-fold cleanlab prune (clean.folds folds) + final training '
@@ -346,7 +356,12 @@ def main(argv=None):
                    "the plain cells' (a divide variant still starts from the row's fold files: fold_source)")
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
+    p.add_argument('--chart', metavar='RESULTS.json',
+                   help="draw a results file's chart again, from its .json (next to it, .png); run nothing")
     args = p.parse_args(argv)
+    if args.chart:
+        chart_again(args.chart)
+        return print(f"chart -> {Path(args.chart).with_suffix('.png')}")
     global SEED, EXTRA, TAG
     SEED, EXTRA, TAG = args.seed, list(args.set), args.tag
     if EXTRA and not (TAG and args.out): p.error('--set makes a variant: give --tag (its run folders) and '

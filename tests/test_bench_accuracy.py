@@ -89,3 +89,19 @@ def test_chart_draws_each_cell_at_its_accuracy(tmp_path):
     assert pts == {'ce': [[50, 0], [25, 1]], 'ceiling': [[90, 0], [80, 1]]}
     assert [t.get_text() for t in ax.get_yticklabels()] == ['row A', 'row B']
     assert ax.get_ylim()[0] > ax.get_ylim()[1] # the first row on top
+
+def test_chart_again_from_a_results_json(tmp_path):
+    "--chart redraws a results file's chart from its .json: the row titles of its scale, its methods in order"
+    res = tmp_path/'r.json'
+    cells = [dict(row='fmnist-sym80', method='divide', test_accuracy=0.7),
+             dict(row='fmnist-sym80', method='ce', test_accuracy=0.6),
+             dict(row='cifar10n-worst', method='ce', na='not run')]
+    rows = {'fmnist-sym80': {}, 'cifar10n-worst': {}}
+    res.write_text(json.dumps(dict(settings=dict(scale='cpu', smoke=False, rows=rows), results=cells)))
+    bench.main(['--chart', str(res)])
+    assert (tmp_path/'r.png').stat().st_size > 1000
+    ax = bench.chart_again(res).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['ce', 'divide']
+    assert [t.get_text() for t in ax.get_yticklabels()] == [bench.CPU_ROWS[k]['title'] for k in rows]
+    assert {c.get_label(): c.get_offsets().tolist() for c in ax.collections} == {'ce': [[60, 0]],
+                                                                                 'divide': [[70, 0]]}
