@@ -155,7 +155,10 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     if found and resume: return self._reopen(cfg)
     if rank0():
         if found: shutil.rmtree(p)
-        p.mkdir(parents=True, exist_ok=True)
+        try: p.mkdir(parents=True, exist_ok=True)
+        except OSError as e: # a read-only disk, a file where a folder should be, no permission
+            raise RunError(f'cannot create the run folder {p}: {e.strerror}; set output_dir to a folder '
+                           f'this user can write (it is {cfg.output_dir})') from None
         save_config(cfg, self.file('config'))
     self._state = _NEW_STATE()
     self.save_state()

@@ -1,4 +1,4 @@
-"A full disk is a one-line error that names the file, never a traceback or a bus error, and loses nothing"
+"A full or read-only disk: a one-line error naming the file, never a traceback or a bus error; nothing lost"
 import os, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
@@ -65,3 +65,15 @@ def test_image_cache_on_a_full_disk(small_disk):
     assert out[0].startswith(f'DiskFull cannot write {small_disk}/k-train-32x32x3.u8: No space left'), out
     assert 'set data.cache: false' in out[0], out
     assert out[1] == 'first images kept: True flags: 100 100', out
+
+def test_run_on_a_read_only_disk_is_refused_before_any_work(small_disk, tmp_path):
+    "A run folder that cannot be made: the folder and the reason in one line, before the data is loaded"
+    assert _mount(small_disk, '400k', 'remount', 'ro').returncode == 0
+    cfg = tmp_path/'ro.yaml'
+    cfg.write_text(CONFIG + f'output_dir: {small_disk}/runs\n')
+    p = subprocess.run([str(EXE), 'run', str(cfg)], env=ENV, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert p.stderr.strip() == (f'noisyfast: error: cannot create the run folder {small_disk}/runs/ro: Read-only '
+                                f'file system; set output_dir to a folder this user can write (it is '
+                                f'{small_disk}/runs)'), p.stderr
+    assert 'decoding' not in p.stdout and 'stage 1/' not in p.stdout, p.stdout
