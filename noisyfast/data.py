@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from .config import DiskFull, NoisyfastError, atomic_file, on_full_disk
+from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 
 # %% auto #0
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM',
@@ -193,13 +193,14 @@ def extract(archive:Path) -> Path:
     tmp = dest.with_name(dest.name + '.tmp')
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    try:
-        with on_full_disk(dest, CACHE_FIX), tarfile.open(archive) as t: t.extractall(tmp, filter='data')
-    except (tarfile.TarError, EOFError, OSError, DiskFull) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, DiskFull): raise
-        raise DataError(f'{archive}: cannot be extracted ({e}); the archive is damaged: '
-                        'copy it again') from None
+    with on_full_disk(dest, CACHE_FIX): # (its message, with the free space, after the half folder is gone)
+        try:
+            with tarfile.open(archive) as t: t.extractall(tmp, filter='data')
+        except (tarfile.TarError, EOFError, OSError) as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if full_disk_error(e): raise
+            raise DataError(f'{archive}: cannot be extracted ({e}); the archive is damaged: '
+                            'copy it again') from None
     (tmp/'.noisyfast-extracted').touch()
     os.replace(tmp, dest)
     return dest

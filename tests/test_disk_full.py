@@ -73,7 +73,19 @@ def test_run_on_a_read_only_disk_is_refused_before_any_work(small_disk, tmp_path
     cfg.write_text(CONFIG + f'output_dir: {small_disk}/runs\n')
     p = subprocess.run([str(EXE), 'run', str(cfg)], env=ENV, capture_output=True, text=True, timeout=600)
     assert p.returncode == 2, p.stdout + p.stderr
-    assert p.stderr.strip() == (f'noisyfast: error: cannot create the run folder {small_disk}/runs/ro: Read-only '
-                                f'file system; set output_dir to a folder this user can write (it is '
-                                f'{small_disk}/runs)'), p.stderr
+    assert p.stderr.strip() == (f'noisyfast: error: cannot create the run folder {small_disk}/runs/ro: '
+                                'Read-only file system; set output_dir to a folder this user can write '
+                                f'(it is {small_disk}/runs)'), p.stderr
     assert 'decoding' not in p.stdout and 'stage 1/' not in p.stdout, p.stdout
+
+def test_archive_extraction_on_a_full_cache_disk(small_disk, archive):
+    "An archive is extracted into $NOISYFAST_CACHE on first use: no room there is one line, no half folder"
+    p = subprocess.run([str(EXE), 'data', 'info', 'cifar10'], env={**ENV, 'NOISYFAST_CACHE': str(small_disk)},
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stdout + p.stderr
+    err = p.stderr.strip()
+    head = f'noisyfast: error: cannot write {small_disk}/cifar10-jpg: No space left on device ('
+    assert err.startswith(head), err
+    assert err.endswith('point $NOISYFAST_CACHE at a folder on a disk with room'), err
+    assert ' 0.0 MiB free' not in err, err # measured after the half-extracted folder was removed
+    assert list(small_disk.iterdir()) == []
