@@ -11,8 +11,9 @@ from .config import (ConfigError, NoisyfastError, FULL_DISK_FIX, config_keys, fu
 from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 
 # %% auto #0
-__all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'key_help', 'cmd_config_keys', 'cmd_config_check',
-           'launch', 'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit', 'build_parser', 'main']
+__all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'cmd_data_cache', 'key_help', 'cmd_config_keys',
+           'cmd_config_check', 'launch', 'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit',
+           'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f740437e
 def _pct(x): return f'{100 * x:.2f} %'
@@ -66,6 +67,21 @@ def cmd_data_check(args):
     print(format_check(chk))
     if chk.bad: raise DataError(f'{len(chk.bad)} unreadable image file(s), listed above: remove or replace '
                                 'them, or set data.skip_bad: true to leave them out of runs')
+
+# %% ../nbs/11_cli.ipynb #d15cf041
+def _size(n:int) -> str: return f'{n / 2**20:,.1f} MB' if n >= 2**20 else f'{n / 2**10:,.0f} KB'
+
+def cmd_data_cache(args):
+    "List the extracted archives and decoded images in the cache folder, with their sizes; or remove them"
+    from noisyfast.data import CACHE_ENV, cache_dir
+    from noisyfast.loaders import cache_entries, clear_cache
+    folder = cache_dir()
+    if args.clear: return print(f'removed {_size(clear_cache(folder))} from {folder}')
+    es = cache_entries(folder)
+    print(f'cache folder: {folder} (${CACHE_ENV})' + ('' if es else ': nothing noisyfast made'))
+    for e in es: print(f'  {e.kind:7}  {_size(e.nbytes):>11}  {e.path.name}' + (e.detail and f': {e.detail}'))
+    if es: print(f'total {_size(sum(e.nbytes for e in es))}; `noisyfast data cache --clear` removes it '
+                 '(archives are extracted, images decoded, again when needed)')
 
 # %% ../nbs/11_cli.ipynb #64edf111
 def key_help(key:str) -> str:
@@ -174,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     from noisyfast import __version__
     p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    d = sub.add_parser('data', help='data sets: list, info, check')
+    d = sub.add_parser('data', help='data sets: list, info, check, cache')
     d = d.add_subparsers(dest='sub', metavar='SUBCOMMAND')
     d.required = True
     dl = d.add_parser('list', help='data sets and where their archives are'); _add_path(dl)
@@ -191,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument('--download', action='store_true',
                     help='download a missing archive from its canonical URL')
     _add_path(dc); dc.set_defaults(func=cmd_data_check)
+    dca = d.add_parser('cache', help='what noisyfast keeps in $NOISYFAST_CACHE (extracted archives, decoded '
+                       'images) and the disk space each takes')
+    dca.add_argument('--clear', action='store_true', help='remove it all (made again when needed)')
+    dca.set_defaults(func=cmd_data_cache)
     r = sub.add_parser('run', help='run the stages of a YAML config into trained/<name>/')
     r.add_argument('config', help='a YAML file, e.g. configs/quickstart.yaml')
     r.add_argument('overrides', nargs='*', help='key.sub=value, e.g. train.bs=32 noise.rate=0.2')

@@ -48,7 +48,8 @@ def cache_dir() -> Path:
     "Where archives are extracted (once)"
     return Path(os.environ.get(CACHE_ENV) or '~/.cache/noisyfast').expanduser()
 
-CACHE_FIX = f'free some space, or point ${CACHE_ENV} at a folder on a disk with room'
+CACHE_FIX = (f'free some space (`noisyfast data cache --clear` empties this cache), '
+             f'or point ${CACHE_ENV} at a folder on a disk with room')
 
 # %% ../nbs/01_data.ipynb #af4a436c
 PROBS_TOL = 1e-2 # how far a row of predicted probabilities may sum from 1 (fp16 softmax outputs)

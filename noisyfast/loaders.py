@@ -5,7 +5,8 @@ DataBlock."""
 
 # %% ../nbs/04_loaders.ipynb #9156c32d
 from __future__ import annotations
-import copy, math, os, random
+import copy, math, os, random, shutil
+from dataclasses import dataclass
 from typing import Optional
 import numpy as np
 import torch, torch.nn.functional as F
@@ -19,11 +20,11 @@ from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
 from .config import on_full_disk
-from .data import CACHE_FIX, DataError, Split, load_images, files_shape, is_image_array
+from .data import CACHE_FIX, DataError, cache_dir, Split, load_images, files_shape, is_image_array
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
-           'PadCrop', 'fastai_dls']
+           'CacheEntry', 'cache_entries', 'clear_cache', 'PadCrop', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -433,6 +434,40 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
     dls = DataLoaders(trn, val, device=trn.device)
     dls.stats = (mean, std)
     return dls
+
+# %% ../nbs/04_loaders.ipynb #d15cf031
+@dataclass
+class CacheEntry:
+    "One thing noisyfast keeps in its cache folder"
+    path: Path # the folder of an extracted archive, or the .u8 file of decoded images
+    kind: str # 'archive' or 'images'
+    nbytes: int # disk space taken (allocated blocks)
+    detail: str = '' # e.g. '300 of 50,000 images'
+
+def _disk_bytes(p:Path) -> int:
+    fs = [p] if p.is_file() else [f for f in p.rglob('*') if f.is_file() and not f.is_symlink()]
+    return sum(f.stat().st_blocks * 512 for f in fs)
+
+def cache_entries(folder=None) -> list:
+    "The extracted archives and decoded-image files noisyfast keeps in `folder` (default: `cache_dir()`)"
+    folder = Path(folder or cache_dir())
+    marks = sorted(folder.glob('*/.noisyfast-extracted')) # an extracted archive's folder holds one
+    res = [CacheEntry(m.parent, 'archive', _disk_bytes(m.parent)) for m in marks]
+    for u8 in sorted((folder/'decoded').glob('*.u8')):
+        flags = u8.with_suffix('.done')
+        n = flags.stat().st_size if flags.exists() else 0
+        done = int(np.fromfile(flags, np.uint8).sum()) if n else 0
+        res.append(CacheEntry(u8, 'images', _disk_bytes(u8) + (_disk_bytes(flags) if flags.exists() else 0),
+                              f'{done:,} of {n:,} images'))
+    return res
+
+def clear_cache(folder=None) -> int:
+    "Remove what `cache_entries` lists (nothing else in the folder); the bytes freed"
+    es = cache_entries(folder)
+    for e in es:
+        if e.kind == 'archive': shutil.rmtree(e.path)
+        else: e.path.unlink(); e.path.with_suffix('.done').unlink(missing_ok=True)
+    return sum(e.nbytes for e in es)
 
 # %% ../nbs/04_loaders.ipynb #c3485381
 class PadCrop(RandTransform):
