@@ -301,6 +301,10 @@ add('fastai_prefix_kept', '11_cli',
     ['nbs/11_cli.ipynb'],
     "an error raised in a callback printed with fastai's 'Exception occured in ...' line before it")
 
+add('optimizer_always_saved', '05_train', "        if self.with_opt and getattr(self, '_meta', None)",
+    "        if getattr(self, '_meta', None)", ['nbs/05_train.ipynb'],
+    "train.save_optimizer ignored: every last.pth keeps the optimizer's state (3x its size)")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -63,6 +63,7 @@ FOLD_INERT = { # data, model and train keys that never reach the fold models: ne
                   'the same pixels, sooner',
     'data.max_test': 'the test images are in no fold split (drawn after the train pool, with their own '
                      'seed); the data.loader: auto choice that counts them is hashed as the loader it makes',
+    'train.save_optimizer': "what a training's last.pth holds besides the weights; no model reads it",
 }
 FOLD_NEUTRAL = { # keys added after this fingerprint format: at this value, what noisyfast did before the key
     'data.label_columns': None, # the CSV's `label` column alone

@@ -162,6 +162,8 @@ class TrainConfig:
     baseline: bool = setting(True, 'run the baseline training on the given labels (the `train` stage)')
     monitor: Literal['accuracy', 'valid_loss'] = setting('accuracy', 'metric that picks the best checkpoint')
     load: Literal['best', 'last'] = setting('best', 'checkpoint kept at the end of each training call')
+    save_optimizer: bool = setting(False, "also keep the optimizer's state in each training's last.pth "
+                                   '(2x the weights with Adam); noisyfast itself never reads it')
     perturb: float = setting(0.0, 'probability that a training image gets a random corruption (0: off)',
                              min=0, max=1)
     perturb_kinds: Optional[list] = setting(None, 'corruptions train.perturb draws from (default: all of '

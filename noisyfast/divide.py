@@ -666,7 +666,8 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=0, size=size, n_in=n_in,
                 stats=[list(stats[0]), list(stats[1])], loader='fast', phase='divide')
     ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel, as the train stage
-    ck, nan = Checkpoints(folder, tc.monitor, tc.load, '', meta), StopOnNaN('the divide stage', lr)
+    ck = Checkpoints(folder, tc.monitor, tc.load, '', meta, tc.save_optimizer)
+    nan = StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
                         cbs=[*cbs, ck, nan, *ddp, *fit_callbacks(folder)]) # + the run's trackers, callbacks
     try: nan.check()

@@ -225,9 +225,10 @@ def checkpoint_file(folder, kind:str, # 'best' or 'last' (`train.load`)
 class Checkpoints(TrackerCallback):
     "Save best and last weights of a fit atomically; load the best at the end"
     order = TrackerCallback.order + 1
-    def __init__(self, folder, monitor='accuracy', load='best', prefix='', meta=None):
+    def __init__(self, folder, monitor='accuracy', load='best', prefix='', meta=None, with_opt=False):
         super().__init__(monitor=monitor)
         self.folder, self.load, self.prefix, self.meta = Path(folder), load, prefix, meta or {}
+        self.with_opt = with_opt # the optimizer's state in the fit's last last.pth (`train.save_optimizer`)
 
     def _path(self, kind): return checkpoint_file(self.folder, kind, self.prefix)
 
@@ -241,7 +242,7 @@ class Checkpoints(TrackerCallback):
 
     def after_fit(self):
         super().after_fit()
-        if getattr(self, '_meta', None) is not None and rank0(): # optimizer state (2x the weights with Adam)
+        if self.with_opt and getattr(self, '_meta', None) is not None and rank0(): # 2x the weights with Adam
             save_weights(self.model, self._path('last'), opt=self.opt, **self._meta)
         barrier() # rank 0 has written the best weights the others load
         if self.load == 'best' and self._path('best').exists():
@@ -468,12 +469,13 @@ def fit(cfg:Config, # the run config (model, train sections)
         if trained and st.freeze_epochs > 0:
             learn.freeze()
             nan = StopOnNaN(where('frozen'), st.lr, i)
-            fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'))
+            fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'),
+                              tc.save_optimizer)
             learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + fit_cbs)
             nan.check()
             rows += history_rows(learn, i, size, 'frozen')
         learn.unfreeze()
-        ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'))
+        ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'), tc.save_optimizer)
         nan = StopOnNaN(where('unfrozen'), st.lr, i)
         learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr,
                             pct_start=tc.pct_start, cbs=[ck, nan] + fit_cbs)
