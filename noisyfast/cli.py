@@ -69,7 +69,7 @@ def cmd_data_check(args):
                                 'them, or set data.skip_bad: true to leave them out of runs')
 
 # %% ../nbs/11_cli.ipynb #d15cf041
-def _size(n:int) -> str: return f'{n / 2**20:,.1f} MB' if n >= 2**20 else f'{n / 2**10:,.0f} KB'
+def _size(n:int) -> str: return f'{n / 2**20:,.1f} MiB' if n >= 2**20 else f'{n / 2**10:,.0f} KiB'
 
 def cmd_data_cache(args):
     "List the extracted archives and decoded images in the cache folder, with their sizes; or remove them"
