@@ -13,12 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import cell, write_results
+from noisyfast.loaders import disk_bytes
 from noisyfast.report import md_table
 
 OVERRIDES = ['data.max_train=600', 'data.max_test=200', 'train.bs=64', 'clean.folds=2', 'clean.epochs=1',
              'evaluate.robustness=false', 'train.stages=[{"size": 32, "epochs": 1, "freeze_epochs": 0}]']
-
-def disk_bytes(files) -> int: return sum(f.stat().st_blocks * 512 for f in files if f.is_file())
 
 def measure(config:Path, arch:str, save_opt:bool, tmp:Path) -> dict:
     "Run `config` once into `tmp`; the disk space of its run folder and of its checkpoints"
@@ -29,9 +28,9 @@ def measure(config:Path, arch:str, save_opt:bool, tmp:Path) -> dict:
     run(cfg, progress=False, quiet=True)
     folder = tmp/'size'
     pth = sorted(folder.rglob('*.pth'))
-    return dict(save_optimizer=save_opt, run_folder_mb=disk_bytes(folder.rglob('*')) / 2**20,
-                checkpoints=len(pth), checkpoints_mb=disk_bytes(pth) / 2**20,
-                largest_mb=max(disk_bytes([f]) for f in pth) / 2**20)
+    return dict(save_optimizer=save_opt, run_folder_mb=disk_bytes(folder) / 2**20,
+                checkpoints=len(pth), checkpoints_mb=sum(map(disk_bytes, pth)) / 2**20,
+                largest_mb=max(map(disk_bytes, pth)) / 2**20)
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

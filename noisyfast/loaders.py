@@ -24,7 +24,7 @@ from .data import CACHE_FIX, DataError, cache_dir, Split, load_images, files_sha
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
-           'CacheEntry', 'cache_entries', 'clear_cache', 'PadCrop', 'fastai_dls']
+           'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -444,7 +444,8 @@ class CacheEntry:
     nbytes: int # disk space taken (allocated blocks)
     detail: str = '' # e.g. '300 of 50,000 images'
 
-def _disk_bytes(p:Path) -> int:
+def disk_bytes(p:Path) -> int:
+    "Disk space (allocated blocks) of file `p`, or of every file under folder `p`"
     fs = [p] if p.is_file() else [f for f in p.rglob('*') if f.is_file() and not f.is_symlink()]
     return sum(f.stat().st_blocks * 512 for f in fs)
 
@@ -452,12 +453,12 @@ def cache_entries(folder=None) -> list:
     "The extracted archives and decoded-image files noisyfast keeps in `folder` (default: `cache_dir()`)"
     folder = Path(folder or cache_dir())
     marks = sorted(folder.glob('*/.noisyfast-extracted')) # an extracted archive's folder holds one
-    res = [CacheEntry(m.parent, 'archive', _disk_bytes(m.parent)) for m in marks]
+    res = [CacheEntry(m.parent, 'archive', disk_bytes(m.parent)) for m in marks]
     for u8 in sorted((folder/'decoded').glob('*.u8')):
         flags = u8.with_suffix('.done')
         n = flags.stat().st_size if flags.exists() else 0
         done = int(np.fromfile(flags, np.uint8).sum()) if n else 0
-        res.append(CacheEntry(u8, 'images', _disk_bytes(u8) + (_disk_bytes(flags) if flags.exists() else 0),
+        res.append(CacheEntry(u8, 'images', disk_bytes(u8) + (disk_bytes(flags) if flags.exists() else 0),
                               f'{done:,} of {n:,} images'))
     return res
 
