@@ -13,7 +13,7 @@ from .data import DATASETS, DataError, data_info, find_archive_dir, archive_dirs
 # %% auto #0
 __all__ = ['cmd_data_list', 'format_info', 'cmd_data_info', 'cmd_data_check', 'cmd_data_cache', 'key_help', 'cmd_config_keys',
            'cmd_config_check', 'launch', 'cmd_run', 'cmd_grid', 'cmd_report', 'audit_config', 'cmd_audit',
-           'build_parser', 'main']
+           'cmd_predict', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f740437e
 def _pct(x): return f'{100 * x:.2f} %'
@@ -173,6 +173,40 @@ def cmd_audit(args):
           f'{s.mean_score["label_health"]:.3f})')
     print(s['images'].drop('label_health').astype(int).to_string(header=False))
 
+# %% ../nbs/11_cli.ipynb #c11a0002
+def _check_out(out:Path):
+    "Refuse, before any work, a file that cannot be written (no such folder, no permission) or is there"
+    from noisyfast.runs import RunError
+    import tempfile
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent): pass
+    except OSError as e:
+        raise RunError(f'cannot write {out}: {e.strerror}; give --out a file in a folder this user can '
+                       'write') from None
+
+def cmd_predict(args):
+    "Classify image files with a run's model: a CSV of file, label, confidence, error"
+    import functools
+    from noisyfast.config import atomic_write_text
+    from noisyfast.predict import image_files, load_run_model, predict_files
+    from noisyfast.runs import RunError
+    out = None if args.out == '-' else Path(args.out)
+    say = functools.partial(print, file=sys.stdout if out else sys.stderr) # stdout may be the table
+    files = image_files(args.images) # a wrong path is refused before the model loads
+    if out is not None and out.exists() and not args.overwrite:
+        raise RunError(f'{out} already exists: use --overwrite to replace it, or --out another file')
+    if out is not None: _check_out(out)
+    m = load_run_model(args.run, args.stage)
+    acc = m.run.metrics.get(m.stage, {}).get('test_accuracy')
+    say(f"{m.run.path}: the {m.stage} stage's model, {len(m.vocab)} classes at {m.fit.size} px"
+        + (f', test accuracy {acc:.4f}' if acc is not None else '') + f'; {len(files):,} files')
+    pr = predict_files(m, files, tta=args.tta, echo=say)
+    text = pr.table(probs=args.probs).to_csv(index=False, float_format='%.6f')
+    if out is None: sys.stdout.write(text)
+    else: atomic_write_text(out, text)
+    say(pr.summary() + (f'\nwrote {out}' if out else ''))
+
 # %% ../nbs/11_cli.ipynb #7d05cbcf
 def _add_path(p):
     p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
@@ -239,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help='write a run\'s report.md; with several runs, print a comparison table')
     rp.add_argument('runs', nargs='+', help='run folders (trained/<name>), or a sweep folder')
     rp.set_defaults(func=cmd_report)
+    pr = sub.add_parser('predict', help="classify image files with a run's model: a CSV of file, label, "
+                        'confidence')
+    pr.add_argument('run', help='a run folder, e.g. trained/quickstart')
+    pr.add_argument('images', nargs='+', help='image files and folders (searched recursively)')
+    pr.add_argument('--out', default='predictions.csv',
+                    help="the CSV to write (default: predictions.csv; '-': standard output)")
+    pr.add_argument('--overwrite', action='store_true', help='replace an existing --out file')
+    pr.add_argument('--stage', help="whose model: train, pseudo, divide, final (default: the run's last)")
+    pr.add_argument('--probs', action='store_true', help='also a probability column per class')
+    pr.add_argument('--tta', action='store_true', help='average with the predictions on mirrored images')
+    pr.set_defaults(func=cmd_predict)
     c = (sub.add_parser('config', help='config keys, check a config')
          .add_subparsers(dest='sub', metavar='SUBCOMMAND'))
     c.required = True

@@ -22,7 +22,8 @@ from .distrib import (DDP, any_process, from_rank0, process_rank, rank0, same_bu
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
-from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, create_learner,
+from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
+                             create_learner,
                              rank_bs, default_device, load_fit, resolve_loader, resolve_precision,
                              show_progress, fit_inputs, set_progress, history_rows, EpochLine)
 from .track import fit_callbacks
@@ -663,8 +664,8 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     "fit_one_cycle with the callbacks and checkpoints; save the selection and statistics"
     dc, tc = cfg.divide, cfg.train
     lr = dc.lr or tc.stages[-1].lr
-    meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=0, size=size, n_in=n_in,
-                stats=[list(stats[0]), list(stats[1])], loader='fast', phase='divide')
+    meta = checkpoint_meta(cfg, data, stage=0, size=size, n_in=n_in, stats=stats, loader='fast',
+                           decoded=arrays.images(data.valid.subset([0])).shape[1:], phase='divide')
     ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel, as the train stage
     ck = Checkpoints(folder, tc.monitor, tc.load, '', meta, tc.save_optimizer)
     nan = StopOnNaN('the divide stage', lr)

@@ -37,8 +37,8 @@ from .track import fit_callbacks
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
            'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
-           'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs', 'fit', 'load_fit',
-           'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs', 'checkpoint_meta', 'fit',
+           'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -387,6 +387,14 @@ def fit_inputs(cfg, data, train, valid, arrays, device, seed):
     stats = channel_stats(tx.cpu().numpy(), seed=seed)
     return arrays, tx, vx, c_img, n_in, stats
 
+def checkpoint_meta(cfg:Config, data:Data, *, stage:int, size, n_in:int, stats, loader:str,
+                    decoded=None, # (H, W, C) the fast loader decoded the images to (None: fastai's loader)
+                    **kw) -> dict:
+    "What a checkpoint says of its model: classes, input size and channels, stats (`load_fit`, `predict`)"
+    return dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=stage, size=size,
+                n_in=n_in, stats=[list(stats[0]), list(stats[1])], loader=loader,
+                decoded=None if decoded is None else [int(s) for s in decoded], **kw)
+
 def fit(cfg:Config, # the run config (model, train sections)
         data:Data, # classes, and the splits by default
         *,
@@ -462,8 +470,8 @@ def fit(cfg:Config, # the run config (model, train sections)
                 learn.add_cb(LossWeights(tau=tc.loss_weight_tau, warmup=tc.loss_weight_warmup, weights=sw))
         else: learn.dls = dls
         sub = folder/f'stage{i}-{size}px'
-        meta = dict(arch=cfg.model.arch, n_classes=data.c, vocab=list(data.vocab), stage=i, size=size,
-                    n_in=n_in, stats=[list(stats[0]), list(stats[1])], loader=loader)
+        meta = checkpoint_meta(cfg, data, stage=i, size=size, n_in=n_in, stats=stats, loader=loader,
+                               decoded=tx.shape[1:] if loader == 'fast' else None)
         ne = epochs or st.epochs
         where = f'stage {i} ({size} px), {{}} phase'.format
         if trained and st.freeze_epochs > 0:
@@ -487,14 +495,16 @@ def fit(cfg:Config, # the run config (model, train sections)
                      stats, n_in)
 
 def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
-             *, arrays:ArrayData=None, device=None) -> FitResult:
+             *, arrays:ArrayData=None, device=None,
+             build:str=None, # 'fast' or 'fastai': the loader to build on (default: the checkpoint's)
+            ) -> FitResult:
     "Rebuild a trained model from its checkpoint, ready for `predict` (a resumed run uses it)"
     device = torch.device(device or default_device())
     obj = torch.load(weights, map_location='cpu', weights_only=True)
     meta = obj.get('noisyfast', {})
     arrays = arrays or data_arrays(cfg, data, device)
     loader, n_in, size = meta.get('loader', 'fast'), meta.get('n_in', 3), meta.get('size')
-    if loader == 'fastai':
+    if (build or loader) == 'fastai':
         stats = meta['stats']
         dls = fastai_dls(data.valid, data.valid, data.vocab, size=size, bs=cfg.train.bs, augment='none',
                          stats=stats, device=device)

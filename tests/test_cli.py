@@ -70,3 +70,31 @@ def test_impossible_combination_is_a_message(tmp_path):
     f.write_text(f'name: imp\noutput_dir: {tmp_path}\ndata: {{name: digits}}\npseudo: {{rounds: 1}}\n')
     _refused(noisyfast('run', str(f)), 'pseudo.rounds is set but there is no unlabeled data')
     assert not (tmp_path/'imp').exists()
+
+def test_predict_after_a_run_with_divide(tmp_path):
+    "Train (clean, then divide) and classify the test images as PNG files: the run's own test accuracy"
+    import json, numpy as np, pandas as pd
+    from PIL import Image
+    from noisyfast.config import load_config
+    from noisyfast.pipeline import make_data
+    f = tmp_path/'d.yaml'
+    f.write_text(f'name: d\noutput_dir: {tmp_path}\ndata: {{name: digits, max_train: 500}}\n'
+                 'noise: {kind: symmetric, rate: 0.3}\nmodel: {arch: test_resnet}\n'
+                 'train: {stages: [{size: 16, epochs: 2, lr: 0.01}], bs: 64}\n'
+                 'clean: {enabled: true, folds: 2, epochs: 1}\ndivide: {enabled: true, epochs: 2}\n'
+                 'evaluate: {robustness: false}\n')
+    r = noisyfast('run', str(f), '--quiet')
+    assert r.returncode == 0, r.stderr
+    data, _ = make_data(load_config(f))
+    for i, (x, y) in enumerate(zip(data.test.x, data.test.y)):
+        p = tmp_path/'new'/data.vocab[y]/f'{i}.png'
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x[..., 0]).save(p)
+    r = noisyfast('predict', str(tmp_path/'d'), str(tmp_path/'new'), '--out', '-')
+    assert r.returncode == 0, r.stderr
+    assert f"{tmp_path/'d'}: the divide stage's model, 10 classes at 16 px" in r.stderr
+    t = pd.read_csv(__import__('io').StringIO(r.stdout), dtype={'label': str}, keep_default_na=False)
+    assert len(t) == len(data.test) and (t.error == '').all()
+    acc = (t.label == t.file.map(lambda s: Path(s).parent.name)).mean()
+    metrics = json.loads((tmp_path/'d'/'metrics.json').read_text())
+    assert abs(acc - metrics['divide']['test_accuracy']) < 1e-9, (acc, metrics['divide']['test_accuracy'])
