@@ -305,6 +305,24 @@ add('optimizer_always_saved', '05_train', "        if self.with_opt and getattr(
     "        if getattr(self, '_meta', None)", ['nbs/05_train.ipynb'],
     "train.save_optimizer ignored: every last.pth keeps the optimizer's state (3x its size)")
 
+# ------------------------------------------------------------ session 11: noisyfast predict
+PRED, PRED_CLI = 'nbs/15_predict.ipynb', 'tests/test_cli.py::test_predict_after_a_run_with_divide'
+add('decoded_shape_ignored', '15_predict', '    if m.decoded is not None: size, mode',
+    '    if False: size, mode', [PRED],
+    "new files decoded to their own median size and channels, not to the run's own decoded shape")
+add('decoded_shape_not_saved', '05_train',
+    '                decoded=None if decoded is None else [int(s) for s in decoded]',
+    '                decoded=None', [PRED], 'checkpoints do not record the decoded image shape')
+add('first_stage_model', '15_predict', '    if stage is None: return have[-1]',
+    '    if stage is None: return have[0]', [PRED, PRED_CLI],
+    "predict uses the baseline's model instead of the run's last (divide, final)")
+add('bad_file_shifts_rows', '15_predict',
+    '        probs[[s + i for i in range(len(files[s:s + chunk])) if i not in bad]] = p',
+    '        probs[s:s + len(p)] = p', [PRED],
+    'after an unreadable file, every later file gets the prediction of the file after it')
+add('predict_overwrites', '11_cli', '    if out is not None and out.exists() and not args.overwrite:',
+    '    if False:', [PRED], 'noisyfast predict replaces an existing predictions file without --overwrite')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -296,5 +296,7 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                        f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild '
                        f'it with `noisyfast report {rf.path}`') from e
     ctx.say(f'report written in {fmt_seconds(time.time() - t0)}')
+    if ctx.last is not None: # what a user does next with the model
+        ctx.say(f'to classify new images with the {ctx.last} model: noisyfast predict {rf.path} IMAGES...')
     ctx.log(f'report: {rep}', terminal=True, prefix=False) # even when quiet
     return metrics

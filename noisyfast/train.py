@@ -6,7 +6,7 @@ one-cycle phase, mixed precision, best and last checkpoints."""
 # %% ../nbs/05_train.ipynb #f4882ef0
 from __future__ import annotations
 import difflib, os, socket, sys, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 import numpy as np, pandas as pd
@@ -513,7 +513,8 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
         stats = meta.get('stats') or channel_stats(vx.cpu().numpy())
         dls = make_dls(vx, data.valid.y, vx, data.valid.y, size=size, bs=cfg.train.bs, stats=stats,
                        n_channels=n_in if n_in != vx.shape[-1] else None, device=device, vocab=data.vocab)
-    learn, _ = create_learner(dls, data.c, cfg.model, cfg.train, n_in=n_in, path=Path(weights).parent)
+    mc = replace(cfg.model, pretrained=False) # the checkpoint holds every weight: no hub download, no file
+    learn, _ = create_learner(dls, data.c, mc, cfg.train, n_in=n_in, path=Path(weights).parent)
     learn.model.load_state_dict(obj['model'])
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     set_progress(learn, False)
