@@ -75,7 +75,10 @@ def load_run_model(run, # a run folder, trained/<name>, or its `RunFolder`
     rf = run if isinstance(run, RunFolder) else RunFolder(run)
     if not rf.path.is_dir(): raise RunError(f'{rf.path}: no such run folder; give one, trained/<name>')
     if not rf.has('config'):
-        raise RunError(f'{rf.path} holds no {rf.file("config").name}: it is not a noisyfast run folder')
+        name = rf.file('config').name
+        runs = sorted(p.name for p in rf.path.iterdir() if (p/name).is_file()) # a sweep's folder, trained/
+        hint = f"; it holds runs, give one: {', '.join(runs[:3])}{', ...' * (len(runs) > 3)}" if runs else ''
+        raise RunError(f'{rf.path} holds no {name}: it is not a noisyfast run folder{hint}')
     stage = _model_stage(rf, stage)
     weights, device = rf.weights(stage), torch.device(device or default_device())
     if not weights.exists(): raise RunError(f"{weights}: the {stage} stage's checkpoint is missing")
@@ -95,9 +98,11 @@ def decode_files(m:RunModel, # the model the images are for
     "uint8 images N×H×W×C decoded as the run decoded its own, and {position: reason} of the unreadable files"
     if m.decoded is not None: size, mode = m.decoded[:2], 'gray' if m.decoded[2] == 1 else 'rgb'
     else: size, mode = files_shape(files, m.image_size, skip_bad=True)[:2], 'auto'
-    x, bad = load_images(files, size, mode, skip_bad=True)
+    try: x, bad = load_images(files, size, mode, skip_bad=True)
+    except DataError: x, bad = None, list(range(len(files))) # not one of them can be read
     why = dict(check_images([files[i] for i in bad]).bad) if bad else {}
-    return np.delete(x, bad, axis=0), {i: why.get(files[i], 'unreadable') for i in bad}
+    return (np.zeros((0, 1, 1, 1), np.uint8) if x is None else np.delete(x, bad, axis=0),
+            {i: why.get(files[i], 'unreadable') for i in bad})
 
 # %% ../nbs/15_predict.ipynb #p0000012
 @dataclass
