@@ -722,6 +722,8 @@ def write_report(folder, # a run folder, trained/<name>/
                          'train' in m else '') + '.')
     if isinstance(m.get('clean'), dict) and not m['clean'].get('oof', True):
         head.append('\n**Note: the clean stage used in-sample probabilities** (see Noise detection).')
+    if st: head.append(f"\nTo classify new images with that model: `noisyfast predict {r['folder']} "
+                       "IMAGES...` (a CSV of the predicted class and its probability per file).")
     parts = ['\n'.join(head + _sanity_lines(m))]
     makers = dict(config=_sec_config, data=_sec_data, timings=_sec_timings, metrics=_sec_metrics,
                   history=_sec_history, confusion=_sec_confusion, per_class=_sec_per_class,
