@@ -113,8 +113,10 @@ add('nonfinite_accepted', '00_config', "        if not math.isfinite(v): raise b
     ['nbs/00_config.ipynb', 'tests/test_bad_config.py'], 'NaN / inf config values pass the check')
 add('duplicate_keys_kept', '00_config', '            if first is not None:', '            if False:',
     ['nbs/00_config.ipynb', 'tests/test_hardening.py'], 'a key given twice silently keeps the last value')
-add('write_not_atomic', '00_config', '    tmp.write_text(text)\n    os.replace(tmp, path)',
-    '    path.write_text(text)', ['tests/test_resume.py::test_atomic_writes_survive_sigkill_mid_write'],
+add('write_not_atomic', '00_config',
+    "            with open(tmp, 'wb') as f: yield f\n            os.replace(tmp, path)",
+    "            with open(path, 'wb') as f: yield f",
+    ['tests/test_resume.py::test_atomic_writes_survive_sigkill_mid_write'],
     'run files written in place (a kill leaves half a file)')
 add('half_made_folder_kept', '02a_runs',
     "                shutil.rmtree(rf.path, ignore_errors=True)", "                pass",
@@ -152,8 +154,9 @@ add('recall_over_kept', '07a_divide', 'kept_recall=float((sel.kept & right).sum(
 add('ema_warmup_unused', '07a_divide', 'ema_update(self.teacher, self.student, self.decay_at(self.step))',
     'ema_update(self.teacher, self.student, self.decay)', [DIV],
     'the EMA decay warm-up computed but not used: the teacher stays at its random start')
-add('validate_on_student', '07a_divide', 'def before_validate(self): self.learn.model = self.teacher',
-    'def before_validate(self): self.learn.model = self.student', [DIV],
+add('validate_on_student', '07a_divide',
+    'def before_validate(self): self.trained, self.learn.model = self.learn.model, self.teacher',
+    'def before_validate(self): self.trained = self.learn.model', [DIV],
     'validation (and so checkpoints) use the student, not the EMA teacher')
 add('fixmatch_mean_over_mask', '07a_divide',
     "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).mean(), mask",
@@ -167,8 +170,8 @@ add('divide_init_ignored', '07a_divide',
     "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
     [DIV, 'tests/test_divide_data.py::test_divide_init_train_starts_from_the_baseline'],
     'divide.init: train starts the divide model from scratch')
-add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_callbacks(folder)])',
-    'cbs=[*cbs, ck, nan])', [DIV, 'nbs/10_pipeline.ipynb'],
+add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *ddp, *fit_callbacks(folder)])',
+    'cbs=[*cbs, ck, nan, *ddp])', [DIV, 'nbs/10_pipeline.ipynb'],
     "the run's trackers and user callbacks never reach the divide fit")
 add('divide_plan_says_cleaned', '07a_divide', 'cleaned=probs is not None))', 'cleaned=True))',
     ['tests/test_semi_supervised.py::test_run_keeps_every_label_and_learns_the_pool'],
@@ -320,6 +323,13 @@ add('bad_file_shifts_rows', '15_predict',
     '        probs[[s + i for i in range(len(files[s:s + chunk])) if i not in bad]] = p',
     '        probs[s:s + len(p)] = p', [PRED],
     'after an unreadable file, every later file gets the prediction of the file after it')
+add('audit_rows_shifted', '15_predict',
+    "    audit.loc[ok, 'quality'], audit.loc[ok, 'suspect'] = tab.quality.to_numpy(), tab.suspect.to_numpy()",
+    "    audit.loc[:ok.sum() - 1, 'quality'], audit.loc[:ok.sum() - 1, 'suspect'] = tab.quality.to_numpy(), "
+    "tab.suspect.to_numpy()", [PRED], 'after an unreadable file, the label verdicts land on the wrong files')
+add('audit_against_predictions', '15_predict', '        s, tab = audit_test_labels(given[ok], pr.probs[ok])',
+    '        s, tab = audit_test_labels(pr.probs[ok].argmax(1), pr.probs[ok])', [PRED],
+    '--labels folders checks the predictions against themselves, not against the known labels')
 add('predict_overwrites', '11_cli', '    if out is not None and out.exists() and not args.overwrite:',
     '    if False:', [PRED], 'noisyfast predict replaces an existing predictions file without --overwrite')
 

@@ -189,7 +189,7 @@ def cmd_predict(args):
     "Classify image files with a run's model: a CSV of file, label, confidence, error"
     import functools
     from noisyfast.config import atomic_write_text
-    from noisyfast.predict import image_files, load_run_model, predict_files
+    from noisyfast.predict import audit_labels, folder_labels, image_files, load_run_model, predict_files
     from noisyfast.runs import RunError
     out = None if args.out == '-' else Path(args.out)
     say = functools.partial(print, file=sys.stdout if out else sys.stderr) # stdout may be the table
@@ -201,7 +201,9 @@ def cmd_predict(args):
     acc = m.run.metrics.get(m.stage, {}).get('test_accuracy')
     say(f"{m.run.path}: the {m.stage} stage's model, {len(m.vocab)} classes at {m.fit.size} px"
         + (f', test accuracy {acc:.4f}' if acc is not None else '') + f'; {len(files):,} files')
+    given = folder_labels(files, m.vocab) if args.labels == 'folders' else None # refused before predicting
     pr = predict_files(m, files, tta=args.tta, echo=say)
+    if given is not None: pr = audit_labels(pr, given)
     text = pr.table(probs=args.probs).to_csv(index=False, float_format='%.6f')
     if out is None: sys.stdout.write(text)
     else: atomic_write_text(out, text)
@@ -283,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--stage', help="whose model: train, pseudo, divide, final (default: the run's last)")
     pr.add_argument('--probs', action='store_true', help='also a probability column per class')
     pr.add_argument('--tta', action='store_true', help='average with the predictions on mirrored images')
+    pr.add_argument('--labels', choices=['folders'],
+                    help='the files are in folders named after their classes: add the known label, the '
+                    'accuracy, and the labels cleanlab suspects of being wrong')
     pr.set_defaults(func=cmd_predict)
     c = (sub.add_parser('config', help='config keys, check a config')
          .add_subparsers(dest='sub', metavar='SUBCOMMAND'))

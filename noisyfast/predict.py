@@ -6,10 +6,12 @@ class and its confidence for each file. No data set, no archive: the run folder 
 # %% ../nbs/15_predict.ipynb #p0000003
 from __future__ import annotations
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 import numpy as np, pandas as pd, torch
+from .audit import audit_test_labels
 from .config import load_config
 from .data import IMAGE_EXTS, Data, DataError, Split, check_images, files_shape, load_images
 from .loaders import ArrayData, fastai_dls
@@ -17,7 +19,8 @@ from .runs import RunError, RunFolder, fmt_seconds
 from .train import FitResult, default_device, load_fit, predict
 
 # %% auto #0
-__all__ = ['image_files', 'RunModel', 'load_run_model', 'decode_files', 'Predictions', 'predict_files']
+__all__ = ['image_files', 'RunModel', 'load_run_model', 'decode_files', 'Predictions', 'predict_files', 'folder_labels',
+           'audit_labels']
 
 # %% ../nbs/15_predict.ipynb #p0000006
 def _is_image(f:Path, root:Path) -> bool:
@@ -113,6 +116,8 @@ class Predictions:
     errors: list # why each file could not be read ('' when it could)
     vocab: list
     seconds: float
+    audit: Optional[pd.DataFrame] = None # known labels (`audit_labels`): given, quality, suspect per file
+    audit_summary: Optional[dict] = None # accuracy on the known labels and the range the suspects allow
 
     def table(self, probs:bool=False, # also one column per class: prob_<class>
              ) -> pd.DataFrame:
@@ -123,6 +128,8 @@ class Predictions:
                                label=np.where(ok, np.asarray(self.vocab, object)[top], ''),
                                confidence=np.where(ok, np.nan_to_num(self.probs).max(1), np.nan),
                                error=self.errors))
+        if self.audit is not None: # the known label, cleanlab's quality score, whether it is suspect
+            df = df.join(self.audit.assign(given=np.asarray(self.vocab, object)[self.audit.given]))
         if probs: df = df.join(pd.DataFrame(self.probs, columns=[f'prob_{c}' for c in self.vocab]))
         return df
 
@@ -135,6 +142,10 @@ class Predictions:
         more = ', ...' if len(counts) > max_classes else ''
         s = f"predicted {n:,} image{'s' * (n != 1)} in {fmt_seconds(self.seconds)}"
         s += f' ({per}{more})' if n else ''
+        if (a := self.audit_summary) is not None:
+            s += (f"\nagainst the known labels: accuracy {a['accuracy']:.4f} on {a['images']:,} images; "
+                  f"cleanlab suspects {a['suspect']:,} of those labels (column suspect): the accuracy is "
+                  f"between {a['accuracy_low']:.4f} and {a['accuracy_high']:.4f} depending on them")
         bad = [(f, e) for f, e in zip(self.files, self.errors) if e]
         if not bad: return s
         return (s + f"\n{len(bad)} file{'s' * (len(bad) > 1)} could not be read (their rows have an error "
@@ -172,3 +183,32 @@ def predict_files(m:RunModel, # the model (`load_run_model`)
             done, secs = min(s + chunk, len(files)), fmt_seconds(time.time() - t0)
             echo(f'predicted {done:,} of {len(files):,} images in {secs}')
     return Predictions(files, probs, errors, list(m.vocab), time.time() - t0)
+
+# %% ../nbs/15_predict.ipynb #p0000019
+def folder_labels(files:list, # image files, each in a folder named after its class (photos/cat/1.jpg)
+                  vocab:list, # the model's classes
+                 ) -> np.ndarray:
+    "Each file's class index from its folder's name; a folder that names no class is refused"
+    idx = {str(c): i for i, c in enumerate(vocab)}
+    names = [Path(f).parent.name for f in files]
+    if bad := sorted({n for n in names if n not in idx}):
+        raise DataError(f"labels from folder names: {len(bad)} folder{'s' * (len(bad) > 1)} "
+                        f"name{'s' * (len(bad) == 1)} no class of the model ({', '.join(bad[:5])}"
+                        f"{', ...' * (len(bad) > 5)}); its classes: {', '.join(map(str, vocab[:20]))}"
+                        f"{', ...' * (len(vocab) > 20)}")
+    return np.array([idx[n] for n in names], np.int64)
+
+def audit_labels(pr:Predictions, # predictions of files whose classes are known
+                 given, # the known class index of each file (`folder_labels`)
+                ) -> Predictions:
+    "`pr` with its known labels checked: the accuracy, and the labels cleanlab suspects of being wrong"
+    given = np.asarray(given, np.int64)
+    if len(given) != len(pr.files): raise DataError(f'{len(given)} labels for {len(pr.files)} files')
+    ok = np.array([e == '' for e in pr.errors])
+    audit = pd.DataFrame(dict(given=given, quality=np.nan, suspect=pd.array([pd.NA] * len(given), 'boolean')))
+    if not ok.any(): return replace(pr, audit=audit)
+    with warnings.catch_warnings(): # a class with few or no files here: cleanlab says it may miss some
+        warnings.filterwarnings('ignore', message='May not flag all label issues')
+        s, tab = audit_test_labels(given[ok], pr.probs[ok])
+    audit.loc[ok, 'quality'], audit.loc[ok, 'suspect'] = tab.quality.to_numpy(), tab.suspect.to_numpy()
+    return replace(pr, audit=audit, audit_summary=s)
