@@ -175,7 +175,7 @@ def cmd_audit(args):
 
 # %% ../nbs/11_cli.ipynb #c11a0002
 def _check_out(out:Path):
-    "Refuse, before any work, a file that cannot be written (no such folder, no permission) or is there"
+    "Refuse, before any work, an output file that cannot be written (no such folder, no permission)"
     from noisyfast.runs import RunError
     import tempfile
     try:
