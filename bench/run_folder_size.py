@@ -45,9 +45,9 @@ def main(argv=None):
         finally: shutil.rmtree(tmp, ignore_errors=True)
         print(rows[-1], flush=True)
     ratio = rows[1]['run_folder_mb'] / rows[0]['run_folder_mb']
-    cols = [('save_optimizer', 'train.save_optimizer'), ('run_folder_mb', 'run folder (MB)'),
-            ('checkpoints', '.pth files'), ('checkpoints_mb', 'of which .pth (MB)'),
-            ('largest_mb', 'largest .pth (MB)')]
+    cols = [('save_optimizer', 'train.save_optimizer'), ('run_folder_mb', 'run folder (MiB)'),
+            ('checkpoints', '.pth files'), ('checkpoints_mb', 'of which .pth (MiB)'),
+            ('largest_mb', 'largest .pth (MiB)')]
     table = md_table(rows, cols, fmt=cell)
     print(table, f'\nwith the optimizer state: {ratio:.2f}x the disk', sep='\n')
     out = Path(a.out)
