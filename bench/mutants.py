@@ -333,6 +333,13 @@ add('audit_against_predictions', '15_predict', '        s, tab = audit_test_labe
 add('predict_overwrites', '11_cli', '    if out is not None and out.exists() and not args.overwrite:',
     '    if False:', [PRED], 'noisyfast predict replaces an existing predictions file without --overwrite')
 
+# ------------------------------------------------------------ session 12: processes starting together
+add('extract_without_lock', '01_data',
+    "    with FileLock(dest.with_name(dest.name + '.lock')): # the others wait, then find the marker",
+    '    if True:', ['nbs/01_data.ipynb'],
+    'processes extracting one archive at once clear each other\'s half-extracted folder (ranks of a multi-GPU '
+    'run, parallel notebooks)')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
+from filelock import FileLock
 from PIL import Image, UnidentifiedImageError
 from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 
 # %% auto #0
-__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'CIFAR10_CLASSES', 'CIFAR10_COARSE', 'CIFAR10_ASYM',
-           'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_TRAIN',
-           'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES', 'FMNIST_FILES', 'IMAGE_EXTS',
-           'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array',
-           'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download',
-           'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
+__all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
+           'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
+           'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
+           'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs',
+           'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum',
+           'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
            'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
@@ -184,13 +185,9 @@ def fetch(f:ArchiveFile, # the file wanted
                     f"that holds it, or {how}")
 
 # %% ../nbs/01_data.ipynb #4ef47389
-def extract(archive:Path) -> Path:
-    "Extract a .tgz/.tar.gz once into the cache; return the folder"
-    stem = archive.name.split('.')[0]
-    dest = cache_dir()/stem
-    done = dest/'.noisyfast-extracted'
-    if done.exists(): return dest
-    if dest.exists(): shutil.rmtree(dest)
+def _extract_into(archive:Path, dest:Path):
+    "Extract `archive` into `dest` through a temporary folder renamed into place with the marker inside"
+    if dest.exists(): shutil.rmtree(dest) # a folder without the marker: a killed extraction
     tmp = dest.with_name(dest.name + '.tmp')
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
@@ -204,6 +201,18 @@ def extract(archive:Path) -> Path:
                             'copy it again') from None
     (tmp/'.noisyfast-extracted').touch()
     os.replace(tmp, dest)
+
+EXTRACTED_FIX = ('the extracted copy in the cache is incomplete: run `noisyfast data cache --clear` to extract '
+                 'it again; if that does not help, the archive itself is incomplete: copy it again')
+
+def extract(archive:Path) -> Path:
+    "Extract a .tgz/.tar.gz once into the cache (one process at a time); return the folder"
+    dest = cache_dir()/archive.name.split('.')[0]
+    done = dest/'.noisyfast-extracted'
+    if done.exists(): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(dest.with_name(dest.name + '.lock')): # the others wait, then find the marker
+        if not done.exists(): _extract_into(archive, dest)
     return dest
 
 # %% ../nbs/01_data.ipynb #6c23ab4d
@@ -274,7 +283,7 @@ def _class_major(folder:Path, classes:list):
     xs, ys = [], []
     for i, c in enumerate(classes):
         files = sorted((folder/c).glob('*.jpg'))
-        if not files: raise DataError(f'{folder/c}: no images; the archive is incomplete: copy it again')
+        if not files: raise DataError(f'{folder/c}: no images; {EXTRACTED_FIX}')
         xs += files; ys += [i] * len(files)
     return xs, np.array(ys, dtype=np.int64)
 
@@ -345,7 +354,8 @@ def _imagenette_root(path=None, download_ok=True) -> Path:
     except MissingFile: roots = [extract(fetch(IMAGENETTE_FULL, path, download_ok))] * 2
     root = roots[0]/'imagenette2-160'
     val = roots[1]/'imagenette2-160'/'val'
-    if not (root/'val').exists(): (root/'val').symlink_to(val.resolve(), target_is_directory=True)
+    try: (root/'val').symlink_to(val.resolve(), target_is_directory=True)
+    except FileExistsError: pass # there already, or made by a process starting beside this one
     return root
 
 def load_imagenette_source(path=None, download_ok=True) -> Source:
