@@ -525,6 +525,7 @@ def plot_history(history:pd.DataFrame, # a row per epoch: train_loss, valid_loss
         ticks.update({x0 + e: str(e) for e in range(1, n + 1, max(1, math.ceil(n / 5)))})
         x0 += n + 1
     for ax, m in zip(axs, mets): ax.set_ylabel(m); ax.grid(alpha=0.3)
+    axs[-1].set_xlim(0.5, x0 - 0.5) # the labels at x0 + 0.6 inside (one epoch alone: auto limits of ±0.05)
     axs[-1].set_xticks(list(ticks), list(ticks.values()))
     axs[-1].set_xlabel('epoch of each training' if len(segs) > 1 else 'epoch')
     if any(len(folds) > 1 for _, folds in segs):
