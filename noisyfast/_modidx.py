@@ -584,6 +584,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.pipeline._check_folds': ('pipeline.html#_check_folds', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._check_init': ('pipeline.html#_check_init', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._check_train_bs': ('pipeline.html#_check_train_bs', 'noisyfast/pipeline.py'),
+                                    'noisyfast.pipeline._loading_line': ('pipeline.html#_loading_line', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._metrics_line': ('pipeline.html#_metrics_line', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.check_run': ('pipeline.html#check_run', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.decode_images': ('pipeline.html#decode_images', 'noisyfast/pipeline.py'),

@@ -187,6 +187,11 @@ def planned_epochs(cfg:Config) -> int:
     if cc.enabled: n += per(cc.epochs) * (cc.folds if cc.oof else 1) * (cc.strike_steps if cc.strikes else 1)
     return n + (divide_cost(cfg.divide) * cfg.divide.epochs if cfg.divide.enabled else 0)
 
+def _loading_line(cfg:Config) -> str:
+    ("What a run says before it loads its data (a first use extracts an archive, a folder of your own is "
+     "checked image by image: either can take a minute)")
+    return f'loading the {cfg.data.name} data set' + (f' from {cfg.data.path}' if cfg.data.path else '')
+
 def decode_images(cfg:Config, data:Data, arrays, log):
     "Decode the train, valid and test images up front (fast loader), saying how long that took"
     if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
@@ -209,11 +214,14 @@ def run(cfg:Config, # a loaded config (`load_config`)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
+    RunLog(cfg.name, echo, quiet=quiet)(_loading_line(cfg)) # on the terminal: no run folder (log.txt) yet
     data, noise = make_data(cfg)
     check_run(cfg, data, stages)
     rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
     log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
     log.clock.update(t0=t_start, planned=planned_epochs(cfg))
+    log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
+    log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
     arrays = data_arrays(cfg, data, default_device())
     decode_images(cfg, data, arrays, log)
     ctx = RunContext(cfg, data, rf, noise, arrays, functools.partial(load_fit, cfg, data, arrays=arrays),
