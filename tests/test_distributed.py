@@ -231,4 +231,5 @@ def test_divide_in_two_processes(tmp_path):
     assert rows[0] == rows[1] and len(rows[0]) == 6 * (steps + 1), rows[0] # every step, every epoch
     assert all(all(r[1:]) for r in rows[0]), [r for r in rows[0] if not all(r[1:])]
     assert out.count('divide epoch 1/6') == 1 and out.count('report: ') == 1 # rank 0 prints
-    assert rf.read('metrics')['divide']['test_accuracy'] > 0.4, rf.read('metrics')['divide'] # chance: 0.1
+    # it learns (chance 0.1); 6 epochs on 462 images: 0.387 on an Intel Xeon machine, over 0.4 on AMD ones
+    assert rf.read('metrics')['divide']['test_accuracy'] > 0.25, rf.read('metrics')['divide']
