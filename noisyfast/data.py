@@ -202,8 +202,8 @@ def _extract_into(archive:Path, dest:Path):
     (tmp/'.noisyfast-extracted').touch()
     os.replace(tmp, dest)
 
-EXTRACTED_FIX = ('the extracted copy in the cache is incomplete: run `noisyfast data cache --clear` to extract '
-                 'it again; if that does not help, the archive itself is incomplete: copy it again')
+EXTRACTED_FIX = ('the extracted copy in the cache is incomplete: run `noisyfast data cache --clear` to '
+                 'extract it again; if that does not help, the archive itself is incomplete: copy it again')
 
 def extract(archive:Path) -> Path:
     "Extract a .tgz/.tar.gz once into the cache (one process at a time); return the folder"
