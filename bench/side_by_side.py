@@ -35,12 +35,11 @@ WORKLOADS = dict(
            ['data.max_train=2000', 'data.max_test=500', 'model.arch=cpu_net', 'train.bs=256',
             'train.stages=[{{"size": 32, "epochs": {e}, "freeze_epochs": 0, "lr": 0.02}}]'],
            'a 2,000-image CIFAR-10 slice, cpu_net at 32 px'))
-CLI = 'import sys; from noisyfast.cli import main; sys.exit(main())'
 
 def start(tmp:Path, name:str, env:dict, workload:str, epochs:int) -> subprocess.Popen:
     "`noisyfast run` of the workload's config, the train stage only, into tmp/name"
     cfg, sets, _ = WORKLOADS[workload]
-    cmd = [sys.executable, '-c', CLI, 'run', str(ROOT/'configs'/cfg), '--quiet', *ONLY_TRAIN,
+    cmd = [sys.executable, '-m', 'noisyfast', 'run', str(ROOT/'configs'/cfg), '--quiet', *ONLY_TRAIN,
            *[o.format(e=epochs) for o in sets], f'name={name}', f'output_dir={tmp}']
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, 'MPLBACKEND': 'Agg', **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
