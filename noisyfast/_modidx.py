@@ -635,6 +635,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.report._pct': ('report.html#_pct', 'noisyfast/report.py'),
                                   'noisyfast.report._read': ('report.html#_read', 'noisyfast/report.py'),
                                   'noisyfast.report._relabel_lines': ('report.html#_relabel_lines', 'noisyfast/report.py'),
+                                  'noisyfast.report._run_source': ('report.html#_run_source', 'noisyfast/report.py'),
                                   'noisyfast.report._sanity_lines': ('report.html#_sanity_lines', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_audit': ('report.html#_sec_audit', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_config': ('report.html#_sec_config', 'noisyfast/report.py'),

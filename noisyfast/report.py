@@ -352,6 +352,14 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
                 '', f'Estimated noise rate (mean off-diagonal mass per row): {rate:.4f}.']
     return '\n'.join(out)
 
+def _run_source(r:dict):
+    "(config, data source) of a run, loaded once per `read_run` dict: a report's galleries share it"
+    if '_source' not in r:
+        try: cfg = load_config(RunFolder(r['folder']).file('config'))
+        except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
+        r['_source'] = cfg, load_source(cfg.data.name, cfg.data.path, download_ok=False)
+    return r['_source']
+
 def source_images(r:dict, # a `read_run` dict
                   idx, # positions in the data set's train (or test) images
                   *,
@@ -359,9 +367,7 @@ def source_images(r:dict, # a `read_run` dict
                   what:str=RUN_FILES['issues'], # where the positions come from, for messages
                  ) -> np.ndarray:
     "uint8 images of the run's data set: native size, large photos shrunk to 256 px"
-    try: cfg = load_config(RunFolder(r['folder']).file('config'))
-    except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
-    src = load_source(cfg.data.name, cfg.data.path, download_ok=False)
+    cfg, src = _run_source(r)
     xs = src.test_x if test and src.test_x is not None else src.train_x
     idx = np.asarray(idx, dtype=np.int64)
     if idx.max() >= len(xs):
