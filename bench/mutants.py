@@ -337,12 +337,21 @@ add('predict_overwrites', '11_cli', '    if out is not None and out.exists() and
 add('extract_without_lock', '01_data',
     "    with FileLock(dest.with_name(dest.name + '.lock')): # the others wait, then find the marker",
     '    if True:', ['nbs/01_data.ipynb'],
-    'processes extracting one archive at once clear each other\'s half-extracted folder (ranks of a multi-GPU '
-    'run, parallel notebooks)')
+    'processes extracting one archive at once clear each other\'s half-extracted folder (ranks of a '
+    'multi-GPU run, parallel notebooks)')
 
 add('report_source_per_gallery', '09_report', "    if '_source' not in r:", '    if True:',
     ['nbs/09_report.ipynb'], "the report loads the run's data set again for every gallery (a CIFAR-10 "
     'report: 3 loads of 50,000 file paths)')
+
+add('fold_checkpoints_all_kept', '07_clean',
+    '            drop_spare_checkpoints(r, keep_last=cfg.train.save_optimizer)',
+    '            pass', ['nbs/07_clean.ipynb'],
+    "every fold model keeps each stage's best and last checkpoints that nothing reads (most of a run folder)")
+add('fold_checkpoint_kept_wrong', '07_clean',
+    "    keep = {end, checkpoint_file(end.parent, 'last')} if keep_last else {end}",
+    "    keep = {checkpoint_file(end.parent, 'last')}", ['nbs/07_clean.ipynb', 'nbs/13_audit.ipynb'],
+    'a fold keeps its last.pth, not the checkpoint it ended with (train.load: best) that the audit reads')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

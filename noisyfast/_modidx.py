@@ -68,6 +68,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.clean.clean_probs': ('clean.html#clean_probs', 'noisyfast/clean.py'),
                                  'noisyfast.clean.clean_quality': ('clean.html#clean_quality', 'noisyfast/clean.py'),
                                  'noisyfast.clean.clean_warnings': ('clean.html#clean_warnings', 'noisyfast/clean.py'),
+                                 'noisyfast.clean.drop_spare_checkpoints': ('clean.html#drop_spare_checkpoints', 'noisyfast/clean.py'),
                                  'noisyfast.clean.find_issues': ('clean.html#find_issues', 'noisyfast/clean.py'),
                                  'noisyfast.clean.fold_accuracy': ('clean.html#fold_accuracy', 'noisyfast/clean.py'),
                                  'noisyfast.clean.fold_fingerprint': ('clean.html#fold_fingerprint', 'noisyfast/clean.py'),

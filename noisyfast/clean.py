@@ -17,15 +17,15 @@ from .config import Config, CleanConfig, ConfigError, FRAC_NOISE_FILTERS, atomic
 from .data import Data, Split, check_labels, check_probs, concat_splits
 from .evaluate import detection_metrics, relabel_metrics
 from .loaders import ArrayData
-from .train import fit, predict, resolve_loader
+from .train import checkpoint_file, fit, predict, resolve_loader
 from .runs import FOLD_FILES, RunLog, fold_file, write_npy
 from .distrib import barrier, process_rank, processes, rank0, solo
 
 # %% auto #0
 __all__ = ['FOLD_INERT', 'FOLD_NEUTRAL', 'FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy',
-           'fold_settings', 'fold_fingerprint', 'oof_probs', 'find_issues', 'apply_action', 'issues_table',
-           'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels', 'clean', 'clean_history',
-           'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
+           'fold_settings', 'fold_fingerprint', 'drop_spare_checkpoints', 'oof_probs', 'find_issues', 'apply_action',
+           'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels', 'clean',
+           'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -118,6 +118,18 @@ def _reuse_folds(folder:Path, fp:str):
     atomic_write_text(f, fp + '\n')
     barrier()
 
+# %% ../nbs/07_clean.ipynb #s13c0002
+def drop_spare_checkpoints(r, # the `FitResult` of a finished fit
+                           keep_last:bool=False, # also keep the last stage's last.pth (train.save_optimizer)
+                          ) -> list:
+    "Delete the checkpoints of a fit that nothing reads (all but the one it ended with); returns them"
+    end = Path(r.weights)
+    if not end.exists(): return [] # nothing to keep a model from: leave the folder as it is
+    keep = {end, checkpoint_file(end.parent, 'last')} if keep_last else {end}
+    gone = [p for p in sorted(Path(r.folder).rglob('*.pth')) if p not in keep]
+    for p in gone: p.unlink()
+    return gone
+
 # %% ../nbs/07_clean.ipynb #bc4aafd2
 def oof_probs(cfg:Config, data:Data, *,
               folder, # fold models and fold{k}.npy go here
@@ -148,6 +160,7 @@ def oof_probs(cfg:Config, data:Data, *,
             arrays = r.arrays # its history first: a fold with probabilities has one (fold_history reads it)
             atomic_write_text(fold_file(folder, 'history', k), r.history.to_csv(index=False))
             write_npy(f, predict(r, train.subset(te))) # atomic: a killed run never leaves half a fold file
+            drop_spare_checkpoints(r, keep_last=cfg.train.save_optimizer) # after: the file says it is done
             if done is not None and n == 1: done(k)
     barrier() # every fold file is written
     for k, (_, te) in enumerate(folds): probs[te] = np.load(fold_file(folder, 'probs', k))
@@ -265,6 +278,7 @@ def clean_probs(cfg:Config, data:Data, train:Split, folder, *, seed:int=None, ar
     r = fit(cfg, data, folder=Path(folder)/'insample', train=train, arrays=arrays, epochs=cc.epochs,
             seed=seed + 100, progress=progress, log=log)
     atomic_write_text(fold_file(folder, 'insample_history'), r.history.to_csv(index=False))
+    drop_spare_checkpoints(r, keep_last=cfg.train.save_optimizer)
     return predict(r, train)
 
 def probs_dir(cc:CleanConfig, folder, step:int=None) -> Path:
