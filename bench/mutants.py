@@ -353,6 +353,10 @@ add('fold_checkpoint_kept_wrong', '07_clean',
     "    keep = {checkpoint_file(end.parent, 'last')}", ['nbs/07_clean.ipynb', 'nbs/13_audit.ipynb'],
     'a fold keeps its last.pth, not the checkpoint it ended with (train.load: best) that the audit reads')
 
+add('stale_temps_kept', '02a_runs', '        for p in stale_temp_files(self.path): p.unlink(missing_ok=True)',
+    '        pass', ['nbs/02a_runs.ipynb'],
+    "a resumed run keeps the half-written temporary files of the writes a kill interrupted")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

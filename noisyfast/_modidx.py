@@ -725,6 +725,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.runs.fold_accuracy_line': ('runs.html#fold_accuracy_line', 'noisyfast/runs.py'),
                                 'noisyfast.runs.fold_file': ('runs.html#fold_file', 'noisyfast/runs.py'),
                                 'noisyfast.runs.no_half_made_folder': ('runs.html#no_half_made_folder', 'noisyfast/runs.py'),
+                                'noisyfast.runs.stale_temp_files': ('runs.html#stale_temp_files', 'noisyfast/runs.py'),
                                 'noisyfast.runs.write_json': ('runs.html#write_json', 'noisyfast/runs.py'),
                                 'noisyfast.runs.write_npy': ('runs.html#write_npy', 'noisyfast/runs.py')},
             'noisyfast.sweep': { 'noisyfast.sweep._noise_rate': ('sweep.html#_noise_rate', 'noisyfast/sweep.py'),

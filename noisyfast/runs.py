@@ -16,8 +16,8 @@ from .distrib import barrier, rank0
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder',
-           'write_npy', 'fold_file', 'no_half_made_folder', 'fmt_seconds', 'fmt_value', 'fold_accuracy_line', 'RunLog',
-           'StageResult', 'Stage', 'RunContext']
+           'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder', 'fmt_seconds', 'fmt_value',
+           'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
@@ -164,6 +164,10 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     self.save_state()
     return self
 
+def stale_temp_files(folder) -> list:
+    "Temporary files of writes a killed process left in a run folder (`atomic_file`: .<name>.tmp<pid>)"
+    return sorted(p for p in Path(folder).rglob('.*.tmp*') if p.is_file())
+
 @patch
 def _reopen(self:RunFolder, cfg:Config) -> RunFolder:
     if not self.has('config'):
@@ -171,6 +175,9 @@ def _reopen(self:RunFolder, cfg:Config) -> RunFolder:
     diff = config_changes(self.read('config') or {}, cfg)
     if diff: raise RunError(f'{self.path} was started with another config (differs in: {", ".join(diff)}); '
                             'resume with the same config, or start again with --overwrite')
+    if rank0(): # a run folder, resumed: a killed write's half file can be most of a model's size
+        for p in stale_temp_files(self.path): p.unlink(missing_ok=True)
+    barrier() # before any process writes again
     self._state = {**_NEW_STATE(), **self.read('state', default={})}
     return self
 
