@@ -357,6 +357,15 @@ add('stale_temps_kept', '02a_runs', '        for p in stale_temp_files(self.path
     '        pass', ['nbs/02a_runs.ipynb'],
     "a resumed run keeps the half-written temporary files of the writes a kill interrupted")
 
+add('exif_ignored', '01_data', '    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)',
+    '    return im', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'],
+    'photos stored turned with an EXIF orientation tag are decoded as stored, not as they are shown')
+add('exif_size_as_stored', '01_data', '    return (w, h) if _orientation(im) >= 5 else (h, w)', '    return (h, w)',
+    ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'],
+    "a photo stored turned a quarter is sized by its stored height and width, not the shown ones")
+add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(', '                fn = im.convert(',
+    ['nbs/04_loaders.ipynb'], "the fastai DataBlock loader decodes photos as stored, not turned upright")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

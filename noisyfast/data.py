@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
 from filelock import FileLock
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 
 # %% auto #0
@@ -24,10 +24,11 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
-           'find_archive_dir', 'archive_for_tests', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
-           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
-           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'Split', 'concat_splits',
-           'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'data_info']
+           'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header',
+           'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images',
+           'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
+           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
+           'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -699,19 +700,36 @@ def _to_array(im:Image.Image, mode:str, hw=None) -> np.ndarray:
     a = np.asarray(im, dtype=np.uint8)
     return a[..., None] if a.ndim == 2 else a
 
+_ORIENTATION = 0x0112 # the EXIF tag that says how to turn a stored photo for display
+
+def _orientation(im:Image.Image) -> int:
+    "The EXIF orientation of an opened image: 1 stored as shown, 2-8 mirrored and/or turned"
+    try: o = im.getexif().get(_ORIENTATION, 1)
+    except Exception: return 1 # a damaged EXIF block: the pixels are still good, shown as stored
+    return o if o in range(1, 9) else 1
+
+def shown_hw(im:Image.Image) -> tuple:
+    "(h, w) of an opened image as viewers show it: orientations 5-8 turn it a quarter, swapping h and w"
+    w, h = im.size
+    return (w, h) if _orientation(im) >= 5 else (h, w)
+
+def upright(im:Image.Image) -> Image.Image:
+    "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
+    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)
+
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
-    "Decode one image file to a uint8 H×W×C array"
+    "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
     try:
         with Image.open(p) as im:
             im.load()
-            return _to_array(im, mode, _hw(size))
+            return _to_array(upright(im), mode, _hw(size))
     except Exception as e: # a damaged file can make PIL raise almost anything
         raise _bad_image(p, _reason(e, p)) from None
 
 def image_header(p) -> tuple:
-    "(mode, (h, w)) of an image file, reading its header only"
+    "(mode, (h, w)) of an image file as it is shown (`shown_hw`), reading its header only"
     try:
-        with Image.open(p) as im: return im.mode, (im.size[1], im.size[0])
+        with Image.open(p) as im: return im.mode, shown_hw(im)
     except Exception as e: raise _bad_image(p, _reason(e, p)) from None
 
 def decoded_shape(path, # one image file
@@ -843,7 +861,7 @@ def _check_one(p) -> tuple:
     if key in _CHECKED: return _CHECKED[key]
     try:
         with Image.open(p) as im:
-            mode, hw = im.mode, (im.size[1], im.size[0])
+            mode, hw = im.mode, shown_hw(im)
             if im.format == 'JPEG': im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
         res = (None, mode, hw)
@@ -1157,9 +1175,9 @@ def _cache_identity(src:Source):
 def _image_shape(x):
     if is_image_array(x): return tuple(x.shape[1:])
     for p in x[:20]: # the first readable of the first images
-        try:
-            with Image.open(p) as im: return (im.size[1], im.size[0], 1 if im.mode in GRAY_MODES else 3)
-        except Exception: continue
+        try: mode, hw = image_header(p)
+        except DataError: continue
+        return (*hw, 1 if mode in GRAY_MODES else 3)
     image_header(x[0]) # raises the DataError naming the file
 
 def data_info(name:str, path=None, download_ok:bool=False) -> dict:

@@ -19,12 +19,14 @@ import fastai.vision.data, fastai.vision.learner # `show_batch` and `show_result
 from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
+from fastai.vision.core import PILImage
 from .config import on_full_disk
-from .data import CACHE_FIX, DataError, cache_dir, Split, load_images, files_shape, is_image_array
+from .data import (CACHE_FIX, DataError, cache_dir, Split, load_images, files_shape, is_image_array,
+                            upright)
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
-           'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop', 'fastai_dls']
+           'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop', 'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -214,7 +216,7 @@ def __iter__(self):
 # %% ../nbs/04_loaders.ipynb #a1e1d4bf
 def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
     "One image to predict (file path, PIL image, or H×W[×C] uint8 array) as uint8 H×W×C of size `hw`"
-    if isinstance(o, Image.Image): o = np.asarray(o.convert('L' if channels == 'gray' else 'RGB'))
+    if isinstance(o, Image.Image): o = np.asarray(upright(o).convert('L' if channels == 'gray' else 'RGB'))
     if isinstance(o, (np.ndarray, torch.Tensor)):
         a = np.asarray(o, dtype=np.uint8)
         return load_images((a[..., None] if a.ndim == 2 else a)[None], hw, channels)[0][0]
@@ -485,6 +487,17 @@ class PadCrop(RandTransform):
         a = np.pad(a, ((p, p), (p, p)) + ((0, 0),) * (a.ndim - 2), mode='reflect')
         return type(x).create(np.ascontiguousarray(a[p + dy:p + dy + h, p + dx:p + dx + w]))
 
+class UprightImage(PILImage):
+    "fastai's `PILImage`, opened upright as its EXIF orientation says (as noisyfast's own decoding does)"
+    @classmethod
+    def create(cls, fn, **kwargs):
+        "The image of file `fn` turned upright, else whatever `PILImage.create` makes of `fn`"
+        if isinstance(fn, (str, Path)):
+            with Image.open(fn) as im:
+                im.load()
+                fn = upright(im).convert(kwargs.get('mode', cls._open_args['mode']))
+        return super().create(fn, **kwargs)
+
 def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64, augment:str='flip',
                min_scale:float=0.35, stats=None, num_workers:int=None, seed:int=0,
                device=None) -> DataLoaders:
@@ -506,7 +519,7 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     item_tfm = [RandomResizedCrop(size, min_scale=min_scale)] if augment == 'rrc' else [Resize(size)] + pad
     flip = [Flip()] if augment in ('flip', 'crop', 'rrc') else [] # shift: no flip (digits, text)
     batch_tfms = flip + [Normalize.from_stats(*(stats or imagenet_stats))]
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
+    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
                        get_y=ColReader('label'),
                        splitter=IndexSplitter(range(len(train), len(items))), item_tfms=item_tfm,
                        batch_tfms=batch_tfms)

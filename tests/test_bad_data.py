@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 import numpy as np
 import pytest
+import fastcore.test as ft
 from PIL import Image
 from reliability_helpers import (no_run_folder, run_config,
                                  assert_user_error, cifar10_source, corrupt, main_inproc, make_csv,
@@ -320,3 +321,25 @@ def test_run_non_square_images_of_many_sizes(tmp_path):
     rc, out, err, _ = main_inproc('run',
                                   run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
+
+def test_photos_stored_turned_train_as_shown(tmp_path):
+    """Photos stored turned with an EXIF orientation tag (as phones save them) train as viewers show them: a
+    run on them is the very run on the same pictures stored upright (same seed: the same test probabilities)"""
+    up = make_folder(tmp_path/'upright', n_classes=2, per_class=12, fmt=('png',))
+    undo = {3: lambda a: a[::-1, ::-1], 6: lambda a: np.rot90(a, 1), 8: lambda a: np.rot90(a, -1)}
+    for i, p in enumerate(sorted(up.rglob('*.png'))):
+        Image.open(p).convert('RGB').resize((24, 40)).save(p) # shown 40 high, 24 wide
+        o, a = (3, 6, 8)[i % 3], np.asarray(Image.open(p))
+        q = tmp_path/'turned'/p.relative_to(up)
+        q.parent.mkdir(parents=True, exist_ok=True)
+        ex = Image.Exif(); ex[0x0112] = o
+        Image.fromarray(np.ascontiguousarray(undo[o](a))).save(q, exif=ex)
+    ft.test_eq(Image.open(q).size, (40, 24)) # as stored: 24 high (PIL alone does not turn it)
+    ft.test_eq(check_images(sorted((tmp_path/'turned').rglob('*.png'))).max_hw, (40, 24))
+    probs = {}
+    for name in ('upright', 'turned'):
+        d = tmp_path/name
+        rc, out, err, _ = main_inproc('run', run_config(d, bs=16, data=dict(name='folder', path=str(d))))
+        assert rc == 0, err
+        probs[name] = {p.relative_to(d/'out'): p.read_bytes() for p in (d/'out').rglob('*.npy')}
+    assert probs['upright'] and probs['upright'] == probs['turned'], sorted(probs['upright'])
