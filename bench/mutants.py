@@ -366,6 +366,26 @@ add('exif_size_as_stored', '01_data', '    return (w, h) if _orientation(im) >= 
 add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(', '                fn = im.convert(',
     ['nbs/04_loaders.ipynb'], "the fastai DataBlock loader decodes photos as stored, not turned upright")
 
+LOCKED = 'tests/test_nothing_lost.py::test_a_running_run_is_neither_overwritten_nor_resumed'
+add('resume_without_lock', '02a_runs',
+    "        self.lock() # (a live run's temporary files are not stale: refused while another process runs it)",
+    '        pass', ['nbs/02a_runs.ipynb', LOCKED],
+    'a --resume of a folder another process is still running goes ahead (two runs write one folder)')
+add('overwrite_under_a_live_run', '02a_runs', '        if found: self.lock(); shutil.rmtree(p); self.unlock()',
+    '        if found: shutil.rmtree(p)', ['nbs/02a_runs.ipynb', LOCKED],
+    '--overwrite deletes the folder of a run that is still running')
+add('lock_kept_after_run', '02a_runs', '        finally: rf.unlock()', '        finally: pass',
+    ['nbs/02a_runs.ipynb'], "a run that ended in this process keeps its folder's lock (a notebook's kernel "
+    "blocks every later run of that folder from a terminal)")
+
+add('processes_start_on_a_busy_folder', '11_cli',
+    '        RunFolder.of(cfg).check_free() # a folder another run is running: refused before any process starts',
+    '        pass', [LOCKED], '`--processes 2 --resume` of a folder another run is running starts torchrun anyway')
+
+add('non_images_left_out_silently', '01_data', '    if others and notes is not None:',
+    '    if False:', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_hidden_and_loose_files_are_not_images'],
+    'files of the class folders that are not images (iPhone .heic photos) are left out without a word')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -131,6 +131,8 @@ def cmd_run(args):
     from noisyfast.distrib import init_processes, end_processes, process_rank
     cfg = load_config(args.config, args.overrides) # a config mistake is refused before any process starts
     if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
+        from noisyfast.runs import RunFolder
+        RunFolder.of(cfg).check_free() # a folder another run is running: refused before any process starts
         flags = ['--resume'] * args.resume + ['--overwrite'] * args.overwrite + ['--quiet'] * args.quiet
         if rc := launch(args.processes, ['run', args.config, *args.overrides, *flags]): raise SystemExit(rc)
         return
@@ -189,18 +191,20 @@ def cmd_predict(args):
     "Classify image files with a run's model: a CSV of file, label, confidence, error"
     import functools
     from noisyfast.config import atomic_write_text
+    from noisyfast.data import file_kinds
     from noisyfast.predict import audit_labels, folder_labels, image_files, load_run_model, predict_files
     from noisyfast.runs import RunError
     out = None if args.out == '-' else Path(args.out)
     say = functools.partial(print, file=sys.stdout if out else sys.stderr) # stdout may be the table
-    files = image_files(args.images) # a wrong path is refused before the model loads
+    files = image_files(args.images, others=(left := [])) # a wrong path: refused before the model loads
     if out is not None and out.exists() and not args.overwrite:
         raise RunError(f'{out} already exists: use --overwrite to replace it, or --out another file')
     if out is not None: _check_out(out)
     m = load_run_model(args.run, args.stage)
     acc = m.run.metrics.get(m.stage, {}).get('test_accuracy')
     say(f"{m.run.path}: the {m.stage} stage's model, {len(m.vocab)} classes at {m.fit.size} px"
-        + (f', test accuracy {acc:.4f}' if acc is not None else '') + f'; {len(files):,} files')
+        + (f', test accuracy {acc:.4f}' if acc is not None else '') + f'; {len(files):,} files'
+        + (f' (left out, not images by their names: {file_kinds(left)})' if left else ''))
     given = folder_labels(files, m.vocab) if args.labels == 'folders' else None # refused before predicting
     pr = predict_files(m, files, tta=args.tta, echo=say)
     if given is not None: pr = audit_labels(pr, given)

@@ -23,8 +23,8 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum',
            'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
-           'load_fashion_mnist_source', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source',
-           'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header',
+           'load_fashion_mnist_source', 'file_kinds', 'load_folder_source', 'load_csv_source', 'DataSetSpec',
+           'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header',
            'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images',
            'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
            'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
@@ -417,7 +417,7 @@ def load_fashion_mnist_source(path=None, download_ok=True) -> Source:
                   r['t10k-labels'].astype(np.int64), descr='Fashion-MNIST')
 
 # %% ../nbs/01_data.ipynb #c64b4560
-IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
+IMAGE_EXTS = {'.jpg', '.jpeg', '.jfif', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.avif'}
 
 def _is_image_name(p:Path): return p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')
 
@@ -426,8 +426,17 @@ def _listdir(folder:Path) -> list:
     except OSError as e: raise DataError(f'{folder}: cannot be listed ({e.strerror or e}); check the path '
                                          'and its permissions') from None
 
-def _images_in(folder:Path):
-    return [p for p in _listdir(folder) if p.is_file() and _is_image_name(p)]
+def _images_in(folder:Path, others:list=None) -> list:
+    "The image files of `folder`, by their names; its other files (hidden ones aside) are added to `others`"
+    files = [p for p in _listdir(folder) if p.is_file() and not p.name.startswith('.')]
+    if others is not None: others += [p for p in files if not _is_image_name(p)]
+    return [p for p in files if _is_image_name(p)]
+
+def file_kinds(files:list) -> str:
+    "How many files of each extension (`.heic 40, .txt 1`), with a hint for phone photos PIL cannot read"
+    n = Counter(p.suffix.lower() or '(no extension)' for p in files)
+    heic = ' (HEIC/HEIF photos from an iPhone: convert them to JPEG)' if {'.heic', '.heif'} & set(n) else ''
+    return ', '.join(f'{k} {v:,}' for k, v in n.most_common(6)) + (', ...' if len(n) > 6 else '') + heic
 
 def _sort_labels(labels) -> list:
     "Class names sorted, numerically when all of them are integers"
@@ -470,16 +479,19 @@ def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
         notes.append(f'{len(loose)} image(s) directly in {root} (e.g. {loose[0].name}) are in no class '
                      'folder: left out')
     classes = list(vocab) if vocab is not None else _sort_labels(found)
-    xs, ys = [], []
+    xs, ys, others = [], [], []
     for i, c in enumerate(classes):
-        d = root/c
-        files = _images_in(d) if d.is_dir() else []
+        d, mine = root/c, []
+        files = _images_in(d, mine) if d.is_dir() else []
         if not files and (vocab is None or fixed):
             what = 'has no images' if d.is_dir() else 'has no folder'
-            raise DataError(f"{d}: class '{c}' {what} ({', '.join(sorted(IMAGE_EXTS))}); add images or "
-                            "remove the "
-                            + ('class from data.classes' if fixed else 'folder'))
-        xs += files; ys += [i] * len(files)
+            odd = f'; its files are not images by their names: {file_kinds(mine)}' if mine else ''
+            raise DataError(f"{d}: class '{c}' {what} ({', '.join(sorted(IMAGE_EXTS))}){odd}; add images or "
+                            'remove the ' + ('class from data.classes' if fixed else 'folder'))
+        xs += files; ys += [i] * len(files); others += mine
+    if others and notes is not None:
+        notes.append(f'{len(others):,} file(s) in the class folders of {root} are not images by their names, '
+                     f'left out: {file_kinds(others)}')
     return classes, xs, np.array(ys, dtype=np.int64)
 
 def load_folder_source(path, # the folder of class sub-folders (or of train/ valid/ test/)

@@ -13,7 +13,8 @@ from typing import Optional
 import numpy as np, pandas as pd, torch
 from .audit import audit_test_labels
 from .config import load_config
-from .data import IMAGE_EXTS, Data, DataError, Split, check_images, files_shape, load_images
+from .data import (IMAGE_EXTS, Data, DataError, Split, check_images, file_kinds, files_shape,
+                            load_images)
 from .loaders import ArrayData, fastai_dls
 from .runs import RunError, RunFolder, fmt_seconds
 from .train import FitResult, default_device, load_fit, predict
@@ -23,20 +24,26 @@ __all__ = ['image_files', 'RunModel', 'load_run_model', 'decode_files', 'Predict
            'audit_labels']
 
 # %% ../nbs/15_predict.ipynb #p0000006
-def _is_image(f:Path, root:Path) -> bool:
-    return f.suffix.lower() in IMAGE_EXTS and not any(s.startswith('.') for s in f.relative_to(root).parts)
+def _hidden(f:Path, root:Path) -> bool: return any(s.startswith('.') for s in f.relative_to(root).parts)
 
 def image_files(paths, # image files and folders (searched recursively), or one of them
+                *,
+                others:list=None, # where the folders' other files go (hidden ones aside), to say so
                ) -> list:
-    "The image files of `paths`, in order: each file as given, each folder's images sorted by path"
+    "The image files of `paths`, in order: each file as given, each folder's images (by name) sorted by path"
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    out = []
+    out, rest = [], []
     for p in paths:
-        if p.is_dir(): out += sorted(f for f in p.rglob('*') if f.is_file() and _is_image(f, p))
+        if p.is_dir():
+            fs = sorted(f for f in p.rglob('*') if f.is_file() and not _hidden(f, p))
+            out += [f for f in fs if f.suffix.lower() in IMAGE_EXTS]
+            rest += [f for f in fs if f.suffix.lower() not in IMAGE_EXTS]
         elif p.is_file(): out.append(p)
         else: raise DataError(f'{p}: no such file or folder')
     if not out: raise DataError(f"no image files ({', '.join(sorted(IMAGE_EXTS))}) in "
-                                f"{', '.join(map(str, paths)) or 'no paths'}")
+                                f"{', '.join(map(str, paths)) or 'no paths'}" +
+                                (f'; it holds only {file_kinds(rest)}' if rest else ''))
+    if others is not None: others += rest
     return out
 
 # %% ../nbs/15_predict.ipynb #p0000009

@@ -4,7 +4,9 @@
 
 # %% ../nbs/02a_runs.ipynb #219b26c7
 from __future__ import annotations
-import functools, json, shutil, time
+import functools, json, os, shutil, socket, time
+try: import fcntl # POSIX (Linux, macOS): the run folder's lock
+except ImportError: fcntl = None # Windows: runs take no lock
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -23,7 +25,8 @@ __all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'RunError',
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
                  history='history.csv', issues='label_issues.csv', noise_true='noise_matrix_true.csv',
                  noise_est='noise_matrix_estimated.csv', predictions='test_predictions.csv',
-                 robustness='robustness.csv', report='report.md', plots='plots', log='log.txt')
+                 robustness='robustness.csv', report='report.md', plots='plots', log='log.txt',
+                 lock='.run.lock')
 STAGE_FILES = dict(test_probs='test_probs.npy', test_metrics='test_metrics.json', labels='train_labels.csv',
                    unlabeled='unlabeled.csv', all_labels='all_labels.csv', checked='checked_labels.csv',
                    probs='probs.npy',
@@ -138,6 +141,47 @@ def read(self:RunFolder, kind:str, stage:str=None, *, how:str=None, default=None
     how = how or {'.json': 'json', '.csv': 'csv', '.npy': 'npy', '.yaml': 'yaml'}.get(f.suffix, 'text')
     return _READ[how](f, **kw) if kw else _READ[how](f)
 
+# %% ../nbs/02a_runs.ipynb #s14c0101
+_HELD = {} # resolved run folder -> the open lock file this process holds
+
+def _take(rf:RunFolder, f) -> bool:
+    "Lock open file `f` of run folder `rf`: True when taken, False where the file system has no locks"
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); who = f.read().strip() or 'no details'; f.close()
+        raise RunError(f'{rf.path} is in use by another noisyfast run ({who}): wait for it to end or stop '
+                       'it, or name this run differently (name=...)') from None
+    except OSError: return False # some network mounts
+    return True
+
+@patch
+def lock(self:RunFolder) -> RunFolder:
+    "Hold the folder's lock until `unlock` (or this process ends); refuse when another process holds it"
+    key = str(self.path.resolve())
+    if fcntl is None or not rank0() or key in _HELD: return self
+    try: f = open(self.file('lock'), 'a+')
+    except OSError: return self # a folder this user cannot write: the run's first write says so
+    if not _take(self, f): f.close(); return self
+    f.seek(0); f.truncate()
+    f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n')
+    f.flush()
+    _HELD[key] = f
+    return self
+
+@patch
+def check_free(self:RunFolder) -> RunFolder:
+    "Refuse when another process holds the folder's lock; takes nothing, writes nothing"
+    if fcntl is None or not self.file('lock').exists() or str(self.path.resolve()) in _HELD: return self
+    with open(self.file('lock')) as f: _take(self, f) # closing it lets go
+    return self
+
+@patch
+def unlock(self:RunFolder):
+    "Let other processes run this folder: closing the lock file releases the lock"
+    f = _HELD.pop(str(self.path.resolve()), None)
+    if f is not None: f.close()
+
+
 # %% ../nbs/02a_runs.ipynb #bd3a3bd7
 _NEW_STATE = lambda: {'done': [], 'weights': {}, 'metrics': {}}
 
@@ -154,11 +198,12 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     barrier()
     if found and resume: return self._reopen(cfg)
     if rank0():
-        if found: shutil.rmtree(p)
+        if found: self.lock(); shutil.rmtree(p); self.unlock() # not while another process runs it
         try: p.mkdir(parents=True, exist_ok=True)
         except OSError as e: # a read-only disk, a file where a folder should be, no permission
             raise RunError(f'cannot create the run folder {p}: {e.strerror}; set output_dir to a folder '
                            f'this user can write (it is {cfg.output_dir})') from None
+        self.lock()
         save_config(cfg, self.file('config'))
     self._state = _NEW_STATE()
     self.save_state()
@@ -176,6 +221,7 @@ def _reopen(self:RunFolder, cfg:Config) -> RunFolder:
     if diff: raise RunError(f'{self.path} was started with another config (differs in: {", ".join(diff)}); '
                             'resume with the same config, or start again with --overwrite')
     if rank0(): # a run folder, resumed: a killed write's half file can be most of a model's size
+        self.lock() # (a live run's temporary files are not stale: refused while another process runs it)
         for p in stale_temp_files(self.path): p.unlink(missing_ok=True)
     barrier() # before any process writes again
     self._state = {**_NEW_STATE(), **self.read('state', default={})}
@@ -253,7 +299,8 @@ def resumable(self:RunFolder) -> bool:
     return bool(done - {'data'}) or any(self.path.rglob('*.pth')) or any(self.path.rglob('*.npy'))
 
 def no_half_made_folder(run_fn):
-    "Wrap `run`: when it dies with an exception before any resumable work, the run folder it made is removed"
+    ("Wrap `run`: when it dies with an exception before any resumable work, the run folder it made is "
+     "removed; its lock is released however it ends")
     @functools.wraps(run_fn)
     def _run(cfg, *args, **kwargs):
         rf = RunFolder.of(cfg)
@@ -263,6 +310,7 @@ def no_half_made_folder(run_fn):
             if not existed and rank0() and rf.path.is_dir() and not rf.resumable():
                 shutil.rmtree(rf.path, ignore_errors=True)
             raise
+        finally: rf.unlock()
     return _run
 
 # %% ../nbs/02a_runs.ipynb #71b521a2

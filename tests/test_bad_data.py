@@ -105,17 +105,18 @@ def test_every_mode_and_size_works(tmp_path):
     Image.fromarray(rgb).convert('CMYK').save(d/'cmyk.jpg')
     Image.fromarray(g).convert('1').save(d/'bw.png')
     Image.fromarray(rgb).save(d/'rgb.bmp'); Image.fromarray(rgb).save(d/'rgb.tif')
-    Image.fromarray(rgb).save(d/'x.webp')
+    Image.fromarray(rgb).save(d/'x.webp'); Image.fromarray(rgb).save(d/'x.avif', quality=95)
+    Image.fromarray(rgb).save(d/'saved-from-a-browser.jfif') # a JPEG
     Image.fromarray(rgb).resize((48, 20)).save(tmp_path/'modes'/'b'/'wide.png') # another size
     Image.fromarray(rgb).save(tmp_path/'modes'/'b'/'UPPER.JPG')
     src = verify_images(load_folder_source(tmp_path/'modes'))
     chk = src.check
-    assert chk.bad == [] and chk.n == 14 and chk.channels == 'rgb' and chk.n_sizes == 2, chk
+    assert chk.bad == [] and chk.n == 16 and chk.channels == 'rgb' and chk.n_sizes == 2, chk
     assert {'RGB', 'L', 'I;16', 'P', 'RGBA', 'LA', 'CMYK', '1'} <= set(chk.modes), chk.modes
     a, bad = load_images(src.train_x, size=16, channels=chk.channels)
-    assert a.shape == (14, 16, 16, 3) and bad == []
+    assert a.shape == (16, 16, 16, 3) and bad == []
     a, _ = load_images(src.train_x, channels='rgb') # native: the first image's size
-    assert a.shape == (14, 32, 32, 3)
+    assert a.shape == (16, 32, 32, 3)
     names = [Path(p).name for p in src.train_x]
     at = lambda n: a[names.index(n)].astype(int)
     assert np.abs(at('gray16.png')[..., 0] - g).max() <= 1 # 16 bits scaled to 8, not clipped
@@ -123,6 +124,8 @@ def test_every_mode_and_size_works(tmp_path):
     assert np.abs(at('rgba.png') - rgb).max() == 0
     assert np.abs(at('cmyk.jpg') - rgb).mean() < 20 # CMYK converted (through JPEG)
     assert np.abs(at('palette.png') - rgb).mean() < 20
+    assert np.abs(at('x.avif') - rgb).mean() < 20
+    assert np.abs(at('saved-from-a-browser.jfif') - rgb).mean() < 20
     # all grayscale: auto keeps 1 channel
     gray, _ = load_images([d/'gray.png', d/'gray16.png', d/'la.png', d/'bw.png'])
     assert gray.shape == (4, 32, 32, 1)
@@ -130,6 +133,15 @@ def test_every_mode_and_size_works(tmp_path):
     assert d2.channels == 'rgb' # what `channels: auto` should decode this data set to
 
 # ---------------------------------------------------------------- folders
+
+def test_folder_of_iphone_photos(pets):
+    "A class folder of HEIC photos (PIL cannot read them): refused, naming them and what to do"
+    cls = sorted(p for p in pets.iterdir() if p.is_dir())[0]
+    for p in cls.iterdir(): p.rename(p.with_suffix('.HEIC'))
+    msg = error_of(load_folder_source, pets)
+    assert f"{cls}: class '{cls.name}' has no images (.avif, .bmp" in msg, msg
+    assert ('its files are not images by their names: .heic 20 (HEIC/HEIF photos from an iPhone: convert '
+            'them to JPEG)') in msg, msg
 
 def test_empty_class_folder(pets):
     (pets/'zebra').mkdir()
@@ -168,6 +180,8 @@ def test_hidden_and_loose_files_are_not_images(pets):
     src = load_folder_source(pets)
     assert len(src.train_x) == 60 and not any(Path(p).name.startswith('.') for p in src.train_x)
     assert any('stray.png' in n and 'left out' in n for n in src.notes), src.notes
+    note = f'1 file(s) in the class folders of {pets} are not images by their names, left out: .txt 1'
+    assert note in src.notes, src.notes
     assert verify_images(src).check.bad == []
 
 # ---------------------------------------------------------------- CSVs
@@ -324,7 +338,8 @@ def test_run_non_square_images_of_many_sizes(tmp_path):
 
 def test_photos_stored_turned_train_as_shown(tmp_path):
     """Photos stored turned with an EXIF orientation tag (as phones save them) train as viewers show them: a
-    run on them is the very run on the same pictures stored upright (same seed: the same test probabilities)"""
+    run on them is the very run on the same pictures stored upright (same seed: the same test
+    probabilities)"""
     up = make_folder(tmp_path/'upright', n_classes=2, per_class=12, fmt=('png',))
     undo = {3: lambda a: a[::-1, ::-1], 6: lambda a: np.rot90(a, 1), 8: lambda a: np.rot90(a, -1)}
     for i, p in enumerate(sorted(up.rglob('*.png'))):

@@ -70,3 +70,25 @@ def test_refused_overwrite(tmp_path, how):
     rc, out, err, sec = cli('run', f, '--resume') # another config: refused, named
     assert_user_error(rc, err, f'{run} was started with another config (differs in: ')
     assert tree_hashes(run) == done
+
+@pytest.mark.slow
+def test_a_running_run_is_neither_overwritten_nor_resumed(tmp_path):
+    ("While a run is running, a second `--overwrite` or `--resume` of its folder (another terminal) is refused "
+     "and names the process; the running run finishes untouched, and its folder can be resumed after")
+    from reliability_helpers import finish_cli, start_cli, wait_for
+    f = tiny_run(tmp_path, dict(name='digits', max_train=600), 'busy')
+    cfg = yaml.safe_load(f.read_text())
+    cfg['train']['stages'][0]['epochs'] = 4
+    f.write_text(yaml.safe_dump(cfg))
+    run = tmp_path/'runs'/'busy'
+    p = start_cli(f, '--quiet')
+    wait_for(p, run/'train') # past `prepare`: the folder is the running process's
+    for how in (['--overwrite'], ['--resume'], ['--resume', '--processes', '2']): # 2: before torchrun starts
+        rc, out, err, sec = main_inproc('run', f, *how)
+        assert_user_error(rc, err, f'{run} is in use by another noisyfast run (pid {p.pid} on ',
+                          'wait for it to end or stop it')
+    assert p.poll() is None, 'the first run ended before the second was refused: make it longer'
+    finish_cli(p)
+    assert RunFolder(run).read('state')['done'] == ['data', 'train', 'clean', 'final', 'robustness']
+    rc, out, err, sec = main_inproc('run', f, '--resume') # free again: every stage done, nothing to train
+    assert rc == 0, err
