@@ -386,6 +386,17 @@ add('non_images_left_out_silently', '01_data', '    if others and notes is not N
     '    if False:', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_hidden_and_loose_files_are_not_images'],
     'files of the class folders that are not images (iPhone .heic photos) are left out without a word')
 
+add('status_running_missed', '09_report',
+    "    if (who := RunFolder(r['folder']).holder()) is not None: return f'running ({who})'", '    pass',
+    ['nbs/09_report.ipynb'], "the comparison table calls a run another process is running `finished` or `stopped`")
+add('status_finished_by_state', '09_report', "    if 'total_seconds' in r['metrics']: return 'finished'",
+    "    if 'train' in r['metrics']: return 'finished'", ['nbs/09_report.ipynb'],
+    'a run killed after its first stage is called finished')
+add('checkpoint_read_twice', '15_predict', '                   checkpoint=obj)', '                   checkpoint=None)',
+    ['nbs/15_predict.ipynb'], '`load_run_model` reads the checkpoint again for the model (twice per predict)')
+add('temp_name_not_found', '00_config', "else f'.{p.name}.tmp{pid}')", "else f'{p.name}.part{pid}')",
+    ['nbs/00_config.ipynb'], 'a write goes through a temporary name that a resumed run does not look for')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

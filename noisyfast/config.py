@@ -12,13 +12,13 @@ from typing import Any, Literal, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'FULL_DISK_FIX',
+__all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'FULL_DISK_FIX', 'TEMP_GLOB',
            'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'CONSENSUS', 'TRACKERS', 'NoisyfastError', 'ConfigError',
            'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
            'CleanConfig', 'unused_loss_setting', 'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig',
            'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'DiskFull',
-           'full_disk_error', 'on_full_disk', 'atomic_file', 'atomic_write_text', 'load_config', 'save_config',
-           'validate', 'consensus_annotators']
+           'full_disk_error', 'on_full_disk', 'temp_path', 'atomic_file', 'atomic_write_text', 'load_config',
+           'save_config', 'validate', 'consensus_annotators']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -591,12 +591,21 @@ def on_full_disk(path, # the file being written, for the message
                        f'Files written before are unchanged; {fix}') from None
 
 # %% ../nbs/00_config.ipynb #d15cf004
+TEMP_GLOB = '.*.tmp*' # the names `temp_path` gives, for finding those a killed process left
+
+def temp_path(path, # the file a write is for
+              *, keep_suffix:bool=False, # `.<stem>.tmp<pid><suffix>`: for writers that read the suffix
+             ) -> Path:
+    "Where a write to `path` goes first, beside it: `.<name>.tmp<pid>`, hidden, one per process"
+    p, pid = Path(path), os.getpid()
+    return p.with_name(f'.{p.stem}.tmp{pid}{p.suffix}' if keep_suffix else f'.{p.name}.tmp{pid}')
+
 @contextmanager
 def atomic_file(path, # the file to write
                 fix:str=FULL_DISK_FIX): # what to do when the disk is full
     "An open binary file that replaces `path` when the block ends; on any failure, `path` is left unchanged"
     path = Path(path)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    tmp = temp_path(path)
     with on_full_disk(path, fix): # (its message, with the free space, after the temporary file is gone)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

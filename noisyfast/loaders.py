@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
-from .config import on_full_disk
+from .config import on_full_disk, temp_path
 from .data import (CACHE_FIX, DataError, cache_dir, Split, load_images, files_shape, is_image_array,
                             upright)
 
@@ -260,7 +260,7 @@ def channel_stats(x:np.ndarray, n_max:int=10_000, seed:int=0, chunk:int=256):
 def _create_zeros(path:Path, nbytes:int):
     "Make `path` a file of `nbytes` zeros unless it is one already; never truncates a file others may map"
     if path.exists() and path.stat().st_size == nbytes: return
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    tmp = temp_path(path)
     with open(tmp, 'wb') as f: f.truncate(nbytes) # sparse: no disk used until written
     try:
         try: os.link(tmp, path) # atomic, and only if absent: two runs starting together share one file

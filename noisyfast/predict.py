@@ -92,13 +92,15 @@ def load_run_model(run, # a run folder, trained/<name>, or its `RunFolder`
     stage = _model_stage(rf, stage)
     weights, device = rf.weights(stage), torch.device(device or default_device())
     if not weights.exists(): raise RunError(f"{weights}: the {stage} stage's checkpoint is missing")
-    meta = torch.load(weights, map_location='cpu', weights_only=True).get('noisyfast', {})
+    obj = torch.load(weights, map_location='cpu', weights_only=True) # read once: `load_fit` gets it too
+    meta = obj.get('noisyfast', {})
     # the checkpoint holds every weight: the run's `model.pretrained` file need not be here any more
     cfg, dec = load_config(rf.file('config'), model=dict(pretrained=False)), meta.get('decoded')
     fastai = meta.get('loader') == 'fastai'
     shape = dec or (meta.get('size') or 32, meta.get('size') or 32, 3 if fastai else len(meta['stats'][0]))
     arrays = ArrayData(channels='gray' if shape[2] == 1 else 'rgb', device=device)
-    fit = load_fit(cfg, _blank(meta['vocab'], shape), weights, arrays=arrays, device=device, build='fast')
+    fit = load_fit(cfg, _blank(meta['vocab'], shape), weights, arrays=arrays, device=device, build='fast',
+                   checkpoint=obj)
     return RunModel(fit, rf, stage, list(meta['vocab']), dec and tuple(dec), cfg.data.image_size)
 
 # %% ../nbs/15_predict.ipynb #p000000f

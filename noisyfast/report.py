@@ -8,7 +8,8 @@ import json, math, os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, yaml
-from .config import ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk
+from .config import (ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk,
+                              temp_path)
 from .data import DataError, load_images, load_source, open_image, is_image_array
 from .evaluate import matrix_error, per_class_table, plot_noise_matrices
 from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
@@ -19,7 +20,7 @@ from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run',
            'last_stage', 'md_table', 'source_images', 'flagged_images', 'top_losses', 'most_confused',
            'per_class_accuracy', 'training_curves', 'selection_stats', 'plot_selection', 'write_report', 'find_runs',
-           'run_row', 'compare_runs', 'format_comparison', 'report_runs']
+           'run_status', 'run_row', 'compare_runs', 'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #9f1001e9
 class ReportError(NoisyfastError):
@@ -120,7 +121,8 @@ class _Plots:
     def __call__(self, name:str, fn, *args, alt:str='', **kw) -> str:
         "Markdown linking `plots/<name>.png`, drawn by `fn(*args, path=..., **kw)`"
         self.dir.mkdir(parents=True, exist_ok=True)
-        dest, tmp = self.dir/f'{name}.png', self.dir/f'.{name}.tmp{os.getpid()}.png'
+        dest = self.dir/f'{name}.png'
+        tmp = temp_path(dest, keep_suffix=True) # matplotlib reads the format off the suffix
         try:
             with on_full_disk(dest): fn(*args, path=tmp, **kw)
             os.replace(tmp, dest)
@@ -743,8 +745,8 @@ def write_report(folder, # a run folder, trained/<name>/
     return RunFolder(r['folder']).write('report', '\n\n'.join(parts) + '\n')
 
 # %% ../nbs/09_report.ipynb #e5d51b16
-COMPARE_SETTINGS = ['run', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained', 'loss',
-                    'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'final']
+COMPARE_SETTINGS = ['run', 'status', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained',
+                    'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'final']
 COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
                    'flag_precision', 'flag_recall', 'flag_f1', 'seconds']
 
@@ -761,13 +763,21 @@ def find_runs(paths:Sequence, # run folders, or folders holding run folders (a s
     if not out: raise ReportError('no run folders given')
     return out
 
+def run_status(r:dict) -> str:
+    "`running (pid .. on .., since ..)`, `finished`, or `stopped after <stage>` (`--resume` goes on)"
+    if (who := RunFolder(r['folder']).holder()) is not None: return f'running ({who})'
+    if 'total_seconds' in r['metrics']: return 'finished' # written by the run's last step
+    done = [s for s in RunFolder(r['folder']).state['done'] if s != 'data']
+    return f"stopped after {done[-1] if done else 'loading the data'}"
+
 def run_row(folder) -> dict:
     "One comparison row of a run folder"
     r = read_run(folder)
     m, c = r['metrics'], lambda *k: _cfg(r, *k)
     nz = (r.get('data') or {}).get('noise') or {}
     last = last_stage(r)
-    row = dict(run=r['name'], data=c('data', 'name'), noise=c('noise', 'kind'), noise_rate=c('noise', 'rate'),
+    row = dict(run=r['name'], status=run_status(r), data=c('data', 'name'), noise=c('noise', 'kind'),
+               noise_rate=c('noise', 'rate'),
                realized_noise=nz.get('rate'), arch=c('model', 'arch'), pretrained=c('model', 'pretrained'),
                loss=c('train', 'loss'),
                epochs=sum(int(s.get('epochs') or 0) for s in c('train', 'stages') or []
@@ -830,6 +840,8 @@ def report_runs(paths:Sequence, # run folders (or sweep folders)
     "`noisyfast report`: one run → write its report.md; several → print a comparison table"
     runs = find_runs(paths)
     if len(runs) == 1:
+        if (who := RunFolder(runs[0]).holder()) is not None:
+            echo(f'{runs[0]} is still running ({who}): the report shows the stages finished so far')
         p = write_report(runs[0], n_flagged=n_flagged)
         echo(f'wrote {p}')
         return p

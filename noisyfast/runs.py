@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from fastcore.basics import noop, patch
 import numpy as np, pandas as pd, yaml
-from .config import Config, NoisyfastError, atomic_file, atomic_write_text, save_config, to_dict
+from .config import (Config, NoisyfastError, TEMP_GLOB, atomic_file, atomic_write_text, save_config,
+                              to_dict)
 from .data import Data, Split, concat_splits
 from .distrib import barrier, rank0
 
@@ -149,10 +150,13 @@ def _take(rf:RunFolder, f) -> bool:
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.seek(0); who = f.read().strip() or 'no details'; f.close()
-        raise RunError(f'{rf.path} is in use by another noisyfast run ({who}): wait for it to end or stop '
-                       'it, or name this run differently (name=...)') from None
+        raise _in_use(rf, who) from None
     except OSError: return False # some network mounts
     return True
+
+def _in_use(rf:RunFolder, who:str) -> RunError:
+    return RunError(f'{rf.path} is in use by another noisyfast run ({who}): wait for it to end or stop it, '
+                    'or name this run differently (name=...)')
 
 @patch
 def lock(self:RunFolder) -> RunFolder:
@@ -169,10 +173,19 @@ def lock(self:RunFolder) -> RunFolder:
     return self
 
 @patch
+def holder(self:RunFolder) -> Optional[str]:
+    "The line of the process running this folder now (`pid .. on .., since ..`); None when no other one is"
+    if fcntl is None or not self.file('lock').exists() or str(self.path.resolve()) in _HELD: return None
+    with open(self.file('lock')) as f: # closing it lets go of the shared lock a free folder gives
+        try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError: return f.read().strip() or 'no details'
+        except OSError: pass # a file system without locks
+    return None
+
+@patch
 def check_free(self:RunFolder) -> RunFolder:
-    "Refuse when another process holds the folder's lock; takes nothing, writes nothing"
-    if fcntl is None or not self.file('lock').exists() or str(self.path.resolve()) in _HELD: return self
-    with open(self.file('lock')) as f: _take(self, f) # closing it lets go
+    "Refuse when another process runs this folder; takes nothing, writes nothing"
+    if (who := self.holder()) is not None: raise _in_use(self, who)
     return self
 
 @patch
@@ -210,8 +223,8 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     return self
 
 def stale_temp_files(folder) -> list:
-    "Temporary files of writes a killed process left in a run folder (`atomic_file`: .<name>.tmp<pid>)"
-    return sorted(p for p in Path(folder).rglob('.*.tmp*') if p.is_file())
+    "Temporary files of writes a killed process left in a run folder (`temp_path`: .<name>.tmp<pid>)"
+    return sorted(p for p in Path(folder).rglob(TEMP_GLOB) if p.is_file())
 
 @patch
 def _reopen(self:RunFolder, cfg:Config) -> RunFolder:

@@ -497,10 +497,11 @@ def fit(cfg:Config, # the run config (model, train sections)
 def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
              *, arrays:ArrayData=None, device=None,
              build:str=None, # 'fast' or 'fastai': the loader to build on (default: the checkpoint's)
+             checkpoint:dict=None, # what `weights` holds, when the caller has read it already
             ) -> FitResult:
     "Rebuild a trained model from its checkpoint, ready for `predict` (a resumed run uses it)"
     device = torch.device(device or default_device())
-    obj = torch.load(weights, map_location='cpu', weights_only=True)
+    obj = checkpoint or torch.load(weights, map_location='cpu', weights_only=True)
     meta = obj.get('noisyfast', {})
     arrays = arrays or data_arrays(cfg, data, device)
     loader, n_in, size = meta.get('loader', 'fast'), meta.get('n_in', 3), meta.get('size')
