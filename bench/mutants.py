@@ -397,6 +397,13 @@ add('checkpoint_read_twice', '15_predict', '                   checkpoint=obj)',
 add('temp_name_not_found', '00_config', "else f'.{p.name}.tmp{pid}')", "else f'{p.name}.part{pid}')",
     ['nbs/00_config.ipynb'], 'a write goes through a temporary name that a resumed run does not look for')
 
+add('decode_progress_silent', '10_pipeline', '    arrays.progress = HowFar(n, log, secs=every)',
+    '    arrays.progress = None', ['nbs/10_pipeline.ipynb'],
+    'a long decode of a folder of photos prints nothing until it ends')
+add('data_check_notes_dropped', '01_data', "    return '\\n'.join(lines + [f'note: {n}' for n in chk.notes])",
+    "    return '\\n'.join(lines)", ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
+    '`noisyfast data check` does not say which files it left out or which images are far too small')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -807,6 +807,7 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
                 channels:str='auto', # auto | rgb | gray
                 skip_bad:bool=False, # return the bad files instead of raising
                 n_workers:int=None, # decoding threads
+                progress:Callable=None, # called with the number of files decoded since its last call
                ):
     "Decode `x` into a uint8 N×H×W×C array; returns (array, list of bad indices)"
     hw = _hw(size)
@@ -831,7 +832,10 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
         except DataError:
             if not skip_bad: raise
             bad.append(i)
-    with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex: list(ex.map(one, range(len(x))))
+    last = 0
+    with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
+        for k, _ in enumerate(ex.map(one, range(len(x))), 1): # in order, as they finish
+            if progress is not None and (k - last == 256 or k == len(x)): progress(k - last); last = k
     return out, sorted(bad)
 
 # %% ../nbs/01_data.ipynb #67d95307
@@ -848,6 +852,7 @@ class ImageCheck:
     small: list = field(default_factory=list) # (path, (h, w)) of images under a quarter of the median size
     seconds: float = 0.0
     skipped: bool = False # the bad files were left out of the data (`skip_bad`)
+    notes: list = field(default_factory=list) # what loading noted (files left out, sizes): `check_data`
 
     @property
     def channels(self) -> Optional[str]:
@@ -970,8 +975,9 @@ def resolve_channels(channels:str, # `data.channels`: auto | rgb | gray
 def check_data(name:str, path=None, *, classes:list=None, download_ok:bool=False) -> ImageCheck:
     "Load a data set and decode all its image files (built-in ones too): what `noisyfast data check` prints"
     src = load_source(name, path, download_ok, classes=classes)
-    if not src.has_files(): return ImageCheck()
-    return verify_images(src, skip_bad=True, force=True).check
+    if not src.has_files(): return ImageCheck(notes=list(src.notes))
+    src = verify_images(src, skip_bad=True, force=True)
+    return dataclasses.replace(src.check, notes=[n for n in src.notes if not n.startswith('skipped ')])
 
 def format_check(chk:ImageCheck) -> str:
     "The text of an `ImageCheck`"
@@ -984,7 +990,7 @@ def format_check(chk:ImageCheck) -> str:
     if chk.min_hw: lines.append(f'sizes (h x w): {chk.min_hw[0]}x{chk.min_hw[1]} to '
                                 f'{chk.max_hw[0]}x{chk.max_hw[1]}, {chk.n_sizes:,} different')
     if chk.bad: lines.append(bad_images_message(chk))
-    return '\n'.join(lines)
+    return '\n'.join(lines + [f'note: {n}' for n in chk.notes])
 
 # %% ../nbs/01_data.ipynb #55196088
 @dataclass

@@ -311,6 +311,7 @@ class ArrayData:
         self.stores, self.bad, self.disks = {}, [], {}
         self.cache, self.key, self.sizes = cache, key, sizes or {}
         self.decoded = 0 # images decoded from files (not read back from the disk cache), for logs and tests
+        self.progress = None # called with each count of images made ready (`decode_images`: how far it is)
 
     def _disk(self, domain, xs, size) -> Optional[DiskImages]:
         if self.cache is None or self.key is None or domain not in self.sizes or isinstance(xs, np.ndarray):
@@ -325,17 +326,20 @@ class ArrayData:
         "uint8 images of files/arrays `xs` at domain positions `pos`: from the disk cache, else decoded"
         disk = self._disk(domain, xs, size)
         if disk is None:
-            a, bad = load_images(xs, size, self.channels, skip_bad=self.skip_bad)
+            a, bad = load_images(xs, size, self.channels, skip_bad=self.skip_bad, progress=self.progress)
             self.decoded += len(xs)
             return a, bad
         have = disk.done[pos].astype(bool)
         a = np.empty((len(xs), *disk.shape), np.uint8)
-        if have.any(): a[have] = disk.x[pos[have]]
+        if have.any():
+            a[have] = disk.x[pos[have]]
+            if self.progress is not None: self.progress(int(have.sum()))
         miss = np.flatnonzero(~have)
         bad = []
         if len(miss):
             mode = 'gray' if disk.shape[2] == 1 else 'rgb' # that of all `xs`, not of the misses' first image
-            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], mode, skip_bad=self.skip_bad)
+            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], mode, skip_bad=self.skip_bad,
+                                   progress=self.progress)
             self.decoded += len(miss)
             a[miss] = b
             good = np.setdiff1d(np.arange(len(miss)), bad_m)

@@ -134,6 +134,20 @@ def test_every_mode_and_size_works(tmp_path):
 
 # ---------------------------------------------------------------- folders
 
+def test_cli_data_check_says_what_it_left_out(pets):
+    "`noisyfast data check` of a folder: the unreadable files, and the notes a run would print"
+    cls = sorted(p for p in pets.iterdir() if p.is_dir())[0]
+    corrupt(first(pets), 'truncate')
+    (cls/'notes.txt').write_text('mine'); (cls/'IMG_7.HEIC').write_bytes(b'x')
+    Image.new('RGB', (2, 2)).save(cls/'thumb.png')
+    rc, out, err, _ = main_inproc('data', 'check', 'folder', '--path', pets)
+    assert_user_error(rc, err, '1 unreadable image file(s), listed above')
+    for s in ('checked 61 image files', '1 unreadable', f'{first(pets)}: truncated',
+              f'note: 2 file(s) in the class folders of {pets} are not images by their names, left out: '
+              '.heic 1, .txt 1 (HEIC/HEIF photos',
+              'note: image size WARNING: 1 image is less than a quarter of the median'):
+        assert s in out, out
+
 def test_folder_of_iphone_photos(pets):
     "A class folder of HEIC photos (PIL cannot read them): refused, naming them and what to do"
     cls = sorted(p for p in pets.iterdir() if p.is_dir())[0]
