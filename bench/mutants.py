@@ -404,6 +404,10 @@ add('data_check_notes_dropped', '01_data', "    return '\\n'.join(lines + [f'not
     "    return '\\n'.join(lines)", ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
     '`noisyfast data check` does not say which files it left out or which images are far too small')
 
+add('half_made_folder_of_another_deleted', '02a_runs',
+    '            mine = fcntl is None or str(rf.path.resolve()) in _HELD', '            mine = True',
+    ['nbs/02a_runs.ipynb'], 'a run refused because another run made its folder meanwhile deletes that folder')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

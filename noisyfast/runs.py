@@ -320,7 +320,9 @@ def no_half_made_folder(run_fn):
         existed = rf.path.exists() # a folder there before (--resume, --overwrite, empty) is never removed
         try: return run_fn(cfg, *args, **kwargs)
         except Exception:
-            if not existed and rank0() and rf.path.is_dir() and not rf.resumable():
+            # its own: another process may have made the folder while this one loaded its data
+            mine = fcntl is None or str(rf.path.resolve()) in _HELD
+            if not existed and mine and rank0() and rf.path.is_dir() and not rf.resumable():
                 shutil.rmtree(rf.path, ignore_errors=True)
             raise
         finally: rf.unlock()
