@@ -408,6 +408,11 @@ add('half_made_folder_of_another_deleted', '02a_runs',
     '            mine = fcntl is None or str(rf.path.resolve()) in _HELD', '            mine = True',
     ['nbs/02a_runs.ipynb'], 'a run refused because another run made its folder meanwhile deletes that folder')
 
+add('heic_called_not_an_image', '01_data',
+    "    if isinstance(e, UnidentifiedImageError) and Path(p).suffix.lower() in ('.heic', '.heif'):",
+    '    if False:', ['tests/test_bad_data.py::test_csv_listing_an_iphone_photo'],
+    'an iPhone HEIC photo is called "not an image", with no word on converting it')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

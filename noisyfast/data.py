@@ -688,6 +688,8 @@ def _reason(e:Exception, p) -> str:
     except OSError: pass
     if isinstance(e, FileNotFoundError): return 'file not found'
     if isinstance(e, PermissionError): return 'permission denied'
+    if isinstance(e, UnidentifiedImageError) and Path(p).suffix.lower() in ('.heic', '.heif'):
+        return 'a HEIC/HEIF photo (an iPhone\'s), which PIL cannot read: convert it to JPEG'
     if isinstance(e, UnidentifiedImageError):
         return 'not an image (no image format recognized: a text or other file?)'
     if isinstance(e, Image.DecompressionBombError): return f'too large to decode safely ({e})'

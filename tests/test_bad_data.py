@@ -74,6 +74,15 @@ def test_csv_source_is_checked_too(tmp_path):
     ok = verify_images(load_csv_source(f), skip_bad=True)
     assert str(bad) not in {str(p) for p in ok.valid_x} and len(ok.valid_x) == 11
 
+def test_csv_listing_an_iphone_photo(tmp_path):
+    "A CSV row naming a .HEIC photo (PIL cannot read HEIC): the error says what it is and what to do"
+    f = make_csv(tmp_path/'own')
+    heic = tmp_path/'own'/'images'/'IMG_0001.HEIC'
+    heic.write_bytes(b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + bytes(2000)) # how a HEIC file starts
+    f.write_text(f.read_text() + 'images/IMG_0001.HEIC,' + f.read_text().split('\n')[1].split(',')[1] + ',0\n')
+    msg = error_of(verify_images, load_csv_source(f))
+    assert f"{heic}: a HEIC/HEIF photo (an iPhone's), which PIL cannot read: convert it to JPEG" in msg, msg
+
 def test_builtin_archives_are_trusted_arrays_have_nothing_to_check():
     assert verify_images(load_source('digits')).check is None
     src = cifar10_source()
