@@ -357,21 +357,25 @@ add('stale_temps_kept', '02a_runs', '        for p in stale_temp_files(self.path
     '        pass', ['nbs/02a_runs.ipynb'],
     "a resumed run keeps the half-written temporary files of the writes a kill interrupted")
 
+TURNED = 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'
 add('exif_ignored', '01_data', '    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)',
-    '    return im', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'],
+    '    return im', ['nbs/01_data.ipynb', TURNED],
     'photos stored turned with an EXIF orientation tag are decoded as stored, not as they are shown')
-add('exif_size_as_stored', '01_data', '    return (w, h) if _orientation(im) >= 5 else (h, w)', '    return (h, w)',
-    ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'],
+add('exif_size_as_stored', '01_data', '    return (w, h) if _orientation(im) >= 5 else (h, w)',
+    '    return (h, w)', ['nbs/01_data.ipynb', TURNED],
     "a photo stored turned a quarter is sized by its stored height and width, not the shown ones")
-add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(', '                fn = im.convert(',
-    ['nbs/04_loaders.ipynb'], "the fastai DataBlock loader decodes photos as stored, not turned upright")
+add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(',
+    '                fn = im.convert(', ['nbs/04_loaders.ipynb'],
+    "the fastai DataBlock loader decodes photos as stored, not turned upright")
 
 LOCKED = 'tests/test_nothing_lost.py::test_a_running_run_is_neither_overwritten_nor_resumed'
 add('resume_without_lock', '02a_runs',
-    "        self.lock() # (a live run's temporary files are not stale: refused while another process runs it)",
+    "        self.lock() # (a live run's temporary files are not stale: "
+    "refused while another process runs it)",
     '        pass', ['nbs/02a_runs.ipynb', LOCKED],
     'a --resume of a folder another process is still running goes ahead (two runs write one folder)')
-add('overwrite_under_a_live_run', '02a_runs', '        if found: self.lock(); shutil.rmtree(p); self.unlock()',
+add('overwrite_under_a_live_run', '02a_runs',
+    '        if found: self.lock(); shutil.rmtree(p); self.unlock()',
     '        if found: shutil.rmtree(p)', ['nbs/02a_runs.ipynb', LOCKED],
     '--overwrite deletes the folder of a run that is still running')
 add('lock_kept_after_run', '02a_runs', '        finally: rf.unlock()', '        finally: pass',
@@ -379,20 +383,25 @@ add('lock_kept_after_run', '02a_runs', '        finally: rf.unlock()', '        
     "blocks every later run of that folder from a terminal)")
 
 add('processes_start_on_a_busy_folder', '11_cli',
-    '        RunFolder.of(cfg).check_free() # a folder another run is running: refused before any process starts',
-    '        pass', [LOCKED], '`--processes 2 --resume` of a folder another run is running starts torchrun anyway')
+    '        RunFolder.of(cfg).check_free() # a folder another run is running: '
+    'refused before any process starts',
+    '        pass', [LOCKED],
+    '`--processes 2 --resume` of a folder another run is running starts torchrun anyway')
 
 add('non_images_left_out_silently', '01_data', '    if others and notes is not None:',
-    '    if False:', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_hidden_and_loose_files_are_not_images'],
+    '    if False:', ['nbs/01_data.ipynb',
+                     'tests/test_bad_data.py::test_hidden_and_loose_files_are_not_images'],
     'files of the class folders that are not images (iPhone .heic photos) are left out without a word')
 
 add('status_running_missed', '09_report',
     "    if (who := RunFolder(r['folder']).holder()) is not None: return f'running ({who})'", '    pass',
-    ['nbs/09_report.ipynb'], "the comparison table calls a run another process is running `finished` or `stopped`")
+    ['nbs/09_report.ipynb'],
+    "the comparison table calls a run another process is running `finished` or `stopped`")
 add('status_finished_by_state', '09_report', "    if 'total_seconds' in r['metrics']: return 'finished'",
     "    if 'train' in r['metrics']: return 'finished'", ['nbs/09_report.ipynb'],
     'a run killed after its first stage is called finished')
-add('checkpoint_read_twice', '15_predict', '                   checkpoint=obj)', '                   checkpoint=None)',
+add('checkpoint_read_twice', '15_predict', '                   checkpoint=obj)',
+    '                   checkpoint=None)',
     ['nbs/15_predict.ipynb'], '`load_run_model` reads the checkpoint again for the model (twice per predict)')
 add('temp_name_not_found', '00_config', "else f'.{p.name}.tmp{pid}')", "else f'{p.name}.part{pid}')",
     ['nbs/00_config.ipynb'], 'a write goes through a temporary name that a resumed run does not look for')
@@ -412,6 +421,13 @@ add('heic_called_not_an_image', '01_data',
     "    if isinstance(e, UnidentifiedImageError) and Path(p).suffix.lower() in ('.heic', '.heif'):",
     '    if False:', ['tests/test_bad_data.py::test_csv_listing_an_iphone_photo'],
     'an iPhone HEIC photo is called "not an image", with no word on converting it')
+
+add('test_split_own_median', '05_train',
+    '    size = cfg.data.image_size or data.image_hw # one size for train and test, '
+    'not each domain\'s own median',
+    '    size = cfg.data.image_size',
+    ['tests/test_bad_data.py::test_train_and_test_of_other_sizes_decode_at_one_size'],
+    'a test/ folder of other sizes is decoded at its own median size, not the one the run says')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -1049,6 +1049,8 @@ class Data:
     cache_key: Optional[str] = None # names the decoded-image cache of a built-in file set (None: none)
     domain_sizes: dict = field(default_factory=dict) # images per domain ('train', 'test') of the source
     annotators: Optional[object] = None # per-annotator statistics (a DataFrame) of a consensus run
+    # the median (h, w) of every image file when `verify_images` saw them: every split is decoded at it
+    image_hw: Optional[tuple] = None
 
     @property
     def c(self): return len(self.vocab)
@@ -1179,7 +1181,8 @@ def split_data(src:Source, # the data set
     chk = src.check
     skipped = [dict(path=str(p), reason=r) for p, r in chk.bad] if chk is not None and chk.skipped else []
     return Data(src.name, list(src.vocab), train, valid, test, unl, cv, f2c, src.true_known, list(src.notes),
-                skipped, None if chk is None else chk.channels, *_cache_identity(src))
+                skipped, None if chk is None else chk.channels, *_cache_identity(src),
+                image_hw=None if chk is None else chk.median_hw)
 
 def _cache_identity(src:Source):
     "(cache key, images per domain) of a built-in file data set; (None, {}) for arrays and users' files"

@@ -346,8 +346,10 @@ def show_progress() -> bool:
     return sys.stdout.isatty()
 
 def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
-    "The run's decoded images: `data.image_size` and `data.channels`, on disk across runs when `data.cache`"
-    return ArrayData(cfg.data.image_size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
+    ("The run's decoded images: at `data.image_size` (else the median size of all the files, when they were "
+     "checked) and `data.channels`, on disk across runs when `data.cache`")
+    size = cfg.data.image_size or data.image_hw # one size for train and test, not each domain's own median
+    return ArrayData(size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
                      device, cache=cache_dir()/'decoded' if cfg.data.cache else None, key=data.cache_key,
                      sizes=data.domain_sizes)
 

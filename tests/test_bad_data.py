@@ -79,7 +79,8 @@ def test_csv_listing_an_iphone_photo(tmp_path):
     f = make_csv(tmp_path/'own')
     heic = tmp_path/'own'/'images'/'IMG_0001.HEIC'
     heic.write_bytes(b'\0\0\0\x18ftypheic\0\0\0\0mif1heic' + bytes(2000)) # how a HEIC file starts
-    f.write_text(f.read_text() + 'images/IMG_0001.HEIC,' + f.read_text().split('\n')[1].split(',')[1] + ',0\n')
+    label = f.read_text().split('\n')[1].split(',')[1] # the first row's
+    f.write_text(f.read_text() + f'images/IMG_0001.HEIC,{label},0\n')
     msg = error_of(verify_images, load_csv_source(f))
     assert f"{heic}: a HEIC/HEIF photo (an iPhone's), which PIL cannot read: convert it to JPEG" in msg, msg
 
@@ -350,7 +351,7 @@ def test_console_script_refuses_bad_data(tmp_path, pets):
     assert no_run_folder(tmp_path)
 
 def test_run_non_square_images_of_many_sizes(tmp_path):
-    "Photos of many non-square sizes, no data.image_size: every split is decoded at the first image's (h, w)"
+    "Photos of many non-square sizes, no data.image_size: the run trains (at the median size, next test)"
     root = make_folder(tmp_path/'photos', n_classes=2, per_class=12)
     sizes = [(40, 24), (24, 40), (33, 33), (50, 30)]
     for i, p in enumerate(sorted(root.rglob('*.*'))):
@@ -358,6 +359,27 @@ def test_run_non_square_images_of_many_sizes(tmp_path):
     rc, out, err, _ = main_inproc('run',
                                   run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
+
+def test_train_and_test_of_other_sizes_decode_at_one_size(tmp_path):
+    """A folder whose test/ images are larger than its train/ ones, no data.image_size: every split is decoded
+    at the median size of all the files, the size the run's note names (the test split used to get its own
+    median)"""
+    from noisyfast.config import load_config
+    from noisyfast.noise import make_data
+    from noisyfast.pipeline import decode_images
+    from noisyfast.train import data_arrays
+    for part, side, n in (('train', 32, 14), ('test', 48, 6)):
+        make_folder(tmp_path/'sizes'/part, n_classes=2, per_class=n)
+        for p in (tmp_path/'sizes'/part).rglob('*.*'):
+            Image.open(p).convert('RGB').resize((side, side)).save(p)
+    cfg = load_config(run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'sizes'))))
+    data, _ = make_data(cfg)
+    note = ('image size: 2 sizes, 32x32 to 48x48 (h x w): decoded at data.image_size, or when it is unset '
+            'at 32x32, the median of the sizes')
+    assert note in data.notes, data.notes
+    arrays = data_arrays(cfg, data)
+    decode_images(cfg, data, arrays, lambda *a: None)
+    assert [tuple(arrays.images(s).shape[1:3]) for s in (data.train, data.valid, data.test)] == [(32, 32)] * 3
 
 def test_photos_stored_turned_train_as_shown(tmp_path):
     """Photos stored turned with an EXIF orientation tag (as phones save them) train as viewers show them: a
