@@ -391,7 +391,7 @@ add('processes_start_on_a_busy_folder', '11_cli',
 add('non_images_left_out_silently', '01_data', '    if others and notes is not None:',
     '    if False:', ['nbs/01_data.ipynb',
                      'tests/test_bad_data.py::test_hidden_and_loose_files_are_not_images'],
-    'files of the class folders that are not images (iPhone .heic photos) are left out without a word')
+    "files of the class folders that are not images (an iPhone's .MOV clips) are left out without a word")
 
 add('status_running_missed', '09_report',
     "    if (who := RunFolder(r['folder']).holder()) is not None: return f'running ({who})'", '    pass',
@@ -419,15 +419,47 @@ add('half_made_folder_of_another_deleted', '02a_runs',
 
 add('heic_called_not_an_image', '01_data',
     "    if isinstance(e, UnidentifiedImageError) and Path(p).suffix.lower() in ('.heic', '.heif'):",
-    '    if False:', ['tests/test_bad_data.py::test_csv_listing_an_iphone_photo'],
-    'an iPhone HEIC photo is called "not an image", with no word on converting it')
+    '    if False:', ['tests/test_bad_data.py::test_csv_listing_iphone_photos'],
+    'a damaged HEIC photo is called "not an image", with no word on what it is or converting it')
 
 add('test_split_own_median', '05_train',
-    '    size = cfg.data.image_size or data.image_hw # one size for train and test, '
-    'not each domain\'s own median',
+    "    size = decode_size(cfg, data) # one size for train and test, not each domain's own median",
     '    size = cfg.data.image_size',
     ['tests/test_bad_data.py::test_train_and_test_of_other_sizes_decode_at_one_size'],
     'a test/ folder of other sizes is decoded at its own median size, not the one the run says')
+
+IPHONE = 'tests/test_bad_data.py::test_folder_of_iphone_photos'
+add('heic_opener_not_registered', '01_data', 'pillow_heif.register_heif_opener() # PIL opens iPhone photos',
+    'pass # PIL opens iPhone photos', [IPHONE],
+    'pillow-heif installed but never registered with PIL: every iPhone photo unreadable')
+add('heic_not_an_image_name', '01_data', "'.webp', '.avif', '.heic',\n              '.heif'}",
+    "'.webp', '.avif'}", [IPHONE],
+    'a folder of iPhone photos is "not images by their names" (as before 2026-11-30)')
+add('heic_turned_twice', '01_data',
+    '    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)',
+    "    o = im.info.get('original_orientation') or _orientation(im) # pillow-heif keeps the tag there\n"
+    '    T = Image.Transpose\n'
+    '    return im if o == 1 else im.transpose({6: T.ROTATE_270, 8: T.ROTATE_90}.get(o, T.ROTATE_180))',
+    ['tests/test_bad_data.py::test_csv_listing_iphone_photos'],
+    "an iPhone photo turned by its `irot` box, then again by the EXIF orientation pillow-heif keeps aside")
+add('macosx_folder_is_a_class', '01_data', '    found = [c for c in found if c not in NOT_CLASSES]',
+    '    found = found', ['nbs/01_data.ipynb'],
+    'the `__MACOSX` folder of an archive unzipped on a Mac is taken for a class (and refused as empty)')
+
+PHOTOS = 'tests/test_bad_data.py::test_large_photos_decode_at_twice_the_training_size'
+add('photos_decoded_full_size', '05_train',
+    '    return hw if min(hw) <= side else tuple(max(1, round(s * side / min(hw))) for s in hw)',
+    '    return hw', [PHOTOS, 'nbs/05_train.ipynb'],
+    '12 MP photos trained at 224 px are decoded at 4032x3024 (36 MB each) and resized for every batch')
+add('photos_shrunk_square', '05_train',
+    '    return hw if min(hw) <= side else tuple(max(1, round(s * side / min(hw))) for s in hw)',
+    '    return hw if min(hw) <= side else (side, side)', [PHOTOS],
+    'photos shrunk to a square: their aspect lost')
+add('loader_choice_at_full_size', '05_train',
+    '    size = decode_size(cfg, data) or native_size(data.train.x) # as `data_arrays`',
+    '    size = cfg.data.image_size or native_size(data.train.x)', ['nbs/05_train.ipynb'],
+    "`data.loader: auto` sizes the decoded set at the full photo size: fastai's loader where the fast one "
+    'fits')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

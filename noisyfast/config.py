@@ -62,8 +62,9 @@ class DataConfig:
                                       '(quick runs)', min=1)
     coarse_map: Optional[str] = setting(None, 'YAML/CSV file mapping each class to a coarse class; '
                                         "`builtin` for the data set's own (CIFAR-10: vehicles vs animals)")
-    image_size: Optional[int] = setting(None, 'resize images to this size when loading '
-                                        '(default: the median size of the images)', min=1, max=MAX_SIZE)
+    image_size: Optional[int] = setting(None, 'resize images to this size when loading (default: the median '
+                                        'size of the images, shrunk to twice the largest train.stages size '
+                                        'if larger)', min=1, max=MAX_SIZE)
     channels: Literal['auto', 'rgb', 'gray'] = setting('auto', 'auto keeps the native channels')
     loader: Literal['auto', 'fast', 'fastai'] = setting(
         'auto', 'data pipeline: in-memory fast path or fastai DataBlock; '

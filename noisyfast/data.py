@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 import numpy as np
+import pillow_heif
 from filelock import FileLock
 from PIL import Image, ImageOps, UnidentifiedImageError
 from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
@@ -19,16 +20,16 @@ from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
            'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
            'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
-           'FMNIST_FILES', 'IMAGE_EXTS', 'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile', 'archive_dirs',
-           'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum',
-           'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
-           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
-           'load_fashion_mnist_source', 'file_kinds', 'load_folder_source', 'load_csv_source', 'DataSetSpec',
-           'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header',
-           'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images',
-           'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
-           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
-           'data_info']
+           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile',
+           'archive_dirs', 'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile',
+           'sha256sum', 'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source',
+           'official_order', 'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
+           'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
+           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image',
+           'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck',
+           'check_images', 'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels', 'check_data',
+           'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
+           'split_data', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -417,9 +418,14 @@ def load_fashion_mnist_source(path=None, download_ok=True) -> Source:
                   r['t10k-labels'].astype(np.int64), descr='Fashion-MNIST')
 
 # %% ../nbs/01_data.ipynb #c64b4560
-IMAGE_EXTS = {'.jpg', '.jpeg', '.jfif', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.avif'}
+pillow_heif.register_heif_opener() # PIL opens iPhone photos (HEIC/HEIF), turned as their `irot`/`imir` say
+IMAGE_EXTS = {'.jpg', '.jpeg', '.jfif', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.avif', '.heic',
+              '.heif'}
+NOT_CLASSES = ('__MACOSX',) # folders zip tools put beside the class folders (macOS metadata): never a class
 
-def _is_image_name(p:Path): return p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')
+def is_image_name(p:Path) -> bool:
+    "Whether file `p` is an image by its name: an image extension, and not hidden (`._x.jpg`: macOS metadata)"
+    return p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')
 
 def _listdir(folder:Path) -> list:
     try: return sorted(folder.iterdir())
@@ -429,14 +435,13 @@ def _listdir(folder:Path) -> list:
 def _images_in(folder:Path, others:list=None) -> list:
     "The image files of `folder`, by their names; its other files (hidden ones aside) are added to `others`"
     files = [p for p in _listdir(folder) if p.is_file() and not p.name.startswith('.')]
-    if others is not None: others += [p for p in files if not _is_image_name(p)]
-    return [p for p in files if _is_image_name(p)]
+    if others is not None: others += [p for p in files if not is_image_name(p)]
+    return [p for p in files if is_image_name(p)]
 
 def file_kinds(files:list) -> str:
-    "How many files of each extension (`.heic 40, .txt 1`), with a hint for phone photos PIL cannot read"
+    "How many files of each extension (`.mov 40, .txt 1`), the six commonest"
     n = Counter(p.suffix.lower() or '(no extension)' for p in files)
-    heic = ' (HEIC/HEIF photos from an iPhone: convert them to JPEG)' if {'.heic', '.heif'} & set(n) else ''
-    return ', '.join(f'{k} {v:,}' for k, v in n.most_common(6)) + (', ...' if len(n) > 6 else '') + heic
+    return ', '.join(f'{k} {v:,}' for k, v in n.most_common(6)) + (', ...' if len(n) > 6 else '')
 
 def _sort_labels(labels) -> list:
     "Class names sorted, numerically when all of them are integers"
@@ -465,6 +470,9 @@ def _unknown_class(label, classes) -> str:
 def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
     "Images of `root`/<class>/; `vocab` given: exactly those classes (`fixed`: every one must have images)"
     found = [p.name for p in _listdir(root) if p.is_dir() and not p.name.startswith('.')]
+    if notes is not None and set(NOT_CLASSES) & set(found):
+        notes.append(f'{root}/__MACOSX (macOS metadata a zip tool added) is not a class folder: left out')
+    found = [c for c in found if c not in NOT_CLASSES]
     if vocab is None and not found:
         raise DataError(f'{root}: no class sub-folders; expected {root}/<class>/<image>.jpg')
     if vocab is not None:
@@ -474,7 +482,7 @@ def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
                    else f"{extra[0]!r} is not a class of the train folder")
             raise DataError(f'{root/extra[0]}: class folder {why}; rename or remove the folder' +
                             (', or add the class to data.classes' if fixed else ''))
-    loose = [p for p in _listdir(root) if p.is_file() and _is_image_name(p)]
+    loose = [p for p in _listdir(root) if p.is_file() and is_image_name(p)]
     if loose and notes is not None:
         notes.append(f'{len(loose)} image(s) directly in {root} (e.g. {loose[0].name}) are in no class '
                      'folder: left out')
@@ -689,7 +697,8 @@ def _reason(e:Exception, p) -> str:
     if isinstance(e, FileNotFoundError): return 'file not found'
     if isinstance(e, PermissionError): return 'permission denied'
     if isinstance(e, UnidentifiedImageError) and Path(p).suffix.lower() in ('.heic', '.heif'):
-        return 'a HEIC/HEIF photo (an iPhone\'s), which PIL cannot read: convert it to JPEG'
+        return ('a HEIC/HEIF file pillow-heif cannot read (damaged, cut short, or another codec inside): '
+                'convert it to JPEG')
     if isinstance(e, UnidentifiedImageError):
         return 'not an image (no image format recognized: a text or other file?)'
     if isinstance(e, Image.DecompressionBombError): return f'too large to decode safely ({e})'
@@ -928,7 +937,7 @@ def size_notes(chk:ImageCheck) -> list:
     (mh, mw), n = chk.median_hw, len(chk.small)
     res = [f'image size: {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to '
            f'{chk.max_hw[0]}x{chk.max_hw[1]} (h x w): decoded at data.image_size, or when it is unset at '
-           f'{mh}x{mw}, the median of the sizes']
+           f'{mh}x{mw}, the median of the sizes (shrunk to twice the largest training size if larger)']
     if n: res.append(f"image size WARNING: {n} image{'s are' if n > 1 else ' is'} less than a quarter of the "
                      f'median {mh}x{mw} and will be upscaled to mush, e.g. ' +
                      ', '.join(f'{p} ({h}x{w})' for p, (h, w) in chk.small[:3]) +

@@ -13,7 +13,7 @@ from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
 from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             data_arrays, rank_bs, resolve_loader)
+                             SHRINK_TO, data_arrays, decode_size, rank_bs, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -211,7 +211,10 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
     "Decode the train, valid and test images up front (fast loader), with progress lines and the time it took"
     if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
     t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))
-    log(f'decoding {n:,} images')
+    size, hw = decode_size(cfg, data), data.image_hw
+    shrunk = (f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the largest '
+              'training size (data.image_size sets it)') if hw and size != hw and not cfg.data.image_size else ''
+    log(f'decoding {n:,} images{shrunk}')
     arrays.progress = HowFar(n, log, secs=every)
     try:
         for s in (data.train, data.valid, data.test): arrays.images(s)

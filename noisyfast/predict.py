@@ -14,7 +14,7 @@ import numpy as np, pandas as pd, torch
 from .audit import audit_test_labels
 from .config import load_config
 from .data import (IMAGE_EXTS, Data, DataError, Split, check_images, file_kinds, files_shape,
-                            load_images)
+                            is_image_name, load_images)
 from .loaders import ArrayData, fastai_dls
 from .runs import RunError, RunFolder, fmt_seconds
 from .train import FitResult, default_device, load_fit, predict
@@ -36,8 +36,8 @@ def image_files(paths, # image files and folders (searched recursively), or one 
     for p in paths:
         if p.is_dir():
             fs = sorted(f for f in p.rglob('*') if f.is_file() and not _hidden(f, p))
-            out += [f for f in fs if f.suffix.lower() in IMAGE_EXTS]
-            rest += [f for f in fs if f.suffix.lower() not in IMAGE_EXTS]
+            out += [f for f in fs if is_image_name(f)]
+            rest += [f for f in fs if not is_image_name(f)]
         elif p.is_file(): out.append(p)
         else: raise DataError(f'{p}: no such file or folder')
     if not out: raise DataError(f"no image files ({', '.join(sorted(IMAGE_EXTS))}) in "

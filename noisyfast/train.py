@@ -34,11 +34,12 @@ from .distrib import DDP, barrier, process_rank, rank0, world
 from .track import fit_callbacks
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
-           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
-           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
-           'show_progress', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs', 'checkpoint_meta', 'fit',
-           'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+__all__ = ['OPTIMIZERS', 'SHRINK_TO', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch',
+           'check_pretrained_available', 'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model',
+           'create_learner', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs',
+           'history_rows', 'set_progress', 'show_progress', 'decode_size', 'data_arrays', 'memory_budget',
+           'resolve_loader', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'check_training', 'predict',
+           'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -345,10 +346,20 @@ def show_progress() -> bool:
     except ImportError: pass
     return sys.stdout.isatty()
 
+SHRINK_TO = 2 # files are decoded at most this many times the largest size a run trains at (short side)
+
+def decode_size(cfg:Config, data:Data):
+    ("The size a run decodes its checked image files to: `data.image_size`, else their median (h, w), shrunk "
+     "(aspect kept) to a short side of `SHRINK_TO` × the largest stage size when it is larger (photos)")
+    hw, sizes = data.image_hw, [st.size for st in cfg.train.stages]
+    if cfg.data.image_size or hw is None or None in sizes: return cfg.data.image_size or hw
+    side = SHRINK_TO * max(sizes)
+    return hw if min(hw) <= side else tuple(max(1, round(s * side / min(hw))) for s in hw)
+
 def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
-    ("The run's decoded images: at `data.image_size` (else the median size of all the files, when they were "
-     "checked) and `data.channels`, on disk across runs when `data.cache`")
-    size = cfg.data.image_size or data.image_hw # one size for train and test, not each domain's own median
+    ("The run's decoded images: at `decode_size` (`data.image_size`, else from the median size of all the "
+     "files, when they were checked) and `data.channels`, on disk across runs when `data.cache`")
+    size = decode_size(cfg, data) # one size for train and test, not each domain's own median
     return ArrayData(size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
                      device, cache=cache_dir()/'decoded' if cfg.data.cache else None, key=data.cache_key,
                      sizes=data.domain_sizes)
@@ -369,7 +380,7 @@ def resolve_loader(cfg:Config, data:Data, device=None,
                          'DataBlock reads image files: use data.loader: fast (or auto)')
     if want != 'auto' or not files: return 'fast' if want == 'auto' else want
     n = sum(len(s) for s in (data.train, data.valid, data.test, data.unlabeled))
-    size = cfg.data.image_size or native_size(data.train.x) # the median size, as load_images
+    size = decode_size(cfg, data) or native_size(data.train.x) # as `data_arrays`
     need = n * int(np.prod(decoded_shape(data.train.x[0], size,
                                          resolve_channels(cfg.data.channels, data))))
     return 'fast' if need <= (memory_budget(device) if budget is None else budget) else 'fastai'

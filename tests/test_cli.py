@@ -90,12 +90,12 @@ def test_predict_after_a_run_with_divide(tmp_path):
         p = tmp_path/'new'/data.vocab[y]/f'{i}.png'
         p.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(x[..., 0]).save(p)
-    (tmp_path/'new'/'notes.txt').write_text('mine'); (tmp_path/'new'/'0'/'IMG_9.HEIC').write_bytes(b'x')
+    (tmp_path/'new'/'notes.txt').write_text('mine'); (tmp_path/'new'/'0'/'IMG_9.AAE').write_bytes(b'x')
     r = noisyfast('predict', str(tmp_path/'d'), str(tmp_path/'new'), '--out', '-')
     assert r.returncode == 0, r.stderr
     assert f"{tmp_path/'d'}: the divide stage's model, 10 classes at 16 px" in r.stderr
-    assert (f'; {len(data.test):,} files (left out, not images by their names: .heic 1, .txt 1 (HEIC/HEIF '
-            'photos from an iPhone: convert them to JPEG))') in r.stderr, r.stderr
+    assert (f'; {len(data.test):,} files (left out, not images by their names: .aae 1, .txt 1)'
+            in r.stderr), r.stderr
     t = pd.read_csv(__import__('io').StringIO(r.stdout), dtype={'label': str}, keep_default_na=False)
     assert len(t) == len(data.test) and (t.error == '').all()
     acc = (t.label == t.file.map(lambda s: Path(s).parent.name)).mean()
