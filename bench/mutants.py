@@ -461,6 +461,12 @@ add('loader_choice_at_full_size', '05_train',
     "`data.loader: auto` sizes the decoded set at the full photo size: fastai's loader where the fast one "
     'fits')
 
+add('only_final_compared', '10_pipeline',
+    "    b, last = metrics.get('train'), next((s for s in NO_HELP if isinstance(metrics.get(s), dict)), None)",
+    "    b, last = metrics.get('train'), 'final' if isinstance(metrics.get('final'), dict) else None",
+    ['nbs/10_pipeline.ipynb'],
+    'a run ending with divide and learn (or pseudo-labeling) worse than its baseline says nothing')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

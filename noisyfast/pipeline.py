@@ -24,9 +24,9 @@ from .distrib import rank0, solo
 from .track import tracking
 
 # %% auto #0
-__all__ = ['STAGES', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage', 'planned_epochs',
-           'HowFar', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings', 'format_summary',
-           'finish_run']
+__all__ = ['STAGES', 'NO_HELP', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
+           'planned_epochs', 'HowFar', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
+           'format_summary', 'finish_run']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -212,8 +212,9 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
     if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
     t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))
     size, hw = decode_size(cfg, data), data.image_hw
-    shrunk = (f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the largest '
-              'training size (data.image_size sets it)') if hw and size != hw and not cfg.data.image_size else ''
+    shrunk = hw and size != hw and not cfg.data.image_size
+    shrunk = (f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the '
+              'largest training size (data.image_size sets it)') if shrunk else ''
     log(f'decoding {n:,} images{shrunk}')
     arrays.progress = HowFar(n, log, secs=every)
     try:
@@ -273,21 +274,28 @@ def summary_table(metrics:dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index('stage') if rows else pd.DataFrame()
 
 # %% ../nbs/10_pipeline.ipynb #d0dd5d21
+# the stages whose model can end a run, last first: what did not help when it is worse, and where to look
+NO_HELP = dict(final=('cleaning', "the clean stage's numbers (fold_accuracy, flagged)"),
+               divide=('divide and learn', 'its selection per epoch (kept precision, mask rate)'),
+               pseudo=('pseudo-labeling', 'its rounds'))
+
 def run_warnings(metrics:dict, # a run's metrics (metrics.json)
                  n_valid:int, # images in the validation split
                 ) -> list:
-    "Every warning of a run: its stages', and the final model clearly worse than the baseline on validation"
+    "Every warning of a run: its stages', and its last model clearly worse than the baseline on validation"
     out = [w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])]
-    b, f = metrics.get('train'), metrics.get('final')
-    if isinstance(b, dict) and isinstance(f, dict):
-        both = 'valid_accuracy_true' in b and 'valid_accuracy_true' in f
-        k = 'valid_accuracy_true' if both else 'valid_accuracy'
-        p, q = b[k], f[k]
-        se = np.sqrt((p * (1 - p) + q * (1 - q)) / n_valid) # of the difference of two accuracies
-        if q < p - 2 * se: out.append(
-            f"the final model is worse than the baseline on the validation split ({k} {q:.4f} < {p:.4f} on "
-            f"{n_valid:,} images, more than 2 standard errors apart): cleaning did not help; see the clean "
-            "stage's numbers (fold_accuracy, flagged) in the report")
+    b, last = metrics.get('train'), next((s for s in NO_HELP if isinstance(metrics.get(s), dict)), None)
+    if not isinstance(b, dict) or last is None: return out
+    f = metrics[last]
+    k = 'valid_accuracy_true' if 'valid_accuracy_true' in b and 'valid_accuracy_true' in f else \
+        'valid_accuracy'
+    if k not in b or k not in f: return out
+    p, q = b[k], f[k]
+    se = np.sqrt((p * (1 - p) + q * (1 - q)) / n_valid) # of the difference of two accuracies
+    if q < p - 2 * se: out.append(
+        f"the {last} model is worse than the baseline on the validation split ({k} {q:.4f} < {p:.4f} on "
+        f"{n_valid:,} images, more than 2 standard errors apart): {NO_HELP[last][0]} did not help; see "
+        f"{NO_HELP[last][1]} in the report, or use the baseline's model (noisyfast predict --stage train)")
     return out
 
 def format_summary(tbl:pd.DataFrame) -> str:

@@ -117,7 +117,8 @@ def test_final_worse_than_baseline_warns(tmp_path):
     assert f < b - 2 * np.sqrt((b * (1 - b) + f * (1 - f)) / n) # the condition holds
     want = (f'the final model is worse than the baseline on the validation split (valid_accuracy_true '
             f'{f:.4f} < {b:.4f} on {n} images, more than 2 standard errors apart): cleaning did not help; '
-            "see the clean stage's numbers (fold_accuracy, flagged) in the report")
+            "see the clean stage's numbers (fold_accuracy, flagged) in the report, or use the baseline's "
+            'model (noisyfast predict --stage train)')
     assert m['warnings'][-1] == want
     assert f'[worse] warning: {want}' in out
     assert f"**Warning:** {want}" in (rf/'report.md').read_text().split('## ')[0]
