@@ -538,8 +538,9 @@ def _epoch_line(row:dict, n_epoch:int) -> str:
     "One line per epoch for the terminal"
     q = f", kept precision {row['kept_precision']:.3f}" if 'kept_precision' in row else ''
     t = f" ({row['valid_true_accuracy']:.3f} on true labels)" if 'valid_true_accuracy' in row else ''
+    mask = f"{row['mask_rate']:.2f}" if row.get('seen') else '- (no pool image drawn yet)' # ramp's 1st step
     return (f"divide epoch {row['epoch'] + 1}/{n_epoch}: kept {row['kept']}, relabeled {row['relabeled']}, "
-            f"unlabeled {row['pool']} (moved {row['moved']}){q}, mask rate {row['mask_rate']:.2f}, teacher "
+            f"unlabeled {row['pool']} (moved {row['moved']}){q}, mask rate {mask}, teacher "
             f"valid accuracy {row.get('accuracy', float('nan')):.3f}{t}")
 
 Reselect.after_epoch = _rs_after_epoch
