@@ -467,6 +467,11 @@ add('only_final_compared', '10_pipeline',
     ['nbs/10_pipeline.ipynb'],
     'a run ending with divide and learn (or pseudo-labeling) worse than its baseline says nothing')
 
+add('jpeg_full_decode', '01_data', '            _draft(im, _hw(size))\n', '',
+    ['nbs/01_data.ipynb'], 'a 12 MP JPEG decoded whole to be shrunk to 448 px (4x the decoding time)')
+add('jpeg_draft_not_turned', '01_data', '    h, w = hw if _orientation(im) < 5 else hw[::-1]', '    h, w = hw',
+    ['nbs/01_data.ipynb'], "a photo stored turned is drafted at the shown size's width as its height")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -3,7 +3,7 @@ time, peak memory and test accuracy of `noisyfast run` on an earlier commit and 
 
 Before 2026-11-30 a run without `data.image_size` decoded such photos at their median size (4032x3024: 36 MB
 each, in RAM or on the GPU) and resized every batch from there; now they are decoded once at twice the largest
-stage size (`noisyfast.train.decode_size`).
+stage size (`noisyfast.train.decode_size`), by the JPEG decoder at 1/2, 1/4 or 1/8 scale where that covers it.
 
     python bench/photos.py                        # 2e8a341 (before) vs this checkout, 60 photos
     python bench/photos.py --photos 24 --smoke    # a quick check of the script itself

@@ -187,6 +187,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data._class_folders': ('data.html#_class_folders', 'noisyfast/data.py'),
                                 'noisyfast.data._class_major': ('data.html#_class_major', 'noisyfast/data.py'),
                                 'noisyfast.data._csv_label_columns': ('data.html#_csv_label_columns', 'noisyfast/data.py'),
+                                'noisyfast.data._draft': ('data.html#_draft', 'noisyfast/data.py'),
                                 'noisyfast.data._extract_into': ('data.html#_extract_into', 'noisyfast/data.py'),
                                 'noisyfast.data._first_header': ('data.html#_first_header', 'noisyfast/data.py'),
                                 'noisyfast.data._hw': ('data.html#_hw', 'noisyfast/data.py'),

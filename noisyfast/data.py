@@ -740,10 +740,17 @@ def upright(im:Image.Image) -> Image.Image:
     "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
     return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)
 
+def _draft(im:Image.Image, hw):
+    "A JPEG to be resized to `hw` (shown) is decoded at 1/2, 1/4 or 1/8 scale when that still covers `hw`"
+    if hw is None or im.format != 'JPEG': return # the resize drops that detail anyway, at a fraction of the cost
+    h, w = hw if _orientation(im) < 5 else hw[::-1] # stored sizes: a photo turned a quarter swaps them
+    im.draft(None, (w, h))
+
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
     "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
     try:
         with Image.open(p) as im:
+            _draft(im, _hw(size))
             im.load()
             return _to_array(upright(im), mode, _hw(size))
     except Exception as e: # a damaged file can make PIL raise almost anything
