@@ -54,10 +54,9 @@ def run_side(tree:Path, cfg:Path) -> dict:
     run = cfg.parent/'out'/'photos'
     log = (run/'log.txt').read_text()
     dec = re.search(r'decoding [\d,]+ images(.*)\n.*?decoded [\d,]+ images in ([\d.]+) s', log, re.S)
-    m = json.loads((run/'metrics.json').read_text())
+    m, at = json.loads((run/'metrics.json').read_text()), dec and dec.group(1).split(':')[0].strip()
     return dict(wall_s=wall, peak_gib=peak, decode_s=float(dec.group(2)) if dec else None,
-                decoded_at=(dec.group(1).split(':')[0].strip().removeprefix('at ') or 'the median size') if dec
-                else 'fastai loader',
+                decoded_at=(at.removeprefix('at ') or 'the median size') if dec else 'fastai loader',
                 train_s=m['train']['seconds'], test_acc=m['train']['test_accuracy'])
 
 def main(argv=None):
