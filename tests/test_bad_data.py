@@ -438,8 +438,8 @@ def test_large_photos_decode_at_twice_the_training_size(tmp_path):
     probs = np.load(next(run.rglob('test_probs.npy')))
     # the run's test images are some of these files: their rows must be the run's own probabilities
     assert len(probs) == data_json['data']['test'] and len(pr.probs) == 24
-    rows = {tuple(np.round(r, 5)) for r in pr.probs}
-    assert all(tuple(np.round(r, 5)) in rows for r in probs), (probs, pr.probs)
+    near = np.abs(probs[:, None] - pr.probs[None]).max(-1).min(1) # each test row's closest prediction
+    assert (near < 1e-5).all(), (near, probs, pr.probs)
 
 def test_photos_stored_turned_train_as_shown(tmp_path):
     """Photos stored turned with an EXIF orientation tag (as phones save them) train as viewers show them: a
