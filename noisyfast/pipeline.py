@@ -212,10 +212,10 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
     if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
     t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))
     size, hw = decode_size(cfg, data), data.image_hw
-    shrunk = hw and size != hw and not cfg.data.image_size
-    shrunk = (f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the '
-              'largest training size (data.image_size sets it)') if shrunk else ''
-    log(f'decoding {n:,} images{shrunk}')
+    at = '' if not hw or size == hw or cfg.data.image_size else (
+        f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the largest '
+        'training size (data.image_size sets it)')
+    log(f'decoding {n:,} images{at}')
     arrays.progress = HowFar(n, log, secs=every)
     try:
         for s in (data.train, data.valid, data.test): arrays.images(s)
