@@ -361,7 +361,7 @@ TURNED = 'tests/test_bad_data.py::test_photos_stored_turned_train_as_shown'
 add('exif_ignored', '01_data', '    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)',
     '    return im', ['nbs/01_data.ipynb', TURNED],
     'photos stored turned with an EXIF orientation tag are decoded as stored, not as they are shown')
-add('exif_size_as_stored', '01_data', '    return (w, h) if _orientation(im) >= 5 else (h, w)',
+add('exif_size_as_stored', '01_data', '    return (w, h) if _quarter_turned(im) else (h, w)',
     '    return (h, w)', ['nbs/01_data.ipynb', TURNED],
     "a photo stored turned a quarter is sized by its stored height and width, not the shown ones")
 add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(',
@@ -469,7 +469,7 @@ add('only_final_compared', '10_pipeline',
 
 add('jpeg_full_decode', '01_data', '            _draft(im, _hw(size))\n', '',
     ['nbs/01_data.ipynb'], 'a 12 MP JPEG decoded whole to be shrunk to 448 px (4x the decoding time)')
-add('jpeg_draft_not_turned', '01_data', '    h, w = hw if _orientation(im) < 5 else hw[::-1]', '    h, w = hw',
+add('jpeg_draft_not_turned', '01_data', '    h, w = hw[::-1] if _quarter_turned(im) else hw', '    h, w = hw',
     ['nbs/01_data.ipynb'], "a photo stored turned is drafted at the shown size's width as its height")
 
 def copy_repo(dest:Path) -> Path:

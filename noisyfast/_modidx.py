@@ -200,6 +200,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data._median_of_headers': ('data.html#_median_of_headers', 'noisyfast/data.py'),
                                 'noisyfast.data._n_labeled': ('data.html#_n_labeled', 'noisyfast/data.py'),
                                 'noisyfast.data._orientation': ('data.html#_orientation', 'noisyfast/data.py'),
+                                'noisyfast.data._quarter_turned': ('data.html#_quarter_turned', 'noisyfast/data.py'),
                                 'noisyfast.data._read_cifar_py': ('data.html#_read_cifar_py', 'noisyfast/data.py'),
                                 'noisyfast.data._read_csv_rows': ('data.html#_read_csv_rows', 'noisyfast/data.py'),
                                 'noisyfast.data._reason': ('data.html#_reason', 'noisyfast/data.py'),

@@ -731,10 +731,14 @@ def _orientation(im:Image.Image) -> int:
     except Exception: return 1 # a damaged EXIF block: the pixels are still good, shown as stored
     return o if o in range(1, 9) else 1
 
+def _quarter_turned(im:Image.Image) -> bool:
+    "Whether viewers turn an opened image a quarter (EXIF orientations 5-8): its shown h and w are swapped"
+    return _orientation(im) >= 5
+
 def shown_hw(im:Image.Image) -> tuple:
-    "(h, w) of an opened image as viewers show it: orientations 5-8 turn it a quarter, swapping h and w"
+    "(h, w) of an opened image as viewers show it"
     w, h = im.size
-    return (w, h) if _orientation(im) >= 5 else (h, w)
+    return (w, h) if _quarter_turned(im) else (h, w)
 
 def upright(im:Image.Image) -> Image.Image:
     "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
@@ -743,7 +747,7 @@ def upright(im:Image.Image) -> Image.Image:
 def _draft(im:Image.Image, hw):
     "A JPEG to be resized to `hw` (shown) is decoded at 1/2, 1/4 or 1/8 scale when that still covers `hw`"
     if hw is None or im.format != 'JPEG': return # the resize drops that detail anyway, at a fraction of the cost
-    h, w = hw if _orientation(im) < 5 else hw[::-1] # stored sizes: a photo turned a quarter swaps them
+    h, w = hw[::-1] if _quarter_turned(im) else hw # as stored
     im.draft(None, (w, h))
 
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:

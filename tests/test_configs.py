@@ -42,9 +42,9 @@ def test_config_data_and_noise(path, archive, tmp_path):
     """The data set loads and the noise settings fit it (a 500-image subset keeps this quick); a template for
     your own folder of photos, on a folder of real images"""
     from reliability_helpers import make_folder
-    small = ['data.max_train=500', 'data.max_test=100']
-    if load_config(path).data.n_labeled: small.append('data.n_labeled=100')
-    if load_config(path).data.name == 'folder':
+    small, shipped = ['data.max_train=500', 'data.max_test=100'], load_config(path)
+    if shipped.data.n_labeled: small.append('data.n_labeled=100')
+    if shipped.data.name == 'folder':
         small.append(f"data.path={make_folder(tmp_path/'photos', n_classes=3, per_class=240)}")
     cfg = load_config(path, small)
     data, noise = make_data(cfg)
