@@ -69,18 +69,17 @@ def cmd_data_check(args):
                                 'them, or set data.skip_bad: true to leave them out of runs')
 
 # %% ../nbs/11_cli.ipynb #d15cf041
-def _size(n:int) -> str: return f'{n / 2**20:,.1f} MiB' if n >= 2**20 else f'{n / 2**10:,.0f} KiB'
-
 def cmd_data_cache(args):
     "List the extracted archives and decoded images in the cache folder, with their sizes; or remove them"
     from noisyfast.data import CACHE_ENV, cache_dir
-    from noisyfast.loaders import cache_entries, clear_cache
+    from noisyfast.loaders import cache_entries, clear_cache, fmt_bytes
     folder = cache_dir()
-    if args.clear: return print(f'removed {_size(clear_cache(folder))} from {folder}')
+    if args.clear: return print(f'removed {fmt_bytes(clear_cache(folder))} from {folder}')
     es = cache_entries(folder)
     print(f'cache folder: {folder} (${CACHE_ENV})' + ('' if es else ': nothing noisyfast made'))
-    for e in es: print(f'  {e.kind:7}  {_size(e.nbytes):>11}  {e.path.name}' + (e.detail and f': {e.detail}'))
-    if es: print(f'total {_size(sum(e.nbytes for e in es))}; `noisyfast data cache --clear` removes it '
+    for e in es: print(f'  {e.kind:7}  {fmt_bytes(e.nbytes):>11}  {e.path.name}' +
+                       (e.detail and f': {e.detail}'))
+    if es: print(f'total {fmt_bytes(sum(e.nbytes for e in es))}; `noisyfast data cache --clear` removes it '
                  '(archives are extracted, images decoded, again when needed)')
 
 # %% ../nbs/11_cli.ipynb #64edf111

@@ -69,8 +69,9 @@ class DataConfig:
     loader: Literal['auto', 'fast', 'fastai'] = setting(
         'auto', 'data pipeline: in-memory fast path or fastai DataBlock; '
         'auto: fast when the decoded set fits')
-    cache: bool = setting(True, 'keep decoded images of built-in file data sets in a memory-mapped file '
-                          'under $NOISYFAST_CACHE (~/.cache/noisyfast), reused by later runs')
+    cache: bool = setting(True, 'keep decoded images (built-in sets; your files while they are unchanged) '
+                          'in memory-mapped files under $NOISYFAST_CACHE (~/.cache/noisyfast), and which of '
+                          'your files read well, for later runs')
     skip_bad: bool = setting(False, 'skip unreadable images (listed in the report) instead of failing')
     classes: Optional[list] = setting(None, 'your own data (folder / csv): the class names, in label order; '
                                       'a label or class folder not in it is an error')

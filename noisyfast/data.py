@@ -4,7 +4,8 @@
 
 # %% ../nbs/01_data.ipynb #b68ef82a
 from __future__ import annotations
-import csv, dataclasses, difflib, gzip, hashlib, os, pickle, shutil, struct, tarfile, time, urllib.request
+import contextlib, csv, dataclasses, difflib, gzip, hashlib, os, pickle, re, shutil, sqlite3, struct, tarfile
+import time, urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,16 +21,17 @@ from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
            'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
            'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
-           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'DataError', 'MissingFile',
-           'archive_dirs', 'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile',
-           'sha256sum', 'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source',
-           'official_order', 'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
-           'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
-           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'open_image',
-           'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck',
-           'check_images', 'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels', 'check_data',
-           'format_check', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
-           'split_data', 'data_info']
+           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'CHECKS_FILE', 'DECODE_VERSION',
+           'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels', 'check_probs',
+           'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract', 'is_image_array',
+           'Source', 'load_digits_source', 'official_order', 'load_cifar10_source', 'load_cifar10n_source',
+           'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source', 'is_image_name', 'file_kinds',
+           'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
+           'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
+           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'KnownImages', 'Split',
+           'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
+           'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -874,6 +876,7 @@ class ImageCheck:
     small: list = field(default_factory=list) # (path, (h, w)) of images under a quarter of the median size
     seconds: float = 0.0
     skipped: bool = False # the bad files were left out of the data (`skip_bad`)
+    reused: int = 0 # files known to read well from an earlier check (`KnownImages`), not decoded again
     notes: list = field(default_factory=list) # what loading noted (files left out, sizes): `check_data`
 
     @property
@@ -887,7 +890,7 @@ class ImageCheck:
         return dict(checked=self.n, unreadable=len(self.bad), skipped=self.skipped,
                     bad=[dict(path=str(p), reason=r) for p, r in self.bad], modes=dict(self.modes),
                     channels=self.channels, min_hw=self.min_hw, max_hw=self.max_hw, n_sizes=self.n_sizes,
-                    seconds=round(self.seconds, 2))
+                    seconds=round(self.seconds, 2), reused=self.reused)
 
 _CHECKED = {} # (path, size, mtime_ns) -> (reason, mode, (h, w)): each file is checked once per process
 
@@ -908,14 +911,32 @@ def _check_one(p) -> tuple:
     _CHECKED[key] = res
     return res
 
+def _file_key(p) -> Optional[tuple]:
+    "(path, size, mtime_ns) of file `p`; None when it cannot be read"
+    try: st = os.stat(p)
+    except OSError: return None
+    return str(p), st.st_size, st.st_mtime_ns
+
 def check_images(paths, # image files
                  n_workers:int=None, # threads (default: up to 8)
+                 *,
+                 known:KnownImages=None, # files that read well in an earlier run: not decoded again
+                 counter:Callable=None, # `counter(n)` makes what is told `k` as each k of the n to decode are
                 ) -> ImageCheck:
     "Open and decode every file of `paths`: which are unreadable and why, and the modes and sizes of the rest"
     t0, paths = time.time(), list(paths)
+    keys = [_file_key(p) for p in paths] if known is not None else [None] * len(paths)
+    old = known.get([k for k in keys if k is not None]) if known is not None else {}
+    res = [(None, *old[k]) if k in old else None for k in keys]
+    todo = [i for i, r in enumerate(res) if r is None]
+    tell = counter(len(todo)) if counter is not None and todo else None
     with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
-        res = list(ex.map(_check_one, paths))
-    chk = ImageCheck(n=len(paths))
+        for i, r in zip(todo, ex.map(_check_one, [paths[i] for i in todo])):
+            res[i] = r
+            if tell is not None: tell(1)
+    if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo
+                                     if keys[i] is not None and res[i][0] is None])
+    chk = ImageCheck(n=len(paths), reused=len(paths) - len(todo))
     sizes = Counter()
     for p, (reason, mode, hw) in zip(paths, res):
         if reason is not None: chk.bad.append((p, reason)); continue
@@ -960,13 +981,15 @@ def verify_images(src:Source, # a loaded data set
                   skip_bad:bool=False, # leave unreadable files out (else: raise a `DataError` listing them)
                   force:bool=False, # check a `trusted` (built-in, checksummed) data set too
                   n_workers:int=None, # threads
+                  known:KnownImages=None, # files that read well in an earlier run (`check_images`)
+                  counter:Callable=None, # makes the progress counter of the files to decode (`check_images`)
                  ) -> Source:
     "Decode every image file of `src` before training; the source without the unreadable files, with `.check`"
     # nothing (more) to do
     if not src.has_files() or (src.trusted and not force) or src.check is not None: return src
     parts = [(n, getattr(src, f'{n}_x'), getattr(src, f'{n}_y')) for n in ('train', 'valid', 'test')]
     parts = [(n, list(x), y) for n, x, y in parts if x is not None]
-    chk = check_images([p for _, x, _ in parts for p in x], n_workers)
+    chk = check_images([p for _, x, _ in parts for p in x], n_workers, known=known, counter=counter)
     notes = list(src.notes)
     notes += size_notes(chk)
     if not chk.bad: return dataclasses.replace(src, check=chk, notes=notes)
@@ -1005,7 +1028,8 @@ def format_check(chk:ImageCheck) -> str:
     "The text of an `ImageCheck`"
     if chk.n == 0: return 'no image files to check (the data set is stored as an array)'
     lines = [f'checked {chk.n:,} image files in {chk.seconds:.1f} s: {chk.n - len(chk.bad):,} readable, '
-             f'{len(chk.bad):,} unreadable']
+             f'{len(chk.bad):,} unreadable' + (f' ({chk.reused:,} unchanged since an earlier check: not '
+                                                'decoded again)' if chk.reused else '')]
     if chk.modes: lines.append('modes: ' + ', '.join(f'{m} {k:,}' for m, k in
                                                      sorted(chk.modes.items(), key=lambda t: -t[1]))
                                + f' (decoded as {chk.channels.upper()} with data.channels: auto)')
@@ -1013,6 +1037,50 @@ def format_check(chk:ImageCheck) -> str:
                                 f'{chk.max_hw[0]}x{chk.max_hw[1]}, {chk.n_sizes:,} different')
     if chk.bad: lines.append(bad_images_message(chk))
     return '\n'.join(lines + [f'note: {n}' for n in chk.notes])
+
+# %% ../nbs/01_data.ipynb #s16c0002
+CHECKS_FILE = 'checked-images.sqlite'
+
+class KnownImages:
+    "Image files that decoded well, by (path, size, modification time), in a SQLite file kept across runs"
+    def __init__(self, path=None): # the SQLite file (default: `checked-images.sqlite` in `cache_dir()`)
+        self.path = Path(path or cache_dir()/CHECKS_FILE)
+
+    def _db(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=60) # runs of a grid may check at the same time
+        db.execute('CREATE TABLE IF NOT EXISTS good (path TEXT, size INTEGER, mtime INTEGER, mode TEXT, '
+                   'h INTEGER, w INTEGER, PRIMARY KEY (path, size, mtime)) WITHOUT ROWID')
+        return db
+
+    def __len__(self) -> int:
+        "How many files it knows (0 when the file cannot be read)"
+        try:
+            with contextlib.closing(self._db()) as db:
+                return db.execute('SELECT count(*) FROM good').fetchone()[0]
+        except (sqlite3.Error, OSError): return 0
+
+    def get(self, keys:list) -> dict: # (path, size, mtime_ns) of files (`_file_key`)
+        "{key: (mode, (h, w))} of the `keys` that decoded well before"
+        want, res = set(keys), {}
+        try:
+            with contextlib.closing(self._db()) as db:
+                for i in range(0, len(keys), 500):
+                    part = [k[0] for k in keys[i:i + 500]]
+                    q = f"SELECT * FROM good WHERE path IN ({','.join('?' * len(part))})"
+                    res.update({(p, s, m): (mode, (h, w)) for p, s, m, mode, h, w in db.execute(q, part)
+                                if (p, s, m) in want})
+        except (sqlite3.Error, OSError): return {} # a cache: without it the files are checked again
+        return res
+
+    def add(self, items:list): # (key, mode, (h, w)) of files that decoded well
+        "Remember files that decoded well"
+        if not items: return
+        try:
+            with contextlib.closing(self._db()) as db, db: # one transaction
+                db.executemany('INSERT OR REPLACE INTO good VALUES (?, ?, ?, ?, ?, ?)',
+                               [(*k, mode, int(hw[0]), int(hw[1])) for k, mode, hw in items])
+        except (sqlite3.Error, OSError): pass # a read-only or full disk: they are checked again next time
 
 # %% ../nbs/01_data.ipynb #55196088
 @dataclass
@@ -1066,7 +1134,7 @@ class Data:
     skipped: list = field(default_factory=list) # unreadable files left out (`data.skip_bad`): {path, reason}
     # 'rgb' / 'gray' when `verify_images` saw every image (for `channels: auto`)
     channels: Optional[str] = None
-    cache_key: Optional[str] = None # names the decoded-image cache of a built-in file set (None: none)
+    cache_key: Optional[str] = None # names the decoded-image cache of a file data set (None: none)
     domain_sizes: dict = field(default_factory=dict) # images per domain ('train', 'test') of the source
     annotators: Optional[object] = None # per-annotator statistics (a DataFrame) of a consensus run
     # the median (h, w) of every image file when `verify_images` saw them: every split is decoded at it
@@ -1204,12 +1272,30 @@ def split_data(src:Source, # the data set
                 skipped, None if chk is None else chk.channels, *_cache_identity(src),
                 image_hw=None if chk is None else chk.median_hw)
 
+# changes when decoding users' files changes their pixels (2: JPEGs decoded at a reduced scale, 2026-11-30)
+DECODE_VERSION = 2
+
+def own_files_key(name:str, descr:str, files:list) -> Optional[str]:
+    "Cache key of users' files: `own-<name>-<the folder>-<every path, size and time>`; None if one is gone"
+    try: sts = [os.stat(p) for p in files]
+    except OSError: return None
+    paths = [os.path.abspath(p) for p in files]
+    try: top = os.path.commonpath(paths)
+    except ValueError: top = '' # (Windows: files on several drives)
+    where = hashlib.sha1(f'{descr}\n{top}'.encode()).hexdigest()[:8] # the data set: one cache file at a time
+    every = hashlib.sha1('\n'.join([f'decoder {DECODE_VERSION}'] + [f'{p}\t{s.st_size}\t{s.st_mtime_ns}'
+                                     for p, s in zip(paths, sts)]).encode()).hexdigest()[:12]
+    return f"own-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{where}-{every}"
+
 def _cache_identity(src:Source):
-    "(cache key, images per domain) of a built-in file data set; (None, {}) for arrays and users' files"
-    if not (src.trusted and src.has_files()): return None, {}
+    "(cache key, images per domain) of a file data set; (None, {}) for arrays"
+    if not src.has_files(): return None, {}
     files = list(src.train_x) + list(src.valid_x if src.valid_x is not None else []) + \
         list(src.test_x if src.test_x is not None else [])
-    h = hashlib.sha1('\n'.join('/'.join(Path(p).parts[-2:]) for p in files).encode()).hexdigest()[:16]
+    names = '\n'.join('/'.join(Path(p).parts[-2:]) for p in files) # built-in: class folder and file name
+    h = hashlib.sha1(names.encode()).hexdigest()[:16] if src.trusted else \
+        own_files_key(src.name, src.descr, files) # a changed, added or removed file: another key
+    if h is None: return None, {}
     sizes = {'train': len(src.train_x) + (len(src.valid_x) if src.valid_x is not None else 0)}
     if src.test_x is not None: sizes['test'] = len(src.test_x)
     return h, sizes # the same files in the same order (cifar10, cifar10n) share one cache

@@ -5,7 +5,7 @@ DataBlock."""
 
 # %% ../nbs/04_loaders.ipynb #9156c32d
 from __future__ import annotations
-import copy, math, os, random, shutil
+import copy, glob, math, os, random, shutil
 from dataclasses import dataclass
 from typing import Optional
 import numpy as np
@@ -21,12 +21,13 @@ from PIL import Image
 from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
 from .config import on_full_disk, temp_path
-from .data import (CACHE_FIX, DataError, cache_dir, Split, load_images, files_shape, is_image_array,
-                            upright)
+from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Split, load_images,
+                            files_shape, is_image_array, upright)
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'ArrayData', 'eval_dl', 'make_dls',
-           'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop', 'UprightImage', 'fastai_dls']
+__all__ = ['AUGMENTS', 'OWN', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes', 'drop_stale',
+           'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop',
+           'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -295,6 +296,26 @@ class DiskImages:
         self.done[pos] = 1
         self.done.flush()
 
+OWN = 'own-' # cache keys of users' files (`noisyfast.data.own_files_key`): space checked, old ones dropped
+
+def fmt_bytes(n:int) -> str:
+    "A size in bytes for people: GiB and MiB to a tenth, else KiB"
+    for e, u in ((30, 'GiB'), (20, 'MiB')):
+        if n >= 2**e: return f'{n / 2**e:,.1f} {u}'
+    return f'{n / 2**10:,.0f} KiB'
+
+def drop_stale(folder, # the decoded-image cache folder
+               key:str, # a users'-files key, `own-<name>-<folder>-<files>`
+              ) -> int:
+    "Remove the decoded images of the same data set with other files (changed, added, removed); bytes freed"
+    if not key.startswith(OWN): return 0
+    part, freed = key.rsplit('-', 1)[0] + '-', 0
+    for f in Path(folder).glob(glob.escape(part) + '*'):
+        if f.suffix in ('.u8', '.done') and not f.name.startswith(key + '-'):
+            try: freed, _ = freed + f.stat().st_blocks * 512, f.unlink()
+            except FileNotFoundError: pass # another process of the run (`--processes`) removed it first
+    return freed
+
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
     def __init__(self,
@@ -311,6 +332,8 @@ class ArrayData:
         self.stores, self.bad, self.disks = {}, [], {}
         self.cache, self.key, self.sizes = cache, key, sizes or {}
         self.decoded = 0 # images decoded from files (not read back from the disk cache), for logs and tests
+        self.notes = [] # what the disk cache did (kept, made room, no room): `decode_images` logs it
+        self.no_room = set() # (domain, shape) of users' files the cache folder has no room for
         self.progress = None # called with each count of images made ready (`decode_images`: how far it is)
 
     def _disk(self, domain, xs, size) -> Optional[DiskImages]:
@@ -319,8 +342,30 @@ class ArrayData:
         shape = files_shape(xs, size, self.channels, self.skip_bad) # the shape `load_images(xs, size)` makes
         d = self.disks.get(domain)
         if d is None or d.shape != shape:
+            if self.key.startswith(OWN) and not self._room(domain, shape): return None
             d = self.disks[domain] = DiskImages(self.cache, self.key, domain, self.sizes[domain], shape)
         return d
+
+    def _room(self, domain, shape) -> bool:
+        "Whether users' files get a disk cache (at most half the free space), once earlier versions are gone"
+        if (domain, shape) in self.no_room: return False
+        stem = f"{self.key}-{domain}-{'x'.join(map(str, shape))}"
+        need = self.sizes[domain] * int(np.prod(shape))
+        if (Path(self.cache)/f'{stem}.u8').exists(): return True
+        freed = drop_stale(self.cache, self.key)
+        if freed: self.notes.append('removed the decoded images of an earlier version of these files from '
+                                    f'the cache ({fmt_bytes(freed)})')
+        Path(self.cache).mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.cache).free
+        if need > free / 2:
+            self.no_room.add((domain, shape))
+            self.notes.append(f'not keeping the decoded {domain} images for later runs: they take '
+                              f'{fmt_bytes(need)} and {self.cache} has {fmt_bytes(free)} free')
+            return False
+        self.notes.append(f'keeping the decoded {domain} images for later runs in {Path(self.cache)/stem}.u8 '
+                          f'({fmt_bytes(need)}): data.cache: false turns this off, `noisyfast data cache '
+                          "--clear` frees the space")
+        return True
 
     def _decode(self, xs, size, pos, domain):
         "uint8 images of files/arrays `xs` at domain positions `pos`: from the disk cache, else decoded"
@@ -446,7 +491,7 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
 class CacheEntry:
     "One thing noisyfast keeps in its cache folder"
     path: Path # the folder of an extracted archive, or the .u8 file of decoded images
-    kind: str # 'archive' or 'images'
+    kind: str # 'archive', 'images' or 'checks' (files known to read well, `KnownImages`)
     nbytes: int # disk space taken (allocated blocks)
     detail: str = '' # e.g. '300 of 50,000 images'
 
@@ -466,6 +511,9 @@ def cache_entries(folder=None) -> list:
         done = int(np.fromfile(flags, np.uint8).sum()) if n else 0
         res.append(CacheEntry(u8, 'images', disk_bytes(u8) + (disk_bytes(flags) if flags.exists() else 0),
                               f'{done:,} of {n:,} images'))
+    if (folder/CHECKS_FILE).is_file():
+        res.append(CacheEntry(folder/CHECKS_FILE, 'checks', disk_bytes(folder/CHECKS_FILE),
+                              f'{len(KnownImages(folder/CHECKS_FILE)):,} image files known to read well'))
     return res
 
 def clear_cache(folder=None) -> int:

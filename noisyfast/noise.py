@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv, difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 import numpy as np
 from .config import NoisyfastError, consensus_annotators
-from .data import Source, Data, DATASETS, check_labels, load_source, split_data, verify_images
+from .data import (Source, Data, DATASETS, KnownImages, check_labels, load_source, split_data,
+                            verify_images)
 
 # %% auto #0
 __all__ = ['MATRIX_TOL', 'NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map',
@@ -350,11 +351,13 @@ def _noise_note(plan, res, seed, valid:NoiseResult) -> str:
 def make_data(cfg, # a run config (`noisyfast.config.Config`)
               *,
               src:Source=None, # an already loaded data set (default: load `cfg.data.name`)
+              counter:Callable=None, # makes the progress counter of the image files to check (`check_images`)
              ) -> tuple[Data, Optional[NoiseResult]]:
     "Load, check, split and add noise: `(Data, NoiseResult or None)`"
     d = cfg.data
     if src is None: src = load_source(d.name, d.path, classes=d.classes, label_columns=d.label_columns)
-    src = verify_images(src, skip_bad=d.skip_bad) # unreadable files: an error, or left out with data.skip_bad
+    # unreadable files: an error, or left out with data.skip_bad; files that read well before: not decoded
+    src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter)
     data = split_data(src, None, valid_pct=d.valid_pct, test_pct=d.test_pct, max_train=d.max_train,
                       max_test=d.max_test, n_labeled=d.n_labeled, labeled_fraction=d.labeled_fraction,
                       coarse_map=d.coarse_map, seed=cfg.seed)

@@ -216,11 +216,15 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
         f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the largest '
         'training size (data.image_size sets it)')
     log(f'decoding {n:,} images{at}')
-    arrays.progress = HowFar(n, log, secs=every)
+    arrays.progress, before = HowFar(n, log, secs=every), arrays.decoded
     try:
         for s in (data.train, data.valid, data.test): arrays.images(s)
     finally: arrays.progress = None
-    log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}')
+    for note in arrays.notes: log(note) # the disk cache: kept, no room, an old version removed
+    arrays.notes.clear()
+    cached = n - (arrays.decoded - before)
+    log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}' +
+        (f' ({cached:,} read back from the cache: decoded by an earlier run)' if cached else ''))
 
 # %% ../nbs/10_pipeline.ipynb #06319aa7
 @no_half_made_folder
@@ -236,8 +240,9 @@ def run(cfg:Config, # a loaded config (`load_config`)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
-    RunLog(cfg.name, echo, quiet=quiet)(_loading_line(cfg)) # on the terminal: no run folder (log.txt) yet
-    data, noise = make_data(cfg)
+    say = RunLog(cfg.name, echo, quiet=quiet) # on the terminal: no run folder (log.txt) yet
+    say(_loading_line(cfg))
+    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'))
     check_run(cfg, data, stages)
     rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
     log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
