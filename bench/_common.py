@@ -70,3 +70,10 @@ def write_results(stem:str, title:str, *, settings:dict, sections:list, notes:li
     obj = dict(title=title, **info, settings=settings, notes=notes, results=data)
     (out/f'{stem}.json').write_text(json.dumps(obj, indent=1, default=str) + '\n')
     return out/f'{stem}.md'
+
+def runs_results(a, title:str, rows:list, cols:list, notes:list) -> list:
+    "A before/after script's end: `rows` as a 'Runs' table in results/{a.out}.md (.json); smoke: printed"
+    if a.smoke: print('\n'.join(notes)); return rows # the script's check: nothing written
+    write_results(a.out, title, settings=vars(a), sections=[('Runs', md_table(rows, cols, fmt=cell))],
+                  notes=notes, data=dict(rows=rows))
+    return rows

@@ -472,6 +472,35 @@ add('jpeg_full_decode', '01_data', '            _draft(im, _hw(size))\n', '',
 add('jpeg_draft_not_turned', '01_data', '    h, w = hw[::-1] if _quarter_turned(im) else hw', '    h, w = hw',
     ['nbs/01_data.ipynb'], "a photo stored turned is drafted at the shown size's width as its height")
 
+add('own_key_ignores_time', '01_data', "[f'{p}\\t{s.st_size}\\t{s.st_mtime_ns}'", "[f'{p}\\t{s.st_size}'",
+    ['nbs/04_loaders.ipynb'],
+    "an edited photo of the same byte size is read back from the cache as its old pixels")
+add('known_remembers_bad', '01_data',
+    '    if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo\n'
+    '                                     if keys[i] is not None and res[i][0] is None])',
+    '    if known is not None: known.add([(keys[i], res[i][1], res[i][2] or (0, 0)) for i in todo\n'
+    '                                     if keys[i] is not None])',
+    ['nbs/01_data.ipynb'], 'an unreadable file, remembered, passes the next run\'s check as readable')
+add('known_counter_counts_all', '01_data',
+    '    tell = counter(len(todo)) if counter is not None and todo else None',
+    '    tell = counter(len(paths)) if counter is not None and paths else None', ['nbs/01_data.ipynb'],
+    'the check\'s progress counts files it will not decode: a wrong time left')
+add('stale_cache_kept', '04_loaders', '    if not key.startswith(OWN): return 0\n', '    return 0\n',
+    ['nbs/04_loaders.ipynb'], 'every edit of a photo folder leaves a full copy of its decoded images behind')
+add('cache_fills_disk', '04_loaders', '        if need > free / 2:\n', '        if False:\n',
+    ['nbs/04_loaders.ipynb'], "users' decoded images kept on disk however little room there is")
+add('run_checks_without_memory', '02_noise', 'known=KnownImages() if d.cache else None', 'known=None',
+    ['nbs/10_pipeline.ipynb'], 'every run checks (decodes) every photo again: a second a HEIC')
+add('run_check_silent', '10_pipeline',
+    "    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'))",
+    '    data, noise = make_data(cfg)', ['nbs/10_pipeline.ipynb'],
+    'a run checking a thousand iPhone photos says nothing for minutes')
+add('data_check_silent', '11_cli',
+    '    chk = check_data(args.name, args.path, download_ok=args.download, counter=counter)',
+    '    chk = check_data(args.name, args.path, download_ok=args.download)',
+    ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
+    '`noisyfast data check` of a thousand iPhone photos silent for minutes')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -18,9 +18,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import cell, write_results
+from _common import runs_results
 from loader_ab import checkout
-from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK = ('import resource, runpy, sys\nsys.argv = ["noisyfast"] + sys.argv[1:]\n'
@@ -95,10 +94,7 @@ def main(argv=None):
              f"memory {b['peak_gib']:.2f} -> {n['peak_gib']:.2f} GiB",
              'the test split is 30 % of a few dozen photos: accuracies differ by chance alone',
              f'{time.time() - t_all:.0f} s in all']
-    if a.smoke: print('\n'.join(notes)); return rows # the script's check: nothing written
-    write_results(a.out, 'A folder of phone photos, before and after decoding at the training size',
-                  settings=vars(a), sections=[('Runs', md_table(rows, cols, fmt=cell))], notes=notes,
-                  data=dict(rows=rows))
-    return rows
+    return runs_results(a, 'A folder of phone photos, before and after decoding at the training size',
+                        rows, cols, notes)
 
 if __name__ == '__main__': main()

@@ -20,10 +20,9 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import cell, write_results
+from _common import runs_results
 from loader_ab import checkout
 from photos import make_photos
-from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,8 +93,8 @@ def main(argv=None):
             ('decode_s', 'decode s'), ('from_cache', 'images from the cache'), ('wall_s', 'whole run s')]
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (h x w as shown; stored turned: JPEG with EXIF 6, HEIC '
              f'with irot and EXIF 6) of 2 CIFAR-10 classes, made in {", ".join(made)}; each run trains '
-             'cpu_net 1 epoch at 32 px (decoded at 85x64); run 2: the same folder with seed 1, the same cache '
-             'folder']
+             'cpu_net 1 epoch at 32 px (decoded at 85x64); run 2: the same folder with seed 1, the same '
+             'cache folder']
     for fmt in a.formats.split(','):
         r = {(x['side'].split()[0], x['run']): x for x in rows if fmt.upper() in x['photos']}
         b, n = r[('before', 2)], r[('after', 2)]
@@ -103,10 +102,7 @@ def main(argv=None):
                      f"{n['load_s'] + n['decode_s']:.1f} s; whole run {b['wall_s']:.0f} s -> "
                      f"{n['wall_s']:.0f} s")
     notes.append(f'{time.time() - t_all:.0f} s in all')
-    if a.smoke: print('\n'.join(notes)); return rows # the script's check: nothing written
-    write_results(a.out, 'A folder of phone photos run twice, before and after remembering what was decoded',
-                  settings=vars(a), sections=[('Runs', md_table(rows, cols, fmt=cell))], notes=notes,
-                  data=dict(rows=rows))
-    return rows
+    title = 'A folder of phone photos run twice, before and after remembering what was decoded'
+    return runs_results(a, title, rows, cols, notes)
 
 if __name__ == '__main__': main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_cli.ipynb #2b58a32a
 from __future__ import annotations
-import argparse, json, os, sys
+import argparse, functools, json, os, sys
 from pathlib import Path
 from .config import (ConfigError, NoisyfastError, FULL_DISK_FIX, config_keys, full_disk_error,
                               load_config, to_dict, Config)
@@ -62,8 +62,9 @@ def cmd_data_info(args):
 # %% ../nbs/11_cli.ipynb #b589262d
 def cmd_data_check(args):
     "Decode every image file of a data set (built-in ones too) and list the unreadable ones"
-    from noisyfast.data import check_data, format_check
-    chk = check_data(args.name, args.path, download_ok=args.download)
+    from noisyfast.data import HowFar, check_data, format_check
+    counter = functools.partial(HowFar, say=print, what='image files checked') # a long check says how far
+    chk = check_data(args.name, args.path, download_ok=args.download, counter=counter)
     print(format_check(chk))
     if chk.bad: raise DataError(f'{len(chk.bad)} unreadable image file(s), listed above: remove or replace '
                                 'them, or set data.skip_bad: true to leave them out of runs')

@@ -21,17 +21,17 @@ from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
            'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
            'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
-           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'CHECKS_FILE', 'DECODE_VERSION',
-           'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels', 'check_probs',
-           'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract', 'is_image_array',
-           'Source', 'load_digits_source', 'official_order', 'load_cifar10_source', 'load_cifar10n_source',
-           'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source', 'is_image_name', 'file_kinds',
-           'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
+           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'PROGRESS_EVERY', 'CHECKS_FILE',
+           'DECODE_VERSION', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels',
+           'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
+           'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
+           'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source', 'is_image_name',
+           'file_kinds', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
            'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
            'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
-           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'KnownImages', 'Split',
-           'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
-           'own_files_key', 'data_info']
+           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar',
+           'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
+           'split_data', 'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -1017,11 +1017,13 @@ def resolve_channels(channels:str, # `data.channels`: auto | rgb | gray
     "The channels to decode a run's images to: `data.channels`, unless it is `auto` and every image was seen"
     return data.channels if channels == 'auto' and data is not None and data.channels else channels
 
-def check_data(name:str, path=None, *, classes:list=None, download_ok:bool=False) -> ImageCheck:
+def check_data(name:str, path=None, *, classes:list=None, download_ok:bool=False,
+               counter:Callable=None, # makes the progress counter of the files to decode (`check_images`)
+              ) -> ImageCheck:
     "Load a data set and decode all its image files (built-in ones too): what `noisyfast data check` prints"
     src = load_source(name, path, download_ok, classes=classes)
     if not src.has_files(): return ImageCheck(notes=list(src.notes))
-    src = verify_images(src, skip_bad=True, force=True)
+    src = verify_images(src, skip_bad=True, force=True, counter=counter)
     return dataclasses.replace(src.check, notes=[n for n in src.notes if not n.startswith('skipped ')])
 
 def format_check(chk:ImageCheck) -> str:
@@ -1037,6 +1039,30 @@ def format_check(chk:ImageCheck) -> str:
                                 f'{chk.max_hw[0]}x{chk.max_hw[1]}, {chk.n_sizes:,} different')
     if chk.bad: lines.append(bad_images_message(chk))
     return '\n'.join(lines + [f'note: {n}' for n in chk.notes])
+
+# %% ../nbs/01_data.ipynb #s16c0005
+def fmt_seconds(s:float) -> str:
+    "Seconds for people: `12.7 s`, `3 min 05 s`, `1 h 02 min`"
+    s = float(s)
+    if s < 59.95: return f'{s:.1f} s'
+    m, sec = divmod(int(round(s)), 60)
+    if m < 60: return f'{m} min {sec:02d} s'
+    return f'{m // 60} h {m % 60:02d} min'
+
+PROGRESS_EVERY = 15. # seconds between the progress lines of a long check or decode of image files
+
+class HowFar:
+    "Counts work as it is done and says how far it is, at most every `secs` seconds: done, rate, time left"
+    def __init__(self, n:int, say, what:str='images decoded', secs:float=None): # (None: `PROGRESS_EVERY`)
+        self.n, self.say, self.what, self.secs = n, say, what, PROGRESS_EVERY if secs is None else secs
+        self.done, self.t0 = 0, time.time()
+        self.last = self.t0
+    def __call__(self, k:int):
+        self.done, now = self.done + k, time.time()
+        if now - self.last < self.secs or self.done >= self.n: return
+        self.last, rate = now, self.done / max(now - self.t0, 1e-9)
+        self.say(f'{self.done:,} of {self.n:,} {self.what} ({rate:,.0f}/s, about '
+                 f'{fmt_seconds((self.n - self.done) / rate)} left)')
 
 # %% ../nbs/01_data.ipynb #s16c0002
 CHECKS_FILE = 'checked-images.sqlite'

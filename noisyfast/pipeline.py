@@ -8,7 +8,7 @@ import copy, dataclasses, functools, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from .config import Config
-from .data import Data, Split
+from .data import Data, HowFar, Split
 from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
@@ -25,7 +25,7 @@ from .track import tracking
 
 # %% auto #0
 __all__ = ['STAGES', 'NO_HELP', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
-           'planned_epochs', 'HowFar', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
+           'planned_epochs', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
            'format_summary', 'finish_run']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
@@ -193,21 +193,8 @@ def _loading_line(cfg:Config) -> str:
      "checked image by image: either can take a minute)")
     return f'loading the {cfg.data.name} data set' + (f' from {cfg.data.path}' if cfg.data.path else '')
 
-class HowFar:
-    "Counts work as it is done and says how far it is, at most every `secs` seconds: done, rate, time left"
-    def __init__(self, n:int, say, what:str='images decoded', secs:float=15.):
-        self.n, self.say, self.what, self.secs = n, say, what, secs
-        self.done, self.t0 = 0, time.time()
-        self.last = self.t0
-    def __call__(self, k:int):
-        self.done, now = self.done + k, time.time()
-        if now - self.last < self.secs or self.done >= self.n: return
-        self.last, rate = now, self.done / max(now - self.t0, 1e-9)
-        self.say(f'{self.done:,} of {self.n:,} {self.what} ({rate:,.0f}/s, about '
-                 f'{fmt_seconds((self.n - self.done) / rate)} left)')
-
 def decode_images(cfg:Config, data:Data, arrays, log, *,
-                  every:float=15.): # seconds between progress lines (a folder of large photos takes minutes)
+                  every:float=None): # seconds between progress lines (default `PROGRESS_EVERY`)
     "Decode the train, valid and test images up front (fast loader), with progress lines and the time it took"
     if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
     t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))

@@ -14,13 +14,13 @@ from fastcore.basics import noop, patch
 import numpy as np, pandas as pd, yaml
 from .config import (Config, NoisyfastError, TEMP_GLOB, atomic_file, atomic_write_text, save_config,
                               to_dict)
-from .data import Data, Split, concat_splits
+from .data import Data, Split, concat_splits, fmt_seconds
 from .distrib import barrier, rank0
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder',
-           'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder', 'fmt_seconds', 'fmt_value',
-           'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
+           'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder', 'fmt_value', 'fold_accuracy_line',
+           'RunLog', 'StageResult', 'Stage', 'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
@@ -330,14 +330,6 @@ def no_half_made_folder(run_fn):
 
 # %% ../nbs/02a_runs.ipynb #71b521a2
 _FRACTION_KEYS = ('acc', 'precision', 'recall', 'f1', 'loss', 'error', 'top5', 'confidence', 'best')
-
-def fmt_seconds(s:float) -> str:
-    "Seconds for people: `12.7 s`, `3 min 05 s`, `1 h 02 min`"
-    s = float(s)
-    if s < 59.95: return f'{s:.1f} s'
-    m, sec = divmod(int(round(s)), 60)
-    if m < 60: return f'{m} min {sec:02d} s'
-    return f'{m // 60} h {m % 60:02d} min'
 
 def fmt_value(key:str, # the metric's name: it says whether a number is seconds, a rate or a count
               v) -> str:

@@ -10,6 +10,7 @@ from PIL import Image
 from reliability_helpers import (no_run_folder, run_config,
                                  assert_user_error, cifar10_source, corrupt, main_inproc, make_csv,
                                  make_folder, noisyfast, real_images, tree_hashes)
+import noisyfast.data as data_module # (`noisyfast` is the console-script helper here)
 from noisyfast.data import (CIFAR10_JPG, DataError, MissingFile, check_images, fetch, load_csv_source,
                             load_folder_source, load_images, load_source, split_data, verify_images)
 from noisyfast.runs import RunFolder
@@ -168,14 +169,17 @@ def test_every_mode_and_size_works(tmp_path):
 
 # ---------------------------------------------------------------- folders
 
-def test_cli_data_check_says_what_it_left_out(pets):
-    "`noisyfast data check` of a folder: the unreadable files, and the notes a run would print"
+def test_cli_data_check_says_what_it_left_out(pets, monkeypatch):
+    """`noisyfast data check` of a folder: the unreadable files, and the notes a run would print; how far it is
+    as it goes (here after every file: progress lines at most every 0 s)"""
     cls = sorted(p for p in pets.iterdir() if p.is_dir())[0]
     corrupt(first(pets), 'truncate')
     (cls/'notes.txt').write_text('mine'); (cls/'IMG_7.MOV').write_bytes(b'x') # a live photo's clip
     Image.new('RGB', (2, 2)).save(cls/'thumb.png')
+    monkeypatch.setattr(data_module, 'PROGRESS_EVERY', 0.)
     rc, out, err, _ = main_inproc('data', 'check', 'folder', '--path', pets)
     assert_user_error(rc, err, '1 unreadable image file(s), listed above')
+    assert out.startswith('1 of 61 image files checked (') and ' left)\n2 of 61 ' in out, out[:300]
     for s in ('checked 61 image files', '1 unreadable', f'{first(pets)}: truncated',
               f'note: 2 file(s) in the class folders of {pets} are not images by their names, left out: '
               '.mov 1, .txt 1\n',
