@@ -500,6 +500,13 @@ add('data_check_silent', '11_cli',
     '    chk = check_data(args.name, args.path, download_ok=args.download)',
     ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
     '`noisyfast data check` of a thousand iPhone photos silent for minutes')
+add('data_check_forgets', '01_data',
+    'src = verify_images(src, skip_bad=True, force=True, known=KnownImages(reuse=False), counter=counter)',
+    'src = verify_images(src, skip_bad=True, force=True, counter=counter)',
+    ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
+    '`noisyfast data check`, then a run: every photo decoded twice')
+add('data_check_reuses', '01_data', '        if not self.reuse: return res\n', '',
+    ['nbs/01_data.ipynb'], '`noisyfast data check` skips files an earlier check found readable: no fresh check')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

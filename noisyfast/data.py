@@ -1023,7 +1023,8 @@ def check_data(name:str, path=None, *, classes:list=None, download_ok:bool=False
     "Load a data set and decode all its image files (built-in ones too): what `noisyfast data check` prints"
     src = load_source(name, path, download_ok, classes=classes)
     if not src.has_files(): return ImageCheck(notes=list(src.notes))
-    src = verify_images(src, skip_bad=True, force=True, counter=counter)
+    # every file decoded; those that read well are remembered, so that the next run need not decode them again
+    src = verify_images(src, skip_bad=True, force=True, known=KnownImages(reuse=False), counter=counter)
     return dataclasses.replace(src.check, notes=[n for n in src.notes if not n.startswith('skipped ')])
 
 def format_check(chk:ImageCheck) -> str:
@@ -1069,8 +1070,9 @@ CHECKS_FILE = 'checked-images.sqlite'
 
 class KnownImages:
     "Image files that decoded well, by (path, size, modification time), in a SQLite file kept across runs"
-    def __init__(self, path=None): # the SQLite file (default: `checked-images.sqlite` in `cache_dir()`)
-        self.path = Path(path or cache_dir()/CHECKS_FILE)
+    def __init__(self, path=None, # the SQLite file (default: `checked-images.sqlite` in `cache_dir()`)
+                 reuse:bool=True): # False: remember, but read nothing back (a check that decodes every file)
+        self.path, self.reuse = Path(path or cache_dir()/CHECKS_FILE), reuse
 
     def _db(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -1089,6 +1091,7 @@ class KnownImages:
     def get(self, keys:list) -> dict: # (path, size, mtime_ns) of files (`_file_key`)
         "{key: (mode, (h, w))} of the `keys` that decoded well before"
         want, res = set(keys), {}
+        if not self.reuse: return res
         try:
             with contextlib.closing(self._db()) as db:
                 for i in range(0, len(keys), 500):

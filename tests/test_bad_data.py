@@ -180,6 +180,9 @@ def test_cli_data_check_says_what_it_left_out(pets, monkeypatch):
     rc, out, err, _ = main_inproc('data', 'check', 'folder', '--path', pets)
     assert_user_error(rc, err, '1 unreadable image file(s), listed above')
     assert out.startswith('1 of 61 image files checked (') and ' left)\n2 of 61 ' in out, out[:300]
+    # the 60 readable files are remembered: a run started next does not decode them again
+    keys = [data_module._file_key(p) for p in pets.rglob('*.*') if p.suffix in ('.jpg', '.png')]
+    assert len(keys) == 61 and len(data_module.KnownImages().get(keys)) == 60, keys
     for s in ('checked 61 image files', '1 unreadable', f'{first(pets)}: truncated',
               f'note: 2 file(s) in the class folders of {pets} are not images by their names, left out: '
               '.mov 1, .txt 1\n',
