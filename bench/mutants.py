@@ -93,7 +93,9 @@ add('noise_remainders_to_first', '02_noise',
 add('symmetric_flips_to_itself', '02_noise', 'yn[order[:k]] = other[:k] + (other[:k] >= c)',
     'yn[order[:k]] = other[:k]', ['nbs/02_noise.ipynb'],
     'symmetric noise can "flip" a label to its own class')
-add('verify_images_dropped', '02_noise', 'src = verify_images(src, skip_bad=d.skip_bad)', 'src = src',
+add('verify_images_dropped', '02_noise',
+    'src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter)',
+    'src = src',
     ['nbs/02_noise.ipynb', 'tests/test_bad_data.py'], 'unreadable images reach training unchecked')
 add('valid_outside_label_budget', '01_data',
     'lab, unl = _keep_labels(whole, n_lab, seed + 5)\n'
@@ -406,8 +408,9 @@ add('checkpoint_read_twice', '15_predict', '                   checkpoint=obj)',
 add('temp_name_not_found', '00_config', "else f'.{p.name}.tmp{pid}')", "else f'{p.name}.part{pid}')",
     ['nbs/00_config.ipynb'], 'a write goes through a temporary name that a resumed run does not look for')
 
-add('decode_progress_silent', '10_pipeline', '    arrays.progress = HowFar(n, log, secs=every)',
-    '    arrays.progress = None', ['nbs/10_pipeline.ipynb'],
+add('decode_progress_silent', '10_pipeline',
+    '    arrays.progress, before = HowFar(n, log, secs=every), arrays.decoded',
+    '    arrays.progress, before = None, arrays.decoded', ['nbs/10_pipeline.ipynb'],
     'a long decode of a folder of photos prints nothing until it ends')
 add('data_check_notes_dropped', '01_data', "    return '\\n'.join(lines + [f'note: {n}' for n in chk.notes])",
     "    return '\\n'.join(lines)", ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
@@ -492,7 +495,8 @@ add('cache_fills_disk', '04_loaders', '        if need > free / 2:\n', '        
 add('run_checks_without_memory', '02_noise', 'known=KnownImages() if d.cache else None', 'known=None',
     ['nbs/10_pipeline.ipynb'], 'every run checks (decodes) every photo again: a second a HEIC')
 add('run_check_silent', '10_pipeline',
-    "    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'))",
+    "    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, "
+    "what='image files checked'))",
     '    data, noise = make_data(cfg)', ['nbs/10_pipeline.ipynb'],
     'a run checking a thousand iPhone photos says nothing for minutes')
 add('data_check_silent', '11_cli',
@@ -506,7 +510,8 @@ add('data_check_forgets', '01_data',
     ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
     '`noisyfast data check`, then a run: every photo decoded twice')
 add('data_check_reuses', '01_data', '        if not self.reuse: return res\n', '',
-    ['nbs/01_data.ipynb'], '`noisyfast data check` skips files an earlier check found readable: no fresh check')
+    ['nbs/01_data.ipynb'],
+    '`noisyfast data check` skips files an earlier check found readable: no fresh check')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -473,6 +473,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.loaders.CacheEntry': ('loaders.html#cacheentry', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.DiskImages': ('loaders.html#diskimages', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.DiskImages.__init__': ('loaders.html#diskimages.__init__', 'noisyfast/loaders.py'),
+                                   'noisyfast.loaders.DiskImages.file': ('loaders.html#diskimages.file', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.DiskImages.write': ('loaders.html#diskimages.write', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.PadCrop': ('loaders.html#padcrop', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.PadCrop.__init__': ('loaders.html#padcrop.__init__', 'noisyfast/loaders.py'),

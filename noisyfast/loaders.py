@@ -278,14 +278,18 @@ class DiskImages:
                  domain:str, # 'train' or 'test'
                  n:int, # images in the domain
                  shape:tuple): # (H, W, C) of one decoded image
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{key}-{domain}-{'x'.join(map(str, shape))}"
-        self.path, self.flags, self.shape = folder/f'{stem}.u8', folder/f'{stem}.done', tuple(shape)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.path, self.shape = self.file(folder, key, domain, shape), tuple(shape)
+        self.flags = self.path.with_suffix('.done')
         _create_zeros(self.path, n * int(np.prod(shape)))
         _create_zeros(self.flags, n)
         self.x = np.memmap(self.path, np.uint8, 'r+', shape=(n, *shape))
         self.done = np.memmap(self.flags, np.uint8, 'r+', shape=(n,))
+
+    @staticmethod
+    def file(folder, key:str, domain:str, shape:tuple) -> Path:
+        "The .u8 file of a domain's images at `shape` (its .done flags beside it)"
+        return Path(folder)/f"{key}-{domain}-{'x'.join(map(str, shape))}.u8"
 
     def write(self, pos:np.ndarray, a:np.ndarray):
         "Store decoded images at positions `pos`; flags are set only after the pixels are on disk"
@@ -312,8 +316,9 @@ def drop_stale(folder, # the decoded-image cache folder
     part, freed = key.rsplit('-', 1)[0] + '-', 0
     for f in Path(folder).glob(glob.escape(part) + '*'):
         if f.suffix in ('.u8', '.done') and not f.name.startswith(key + '-'):
-            try: freed, _ = freed + f.stat().st_blocks * 512, f.unlink()
-            except FileNotFoundError: pass # another process of the run (`--processes`) removed it first
+            try: nbytes = disk_bytes(f); f.unlink()
+            except FileNotFoundError: continue # another process of the run (`--processes`) removed it first
+            freed += nbytes
     return freed
 
 class ArrayData:
@@ -349,9 +354,9 @@ class ArrayData:
     def _room(self, domain, shape) -> bool:
         "Whether users' files get a disk cache (at most half the free space), once earlier versions are gone"
         if (domain, shape) in self.no_room: return False
-        stem = f"{self.key}-{domain}-{'x'.join(map(str, shape))}"
+        path = DiskImages.file(self.cache, self.key, domain, shape)
+        if path.exists(): return True
         need = self.sizes[domain] * int(np.prod(shape))
-        if (Path(self.cache)/f'{stem}.u8').exists(): return True
         freed = drop_stale(self.cache, self.key)
         if freed: self.notes.append('removed the decoded images of an earlier version of these files from '
                                     f'the cache ({fmt_bytes(freed)})')
@@ -362,7 +367,7 @@ class ArrayData:
             self.notes.append(f'not keeping the decoded {domain} images for later runs: they take '
                               f'{fmt_bytes(need)} and {self.cache} has {fmt_bytes(free)} free')
             return False
-        self.notes.append(f'keeping the decoded {domain} images for later runs in {Path(self.cache)/stem}.u8 '
+        self.notes.append(f'keeping the decoded {domain} images for later runs in {path} '
                           f'({fmt_bytes(need)}): data.cache: false turns this off, `noisyfast data cache '
                           "--clear` frees the space")
         return True
