@@ -894,12 +894,8 @@ class ImageCheck:
 
 _CHECKED = {} # (path, size, mtime_ns) -> (reason, mode, (h, w)): each file is checked once per process
 
-def _check_one(p) -> tuple:
-    "(reason or None, mode, (h, w)) of one image file"
-    try:
-        st = os.stat(p)
-        key = (str(p), st.st_size, st.st_mtime_ns)
-    except OSError as e: return _reason(e, p), None, None
+def _check_one(p, key) -> tuple:
+    "(reason or None, mode, (h, w)) of image file `p`, whose `_file_key` is `key` (None: it cannot be read)"
     if key in _CHECKED: return _CHECKED[key]
     try:
         with Image.open(p) as im:
@@ -907,8 +903,8 @@ def _check_one(p) -> tuple:
             if im.format == 'JPEG': im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
         res = (None, mode, hw)
-    except Exception as e: res = (_reason(e, p), None, None)
-    _CHECKED[key] = res
+    except Exception as e: res = (_reason(e, p), None, None) # a missing file: `open` says so
+    if key is not None: _CHECKED[key] = res
     return res
 
 def _file_key(p) -> Optional[tuple]:
@@ -925,13 +921,13 @@ def check_images(paths, # image files
                 ) -> ImageCheck:
     "Open and decode every file of `paths`: which are unreadable and why, and the modes and sizes of the rest"
     t0, paths = time.time(), list(paths)
-    keys = [_file_key(p) for p in paths] if known is not None else [None] * len(paths)
+    keys = [_file_key(p) for p in paths] # one stat a file: the memo's key, and `known`'s
     old = known.get([k for k in keys if k is not None]) if known is not None else {}
     res = [(None, *old[k]) if k in old else None for k in keys]
     todo = [i for i, r in enumerate(res) if r is None]
     tell = counter(len(todo)) if counter is not None and todo else None
     with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
-        for i, r in zip(todo, ex.map(_check_one, [paths[i] for i in todo])):
+        for i, r in zip(todo, ex.map(_check_one, [paths[i] for i in todo], [keys[i] for i in todo])):
             res[i] = r
             if tell is not None: tell(1)
     if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo
