@@ -470,7 +470,7 @@ add('only_final_compared', '10_pipeline',
     ['nbs/10_pipeline.ipynb'],
     'a run ending with divide and learn (or pseudo-labeling) worse than its baseline says nothing')
 
-add('jpeg_full_decode', '01_data', '            _draft(im, _hw(size))\n', '',
+add('jpeg_full_decode', '01_data', '            draft_jpeg(im, _hw(size))\n', '',
     ['nbs/01_data.ipynb'], 'a 12 MP JPEG decoded whole to be shrunk to 448 px (4x the decoding time)')
 add('jpeg_draft_not_turned', '01_data', '    h, w = hw[::-1] if _quarter_turned(im) else hw', '    h, w = hw',
     ['nbs/01_data.ipynb'], "a photo stored turned is drafted at the shown size's width as its height")
@@ -512,6 +512,12 @@ add('data_check_forgets', '01_data',
 add('data_check_reuses', '01_data', '        if not self.reuse: return res\n', '',
     ['nbs/01_data.ipynb'],
     '`noisyfast data check` skips files an earlier check found readable: no fresh check')
+
+add('fastai_loader_full_decode', '04_loaders',
+    '                draft_jpeg(im, cover and (cover, cover))\n', '',
+    ['nbs/04_loaders.ipynb'], "fastai's pipeline decodes a 12 MP JPEG whole in every epoch (4x the decode)")
+add('fastai_loader_cover_size', '04_loaders', 'cover=SHRINK_TO * size),', 'cover=size),',
+    ['nbs/04_loaders.ipynb'], "fastai's pipeline drafts to the training size: half the fast path's detail")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

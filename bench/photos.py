@@ -7,6 +7,11 @@ stage size (`noisyfast.train.decode_size`), by the JPEG decoder at 1/2, 1/4 or 1
 
     python bench/photos.py                        # 2e8a341 (before) vs this checkout, 60 photos
     python bench/photos.py --photos 24 --smoke    # a quick check of the script itself
+    python bench/photos.py --loader fastai --before 07575c9 --out cpu-photos-fastai
+
+`--loader fastai` trains through fastai's DataBlock pipeline (`data.loader: fastai`, what a run takes when the
+decoded images do not fit in memory), which decodes every file in every epoch: since 2026-11-30 a JPEG there
+is decoded at 1/2, 1/4 or 1/8 scale where that covers twice the training size, as on the fast path.
 
 Each side runs `python -m noisyfast run` in its own process with its own package (PYTHONPATH), one after the
 other; peak memory is that process's maximum resident set. Writes results/cpu-photos.md (.json).
@@ -43,7 +48,8 @@ def make_photos(root:Path, n:int, hw=(4032, 3024), seed:int=0) -> Path:
 
 def run_side(tree:Path, cfg:Path) -> dict:
     "Wall time, peak memory, decode line and metrics of one `noisyfast run` of `tree`'s package"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
+    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
+           'NOISYFAST_CACHE': str(cfg.parent/f'cache-{tree.name}')} # its own: no checks of the other side
     t0 = time.time()
     r = subprocess.run([sys.executable, '-c', PEAK, 'run', str(cfg), '--overwrite'], cwd=tree, env=env,
                        capture_output=True, text=True)
@@ -65,6 +71,7 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=64, help='the training size (train.stages.0.size)')
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--smoke', action='store_true', help='small photos (400x300): checks the script only')
+    p.add_argument('--loader', default='fast', choices=('fast', 'fastai'), help='data.loader of both sides')
     p.add_argument('--out', default='cpu-photos', help='results stem under bench/results/')
     a = p.parse_args(argv)
     t_all, hw = time.time(), (400, 300) if a.smoke else (4032, 3024)
@@ -76,7 +83,8 @@ def main(argv=None):
               f'{made:.0f} s')
         cfg = tmp/'photos.yaml'
         cfg.write_text(f'name: photos\noutput_dir: {tmp}/out\nseed: 0\n'
-                       f'data: {{name: folder, path: {tmp}/photos, valid_pct: 0.2, test_pct: 0.3}}\n'
+                       f'data: {{name: folder, path: {tmp}/photos, valid_pct: 0.2, test_pct: 0.3, '
+                       f'loader: {a.loader}}}\n'
                        'model: {arch: cpu_net}\n'
                        f'train: {{stages: [{{size: {a.size}, epochs: {a.epochs}, lr: 0.003}}], bs: 8}}\n'
                        'evaluate: {robustness: false}\n')
@@ -89,7 +97,7 @@ def main(argv=None):
             ('wall_s', 'whole run s'), ('peak_gib', 'peak memory GiB'), ('test_acc', 'test accuracy')]
     b, n = rows
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (h x w as shown; stored turned with EXIF 6), JPEG quality '
-             f'90, {mb:,.0f} MiB; trained at {a.size} px for {a.epochs} epochs (cpu_net, fast loader)',
+             f'90, {mb:,.0f} MiB; trained at {a.size} px for {a.epochs} epochs (cpu_net, {a.loader} loader)',
              f"whole run {b['wall_s']:.0f} s -> {n['wall_s']:.0f} s ({b['wall_s'] / n['wall_s']:.1f}x), peak "
              f"memory {b['peak_gib']:.2f} -> {n['peak_gib']:.2f} GiB",
              'the test split is 30 % of a few dozen photos: accuracies differ by chance alone',

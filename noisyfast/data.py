@@ -27,8 +27,8 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
            'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source', 'is_image_name',
            'file_kinds', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
-           'archive_for_tests', 'shown_hw', 'upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
-           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'archive_for_tests', 'shown_hw', 'upright', 'draft_jpeg', 'open_image', 'image_header', 'decoded_shape',
+           'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
            'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar',
            'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
            'split_data', 'own_files_key', 'data_info']
@@ -746,7 +746,7 @@ def upright(im:Image.Image) -> Image.Image:
     "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
     return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)
 
-def _draft(im:Image.Image, hw):
+def draft_jpeg(im:Image.Image, hw):
     "A JPEG to be resized to `hw` (shown) is decoded at 1/2, 1/4 or 1/8 scale when that still covers `hw`"
     if hw is None or im.format != 'JPEG': return # the resize drops that detail anyway, at a fraction of the cost
     h, w = hw[::-1] if _quarter_turned(im) else hw # as stored
@@ -756,7 +756,7 @@ def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
     "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
     try:
         with Image.open(p) as im:
-            _draft(im, _hw(size))
+            draft_jpeg(im, _hw(size))
             im.load()
             return _to_array(upright(im), mode, _hw(size))
     except Exception as e: # a damaged file can make PIL raise almost anything

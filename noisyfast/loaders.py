@@ -5,7 +5,7 @@ DataBlock."""
 
 # %% ../nbs/04_loaders.ipynb #9156c32d
 from __future__ import annotations
-import copy, glob, math, os, random, shutil
+import copy, functools, glob, math, os, random, shutil
 from dataclasses import dataclass
 from typing import Optional
 import numpy as np
@@ -22,12 +22,12 @@ from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
 from .config import on_full_disk, temp_path
 from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Split, load_images,
-                            files_shape, is_image_array, upright)
+                            draft_jpeg, files_shape, is_image_array, upright)
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'OWN', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes', 'drop_stale',
-           'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'PadCrop',
-           'UprightImage', 'fastai_dls']
+__all__ = ['AUGMENTS', 'OWN', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes',
+           'drop_stale', 'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache',
+           'PadCrop', 'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -544,13 +544,18 @@ class PadCrop(RandTransform):
         a = np.pad(a, ((p, p), (p, p)) + ((0, 0),) * (a.ndim - 2), mode='reflect')
         return type(x).create(np.ascontiguousarray(a[p + dy:p + dy + h, p + dx:p + dx + w]))
 
+SHRINK_TO = 2 # files are decoded at most this many times the largest size a run trains at (short side)
+
 class UprightImage(PILImage):
     "fastai's `PILImage`, opened upright as its EXIF orientation says (as noisyfast's own decoding does)"
     @classmethod
-    def create(cls, fn, **kwargs):
+    def create(cls, fn,
+               cover:int=None, # a JPEG file is decoded at the smallest scale with both sides at least this
+               **kwargs):
         "The image of file `fn` turned upright, else whatever `PILImage.create` makes of `fn`"
         if isinstance(fn, (str, Path)):
             with Image.open(fn) as im:
+                draft_jpeg(im, cover and (cover, cover))
                 im.load()
                 fn = upright(im).convert(kwargs.get('mode', cls._open_args['mode']))
         return super().create(fn, **kwargs)
@@ -560,8 +565,8 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
                device=None) -> DataLoaders:
     "fastai DataBlock loaders over image files"
     import pandas as pd
-    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, IndexSplitter, Resize,
-                                   RandomResizedCrop, Flip, Normalize, imagenet_stats)
+    from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, ColReader, IndexSplitter, Resize,
+                                   RandomResizedCrop, Flip, Normalize, IntToFloatTensor, imagenet_stats)
     if is_image_array(train.x):
         # internal: resolve_loader / check_training refuse it first (TrainError)
         raise ValueError("the fastai loader reads image files; this data set is an array: "
@@ -576,7 +581,10 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     item_tfm = [RandomResizedCrop(size, min_scale=min_scale)] if augment == 'rrc' else [Resize(size)] + pad
     flip = [Flip()] if augment in ('flip', 'crop', 'rrc') else [] # shift: no flip (digits, text)
     batch_tfms = flip + [Normalize.from_stats(*(stats or imagenet_stats))]
-    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
+    # JPEGs decoded at 1/2, 1/4 or 1/8 scale where that covers twice the size: a 12 MP photo 4x faster
+    image = TransformBlock(type_tfms=functools.partial(UprightImage.create, cover=SHRINK_TO * size),
+                           batch_tfms=IntToFloatTensor)
+    dblock = DataBlock(blocks=(image, CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
                        get_y=ColReader('label'),
                        splitter=IndexSplitter(range(len(train), len(items))), item_tfms=item_tfm,
                        batch_tfms=batch_tfms)

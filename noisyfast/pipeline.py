@@ -12,8 +12,9 @@ from .data import Data, HowFar, Split
 from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
+from .loaders import SHRINK_TO
 from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             SHRINK_TO, data_arrays, decode_size, rank_bs, resolve_loader)
+                             data_arrays, decode_size, rank_bs, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost

@@ -26,7 +26,7 @@ from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConf
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array)
-from .loaders import ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
+from .loaders import SHRINK_TO, ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -34,12 +34,11 @@ from .distrib import DDP, barrier, process_rank, rank0, world
 from .track import fit_callbacks
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SHRINK_TO', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch',
-           'check_pretrained_available', 'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model',
-           'create_learner', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs',
-           'history_rows', 'set_progress', 'show_progress', 'decode_size', 'data_arrays', 'memory_budget',
-           'resolve_loader', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'check_training', 'predict',
-           'CountTrainable', 'TrainStage']
+__all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
+           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
+           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
+           'show_progress', 'decode_size', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs',
+           'checkpoint_meta', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -346,7 +345,6 @@ def show_progress() -> bool:
     except ImportError: pass
     return sys.stdout.isatty()
 
-SHRINK_TO = 2 # files are decoded at most this many times the largest size a run trains at (short side)
 
 def decode_size(cfg:Config, data:Data):
     ("The size a run decodes its checked image files to: `data.image_size`, else their median (h, w), shrunk "
