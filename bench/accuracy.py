@@ -28,6 +28,7 @@ from noisyfast.report import md_table
 CONFIGS = ROOT/'configs'
 SEED = None # --seed: the run seed of every cell (default: each config's)
 EXTRA, TAG = [], None # --set / --tag: a variant of the cells (extra overrides), in run folders of its own
+REPORTS = False # --reports: each cell's run writes its report.md (3-8 s of plotting on a small CPU)
 NA_DIVIDE = 'n/a (divide not in this noisyfast)'
 METHODS = ('ce', 'robust', 'prune', 'divide', 'pseudo', 'ceiling')
 ROBUST_LOSS = 'gce'
@@ -171,7 +172,8 @@ def finished(cfg) -> bool:
     "Whether the cell's run folder holds a finished run of this very config (then read back, not re-run)"
     from noisyfast.runs import RunFolder, config_changes
     rf = RunFolder.of(cfg)
-    if not (rf.has('config') and rf.has('report')): return False
+    if not (rf.has('config') and rf.has('metrics')): return False
+    if 'total_seconds' not in rf.read('metrics'): return False # written when a run ends
     return not config_changes(rf.read('config') or {}, cfg)
 
 def cell_fingerprint(cfg) -> str:
@@ -217,7 +219,7 @@ def run_cell(name, method, cfg, log, fresh:bool=False) -> dict:
             metrics, out['reused'] = RunFolder.of(cfg).read('metrics'), True
         else:
             out['folds_from'] = seed_folds(cfg, name, method)
-            metrics = run(cfg, resume=True, progress=False, echo=echo)
+            metrics = run(cfg, resume=True, progress=False, echo=echo, report=REPORTS)
     except Exception as e:
         traceback.print_exc(file=log)
         return dict(out, error=f'{type(e).__name__}: {e}'.splitlines()[0][:300], seconds=time.time() - t0)
@@ -252,7 +254,7 @@ def tables(cells:list, rows:dict, methods:list) -> list:
     cols = ['row'] + list(methods)
     dm = [m for m in methods if m in ('prune', 'divide')]
     out = [('Test accuracy of the last stage (ratio to the ceiling)', md_table(acc, cols, fmt=cell)),
-           ('Seconds per cell (whole run: data, every stage, evaluation, report)',
+           ('Seconds per cell (whole run: data, every stage, evaluation; not the report)',
             md_table(sec, cols, fmt=cell))]
     if dm and any(r[m] for r in det for m in dm): # a cell that flagged labels (not only missing-labels rows)
         out.insert(1, ('Flagged labels: precision / recall against the true labels',
@@ -354,6 +356,8 @@ def main(argv=None):
                    'cell (e.g. divide.threshold=0.7 with --methods divide): a variant; needs --tag and --out')
     p.add_argument('--tag', help='suffix of the run folders of a --set variant, so that they do not replace '
                    "the plain cells' (a divide variant still starts from the row's fold files: fold_source)")
+    p.add_argument('--reports', action='store_true', help="each cell's report.md and plots too (3-8 s a cell "
+                   'on a small CPU; default: none, `noisyfast report RUN_FOLDER` writes one later)')
     p.add_argument('--estimate', action='store_true',
                    help='print the plan and the time estimate, run nothing')
     p.add_argument('--chart', metavar='RESULTS.json',
@@ -362,8 +366,8 @@ def main(argv=None):
     if args.chart:
         chart_again(args.chart)
         return print(f"chart -> {Path(args.chart).with_suffix('.png')}")
-    global SEED, EXTRA, TAG
-    SEED, EXTRA, TAG = args.seed, list(args.set), args.tag
+    global SEED, EXTRA, TAG, REPORTS
+    SEED, EXTRA, TAG, REPORTS = args.seed, list(args.set), args.tag, args.reports
     if EXTRA and not (TAG and args.out): p.error('--set makes a variant: give --tag (its run folders) and '
                                                  '--out (its results file) too')
     scale = 'gpu' if args.smoke else args.scale
@@ -389,7 +393,7 @@ def main(argv=None):
     for name, m, cfg, _, s in cells:
         print(f'  {name:18} {m:8} ' + (NA_DIVIDE if cfg is None else f'~{s / 60:.1f} min'))
     print(f"estimate: ~{est / 60:.0f} min of training at the rows' assumed img/s (plus data loading, "
-          'evaluation and reports)', flush=True)
+          'evaluation' + ' and reports' * REPORTS + ')', flush=True)
     if args.estimate: return
     runs.mkdir(parents=True, exist_ok=True)
     info = dict(date=now(), machine=machine(), versions=versions())

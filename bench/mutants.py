@@ -519,6 +519,16 @@ add('fastai_loader_full_decode', '04_loaders',
 add('fastai_loader_cover_size', '04_loaders', 'cover=SHRINK_TO * size),', 'cover=size),',
     ['nbs/04_loaders.ipynb'], "fastai's pipeline drafts to the training size: half the fast path's detail")
 
+add('report_always_written', '10_pipeline',
+    '    return finish_run(ctx, time.time() - t_start, report=report)',
+    '    return finish_run(ctx, time.time() - t_start)', ['nbs/10_pipeline.ipynb'],
+    '`run(cfg, report=False)` still spends seconds plotting a report nobody asked for')
+add('run_no_report_ignored', '11_cli', 'quiet=args.quiet, report=args.report, **quiet)',
+    'quiet=args.quiet, **quiet)', ['tests/test_cli.py::test_predict_after_a_run_with_divide'],
+    '`noisyfast run --no-report` writes the report anyway')
+add('grid_no_report_ignored', '10a_sweep', 'echo=echo, report=report)', 'echo=echo)',
+    ['tests/test_grid.py'], '`noisyfast grid --no-report` writes a report per run anyway')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

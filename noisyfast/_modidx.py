@@ -619,6 +619,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.pipeline.labels_line': ('pipeline.html#labels_line', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.planned_epochs': ('pipeline.html#planned_epochs', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.run': ('pipeline.html#run', 'noisyfast/pipeline.py'),
+                                    'noisyfast.pipeline.run_report': ('pipeline.html#run_report', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.run_stage': ('pipeline.html#run_stage', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.run_warnings': ('pipeline.html#run_warnings', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.summary_table': ('pipeline.html#summary_table', 'noisyfast/pipeline.py'),

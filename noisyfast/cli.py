@@ -133,18 +133,19 @@ def cmd_run(args):
     if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
         from noisyfast.runs import RunFolder
         RunFolder.of(cfg).check_free() # a folder another run is running: refused before any process starts
-        flags = ['--resume'] * args.resume + ['--overwrite'] * args.overwrite + ['--quiet'] * args.quiet
+        flags = (['--resume'] * args.resume + ['--overwrite'] * args.overwrite + ['--quiet'] * args.quiet +
+                 ['--no-report'] * (not args.report))
         if rc := launch(args.processes, ['run', args.config, *args.overrides, *flags]): raise SystemExit(rc)
         return
     init_processes() # under torchrun / accelerate launch: join the group
     quiet = dict(echo=lambda *a: None, progress=False) if process_rank() > 0 else {}
-    run(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, **quiet)
+    run(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, report=args.report, **quiet)
     end_processes()
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
     from noisyfast.sweep import grid
-    grid(args.config, args.set, args.overrides, overwrite=args.overwrite)
+    grid(args.config, args.set, args.overrides, overwrite=args.overwrite, report=args.report)
 
 # %% ../nbs/11_cli.ipynb #e4ba1a40
 def cmd_report(args):
@@ -258,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--overwrite', action='store_true', help='delete an existing run folder first')
     r.add_argument('--quiet', action='store_true', help="print only warnings, errors and the report's path "
                    '(every line still goes to the run folder\'s log.txt)')
+    r.add_argument('--no-report', dest='report', action='store_false',
+                   help='no report.md and plots at the end (`noisyfast report FOLDER` writes them later)')
     r.add_argument('--processes', type=int, default=1, metavar='N',
                    help='train with N processes on this machine (one per GPU; gloo on CPU)')
     r.set_defaults(func=cmd_run)
@@ -274,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument('--set', action='append', default=[], metavar='KEY=V1,V2',
                     help='values to sweep (repeat)')
     gr.add_argument('--overwrite', action='store_true', help='start every run again')
+    gr.add_argument('--no-report', dest='report', action='store_false',
+                    help="no report.md per run: results.md compares them (`noisyfast report` writes one)")
     gr.set_defaults(func=cmd_grid)
     rp = sub.add_parser('report',
                         help='write a run\'s report.md; with several runs, print a comparison table')

@@ -27,7 +27,7 @@ from .track import tracking
 # %% auto #0
 __all__ = ['STAGES', 'NO_HELP', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
            'planned_epochs', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
-           'format_summary', 'finish_run']
+           'format_summary', 'finish_run', 'run_report']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -225,6 +225,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         stages:list=None, # the stages, in order (default `STAGES`)
         quiet:bool=False, # on the terminal only warnings and the report's path (log.txt has every line)
         callbacks:list=None, # fastai callbacks for every training of the run (a class: one per training)
+        report:bool=True, # write report.md and its plots (False: `noisyfast report FOLDER` writes them later)
        ) -> dict:
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
@@ -248,7 +249,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
             if st.name in rf.done: st.restore(ctx)
             else: log(log.overall()); run_stage(st, ctx)
             if st.name in rf.state['weights']: ctx.last = st.name
-    return finish_run(ctx, time.time() - t_start)
+    return finish_run(ctx, time.time() - t_start, report=report)
 
 # %% ../nbs/10_pipeline.ipynb #aebbf0a9
 def whose_test_labels(clean:bool) -> str:
@@ -296,8 +297,8 @@ def format_summary(tbl:pd.DataFrame) -> str:
     return tbl.apply(lambda col: [fmt_value(col.name, v) for v in col]).to_string() if len(tbl) else ''
 
 # %% ../nbs/10_pipeline.ipynb #be1b8bbb
-def finish_run(ctx:RunContext, seconds:float) -> dict:
-    "Test predictions of the last model, total time, the summary and the report; returns the metrics"
+def finish_run(ctx:RunContext, seconds:float, *, report:bool=True) -> dict:
+    "Test predictions of the last model, total time, the summary and (if asked) the report; the metrics"
     rf, data, metrics = ctx.run, ctx.data, ctx.run.metrics
     if ctx.last is not None:
         tp = rf.read('test_probs', ctx.last)
@@ -317,7 +318,17 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
     if len(tbl): ctx.log(f'\n{ctx.cfg.name}: summary (test accuracy on {whose_test_labels(data.true_known)}; '
                          f'{labels_line(data.summary())})\n' + format_summary(tbl) +
                          ''.join(f'\n{e}' for e in extra if e), prefix=False)
-    t0 = time.time()
+    rep = run_report(ctx) if report else None
+    if ctx.last is not None: # what a user does next with the model
+        ctx.say(f'to classify new images with the {ctx.last} model: noisyfast predict {rf.path} IMAGES...')
+    old = ' (the report.md there is from before this run went on)' * rf.has('report')
+    ctx.log(f'report: {rep}' if rep else f'report: not written (asked not to): `noisyfast report {rf.path}` '
+            f'writes it{old}', terminal=True, prefix=False) # even when quiet
+    return metrics
+
+def run_report(ctx:RunContext) -> Path:
+    "Write a finished run's report.md and plots, saying how long it took; its path"
+    t0, rf = time.time(), ctx.run
     ctx.say('writing report.md and its plots')
     try:
         with solo(): rep = write_report(rf.path) # rank 0 alone: its writes wait for no other process
@@ -326,7 +337,4 @@ def finish_run(ctx:RunContext, seconds:float) -> dict:
                        f'the report could not be written ({type(e).__name__}: {e}); fix that, then rebuild '
                        f'it with `noisyfast report {rf.path}`') from e
     ctx.say(f'report written in {fmt_seconds(time.time() - t0)}')
-    if ctx.last is not None: # what a user does next with the model
-        ctx.say(f'to classify new images with the {ctx.last} model: noisyfast predict {rf.path} IMAGES...')
-    ctx.log(f'report: {rep}', terminal=True, prefix=False) # even when quiet
-    return metrics
+    return rep

@@ -56,7 +56,9 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
 def grid(config, # a YAML config file
          sets:list, # `key=v1,v2` strings
          overrides:list=None, # `key=value` strings applied to every run
-         *, overwrite:bool=False, progress:bool=None, echo=print) -> pd.DataFrame:
+         *, overwrite:bool=False, progress:bool=None, echo=print,
+         report:bool=True, # a report.md per run (False: only results.md, which compares them)
+        ) -> pd.DataFrame:
     "Run the cross product of `sets`; write results.csv and results.md"
     space = parse_sets(sets)
     if not space: raise ConfigError('grid needs at least one --set key=v1,v2')
@@ -77,7 +79,7 @@ def grid(config, # a YAML config file
     rows = []
     for i, (cfg, c) in enumerate(zip(cfgs, combos)):
         echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
-        m = run(cfg, resume=not overwrite, overwrite=overwrite, progress=progress, echo=echo)
+        m = run(cfg, resume=not overwrite, overwrite=overwrite, progress=progress, echo=echo, report=report)
         last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)
         row = dict(zip(space, c), run=cfg.name, stage=last,
                    test_acc=m[last]['test_accuracy'] if last else None,

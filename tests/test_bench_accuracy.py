@@ -37,6 +37,15 @@ def test_smoke_runs_every_cell(tmp_path, archive):
         want_stage = dict(ce='train', robust='train', ceiling='train', prune='final', pseudo='pseudo')
         if m in want_stage: assert stage == want_stage[m], (k, m, stage)
         if m == 'prune': assert 'detection' in metrics['clean'] or k.startswith('cifar10-4000'), (k, metrics)
+        assert not (Path(c['run'])/'report.md').exists() # no report per cell without --reports
+    # a cell is read back, not run again, when its run folder holds a finished run of its config
+    cfg, _ = bench.cell_config('cifar10n-worst', bench.scale_rows('gpu', True)['cifar10n-worst'], 'ce',
+                               runs.resolve())
+    assert bench.finished(cfg)
+    mf = Path(cells[('cifar10n-worst', 'ce')]['run'])/'metrics.json'
+    m = json.loads(mf.read_text()); del m['total_seconds'] # as a run killed before its end leaves it
+    mf.write_text(json.dumps(m))
+    assert not bench.finished(cfg)
     ovr = lambda k, m: cells[(k, m)]['overrides']
     assert 'train.loss=gce' in ovr('cifar10-sym50', 'robust')
     assert 'noise.kind=none' in ovr('cifar10-sym50', 'ceiling')

@@ -83,8 +83,9 @@ def test_predict_after_a_run_with_divide(tmp_path):
                  'train: {stages: [{size: 16, epochs: 2, lr: 0.01}], bs: 64}\n'
                  'clean: {enabled: true, folds: 2, epochs: 1}\ndivide: {enabled: true, epochs: 2}\n'
                  'evaluate: {robustness: false}\n')
-    r = noisyfast('run', str(f), '--quiet')
+    r = noisyfast('run', str(f), '--quiet', '--no-report') # predict needs no report
     assert r.returncode == 0, r.stderr
+    assert not (tmp_path/'d'/'report.md').exists() and '`noisyfast report ' in r.stdout, r.stdout
     data, _ = make_data(load_config(f))
     for i, (x, y) in enumerate(zip(data.test.x, data.test.y)):
         p = tmp_path/'new'/data.vocab[y]/f'{i}.png'

@@ -26,7 +26,7 @@ def sweep(tmp_path_factory):
         noise=dict(kind='symmetric', rate=0.2), model=dict(arch='test_resnet'),
         train=dict(stages=[dict(size=16, epochs=2, lr=0.01)], bs=64, augment='shift'),
         final=dict(enabled=True), evaluate=dict(robustness=False))))
-    return cfg, tmp/'sweep-grid', grid(cfg)
+    return cfg, tmp/'sweep-grid', grid(cfg, '--no-report') # results.md compares them: no report per run
 
 def test_grid_writes_one_run_per_combination(sweep):
     cfg, gdir, out = sweep
@@ -41,6 +41,8 @@ def test_grid_writes_one_run_per_combination(sweep):
         truth = rf.read('predictions')
         acc = (truth.label == truth.predicted).mean() # the table's number is the run's own test accuracy
         assert abs(res.set_index('run').loc[run, 'test_acc'] - acc) < 1e-9
+        assert not rf.has('report') and not rf.file('plots').exists() # --no-report
+        assert f'report: not written (asked not to): `noisyfast report {rf.path}` writes it' in out, out
     md = (gdir/'results.md').read_text()
     assert '![test accuracy vs label noise](accuracy_vs_noise.png)' in md
     assert (gdir/'accuracy_vs_noise.png').stat().st_size > 10_000
@@ -54,3 +56,6 @@ def test_grid_resumes_finished_runs_without_training_again(sweep):
     assert weights and {p: p.stat().st_mtime_ns for p in sorted(gdir.rglob('*.pth'))} == before
     assert ' train: ' not in out and ' final: ' not in out
     assert len(pd.read_csv(gdir/'results.csv')) == len(RATES)
+    for run in pd.read_csv(gdir/'results.csv').run: # without --no-report this time: each run's report
+        assert f"**{RunFolder(gdir/run).read('metrics')['final']['test_accuracy']:.4f}**" in \
+            RunFolder(gdir/run).read('report')
