@@ -529,6 +529,11 @@ add('run_no_report_ignored', '11_cli', 'quiet=args.quiet, report=args.report, **
 add('grid_no_report_ignored', '10a_sweep', 'echo=echo, report=report)', 'echo=echo)',
     ['tests/test_grid.py'], '`noisyfast grid --no-report` writes a report per run anyway')
 
+add('mpo_decoded_whole', '01_data', "JPEG_FORMATS = ('JPEG', 'MPO')", "JPEG_FORMATS = ('JPEG',)",
+    ['nbs/01_data.ipynb'], "a phone's MPO photo (a JPEG with a depth map after it) checked and decoded whole")
+add('mpo_not_an_image', '01_data', "'.heif', '.mpo'}", "'.heif'}", ['nbs/01_data.ipynb'],
+    "a stereo camera's .MPO photos left out as not images")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

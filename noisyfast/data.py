@@ -21,17 +21,17 @@ from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
            'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
            'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
-           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'PROGRESS_EVERY', 'CHECKS_FILE',
-           'DECODE_VERSION', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array', 'check_labels',
-           'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download', 'fetch', 'extract',
-           'is_image_array', 'Source', 'load_digits_source', 'official_order', 'load_cifar10_source',
-           'load_cifar10n_source', 'load_imagenette_source', 'read_idx', 'load_fashion_mnist_source', 'is_image_name',
-           'file_kinds', 'load_folder_source', 'load_csv_source', 'DataSetSpec', 'load_source', 'find_archive_dir',
-           'archive_for_tests', 'shown_hw', 'upright', 'draft_jpeg', 'open_image', 'image_header', 'decoded_shape',
-           'median_hw', 'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
-           'size_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar',
-           'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
-           'split_data', 'own_files_key', 'data_info']
+           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'JPEG_FORMATS', 'PROGRESS_EVERY',
+           'CHECKS_FILE', 'DECODE_VERSION', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array',
+           'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download',
+           'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
+           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
+           'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
+           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'draft_jpeg',
+           'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images',
+           'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels',
+           'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data',
+           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -422,7 +422,7 @@ def load_fashion_mnist_source(path=None, download_ok=True) -> Source:
 # %% ../nbs/01_data.ipynb #c64b4560
 pillow_heif.register_heif_opener() # PIL opens iPhone photos (HEIC/HEIF), turned as their `irot`/`imir` say
 IMAGE_EXTS = {'.jpg', '.jpeg', '.jfif', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.avif', '.heic',
-              '.heif'}
+              '.heif', '.mpo'}
 NOT_CLASSES = ('__MACOSX',) # folders zip tools put beside the class folders (macOS metadata): never a class
 
 def is_image_name(p:Path) -> bool:
@@ -746,11 +746,13 @@ def upright(im:Image.Image) -> Image.Image:
     "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
     return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)
 
+JPEG_FORMATS = ('JPEG', 'MPO') # PIL's names for JPEG-coded files; MPO: a JPEG with more pictures after it
+
 def draft_jpeg(im:Image.Image, hw):
     "A JPEG to be resized to `hw` (shown) is decoded at 1/2, 1/4 or 1/8 scale when that still covers `hw`"
-    if hw is None or im.format != 'JPEG': return # the resize drops that detail anyway, at a fraction of the cost
+    if hw is None or im.format not in JPEG_FORMATS: return
     h, w = hw[::-1] if _quarter_turned(im) else hw # as stored
-    im.draft(None, (w, h))
+    im.draft(None, (w, h)) # the resize drops that detail anyway, at a fraction of the cost
 
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
     "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
@@ -900,7 +902,7 @@ def _check_one(p, key) -> tuple:
     try:
         with Image.open(p) as im:
             mode, hw = im.mode, shown_hw(im)
-            if im.format == 'JPEG': im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+            if im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
         res = (None, mode, hw)
     except Exception as e: res = (_reason(e, p), None, None) # a missing file: `open` says so
