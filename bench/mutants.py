@@ -435,8 +435,8 @@ IPHONE = 'tests/test_bad_data.py::test_folder_of_iphone_photos'
 add('heic_opener_not_registered', '01_data', 'pillow_heif.register_heif_opener() # PIL opens iPhone photos',
     'pass # PIL opens iPhone photos', [IPHONE],
     'pillow-heif installed but never registered with PIL: every iPhone photo unreadable')
-add('heic_not_an_image_name', '01_data', "'.webp', '.avif', '.heic',\n              '.heif'}",
-    "'.webp', '.avif'}", [IPHONE],
+add('heic_not_an_image_name', '01_data', "'.webp', '.avif', '.heic',\n              '.heif', '.mpo'}",
+    "'.webp', '.avif', '.mpo'}", [IPHONE],
     'a folder of iPhone photos is "not images by their names" (as before 2026-11-30)')
 add('heic_turned_twice', '01_data',
     '    return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)',
