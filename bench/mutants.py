@@ -514,7 +514,7 @@ add('data_check_reuses', '01_data', '        if not self.reuse: return res\n', '
     '`noisyfast data check` skips files an earlier check found readable: no fresh check')
 
 add('fastai_loader_full_decode', '04_loaders',
-    '                draft_jpeg(im, cover and (cover, cover))\n', '',
+    '                draft_jpeg(im, (cover, cover) if cover else None)\n', '',
     ['nbs/04_loaders.ipynb'], "fastai's pipeline decodes a 12 MP JPEG whole in every epoch (4x the decode)")
 add('fastai_loader_cover_size', '04_loaders', 'cover=SHRINK_TO * size),', 'cover=size),',
     ['nbs/04_loaders.ipynb'], "fastai's pipeline drafts to the training size: half the fast path's detail")

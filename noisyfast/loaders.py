@@ -555,7 +555,7 @@ class UprightImage(PILImage):
         "The image of file `fn` turned upright, else whatever `PILImage.create` makes of `fn`"
         if isinstance(fn, (str, Path)):
             with Image.open(fn) as im:
-                draft_jpeg(im, cover and (cover, cover))
+                draft_jpeg(im, (cover, cover) if cover else None)
                 im.load()
                 fn = upright(im).convert(kwargs.get('mode', cls._open_args['mode']))
         return super().create(fn, **kwargs)
