@@ -366,8 +366,9 @@ add('exif_ignored', '01_data', '    return im if _orientation(im) == 1 else Imag
 add('exif_size_as_stored', '01_data', '    return (w, h) if _quarter_turned(im) else (h, w)',
     '    return (h, w)', ['nbs/01_data.ipynb', TURNED],
     "a photo stored turned a quarter is sized by its stored height and width, not the shown ones")
-add('exif_fastai_loader', '04_loaders', '                fn = upright(im).convert(',
-    '                fn = im.convert(', ['nbs/04_loaders.ipynb'],
+add('exif_fastai_loader', '04_loaders',
+    '            im = open_upright(fn, (cover, cover) if cover else None)\n',
+    '            im = Image.open(fn)\n', ['nbs/04_loaders.ipynb'],
     "the fastai DataBlock loader decodes photos as stored, not turned upright")
 
 LOCKED = 'tests/test_nothing_lost.py::test_a_running_run_is_neither_overwritten_nor_resumed'
@@ -470,7 +471,7 @@ add('only_final_compared', '10_pipeline',
     ['nbs/10_pipeline.ipynb'],
     'a run ending with divide and learn (or pseudo-labeling) worse than its baseline says nothing')
 
-add('jpeg_full_decode', '01_data', '            draft_jpeg(im, _hw(size))\n', '',
+add('jpeg_full_decode', '01_data', '        draft_jpeg(im, hw)\n', '',
     ['nbs/01_data.ipynb'], 'a 12 MP JPEG decoded whole to be shrunk to 448 px (4x the decoding time)')
 add('jpeg_draft_not_turned', '01_data', '    h, w = hw[::-1] if _quarter_turned(im) else hw', '    h, w = hw',
     ['nbs/01_data.ipynb'], "a photo stored turned is drafted at the shown size's width as its height")
@@ -514,7 +515,7 @@ add('data_check_reuses', '01_data', '        if not self.reuse: return res\n', '
     '`noisyfast data check` skips files an earlier check found readable: no fresh check')
 
 add('fastai_loader_full_decode', '04_loaders',
-    '                draft_jpeg(im, (cover, cover) if cover else None)\n', '',
+    'open_upright(fn, (cover, cover) if cover else None)', 'open_upright(fn)',
     ['nbs/04_loaders.ipynb'], "fastai's pipeline decodes a 12 MP JPEG whole in every epoch (4x the decode)")
 add('fastai_loader_cover_size', '04_loaders', 'cover=SHRINK_TO * size),', 'cover=size),',
     ['nbs/04_loaders.ipynb'], "fastai's pipeline drafts to the training size: half the fast path's detail")

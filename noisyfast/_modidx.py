@@ -256,6 +256,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data.native_size': ('data.html#native_size', 'noisyfast/data.py'),
                                 'noisyfast.data.official_order': ('data.html#official_order', 'noisyfast/data.py'),
                                 'noisyfast.data.open_image': ('data.html#open_image', 'noisyfast/data.py'),
+                                'noisyfast.data.open_upright': ('data.html#open_upright', 'noisyfast/data.py'),
                                 'noisyfast.data.own_files_key': ('data.html#own_files_key', 'noisyfast/data.py'),
                                 'noisyfast.data.read_coarse_map': ('data.html#read_coarse_map', 'noisyfast/data.py'),
                                 'noisyfast.data.read_idx': ('data.html#read_idx', 'noisyfast/data.py'),

@@ -28,10 +28,11 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
            'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'draft_jpeg',
-           'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape', 'load_images',
-           'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images', 'resolve_channels',
-           'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data',
-           'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data', 'own_files_key', 'data_info']
+           'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape',
+           'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images',
+           'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split',
+           'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
+           'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -754,13 +755,16 @@ def draft_jpeg(im:Image.Image, hw):
     h, w = hw[::-1] if _quarter_turned(im) else hw # as stored
     im.draft(None, (w, h)) # the resize drops that detail anyway, at a fraction of the cost
 
+def open_upright(p, hw=None) -> Image.Image:
+    "Image file `p` decoded (a JPEG at the reduced scale that still covers `hw`, shown) and turned upright"
+    with Image.open(p) as im:
+        draft_jpeg(im, hw)
+        im.load()
+        return upright(im)
+
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
     "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
-    try:
-        with Image.open(p) as im:
-            draft_jpeg(im, _hw(size))
-            im.load()
-            return _to_array(upright(im), mode, _hw(size))
+    try: return _to_array(open_upright(p, _hw(size)), mode, _hw(size))
     except Exception as e: # a damaged file can make PIL raise almost anything
         raise _bad_image(p, _reason(e, p)) from None
 

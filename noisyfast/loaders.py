@@ -22,7 +22,7 @@ from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
 from .config import on_full_disk, temp_path
 from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Split, load_images,
-                            draft_jpeg, files_shape, is_image_array, upright)
+                            files_shape, is_image_array, open_upright, upright)
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes',
@@ -554,10 +554,8 @@ class UprightImage(PILImage):
                **kwargs):
         "The image of file `fn` turned upright, else whatever `PILImage.create` makes of `fn`"
         if isinstance(fn, (str, Path)):
-            with Image.open(fn) as im:
-                draft_jpeg(im, (cover, cover) if cover else None)
-                im.load()
-                fn = upright(im).convert(kwargs.get('mode', cls._open_args['mode']))
+            im = open_upright(fn, (cover, cover) if cover else None)
+            fn = im.convert(kwargs.get('mode', cls._open_args['mode']))
         return super().create(fn, **kwargs)
 
 def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64, augment:str='flip',

@@ -321,9 +321,9 @@ def finish_run(ctx:RunContext, seconds:float, *, report:bool=True) -> dict:
     rep = run_report(ctx) if report else None
     if ctx.last is not None: # what a user does next with the model
         ctx.say(f'to classify new images with the {ctx.last} model: noisyfast predict {rf.path} IMAGES...')
-    old = ' (the report.md there is from before this run went on)' * rf.has('report')
-    ctx.log(f'report: {rep}' if rep else f'report: not written (asked not to): `noisyfast report {rf.path}` '
-            f'writes it{old}', terminal=True, prefix=False) # even when quiet
+    said = rep or (f'not written (asked not to): `noisyfast report {rf.path}` writes it' +
+                   ' (the report.md there is from before this run went on)' * rf.has('report'))
+    ctx.log(f'report: {said}', terminal=True, prefix=False) # even when quiet
     return metrics
 
 def run_report(ctx:RunContext) -> Path:
