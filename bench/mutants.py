@@ -535,6 +535,18 @@ add('mpo_decoded_whole', '01_data', "JPEG_FORMATS = ('JPEG', 'MPO')", "JPEG_FORM
 add('mpo_not_an_image', '01_data', "'.heif', '.mpo'}", "'.heif'}", ['nbs/01_data.ipynb'],
     "a stereo camera's .MPO photos left out as not images")
 
+add('fastai_loader_16bit_white', '04_loaders', """            fn = to_mode(open_upright(fn, (cover, cover) if cover else None),
+                         kwargs.get('mode', cls._open_args['mode']))""",
+    """            fn = open_upright(fn, (cover, cover) if cover else None).convert(
+                         kwargs.get('mode', cls._open_args['mode']))""",
+    ['nbs/04_loaders.ipynb'], "fastai's pipeline trains on 16-bit scans clipped to white")
+add('predict_pil_16bit_white', '04_loaders', "o = np.asarray(to_mode(upright(o), 'L' if",
+    "o = np.asarray(upright(o).convert('L' if", ['nbs/04_loaders.ipynb'],
+    'a 16-bit PIL image to predict is seen clipped to white, its file as trained')
+add('to_mode_clips', '01_data', "    if im.mode in _WIDE_MODES: # PIL's own convert clips",
+    "    if False: # PIL's own convert clips", ['nbs/01_data.ipynb'],
+    '16-bit grayscale scans decoded clipped to white')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -266,6 +266,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data.size_notes': ('data.html#size_notes', 'noisyfast/data.py'),
                                 'noisyfast.data.split_data': ('data.html#split_data', 'noisyfast/data.py'),
                                 'noisyfast.data.stratified_take': ('data.html#stratified_take', 'noisyfast/data.py'),
+                                'noisyfast.data.to_mode': ('data.html#to_mode', 'noisyfast/data.py'),
                                 'noisyfast.data.upright': ('data.html#upright', 'noisyfast/data.py'),
                                 'noisyfast.data.verify': ('data.html#verify', 'noisyfast/data.py'),
                                 'noisyfast.data.verify_images': ('data.html#verify_images', 'noisyfast/data.py')},

@@ -27,11 +27,11 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
            'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
-           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'shown_hw', 'upright', 'draft_jpeg',
-           'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size', 'files_shape',
-           'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes', 'verify_images',
-           'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split',
-           'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
+           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'to_mode', 'shown_hw', 'upright',
+           'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
+           'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
+           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages',
+           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
            'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
@@ -716,12 +716,16 @@ def _bad_image(p, reason:str) -> DataError:
 def _hw(size): return None if size is None else (
     (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size))
 
-def _to_array(im:Image.Image, mode:str, hw=None) -> np.ndarray:
-    "A loaded PIL image as uint8 H×W×C in `mode` ('RGB' or 'L'), resized to `hw`"
-    if im.mode in _WIDE_MODES: # 16/32-bit integer grayscale: keep the top 8 bits
+def to_mode(im:Image.Image, mode:str) -> Image.Image:
+    "`im` in `mode` ('RGB' or 'L'); 16/32-bit integer grayscale keeps its top 8 bits"
+    if im.mode in _WIDE_MODES: # PIL's own convert clips every value over 255: mostly white
         im = Image.fromarray((np.asarray(im).astype(np.int64) >> 8).clip(0, 255).astype(np.uint8))
     elif im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
-    im = im.convert(mode)
+    return im.convert(mode)
+
+def _to_array(im:Image.Image, mode:str, hw=None) -> np.ndarray:
+    "A loaded PIL image as uint8 H×W×C in `mode` ('RGB' or 'L'), resized to `hw`"
+    im = to_mode(im, mode)
     if hw is not None and im.size != (hw[1], hw[0]): im = im.resize((hw[1], hw[0]), Image.BILINEAR)
     a = np.asarray(im, dtype=np.uint8)
     return a[..., None] if a.ndim == 2 else a

@@ -22,7 +22,7 @@ from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
 from .config import on_full_disk, temp_path
 from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Split, load_images,
-                            files_shape, is_image_array, open_upright, upright)
+                            files_shape, is_image_array, open_upright, to_mode, upright)
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes',
@@ -217,7 +217,7 @@ def __iter__(self):
 # %% ../nbs/04_loaders.ipynb #a1e1d4bf
 def _decode_item(o, hw:tuple, channels:str) -> np.ndarray:
     "One image to predict (file path, PIL image, or H×W[×C] uint8 array) as uint8 H×W×C of size `hw`"
-    if isinstance(o, Image.Image): o = np.asarray(upright(o).convert('L' if channels == 'gray' else 'RGB'))
+    if isinstance(o, Image.Image): o = np.asarray(to_mode(upright(o), 'L' if channels == 'gray' else 'RGB'))
     if isinstance(o, (np.ndarray, torch.Tensor)):
         a = np.asarray(o, dtype=np.uint8)
         return load_images((a[..., None] if a.ndim == 2 else a)[None], hw, channels)[0][0]
@@ -554,8 +554,8 @@ class UprightImage(PILImage):
                **kwargs):
         "The image of file `fn` turned upright, else whatever `PILImage.create` makes of `fn`"
         if isinstance(fn, (str, Path)):
-            im = open_upright(fn, (cover, cover) if cover else None)
-            fn = im.convert(kwargs.get('mode', cls._open_args['mode']))
+            fn = to_mode(open_upright(fn, (cover, cover) if cover else None),
+                         kwargs.get('mode', cls._open_args['mode']))
         return super().create(fn, **kwargs)
 
 def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64, augment:str='flip',
