@@ -547,6 +547,17 @@ add('to_mode_clips', '01_data', "    if im.mode in _WIDE_MODES: # PIL's own conv
     "    if False: # PIL's own convert clips", ['nbs/01_data.ipynb'],
     '16-bit grayscale scans decoded clipped to white')
 
+add('grey_depth_unsaid', '10_pipeline', "n.startswith(('image size', 'grey depth', 'consensus'))",
+    "n.startswith(('image size', 'consensus'))",
+    ['tests/test_bad_data.py::test_dim_16bit_scans_are_said_before_training'],
+    "a run on a 12-bit camera's dim scans trains without saying they keep 16 grey levels")
+add('grey_depth_unchecked', '01_data', '    notes += size_notes(chk) + depth_notes(chk)\n',
+    '    notes += size_notes(chk)\n', ['nbs/01_data.ipynb'],
+    'the check of dim 16-bit scans notes nothing of their grey depth')
+add('grey_depth_last_file', '01_data', '        if top is not None: chk.wide_top = max(top, chk.wide_top or 0)',
+    '        if top is not None: chk.wide_top = top', ['nbs/01_data.ipynb'],
+    "the brightest pixel is the last file's: a warning for a full-range set whose last scan is dim")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

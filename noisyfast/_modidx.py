@@ -231,6 +231,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data.concat_splits': ('data.html#concat_splits', 'noisyfast/data.py'),
                                 'noisyfast.data.data_info': ('data.html#data_info', 'noisyfast/data.py'),
                                 'noisyfast.data.decoded_shape': ('data.html#decoded_shape', 'noisyfast/data.py'),
+                                'noisyfast.data.depth_notes': ('data.html#depth_notes', 'noisyfast/data.py'),
                                 'noisyfast.data.download': ('data.html#download', 'noisyfast/data.py'),
                                 'noisyfast.data.draft_jpeg': ('data.html#draft_jpeg', 'noisyfast/data.py'),
                                 'noisyfast.data.extract': ('data.html#extract', 'noisyfast/data.py'),

@@ -30,9 +30,9 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'to_mode', 'shown_hw', 'upright',
            'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
            'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
-           'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar', 'KnownImages',
-           'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map', 'split_data',
-           'own_files_key', 'data_info']
+           'depth_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar',
+           'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
+           'split_data', 'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -888,6 +888,7 @@ class ImageCheck:
     skipped: bool = False # the bad files were left out of the data (`skip_bad`)
     reused: int = 0 # files known to read well from an earlier check (`KnownImages`), not decoded again
     notes: list = field(default_factory=list) # what loading noted (files left out, sizes): `check_data`
+    wide_top: Optional[int] = None # brightest pixel of the 16-bit grayscale files decoded (not `reused` ones)
 
     @property
     def channels(self) -> Optional[str]:
@@ -900,20 +901,21 @@ class ImageCheck:
         return dict(checked=self.n, unreadable=len(self.bad), skipped=self.skipped,
                     bad=[dict(path=str(p), reason=r) for p, r in self.bad], modes=dict(self.modes),
                     channels=self.channels, min_hw=self.min_hw, max_hw=self.max_hw, n_sizes=self.n_sizes,
-                    seconds=round(self.seconds, 2), reused=self.reused)
+                    seconds=round(self.seconds, 2), reused=self.reused, wide_top=self.wide_top)
 
-_CHECKED = {} # (path, size, mtime_ns) -> (reason, mode, (h, w)): each file is checked once per process
+_CHECKED = {} # (path, size, mtime_ns) -> `_check_one`'s answer: each file is checked once per process
 
 def _check_one(p, key) -> tuple:
-    "(reason or None, mode, (h, w)) of image file `p`, whose `_file_key` is `key` (None: it cannot be read)"
-    if key in _CHECKED: return _CHECKED[key]
+    "(reason or None, mode, (h, w), brightest pixel if 16-bit) of image file `p`, whose `_file_key` is `key`"
+    if key in _CHECKED: return _CHECKED[key] # (key None: it cannot be read)
     try:
         with Image.open(p) as im:
             mode, hw = im.mode, shown_hw(im)
             if im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
-        res = (None, mode, hw)
-    except Exception as e: res = (_reason(e, p), None, None) # a missing file: `open` says so
+            top = int(np.asarray(im).max()) if mode in _WIDE_MODES else None
+        res = (None, mode, hw, top)
+    except Exception as e: res = (_reason(e, p), None, None, None) # a missing file: `open` says so
     if key is not None: _CHECKED[key] = res
     return res
 
@@ -933,7 +935,7 @@ def check_images(paths, # image files
     t0, paths = time.time(), list(paths)
     keys = [_file_key(p) for p in paths] # one stat a file: the memo's key, and `known`'s
     old = known.get([k for k in keys if k is not None]) if known is not None else {}
-    res = [(None, *old[k]) if k in old else None for k in keys]
+    res = [(None, *old[k], None) if k in old else None for k in keys]
     todo = [i for i, r in enumerate(res) if r is None]
     tell = counter(len(todo)) if counter is not None and todo else None
     with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
@@ -944,16 +946,17 @@ def check_images(paths, # image files
                                      if keys[i] is not None and res[i][0] is None])
     chk = ImageCheck(n=len(paths), reused=len(paths) - len(todo))
     sizes = Counter()
-    for p, (reason, mode, hw) in zip(paths, res):
+    for p, (reason, mode, hw, top) in zip(paths, res):
         if reason is not None: chk.bad.append((p, reason)); continue
         chk.modes[mode] = chk.modes.get(mode, 0) + 1
         sizes[hw] += 1
+        if top is not None: chk.wide_top = max(top, chk.wide_top or 0)
     if sizes:
         chk.min_hw = tuple(int(min(s[i] for s in sizes)) for i in (0, 1))
         chk.max_hw = tuple(int(max(s[i] for s in sizes)) for i in (0, 1))
         chk.n_sizes = len(sizes)
-        chk.median_hw = mh = median_hw([hw for _, _, hw in res if hw is not None])
-        chk.small = [(p, hw) for p, (r, _, hw) in zip(paths, res) if r is None and
+        chk.median_hw = mh = median_hw([r[2] for r in res if r[2] is not None])
+        chk.small = [(p, hw) for p, (r, _, hw, _) in zip(paths, res) if r is None and
                      (hw[0] * 4 <= mh[0] or hw[1] * 4 <= mh[1])]
     chk.seconds = time.time() - t0
     return chk
@@ -982,6 +985,16 @@ def size_notes(chk:ImageCheck) -> list:
                      '; check them (remove them, or set data.image_size)')
     return res
 
+def depth_notes(chk:ImageCheck) -> list:
+    "A warning when 16-bit grayscale images are so dim that their top 8 bits keep under 32 grey levels"
+    top = chk.wide_top
+    if top is None or top >> 8 >= 31: return []
+    n = sum(k for m, k in chk.modes.items() if m in _WIDE_MODES)
+    return [f'grey depth WARNING: the brightest pixel of the {n:,} 16-bit grayscale images is {top:,} of '
+            f'65,535 ({max(top.bit_length(), 1)} bits used): decoded to 8 bits (their top 8), they keep '
+            f'{(top >> 8) + 1} grey levels: fine detail is lost and their pictures look black; convert them '
+            f'to 8-bit images scaled to that range (value × 255 / {top:,})']
+
 def verify_images(src:Source, # a loaded data set
                   *,
                   skip_bad:bool=False, # leave unreadable files out (else: raise a `DataError` listing them)
@@ -997,7 +1010,7 @@ def verify_images(src:Source, # a loaded data set
     parts = [(n, list(x), y) for n, x, y in parts if x is not None]
     chk = check_images([p for _, x, _ in parts for p in x], n_workers, known=known, counter=counter)
     notes = list(src.notes)
-    notes += size_notes(chk)
+    notes += size_notes(chk) + depth_notes(chk)
     if not chk.bad: return dataclasses.replace(src, check=chk, notes=notes)
     if not skip_bad: raise DataError(bad_images_message(chk, src.descr))
     bad, kw = {str(p) for p, _ in chk.bad}, {}

@@ -121,8 +121,8 @@ class DataStage(Stage):
         data, noise = ctx.data, ctx.noise
         info = dict(data=data.summary(), notes=data.notes, vocab=data.vocab, skipped=data.skipped)
         ctx.say(f'data: {labels_line(info["data"])}, {len(data.test):,} test images')
-        for n in data.notes: # the size chosen for images of many sizes; a consensus's noise rates
-            if n.startswith(('image size', 'consensus')): ctx.say(n)
+        for n in data.notes: # the size chosen for images of many sizes; dim 16-bit images; a consensus's rates
+            if n.startswith(('image size', 'grey depth', 'consensus')): ctx.say(n)
         if data.annotators is not None: ctx.run.write('annotators', data.annotators) # noise.column crowdlab
         if data.skipped: ctx.say(f'skipped {len(data.skipped)} unreadable images (data.skip_bad; listed in '
                                  f'{ctx.run.file("data").name})')
