@@ -94,7 +94,8 @@ add('symmetric_flips_to_itself', '02_noise', 'yn[order[:k]] = other[:k] + (other
     'yn[order[:k]] = other[:k]', ['nbs/02_noise.ipynb'],
     'symmetric noise can "flip" a label to its own class')
 add('verify_images_dropped', '02_noise',
-    'src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter)',
+    'src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter,\n'
+    '                        decode_to=decode_to)',
     'src = src',
     ['nbs/02_noise.ipynb', 'tests/test_bad_data.py'], 'unreadable images reach training unchecked')
 add('valid_outside_label_budget', '01_data',
@@ -367,8 +368,8 @@ add('exif_size_as_stored', '01_data', '    return (w, h) if _quarter_turned(im) 
     '    return (h, w)', ['nbs/01_data.ipynb', TURNED],
     "a photo stored turned a quarter is sized by its stored height and width, not the shown ones")
 add('exif_fastai_loader', '04_loaders',
-    '            im = open_upright(fn, (cover, cover) if cover else None)\n',
-    '            im = Image.open(fn)\n', ['nbs/04_loaders.ipynb'],
+    '            fn = to_mode(open_upright(fn, (cover, cover) if cover else None),\n',
+    '            fn = to_mode(Image.open(fn),\n', ['nbs/04_loaders.ipynb'],
     "the fastai DataBlock loader decodes photos as stored, not turned upright")
 
 LOCKED = 'tests/test_nothing_lost.py::test_a_running_run_is_neither_overwritten_nor_resumed'
@@ -410,8 +411,8 @@ add('temp_name_not_found', '00_config', "else f'.{p.name}.tmp{pid}')", "else f'{
     ['nbs/00_config.ipynb'], 'a write goes through a temporary name that a resumed run does not look for')
 
 add('decode_progress_silent', '10_pipeline',
-    '    arrays.progress, before = HowFar(n, log, secs=every), arrays.decoded',
-    '    arrays.progress, before = None, arrays.decoded', ['nbs/10_pipeline.ipynb'],
+    '    arrays.progress, before, handed = HowFar(n, log, secs=every), arrays.decoded, HANDED.taken',
+    '    arrays.progress, before, handed = None, arrays.decoded, HANDED.taken', ['nbs/10_pipeline.ipynb'],
     'a long decode of a folder of photos prints nothing until it ends')
 add('data_check_notes_dropped', '01_data', "    return '\\n'.join(lines + [f'note: {n}' for n in chk.notes])",
     "    return '\\n'.join(lines)", ['tests/test_bad_data.py::test_cli_data_check_says_what_it_left_out'],
@@ -496,9 +497,9 @@ add('cache_fills_disk', '04_loaders', '        if need > free / 2:\n', '        
 add('run_checks_without_memory', '02_noise', 'known=KnownImages() if d.cache else None', 'known=None',
     ['nbs/10_pipeline.ipynb'], 'every run checks (decodes) every photo again: a second a HEIC')
 add('run_check_silent', '10_pipeline',
-    "    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, "
-    "what='image files checked'))",
-    '    data, noise = make_data(cfg)', ['nbs/10_pipeline.ipynb'],
+    "        data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, "
+    "what='image files checked'),",
+    '        data, noise = make_data(cfg,', ['nbs/10_pipeline.ipynb'],
     'a run checking a thousand iPhone photos says nothing for minutes')
 add('data_check_silent', '11_cli',
     '    chk = check_data(args.name, args.path, download_ok=args.download, counter=counter)',
@@ -557,6 +558,19 @@ add('grey_depth_unchecked', '01_data', '    notes += size_notes(chk) + depth_not
 add('grey_depth_last_file', '01_data', '        if top is not None: chk.wide_top = max(top, chk.wide_top or 0)',
     '        if top is not None: chk.wide_top = top', ['nbs/01_data.ipynb'],
     "the brightest pixel is the last file's: a warning for a full-range set whose last scan is dim")
+
+add('hand_over_unused', '01_data', "    a = HANDED.take(p, _hw(size), mode) # decoded by this run's check already\n",
+    '    a = None\n', ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_folder_of_iphone_photos'],
+    "a folder of iPhone photos: each HEIC decoded by the check, then whole again for training")
+add('hand_over_ignores_size', '01_data', "            a = self.d.pop((_file_key(p), hw), None)",
+    "            a = next((self.d.pop(k) for k in list(self.d) if k[0] == _file_key(p)), None)",
+    ['nbs/01_data.ipynb'], "a check's decode at one size taken by a decode at another: images of two sizes")
+add('hand_over_unbounded', '01_data',
+    '            if self.nbytes + a.nbytes <= HAND_OVER_BYTES: self.d[key, hw] = a; self.nbytes += a.nbytes',
+    '            self.d[key, hw] = a; self.nbytes += a.nbytes', ['nbs/01_data.ipynb'],
+    "a check of 20,000 photos holds every one's decode in memory until training takes it")
+add('hand_over_never_cleared', '10_pipeline', '    finally: HANDED.clear()\n', '    finally: pass\n',
+    ['nbs/10_pipeline.ipynb'], "a run refused after its check keeps up to 1 GiB of decoded photos in the notebook")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -5,7 +5,10 @@ Before 2026-11-30 every run checked (decoded) each of your files once more and d
 training: about a second each for a 12 MP iPhone photo (HEIC), ~40 ms for a JPEG. Now the files that read well
 are remembered (`noisyfast.data.KnownImages`) and the decoded images are kept on disk while the files are
 unchanged (`data.cache`, users' keys `noisyfast.data.own_files_key`), so a second run of the same files
-checks and decodes none of them.
+checks and decodes none of them. Since 2026-11-30 (session 18) the first run decodes a HEIC photo once: the
+check leaves its decode at the run's size for training (`noisyfast.data.HANDED`).
+
+    python bench/rerun_photos.py --before 0da1825 --formats heic --photos 16 --out cpu-rerun-photos-handover
 
     python bench/rerun_photos.py                      # 742ba2f (before) vs this checkout, HEIC and JPEG
     python bench/rerun_photos.py --smoke --photos 8   # a quick check of the script itself
@@ -52,9 +55,12 @@ def one_run(tree:Path, cfg:Path, cache:Path, seed:int) -> dict:
     if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
     log = (cfg.parent/'out'/'photos'/'log.txt').read_text()
     loaded = re.search(r'data set loaded in (.+)', log).group(1)
-    dec = re.search(r'decoded [\d,]+ images in ([\d.]+ s|\d+ min \d+ s)(?: \(([\d,]+) read back)?', log)
+    dec = re.search(r'decoded [\d,]+ images in ([\d.]+ s|\d+ min \d+ s)(.*)', log)
+    def count(what): # '(12 read back from the cache...; 3 as the check decoded them...)'
+        m = re.search(r'([\d,]+) ' + what, dec.group(2))
+        return int(m.group(1).replace(',', '')) if m else 0
     return dict(wall_s=wall, load_s=seconds(loaded), decode_s=seconds(dec.group(1)),
-                from_cache=int((dec.group(2) or '0').replace(',', '')))
+                from_cache=count('read back'), from_check=count('as the check decoded them'))
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -90,13 +96,18 @@ def main(argv=None):
                                      side=f'before ({a.before})' if side == 'before' else side, run=k, **r))
                     print(rows[-1], flush=True)
     cols = [('photos', 'photos'), ('side', 'side'), ('run', 'run'), ('load_s', 'load + check s'),
-            ('decode_s', 'decode s'), ('from_cache', 'images from the cache'), ('wall_s', 'whole run s')]
+            ('decode_s', 'decode s'), ('from_cache', 'images from the cache'),
+            ('from_check', "images from the check's decode"), ('wall_s', 'whole run s')]
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (h x w as shown; stored turned: JPEG with EXIF 6, HEIC '
              f'with irot and EXIF 6) of 2 CIFAR-10 classes, made in {", ".join(made)}; each run trains '
              'cpu_net 1 epoch at 32 px (decoded at 85x64); run 2: the same folder with seed 1, the same '
              'cache folder']
     for fmt in a.formats.split(','):
         r = {(x['side'].split()[0], x['run']): x for x in rows if fmt.upper() in x['photos']}
+        b, n = r[('before', 1)], r[('after', 1)]
+        notes.append(f"{fmt.upper()}, first run: check + decode {b['load_s'] + b['decode_s']:.1f} s -> "
+                     f"{n['load_s'] + n['decode_s']:.1f} s; whole run {b['wall_s']:.0f} s -> "
+                     f"{n['wall_s']:.0f} s")
         b, n = r[('before', 2)], r[('after', 2)]
         notes.append(f"{fmt.upper()}, second run: check + decode {b['load_s'] + b['decode_s']:.1f} s -> "
                      f"{n['load_s'] + n['decode_s']:.1f} s; whole run {b['wall_s']:.0f} s -> "

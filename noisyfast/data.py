@@ -4,8 +4,8 @@
 
 # %% ../nbs/01_data.ipynb #b68ef82a
 from __future__ import annotations
-import contextlib, csv, dataclasses, difflib, gzip, hashlib, os, pickle, re, shutil, sqlite3, struct, tarfile
-import time, urllib.request
+import contextlib, csv, dataclasses, difflib, functools, gzip, hashlib, os, pickle, re, shutil, sqlite3
+import struct, tarfile, threading, time, urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,18 +21,18 @@ from .config import NoisyfastError, atomic_file, full_disk_error, on_full_disk
 __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX', 'CIFAR10_CLASSES', 'CIFAR10_COARSE',
            'CIFAR10_ASYM', 'CIFAR10_JPG', 'CIFAR10_PY', 'CIFAR10N', 'CIFAR10N_COLUMNS', 'IMAGENETTE_CLASSES',
            'IMAGENETTE_TRAIN', 'IMAGENETTE_VAL', 'IMAGENETTE_FULL', 'IMAGENETTE_COLUMNS', 'FMNIST_CLASSES',
-           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'GRAY_MODES', 'JPEG_FORMATS', 'PROGRESS_EVERY',
-           'CHECKS_FILE', 'DECODE_VERSION', 'DataError', 'MissingFile', 'archive_dirs', 'cache_dir', 'as_array',
-           'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile', 'sha256sum', 'verify', 'download',
-           'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source', 'official_order',
-           'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
+           'FMNIST_FILES', 'IMAGE_EXTS', 'NOT_CLASSES', 'DATASETS', 'HAND_OVER_BYTES', 'HANDED', 'GRAY_MODES',
+           'JPEG_FORMATS', 'PROGRESS_EVERY', 'CHECKS_FILE', 'DECODE_VERSION', 'DataError', 'MissingFile',
+           'archive_dirs', 'cache_dir', 'as_array', 'check_labels', 'check_probs', 'check_image_batch', 'ArchiveFile',
+           'sha256sum', 'verify', 'download', 'fetch', 'extract', 'is_image_array', 'Source', 'load_digits_source',
+           'official_order', 'load_cifar10_source', 'load_cifar10n_source', 'load_imagenette_source', 'read_idx',
            'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
-           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'to_mode', 'shown_hw', 'upright',
-           'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw', 'native_size',
-           'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_notes',
-           'depth_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check', 'fmt_seconds', 'HowFar',
-           'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take', 'coarse_mapping', 'read_coarse_map',
-           'split_data', 'own_files_key', 'data_info']
+           'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'HandOver', 'to_mode', 'shown_hw',
+           'upright', 'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
+           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'size_notes', 'depth_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
+           'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take',
+           'coarse_mapping', 'read_coarse_map', 'split_data', 'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
 class DataError(NoisyfastError):
@@ -688,6 +688,46 @@ def archive_for_tests(name:str='cifar10-jpg.tgz', # a file the real-data tests r
     print(f'no archive folder found (set ${ARCHIVE_ENV}): skipping the real-data tests')
     return None
 
+# %% ../nbs/01_data.ipynb #s18c0004
+HAND_OVER_BYTES = 2**30 # the most of a check's decodes held for the run's decode (the rest is decoded again)
+
+class HandOver:
+    "Images a run's check decoded at the run's decode size, held until the run's decode takes each once"
+    def __init__(self): self.d, self.nbytes, self.taken, self.lock = {}, 0, 0, threading.Lock()
+
+    def put(self, key:tuple, hw:tuple, a:np.ndarray): # key: the file's `_file_key`
+        "Hold `a`, the image of the file of `key` at `hw`, while all held stay within `HAND_OVER_BYTES`"
+        with self.lock:
+            if self.nbytes + a.nbytes <= HAND_OVER_BYTES: self.d[key, hw] = a; self.nbytes += a.nbytes
+
+    def take(self, p, hw:tuple, mode:str) -> Optional[np.ndarray]:
+        "The image of file `p`, unchanged since, at `hw` in `mode` ('RGB' or 'L') if one is held, else None"
+        if not self.d: return None
+        with self.lock:
+            a = self.d.pop((_file_key(p), hw), None)
+            if a is None or (mode == 'L' and a.shape[-1] == 3): return None
+            self.nbytes -= a.nbytes; self.taken += 1
+        return np.repeat(a, 3, axis=-1) if mode == 'RGB' and a.shape[-1] == 1 else a
+
+    def clear(self):
+        "Drop what no decode took"
+        with self.lock: self.d.clear(); self.nbytes = 0
+
+HANDED = HandOver()
+
+def _keep_mode(mode:str, channels:str) -> str:
+    "The mode a check leaves an image of PIL `mode` in for a run decoding to `channels` (auto: L or RGB)"
+    if channels == 'auto': return 'L' if mode in GRAY_MODES else 'RGB'
+    return 'L' if channels == 'gray' else 'RGB'
+
+def _keep_target(paths, todo, decode_to, n_workers) -> Optional[tuple]:
+    "((h, w), channels) at which a check of `todo` (of `paths`) leaves its decodes; None: it leaves none"
+    if decode_to is None or all(Path(p).suffix.lower() in ('.jpg', '.jpeg', '.jfif') for p in todo): return None
+    try: size, channels = decode_to(native_size(paths, n_workers)) # from the headers: no file decoded
+    except DataError: return None # not one readable header: the check says which files
+    return _hw(size), channels
+
+
 # %% ../nbs/01_data.ipynb #d0f762d1
 GRAY_MODES = {'1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'}
 _WIDE_MODES = {'I', 'I;16', 'I;16B', 'I;16L', 'I;16N'}
@@ -768,6 +808,8 @@ def open_upright(p, hw=None) -> Image.Image:
 
 def open_image(p, mode:str='RGB', size=None) -> np.ndarray:
     "Decode one image file to a uint8 H×W×C array, turned upright as its EXIF orientation says"
+    a = HANDED.take(p, _hw(size), mode) # decoded by this run's check already
+    if a is not None: return a
     try: return _to_array(open_upright(p, _hw(size)), mode, _hw(size))
     except Exception as e: # a damaged file can make PIL raise almost anything
         raise _bad_image(p, _reason(e, p)) from None
@@ -905,7 +947,9 @@ class ImageCheck:
 
 _CHECKED = {} # (path, size, mtime_ns) -> `_check_one`'s answer: each file is checked once per process
 
-def _check_one(p, key) -> tuple:
+def _check_one(p, key,
+               keep=None, # ((h, w), channels) a run decodes to: a non-JPEG is left at that size (`HANDED`)
+              ) -> tuple:
     "(reason or None, mode, (h, w), brightest pixel if 16-bit) of image file `p`, whose `_file_key` is `key`"
     if key in _CHECKED: return _CHECKED[key] # (key None: it cannot be read)
     try:
@@ -914,6 +958,8 @@ def _check_one(p, key) -> tuple:
             if im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
             top = int(np.asarray(im).max()) if mode in _WIDE_MODES else None
+            if keep is not None and key is not None and im.format not in JPEG_FORMATS:
+                HANDED.put(key, keep[0], _to_array(upright(im), _keep_mode(mode, keep[1]), keep[0]))
         res = (None, mode, hw, top)
     except Exception as e: res = (_reason(e, p), None, None, None) # a missing file: `open` says so
     if key is not None: _CHECKED[key] = res
@@ -930,6 +976,7 @@ def check_images(paths, # image files
                  *,
                  known:KnownImages=None, # files that read well in an earlier run: not decoded again
                  counter:Callable=None, # `counter(n)` makes what is told `k` as each k of the n to decode are
+                 decode_to:Callable=None, # median (h, w) -> ((h, w), channels) a run decodes to (`HANDED`)
                 ) -> ImageCheck:
     "Open and decode every file of `paths`: which are unreadable and why, and the modes and sizes of the rest"
     t0, paths = time.time(), list(paths)
@@ -938,8 +985,10 @@ def check_images(paths, # image files
     res = [(None, *old[k], None) if k in old else None for k in keys]
     todo = [i for i, r in enumerate(res) if r is None]
     tell = counter(len(todo)) if counter is not None and todo else None
+    keep = _keep_target(paths, [paths[i] for i in todo], decode_to, n_workers)
     with ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1)) as ex:
-        for i, r in zip(todo, ex.map(_check_one, [paths[i] for i in todo], [keys[i] for i in todo])):
+        for i, r in zip(todo, ex.map(functools.partial(_check_one, keep=keep), [paths[i] for i in todo],
+                                     [keys[i] for i in todo])):
             res[i] = r
             if tell is not None: tell(1)
     if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo
@@ -1002,13 +1051,15 @@ def verify_images(src:Source, # a loaded data set
                   n_workers:int=None, # threads
                   known:KnownImages=None, # files that read well in an earlier run (`check_images`)
                   counter:Callable=None, # makes the progress counter of the files to decode (`check_images`)
+                  decode_to:Callable=None, # the run's decode size and channels (`check_images`, `HANDED`)
                  ) -> Source:
     "Decode every image file of `src` before training; the source without the unreadable files, with `.check`"
     # nothing (more) to do
     if not src.has_files() or (src.trusted and not force) or src.check is not None: return src
     parts = [(n, getattr(src, f'{n}_x'), getattr(src, f'{n}_y')) for n in ('train', 'valid', 'test')]
     parts = [(n, list(x), y) for n, x, y in parts if x is not None]
-    chk = check_images([p for _, x, _ in parts for p in x], n_workers, known=known, counter=counter)
+    chk = check_images([p for _, x, _ in parts for p in x], n_workers, known=known, counter=counter,
+                       decode_to=decode_to)
     notes = list(src.notes)
     notes += size_notes(chk) + depth_notes(chk)
     if not chk.bad: return dataclasses.replace(src, check=chk, notes=notes)

@@ -352,12 +352,14 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
               *,
               src:Source=None, # an already loaded data set (default: load `cfg.data.name`)
               counter:Callable=None, # makes the progress counter of the image files to check (`check_images`)
+              decode_to:Callable=None, # the run's decode size and channels: the check's decodes kept for it
              ) -> tuple[Data, Optional[NoiseResult]]:
     "Load, check, split and add noise: `(Data, NoiseResult or None)`"
     d = cfg.data
     if src is None: src = load_source(d.name, d.path, classes=d.classes, label_columns=d.label_columns)
     # unreadable files: an error, or left out with data.skip_bad; files that read well before: not decoded
-    src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter)
+    src = verify_images(src, skip_bad=d.skip_bad, known=KnownImages() if d.cache else None, counter=counter,
+                        decode_to=decode_to)
     data = split_data(src, None, valid_pct=d.valid_pct, test_pct=d.test_pct, max_train=d.max_train,
                       max_test=d.max_test, n_labeled=d.n_labeled, labeled_fraction=d.labeled_fraction,
                       coarse_map=d.coarse_map, seed=cfg.seed)

@@ -8,13 +8,13 @@ import copy, dataclasses, functools, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from .config import Config
-from .data import Data, HowFar, Split
+from .data import HANDED, Data, HowFar, Split
 from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
 from .loaders import SHRINK_TO
 from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             data_arrays, decode_size, rank_bs, resolve_loader)
+                             data_arrays, decode_hw, decode_size, rank_bs, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -204,15 +204,16 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
         f' at {size[0]}x{size[1]}: their median size {hw[0]}x{hw[1]} shrunk to {SHRINK_TO}x the largest '
         'training size (data.image_size sets it)')
     log(f'decoding {n:,} images{at}')
-    arrays.progress, before = HowFar(n, log, secs=every), arrays.decoded
+    arrays.progress, before, handed = HowFar(n, log, secs=every), arrays.decoded, HANDED.taken
     try:
         for s in (data.train, data.valid, data.test): arrays.images(s)
     finally: arrays.progress = None
     for note in arrays.notes: log(note) # the disk cache: kept, no room, an old version removed
     arrays.notes.clear()
-    cached = n - (arrays.decoded - before)
-    log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}' +
-        (f' ({cached:,} read back from the cache: decoded by an earlier run)' if cached else ''))
+    cached, took = n - (arrays.decoded - before), HANDED.taken - handed
+    why = [f'{cached:,} read back from the cache: decoded by an earlier run'] if cached else []
+    why += [f'{took:,} as the check decoded them, not decoded twice'] if took else []
+    log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}' + (f" ({'; '.join(why)})" if why else ''))
 
 # %% ../nbs/10_pipeline.ipynb #06319aa7
 @no_half_made_folder
@@ -231,15 +232,18 @@ def run(cfg:Config, # a loaded config (`load_config`)
     t_start, stages = time.time(), STAGES if stages is None else stages
     say = RunLog(cfg.name, echo, quiet=quiet) # on the terminal: no run folder (log.txt) yet
     say(_loading_line(cfg))
-    data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'))
-    check_run(cfg, data, stages)
-    rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
-    log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
-    log.clock.update(t0=t_start, planned=planned_epochs(cfg))
-    log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
-    log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
-    arrays = data_arrays(cfg, data, default_device())
-    decode_images(cfg, data, arrays, log)
+    try: # the check's decodes at the run's size go to the run's decode (`HANDED`); what it did not take, away
+        data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),
+                                decode_to=lambda hw: (decode_hw(cfg, hw), cfg.data.channels))
+        check_run(cfg, data, stages)
+        rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
+        log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
+        log.clock.update(t0=t_start, planned=planned_epochs(cfg))
+        log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
+        log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
+        arrays = data_arrays(cfg, data, default_device())
+        decode_images(cfg, data, arrays, log)
+    finally: HANDED.clear()
     ctx = RunContext(cfg, data, rf, noise, arrays, functools.partial(load_fit, cfg, data, arrays=arrays),
                      progress, echo, log=log)
     todo = [st for st in stages if st.enabled(cfg)]

@@ -37,7 +37,7 @@ from .track import fit_callbacks
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
            'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
-           'show_progress', 'decode_size', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs',
+           'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs',
            'checkpoint_meta', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
@@ -346,13 +346,17 @@ def show_progress() -> bool:
     return sys.stdout.isatty()
 
 
-def decode_size(cfg:Config, data:Data):
-    ("The size a run decodes its checked image files to: `data.image_size`, else their median (h, w), shrunk "
+def decode_hw(cfg:Config, hw):
+    ("The size a run decodes image files of median size `hw` (h, w) to: `data.image_size`, else `hw`, shrunk "
      "(aspect kept) to a short side of `SHRINK_TO` × the largest stage size when it is larger (photos)")
-    hw, sizes = data.image_hw, [st.size for st in cfg.train.stages]
+    sizes = [st.size for st in cfg.train.stages]
     if cfg.data.image_size or hw is None or None in sizes: return cfg.data.image_size or hw
     side = SHRINK_TO * max(sizes)
     return hw if min(hw) <= side else tuple(max(1, round(s * side / min(hw))) for s in hw)
+
+def decode_size(cfg:Config, data:Data):
+    "The size a run decodes its checked image files to: `decode_hw` of their median size (`Data.image_hw`)"
+    return decode_hw(cfg, data.image_hw)
 
 def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
     ("The run's decoded images: at `decode_size` (`data.image_size`, else from the median size of all the "

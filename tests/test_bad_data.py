@@ -1,7 +1,7 @@
 """Bad data: every broken input a user can point noisyfast at gives a `DataError` naming the file or row and
 what to do (printed by the CLI as `noisyfast: error: ...`, exit status 2, no traceback), or, for unreadable
 images with `data.skip_bad: true`, is left out of every split and listed. Images of any mode or size work."""
-import os
+import os, re
 from pathlib import Path
 import numpy as np
 import pytest
@@ -193,7 +193,7 @@ def test_cli_data_check_says_what_it_left_out(pets, monkeypatch):
 def test_folder_of_iphone_photos(tmp_path, loader):
     """A folder of iPhone photos (HEIC, portraits stored turned) trains as the same photos in PNG, with
     either loader: every photo read, upright (test probabilities within 0.01; ~0.001 apart by HEIC's rounding,
-    0.03-0.05 when the photos are read as stored)"""
+    0.03-0.05 when the photos are read as stored); the fast path decodes each photo once (the check's decode)"""
     png = make_folder(tmp_path/'png', n_classes=2, per_class=10, fmt=('png',))
     heic = tmp_path/'heic'
     for p in sorted(png.rglob('*.png')): (heic/p.parent.name).mkdir(parents=True, exist_ok=True)
@@ -207,6 +207,9 @@ def test_folder_of_iphone_photos(tmp_path, loader):
         run = RunFolder(d/'out'/'r')
         n = run.read('data')['data']
         assert (n['train'] + n['valid'] + n['test'], run.read('data')['notes']) == (20, []), n
+        if loader == 'fast': # the check's decode of each photo is the one training uses: no second decode
+            assert re.search(r'\] decoded 20 images in [\d.]+ s \(20 as the check decoded them, not decoded '
+                             r'twice\)\n', out), out
         probs[d.name] = [np.load(f) for f in sorted((d/'out'/'r').rglob('test_probs.npy'))]
     assert len(probs['png']) == 1 and np.abs(probs['png'][0] - probs['heic'][0]).max() < 0.01, probs
 

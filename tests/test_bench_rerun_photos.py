@@ -15,5 +15,7 @@ def test_second_runs_read_every_image_back(archive):
                                                      ('after', 2)], rows
     # each side has its own empty cache: its first run decodes all 8 photos, its second none
     assert [r['from_cache'] for r in rows] == [0, 8, 0, 8], rows
+    # a first run's check decodes each HEIC once, and training takes that decode (`data.HANDED`)
+    assert [r['from_check'] for r in rows] == [8, 0, 8, 0], rows
     assert all(r['wall_s'] > r['load_s'] + r['decode_s'] for r in rows), rows
     assert bench.seconds('3 min 05 s') == 185 and bench.seconds('12.7 s') == 12.7
