@@ -572,6 +572,18 @@ add('hand_over_unbounded', '01_data',
 add('hand_over_never_cleared', '10_pipeline', '    finally: HANDED.clear()\n', '    finally: pass\n',
     ['nbs/10_pipeline.ipynb'], "a run refused after its check keeps up to 1 GiB of decoded photos in the notebook")
 
+add('cache_clear_gone_clears_all', '04_loaders',
+    '    es = [e for e in cache_entries(folder) if e.gone or not gone]', '    es = cache_entries(folder)',
+    ['nbs/11_cli.ipynb'], '`noisyfast data cache --clear-gone` removes the decoded images of folders still there')
+add('cache_folder_unsaid', '04_loaders', 'of=_folder_of(xs) if own else None)', 'of=None)',
+    ['nbs/04_loaders.ipynb'], '`noisyfast data cache` cannot say which folder a cache file of decoded photos is of')
+add('stale_keeps_folder_file', '04_loaders', "        if f.suffix in ('.u8',) + BESIDE and",
+    "        if f.suffix in ('.u8', '.done') and", ['nbs/04_loaders.ipynb'],
+    "every edit of a photo folder leaves an old version's .folder file behind")
+add('cache_gone_when_there', '04_loaders', '        gone = bool(of) and not Path(of).is_dir()',
+    '        gone = bool(of)', ['nbs/11_cli.ipynb'],
+    "`noisyfast data cache` calls every folder of photos gone: --clear-gone removes them all")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

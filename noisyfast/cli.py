@@ -75,13 +75,17 @@ def cmd_data_cache(args):
     from noisyfast.data import CACHE_ENV, cache_dir
     from noisyfast.loaders import cache_entries, clear_cache, fmt_bytes
     folder = cache_dir()
-    if args.clear: return print(f'removed {fmt_bytes(clear_cache(folder))} from {folder}')
+    if args.clear or args.clear_gone:
+        return print(f'removed {fmt_bytes(clear_cache(folder, gone=args.clear_gone))} from {folder}')
     es = cache_entries(folder)
     print(f'cache folder: {folder} (${CACHE_ENV})' + ('' if es else ': nothing noisyfast made'))
     for e in es: print(f'  {e.kind:7}  {fmt_bytes(e.nbytes):>11}  {e.path.name}' +
                        (e.detail and f': {e.detail}'))
     if es: print(f'total {fmt_bytes(sum(e.nbytes for e in es))}; `noisyfast data cache --clear` removes it '
                  '(archives are extracted, images decoded, again when needed)')
+    gone = [e for e in es if e.gone]
+    if gone: print(f"{len(gone)} of them ({fmt_bytes(sum(e.nbytes for e in gone))}) are decoded images of "
+                   'folders no longer there: `noisyfast data cache --clear-gone` removes only those')
 
 # %% ../nbs/11_cli.ipynb #64edf111
 def key_help(key:str) -> str:
@@ -251,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     dca = d.add_parser('cache', help='what noisyfast keeps in $NOISYFAST_CACHE (extracted archives, decoded '
                        'images) and the disk space each takes')
     dca.add_argument('--clear', action='store_true', help='remove it all (made again when needed)')
+    dca.add_argument('--clear-gone', action='store_true',
+                     help='remove only the decoded images of folders that are no longer there')
     dca.set_defaults(func=cmd_data_cache)
     r = sub.add_parser('run', help='run the stages of a YAML config into trained/<name>/')
     r.add_argument('config', help='a YAML file, e.g. configs/quickstart.yaml')

@@ -25,9 +25,9 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
                             files_shape, is_image_array, open_upright, to_mode, upright)
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'OWN', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'DiskImages', 'fmt_bytes',
-           'drop_stale', 'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache',
-           'PadCrop', 'UprightImage', 'fastai_dls']
+__all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
+           'DiskImages', 'fmt_bytes', 'drop_stale', 'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes',
+           'cache_entries', 'clear_cache', 'PadCrop', 'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -271,18 +271,36 @@ def _create_zeros(path:Path, nbytes:int):
             if not path.exists() or path.stat().st_size != nbytes: os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
+def _write_text(u8:Path, folder:str):
+    "Write `u8`'s .folder file: the folder its images are of, one line"
+    tmp = temp_path(u8.with_suffix('.folder'))
+    tmp.write_text(folder + '\n')
+    os.replace(tmp, u8.with_suffix('.folder'))
+
+def _folder_of(xs) -> Optional[str]:
+    "The folder that holds every file of `xs` (None when none does: files on several drives)"
+    try: return os.path.commonpath([os.path.dirname(os.path.abspath(str(p))) for p in xs])
+    except ValueError: return None
+
+def images_of(u8:Path) -> Optional[str]:
+    "The folder the decoded images in `u8` are of ('' when the .u8 file does not say: an earlier version)"
+    try: return u8.with_suffix('.folder').read_text().strip()
+    except OSError: return ''
+
 class DiskImages:
     "One domain's decoded images in a memory-mapped uint8 file N×H×W×C, with a done flag per image"
     def __init__(self, folder, # where cache files live
                  key:str, # the data set's cache key (`Data.cache_key`)
                  domain:str, # 'train' or 'test'
                  n:int, # images in the domain
-                 shape:tuple): # (H, W, C) of one decoded image
+                 shape:tuple, # (H, W, C) of one decoded image
+                 of:str=None): # the folder of the image files, said by `noisyfast data cache` (users' files)
         Path(folder).mkdir(parents=True, exist_ok=True)
         self.path, self.shape = self.file(folder, key, domain, shape), tuple(shape)
         self.flags = self.path.with_suffix('.done')
         _create_zeros(self.path, n * int(np.prod(shape)))
         _create_zeros(self.flags, n)
+        if of is not None and not self.path.with_suffix('.folder').exists(): _write_text(self.path, of)
         self.x = np.memmap(self.path, np.uint8, 'r+', shape=(n, *shape))
         self.done = np.memmap(self.flags, np.uint8, 'r+', shape=(n,))
 
@@ -301,6 +319,7 @@ class DiskImages:
         self.done.flush()
 
 OWN = 'own-' # cache keys of users' files (`noisyfast.data.own_files_key`): space checked, old ones dropped
+BESIDE = ('.done', '.folder') # the files beside a .u8 file of decoded images: its flags, the folder they are of
 
 def fmt_bytes(n:int) -> str:
     "A size in bytes for people: GiB and MiB to a tenth, else KiB"
@@ -315,7 +334,7 @@ def drop_stale(folder, # the decoded-image cache folder
     if not key.startswith(OWN): return 0
     part, freed = key.rsplit('-', 1)[0] + '-', 0
     for f in Path(folder).glob(glob.escape(part) + '*'):
-        if f.suffix in ('.u8', '.done') and not f.name.startswith(key + '-'):
+        if f.suffix in ('.u8',) + BESIDE and not f.name.startswith(key + '-'):
             try: nbytes = disk_bytes(f); f.unlink()
             except FileNotFoundError: continue # another process of the run (`--processes`) removed it first
             freed += nbytes
@@ -347,8 +366,10 @@ class ArrayData:
         shape = files_shape(xs, size, self.channels, self.skip_bad) # the shape `load_images(xs, size)` makes
         d = self.disks.get(domain)
         if d is None or d.shape != shape:
-            if self.key.startswith(OWN) and not self._room(domain, shape): return None
-            d = self.disks[domain] = DiskImages(self.cache, self.key, domain, self.sizes[domain], shape)
+            own = self.key.startswith(OWN)
+            if own and not self._room(domain, shape): return None
+            d = self.disks[domain] = DiskImages(self.cache, self.key, domain, self.sizes[domain], shape,
+                                                of=_folder_of(xs) if own else None)
         return d
 
     def _room(self, domain, shape) -> bool:
@@ -499,6 +520,7 @@ class CacheEntry:
     kind: str # 'archive', 'images' or 'checks' (files known to read well, `KnownImages`)
     nbytes: int # disk space taken (allocated blocks)
     detail: str = '' # e.g. '300 of 50,000 images'
+    gone: bool = False # decoded images of a folder that is no longer there
 
 def disk_bytes(p:Path) -> int:
     "Disk space (allocated blocks) of file `p`, or of every file under folder `p`"
@@ -514,19 +536,29 @@ def cache_entries(folder=None) -> list:
         flags = u8.with_suffix('.done')
         n = flags.stat().st_size if flags.exists() else 0
         done = int(np.fromfile(flags, np.uint8).sum()) if n else 0
-        res.append(CacheEntry(u8, 'images', disk_bytes(u8) + (disk_bytes(flags) if flags.exists() else 0),
-                              f'{done:,} of {n:,} images'))
+        of = images_of(u8)
+        gone = bool(of) and not Path(of).is_dir()
+        res.append(CacheEntry(u8, 'images', sum(disk_bytes(f) for f in [u8, *_beside(u8)]),
+                              f'{done:,} of {n:,} images' + (of and f' of {of}') +
+                              (' (no longer there)' if gone else ''), gone))
     if (folder/CHECKS_FILE).is_file():
         res.append(CacheEntry(folder/CHECKS_FILE, 'checks', disk_bytes(folder/CHECKS_FILE),
                               f'{len(KnownImages(folder/CHECKS_FILE)):,} image files known to read well'))
     return res
 
-def clear_cache(folder=None) -> int:
+def _beside(u8:Path) -> list:
+    "The files beside a .u8 file of decoded images that are there (`BESIDE`)"
+    return [u8.with_suffix(s) for s in BESIDE if u8.with_suffix(s).exists()]
+
+def clear_cache(folder=None, *,
+                gone:bool=False, # only the decoded images of folders no longer there
+               ) -> int:
     "Remove what `cache_entries` lists (nothing else in the folder); the bytes freed"
-    es = cache_entries(folder)
+    es = [e for e in cache_entries(folder) if e.gone or not gone]
     for e in es:
         if e.kind == 'archive': shutil.rmtree(e.path)
-        else: e.path.unlink(); e.path.with_suffix('.done').unlink(missing_ok=True)
+        else:
+            for f in [e.path, *_beside(e.path)]: f.unlink(missing_ok=True)
     return sum(e.nbytes for e in es)
 
 # %% ../nbs/04_loaders.ipynb #c3485381
