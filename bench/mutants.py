@@ -584,6 +584,11 @@ add('cache_gone_when_there', '04_loaders', '        gone = bool(of) and not Path
     '        gone = bool(of)', ['nbs/11_cli.ipynb'],
     "`noisyfast data cache` calls every folder of photos gone: --clear-gone removes them all")
 
+add('grid_hand_over_unused', '10a_sweep',
+    '            data = make_data(cfg, decode_to=None if k else decode_target(cfg))[0]',
+    '            data = make_data(cfg)[0]', ['nbs/10a_sweep.ipynb'],
+    "a grid over iPhone photos: its check decodes each, then its first run decodes each again")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -627,6 +627,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.pipeline._metrics_line': ('pipeline.html#_metrics_line', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.check_run': ('pipeline.html#check_run', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.decode_images': ('pipeline.html#decode_images', 'noisyfast/pipeline.py'),
+                                    'noisyfast.pipeline.decode_target': ('pipeline.html#decode_target', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.evaluate_stage': ('pipeline.html#evaluate_stage', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.finish_run': ('pipeline.html#finish_run', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.format_summary': ('pipeline.html#format_summary', 'noisyfast/pipeline.py'),

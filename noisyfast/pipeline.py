@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, dataclasses, functools, time
 from pathlib import Path
+from typing import Callable
 import numpy as np, pandas as pd
 from .config import Config
 from .data import HANDED, Data, HowFar, Split
@@ -26,8 +27,8 @@ from .track import tracking
 
 # %% auto #0
 __all__ = ['STAGES', 'NO_HELP', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
-           'planned_epochs', 'decode_images', 'run', 'whose_test_labels', 'summary_table', 'run_warnings',
-           'format_summary', 'finish_run', 'run_report']
+           'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels', 'summary_table',
+           'run_warnings', 'format_summary', 'finish_run', 'run_report']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -216,6 +217,10 @@ def decode_images(cfg:Config, data:Data, arrays, log, *,
     log(f'decoded {n:,} images in {fmt_seconds(time.time() - t0)}' + (f" ({'; '.join(why)})" if why else ''))
 
 # %% ../nbs/10_pipeline.ipynb #06319aa7
+def decode_target(cfg:Config) -> Callable:
+    "What a run's check leaves its decodes for (`HANDED`): median (h, w) -> the decode size and channels"
+    return lambda hw: (decode_hw(cfg, hw), cfg.data.channels)
+
 @no_half_made_folder
 def run(cfg:Config, # a loaded config (`load_config`)
         *,
@@ -234,7 +239,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
     say(_loading_line(cfg))
     try: # the check's decodes at the run's size go to the run's decode (`HANDED`); what it did not take, away
         data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),
-                                decode_to=lambda hw: (decode_hw(cfg, hw), cfg.data.channels))
+                                decode_to=decode_target(cfg))
         check_run(cfg, data, stages)
         rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
         log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress

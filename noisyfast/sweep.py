@@ -11,7 +11,8 @@ from .config import Config, ConfigError, atomic_write_text, load_config
 from .noise import make_data
 from .runs import RunFolder
 from .evaluate import plot_noise_sweep
-from .pipeline import check_run, run, whose_test_labels
+from .data import HANDED
+from .pipeline import check_run, decode_target, run, whose_test_labels
 from .report import md_table
 
 # %% auto #0
@@ -72,10 +73,12 @@ def grid(config, # a YAML config file
         cfgs.append(load_config(config,
                                 list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
     known = True
-    for cfg in cfgs:
-        data = make_data(cfg)[0]
-        check_run(cfg, data)
-        known &= data.true_known
+    try: # the first run takes the decodes the check of its files leaves (`HANDED`)
+        for k, cfg in enumerate(cfgs):
+            data = make_data(cfg, decode_to=None if k else decode_target(cfg))[0]
+            check_run(cfg, data)
+            known &= data.true_known
+    except BaseException: HANDED.clear(); raise
     rows = []
     for i, (cfg, c) in enumerate(zip(cfgs, combos)):
         echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
