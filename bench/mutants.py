@@ -589,6 +589,12 @@ add('grid_hand_over_unused', '10a_sweep',
     '            data = make_data(cfg)[0]', ['nbs/10a_sweep.ipynb'],
     "a grid over iPhone photos: its check decodes each, then its first run decodes each again")
 
+add('check_jpeg_at_eighth', '01_data',
+    "            if keeping: draft_jpeg(im, keep[0]) # a JPEG at the scale the run decodes it at: one decode\n"
+    "            elif im.format in JPEG_FORMATS:", "            if im.format in JPEG_FORMATS:",
+    ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_large_photos_decode_at_twice_the_training_size'],
+    "a run trains on its check's 1/8-scale decode of each JPEG photo, upscaled: not the pixels predict sees")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -722,7 +722,7 @@ def _keep_mode(mode:str, channels:str) -> str:
 
 def _keep_target(paths, todo, decode_to, n_workers) -> Optional[tuple]:
     "((h, w), channels) at which a check of `todo` (of `paths`) leaves its decodes; None: it leaves none"
-    if decode_to is None or all(Path(p).suffix.lower() in ('.jpg', '.jpeg', '.jfif') for p in todo): return None
+    if decode_to is None or not todo: return None
     try: size, channels = decode_to(native_size(paths, n_workers)) # from the headers: no file decoded
     except DataError: return None # not one readable header: the check says which files
     return _hw(size), channels
@@ -948,18 +948,18 @@ class ImageCheck:
 _CHECKED = {} # (path, size, mtime_ns) -> `_check_one`'s answer: each file is checked once per process
 
 def _check_one(p, key,
-               keep=None, # ((h, w), channels) a run decodes to: a non-JPEG is left at that size (`HANDED`)
+               keep=None, # ((h, w), channels) a run decodes to: the image is left at that size (`HANDED`)
               ) -> tuple:
     "(reason or None, mode, (h, w), brightest pixel if 16-bit) of image file `p`, whose `_file_key` is `key`"
     if key in _CHECKED: return _CHECKED[key] # (key None: it cannot be read)
     try:
         with Image.open(p) as im:
-            mode, hw = im.mode, shown_hw(im)
-            if im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+            mode, hw, keeping = im.mode, shown_hw(im), keep is not None and key is not None
+            if keeping: draft_jpeg(im, keep[0]) # a JPEG at the scale the run decodes it at: one decode
+            elif im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
             top = int(np.asarray(im).max()) if mode in _WIDE_MODES else None
-            if keep is not None and key is not None and im.format not in JPEG_FORMATS:
-                HANDED.put(key, keep[0], _to_array(upright(im), _keep_mode(mode, keep[1]), keep[0]))
+            if keeping: HANDED.put(key, keep[0], _to_array(upright(im), _keep_mode(mode, keep[1]), keep[0]))
         res = (None, mode, hw, top)
     except Exception as e: res = (_reason(e, p), None, None, None) # a missing file: `open` says so
     if key is not None: _CHECKED[key] = res

@@ -193,7 +193,8 @@ def test_cli_data_check_says_what_it_left_out(pets, monkeypatch):
 def test_folder_of_iphone_photos(tmp_path, loader):
     """A folder of iPhone photos (HEIC, portraits stored turned) trains as the same photos in PNG, with
     either loader: every photo read, upright (test probabilities within 0.01; ~0.001 apart by HEIC's rounding,
-    0.03-0.05 when the photos are read as stored); the fast path decodes each photo once (the check's decode)"""
+    0.03-0.05 when the photos are read as stored); the fast path decodes each photo once (the check's
+    decode)"""
     png = make_folder(tmp_path/'png', n_classes=2, per_class=10, fmt=('png',))
     heic = tmp_path/'heic'
     for p in sorted(png.rglob('*.png')): (heic/p.parent.name).mkdir(parents=True, exist_ok=True)
@@ -438,14 +439,14 @@ def test_dim_16bit_scans_are_said_before_training(tmp_path):
     rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=8, data=dict(name='folder', path=str(root)),
                                                     evaluate=dict(robustness=False)))
     assert rc == 0, err
-    said = (f'] grey depth WARNING: the brightest pixel of the 16 16-bit grayscale images is {top:,} of 65,535 '
-            f'(12 bits used): decoded to 8 bits (their top 8), they keep {(top >> 8) + 1} grey levels')
+    said = (f'] grey depth WARNING: the brightest pixel of the 16 16-bit grayscale images is {top:,} of '
+            f'65,535 (12 bits used): decoded to 8 bits (their top 8), they keep {(top >> 8) + 1} grey levels')
     assert said in out and out.index(said) < out.index('] train epoch 1/1'), out
 
 def test_large_photos_decode_at_twice_the_training_size(tmp_path):
     """Photos far larger than the model's input (no data.image_size) are decoded once at twice the largest
     stage size (short side, aspect kept), said in the log, recorded in the checkpoint; `predict` decodes new
-    files the same way, to the run's own test probabilities"""
+    files the same way, to the run's own test probabilities (the run's pixels are its check's decodes)"""
     root = make_folder(tmp_path/'photos', n_classes=2, per_class=12, fmt=('jpg',))
     for p in root.rglob('*.jpg'): Image.open(p).resize((300, 400), Image.BILINEAR).save(p, quality=95)
     rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=8, data=dict(name='folder', path=str(root)),
@@ -453,6 +454,9 @@ def test_large_photos_decode_at_twice_the_training_size(tmp_path):
     assert rc == 0, err
     assert ('] decoding 24 images at 43x32: their median size 400x300 shrunk to 2x the largest training '
             'size') in out, out
+    # the check decoded each JPEG at the training decode's scale, and training took that decode
+    assert re.search(r'\] decoded 24 images in [\d.]+ s \(24 as the check decoded them, not decoded '
+                     r'twice\)', out), out
     run = tmp_path/'out'/'r'
     from noisyfast.predict import load_run_model, predict_files
     m = load_run_model(run)
