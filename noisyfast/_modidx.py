@@ -171,6 +171,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data.HandOver.__init__': ('data.html#handover.__init__', 'noisyfast/data.py'),
                                 'noisyfast.data.HandOver.clear': ('data.html#handover.clear', 'noisyfast/data.py'),
                                 'noisyfast.data.HandOver.put': ('data.html#handover.put', 'noisyfast/data.py'),
+                                'noisyfast.data.HandOver.room': ('data.html#handover.room', 'noisyfast/data.py'),
                                 'noisyfast.data.HandOver.take': ('data.html#handover.take', 'noisyfast/data.py'),
                                 'noisyfast.data.HowFar': ('data.html#howfar', 'noisyfast/data.py'),
                                 'noisyfast.data.HowFar.__call__': ('data.html#howfar.__call__', 'noisyfast/data.py'),

@@ -695,10 +695,13 @@ class HandOver:
     "Images a run's check decoded at the run's decode size, held until the run's decode takes each once"
     def __init__(self): self.d, self.nbytes, self.taken, self.lock = {}, 0, 0, threading.Lock()
 
+    def room(self, hw:tuple) -> bool:
+        "Whether one more image at `hw` fits in `HAND_OVER_BYTES` (asked before decoding: one more a thread)"
+        return self.nbytes + hw[0] * hw[1] * 3 <= HAND_OVER_BYTES
+
     def put(self, key:tuple, hw:tuple, a:np.ndarray): # key: the file's `_file_key`
-        "Hold `a`, the image of the file of `key` at `hw`, while all held stay within `HAND_OVER_BYTES`"
-        with self.lock:
-            if self.nbytes + a.nbytes <= HAND_OVER_BYTES: self.d[key, hw] = a; self.nbytes += a.nbytes
+        "Hold `a`, the image of the file of `key` at `hw`"
+        with self.lock: self.d[key, hw] = a; self.nbytes += a.nbytes
 
     def take(self, p, hw:tuple, mode:str) -> Optional[np.ndarray]:
         "The image of file `p`, unchanged since, at `hw` in `mode` ('RGB' or 'L') if one is held, else None"
@@ -954,7 +957,8 @@ def _check_one(p, key,
     if key in _CHECKED: return _CHECKED[key] # (key None: it cannot be read)
     try:
         with Image.open(p) as im:
-            mode, hw, keeping = im.mode, shown_hw(im), keep is not None and key is not None
+            mode, hw = im.mode, shown_hw(im)
+            keeping = keep is not None and key is not None and HANDED.room(keep[0])
             if keeping: draft_jpeg(im, keep[0]) # a JPEG at the scale the run decodes it at: one decode
             elif im.format in JPEG_FORMATS: im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
             im.load()
