@@ -282,7 +282,7 @@ def _folder_of(xs) -> Optional[str]:
     try: return os.path.commonpath([os.path.dirname(os.path.abspath(str(p))) for p in xs])
     except ValueError: return None
 
-def images_of(u8:Path) -> Optional[str]:
+def images_of(u8:Path) -> str:
     "The folder the decoded images in `u8` are of ('' when the .u8 file does not say: an earlier version)"
     try: return u8.with_suffix('.folder').read_text().strip()
     except OSError: return ''
