@@ -497,7 +497,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.loaders._decode_item': ('loaders.html#_decode_item', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders._folder_of': ('loaders.html#_folder_of', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders._reserve': ('loaders.html#_reserve', 'noisyfast/loaders.py'),
-                                   'noisyfast.loaders._write_text': ('loaders.html#_write_text', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.cache_entries': ('loaders.html#cache_entries', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.channel_stats': ('loaders.html#channel_stats', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.clear_cache': ('loaders.html#clear_cache', 'noisyfast/loaders.py'),

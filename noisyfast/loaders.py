@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 from fastai.vision.augment import RandTransform
 from fastai.vision.core import PILImage
-from .config import on_full_disk, temp_path
+from .config import atomic_write_text, on_full_disk, temp_path
 from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Split, load_images,
                             files_shape, is_image_array, open_upright, to_mode, upright)
 
@@ -271,12 +271,6 @@ def _create_zeros(path:Path, nbytes:int):
             if not path.exists() or path.stat().st_size != nbytes: os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
-def _write_text(u8:Path, folder:str):
-    "Write `u8`'s .folder file: the folder its images are of, one line"
-    tmp = temp_path(u8.with_suffix('.folder'))
-    tmp.write_text(folder + '\n')
-    os.replace(tmp, u8.with_suffix('.folder'))
-
 def _folder_of(xs) -> Optional[str]:
     "The folder that holds every file of `xs` (None when none does: files on several drives)"
     try: return os.path.commonpath([os.path.dirname(os.path.abspath(str(p))) for p in xs])
@@ -284,7 +278,7 @@ def _folder_of(xs) -> Optional[str]:
 
 def images_of(u8:Path) -> str:
     "The folder the decoded images in `u8` are of ('' when the .u8 file does not say: an earlier version)"
-    try: return u8.with_suffix('.folder').read_text().strip()
+    try: return u8.with_suffix('.folder').read_text(encoding='utf-8').strip()
     except OSError: return ''
 
 class DiskImages:
@@ -300,7 +294,8 @@ class DiskImages:
         self.flags = self.path.with_suffix('.done')
         _create_zeros(self.path, n * int(np.prod(shape)))
         _create_zeros(self.flags, n)
-        if of is not None and not self.path.with_suffix('.folder').exists(): _write_text(self.path, of)
+        if of is not None and not self.path.with_suffix('.folder').exists(): # one line: the folder
+            atomic_write_text(self.path.with_suffix('.folder'), of + '\n')
         self.x = np.memmap(self.path, np.uint8, 'r+', shape=(n, *shape))
         self.done = np.memmap(self.flags, np.uint8, 'r+', shape=(n,))
 
