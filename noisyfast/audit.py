@@ -18,6 +18,7 @@ from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
 from cleanlab.internal.outlier import transform_distances_to_scores
 from .config import atomic_write_text
 from .data import DataError
+from .evaluate import image_grid
 from .clean import find_issues
 from .train import FitResult, TrainError, predict
 from .runs import RUN_FILES, RunError, RunFolder, Stage, StageResult
@@ -264,27 +265,6 @@ def write_audit(a:Audit, folder) -> list:
     rf = RunFolder(folder)
     return [rf.write(kind, getattr(a, key)) for key, kind in AUDIT_FILES.items()]
 
-# %% ../nbs/13_audit.ipynb #92f2e35a
-def _grid(n:int, ncols:int, scale:float=1.6):
-    import matplotlib.pyplot as plt
-    rows = max(1, -(-n // ncols))
-    size = (max(ncols, 3) * scale, rows * scale * 1.35 + 0.4)
-    fig, axes = plt.subplots(rows, ncols, figsize=size, squeeze=False)
-    for ax in axes.flat: ax.axis('off')
-    return fig, axes.flat
-
-def _show(ax, im, title, fontsize=7):
-    grey = im.shape[-1] == 1
-    ax.imshow(im[..., 0] if grey else im, cmap='gray' if grey else None, vmin=0, vmax=255)
-    ax.set_title(title, fontsize=fontsize)
-
-def _save(fig, path):
-    import matplotlib.pyplot as plt
-    fig.tight_layout(h_pad=0.6)
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return fig
-
 # %% ../nbs/13_audit.ipynb #495c3cdb
 def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audit's order
                  a:Audit, # the audit
@@ -299,12 +279,11 @@ def plot_gallery(images:np.ndarray, # uint8 N×H×W×C train images, in the audi
     pos = a.flagged(issue)
     if len(pos) == 0: return None
     pos = pos[np.argsort(a.issues[f'{issue}_score'].to_numpy()[pos], kind='stable')[:n]]
-    fig, axes = _grid(len(pos), min(ncols, len(pos)))
-    for ax, p in zip(axes, pos):
-        r = a.issues.iloc[p]
-        _show(ax, images[p], f'#{r["index"]} {r["given"]}\n{issue} {r[f"{issue}_score"]:.3f}')
-    fig.suptitle(title or f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged', fontsize=9)
-    return _save(fig, path)
+    rows = a.issues.iloc[pos]
+    caps = [f'#{i} {g}\n{issue} {s:.3f}'
+            for i, g, s in zip(rows['index'], rows['given'], rows[f'{issue}_score'])]
+    return image_grid([images[p] for p in pos], caps, ncols=ncols, fontsize=7, path=path,
+                      title=title or f'{issue.replace("_", " ")}: {len(a.flagged(issue))} flagged')
 
 # %% ../nbs/13_audit.ipynb #c40a663d
 def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
@@ -321,16 +300,15 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
     if test_images is None: pr = pr[~pr.leak]
     if len(pr) == 0: return None
     src = dict(train=images, test=test_images)
-    fig, axes = _grid(2 * len(pr), 2 * min(ncols, len(pr)))
-    for (_, r), ax1, ax2 in zip(pr.iterrows(), axes, axes):
-        for ax, c in ((ax1, 'a'), (ax2, 'b')):
+    ims, caps = [], []
+    for _, r in pr.iterrows():
+        for c in 'ab':
             s, i = r[f'split_{c}'], r[f'index_{c}']
-            _show(ax, src[s][int(r.get(f'pos_{c}', i))], f'{s} #{i}' + (' LEAK' if r.leak else '')
-                  + f'\nd {r.distance:.3g}')
-    fig.suptitle(title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} across '
-                 'train/test',
-                 fontsize=9)
-    return _save(fig, path)
+            ims.append(src[s][int(r.get(f'pos_{c}', i))])
+            caps.append(f'{s} #{i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
+    return image_grid(ims, caps, ncols=2 * min(ncols, len(pr)), fontsize=7, path=path,
+                      title=title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} '
+                                     'across train/test')
 
 # %% ../nbs/13_audit.ipynb #8a094e58
 def audit_test_labels(labels:np.ndarray, # the given test labels, M

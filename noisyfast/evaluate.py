@@ -23,8 +23,8 @@ from .noise import check_matrix
 __all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class_table', 'metrics_summary', 'detection_metrics',
            'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels', 'perturb_batch', 'perturb',
            'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb', 'plot_history',
-           'plot_confusion', 'plot_noise_matrices', 'plot_flagged', 'plot_noise_sweep', 'plot_robustness',
-           'plot_perturbations', 'RobustnessStage']
+           'plot_confusion', 'plot_noise_matrices', 'GridLayout', 'image_grid', 'grid_tiles', 'plot_flagged',
+           'plot_noise_sweep', 'plot_robustness', 'plot_perturbations', 'RobustnessStage']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
 def _check_vocab(vocab, c:int, name:str='vocab') -> list:
@@ -592,6 +592,104 @@ def plot_noise_matrices(true, # true transition matrix C×C, rows = true class
     return _finish(fig, path, title or f"noise transition matrix: MAE {err['mae']:.3f}, max abs error "
                                        f"{err['max_abs']:.3f}, Frobenius {err['frobenius']:.3f}")
 
+# %% ../nbs/08_evaluate.ipynb #s19c0002
+@dataclass
+class GridLayout:
+    "Where `image_grid` puts each image in its one picture, in picture pixels: a caption band above each tile"
+    cols:int; rows:int # cells per row, rows
+    th:int; tw:int # a tile's height and width: the largest image's, times k
+    k:int # each image pixel is drawn as k×k picture pixels
+    band:int; gap:int # the caption band above each tile, the gap between columns
+    ppi:float # picture pixels per inch of the figure
+
+    @classmethod
+    def of(cls, ims:list, ncols:int, lines:int, cell:float, fontsize:float):
+        "The layout of images `ims` in `ncols` columns, `cell` inches wide, with captions of `lines` lines"
+        h, w = max(len(im) for im in ims), max(im.shape[1] for im in ims)
+        k = max(1, math.ceil(64 / max(h, w))) # small images repeated to >= 64 px: crisp, room for captions
+        cols, ppi = min(ncols, len(ims)), w * k / cell
+        band = math.ceil((lines * fontsize * 1.3 / 72 + 0.06) * ppi)
+        return cls(cols, -(-len(ims) // cols), h * k, w * k, k, band, math.ceil(0.08 * ppi), ppi)
+
+    @property
+    def shape(self) -> tuple:
+        "(height, width) of the picture"
+        return self.rows * (self.band + self.th), self.cols * (self.tw + self.gap) - self.gap
+    def cell(self, i:int) -> tuple:
+        "(y, x) of the top left corner of the i-th tile"
+        r, c = divmod(i, self.cols)
+        return r * (self.band + self.th) + self.band, c * (self.tw + self.gap)
+
+def _check_grid(images, captions, colors, row_labels, ncols:int) -> list:
+    "The images of `image_grid` as a list of uint8 H×W×C arrays, once its arguments agree"
+    ims = [check_image_batch(as_array(im, 'images')[None], 'images')[0] for im in images]
+    # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
+    if not ims or ncols < 1: raise ValueError(f'nothing to draw: {len(ims)} images in {ncols} columns')
+    for name, v, n in (('captions', captions, len(ims)), ('colors', colors, len(ims)),
+                       ('row_labels', row_labels, -(-len(ims) // min(ncols, len(ims))))):
+        # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
+        if v is not None and len(v) != n: raise ValueError(f'{name}: {n} expected (one per image, or per row '
+                                                           f'for row_labels); got {len(v)}')
+    return ims
+
+# %% ../nbs/08_evaluate.ipynb #s19c0004
+def _mosaic(ims:list, g:GridLayout) -> tuple:
+    "The one picture of `image_grid` (white around the images) and each image's box (y, x, h, w) in it"
+    gray = all(im.shape[-1] == 1 for im in ims)
+    mosaic = np.full(g.shape + (() if gray else (3,)), 255, np.uint8)
+    boxes = []
+    for i, im in enumerate(ims):
+        t = im[..., 0] if gray else np.repeat(im, 3, -1) if im.shape[-1] == 1 else im
+        t = t.repeat(g.k, 0).repeat(g.k, 1)
+        y, x = g.cell(i)
+        y, x = y + (g.th - len(t)) // 2, x + (g.tw - t.shape[1]) // 2 # centred in its tile
+        mosaic[y:y + len(t), x:x + t.shape[1]] = t
+        boxes.append((y, x, len(im), im.shape[1]))
+    return mosaic, boxes
+
+def _grid_axes(mosaic:np.ndarray, g:GridLayout, left:float, top:float):
+    "A figure with `mosaic` on one Axes at `g.ppi`, `left` and `top` inches spare (row labels, title)"
+    h, w = mosaic.shape[0] / g.ppi, mosaic.shape[1] / g.ppi
+    fig = _pyplot().figure(figsize=(w + left, h + top))
+    ax = fig.add_axes((left / (w + left), 0, w / (w + left), h / (h + top)))
+    ax.imshow(mosaic, cmap='gray' if mosaic.ndim == 2 else None, vmin=0, vmax=255,
+              interpolation='nearest' if g.k > 1 else 'antialiased')
+    ax.axis('off')
+    return fig, ax
+
+# %% ../nbs/08_evaluate.ipynb #s19c0005
+def image_grid(images, # uint8 images H×W×C (C = 1 or 3; sizes may differ), or a batch N×H×W×C
+               captions:Sequence[str], # a caption above each image; lines split by '\n'
+               *,
+               ncols:int=8, # images per row
+               colors:Optional[Sequence[str]]=None, # a caption colour per image (default: black)
+               row_labels:Optional[Sequence[str]]=None, # a label left of each row
+               cell:float=1.6, # the width of one image, in inches
+               fontsize:float=7.5, # of the captions
+               path=None, # save a PNG here
+               title:Optional[str]=None, # figure title
+              ):
+    "A gallery drawn as one picture on one Axes: the images tiled into one array, a caption above each"
+    ims = _check_grid(images, captions, colors, row_labels, ncols)
+    g = GridLayout.of(ims, ncols, max(str(c).count('\n') + 1 for c in captions), cell, fontsize)
+    mosaic, boxes = _mosaic(ims, g)
+    fig, ax = _grid_axes(mosaic, g, left=0.3 * bool(row_labels), top=0.4 * bool(title))
+    for i, cap in enumerate(captions):
+        y, x = g.cell(i)
+        ax.text(x + g.tw / 2, y - 0.03 * g.ppi, str(cap), ha='center', va='bottom', fontsize=fontsize,
+                color='black' if colors is None else colors[i])
+    for r, lab in enumerate(row_labels or []):
+        ax.text(-g.gap, g.cell(r * g.cols)[0] + g.th / 2, lab, ha='right', va='center', rotation=90,
+                fontsize=fontsize + 1)
+    if title: fig.suptitle(title, fontsize=10, y=1 - 0.06 / fig.get_figheight(), va='top')
+    fig.tile_boxes, fig.tile_scale = boxes, g.k # where each image is: `grid_tiles`
+    return _finish(fig, path)
+
+def grid_tiles(fig) -> list:
+    "The images of an `image_grid` figure, cut back out of its one picture (uint8 H×W, or H×W×3 in colour)"
+    a, k = np.asarray(fig.axes[0].images[0].get_array()), fig.tile_scale
+    return [a[y:y + h * k:k, x:x + w * k:k] for y, x, h, w in fig.tile_boxes]
+
 # %% ../nbs/08_evaluate.ipynb #8aa6e558
 def plot_flagged(images:np.ndarray, # uint8 images N×H×W×C of the candidates
                  given, # given labels, length N
@@ -625,24 +723,12 @@ def plot_flagged(images:np.ndarray, # uint8 images N×H×W×C of the candidates
     # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if n < 1 or ncols < 1: raise ValueError(f'n and ncols must be >= 1; got n={n}, ncols={ncols}')
     order = np.argsort(sc if lowest_first else -sc, kind='stable')[:n]
-    k = len(order)
-    cols = min(ncols, k)
-    rows = math.ceil(k / cols)
-    plt = _pyplot()
-    fig, axs = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.35 * rows), squeeze=False,
-                            layout='constrained')
-    for ax in axs.flat[k:]: fig.delaxes(ax)
-    for ax, i in zip(axs.flat, order):
-        img = a[i]
-        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap='gray' if img.shape[-1] == 1 else None,
-                  vmin=0, vmax=255, interpolation='nearest' if max(img.shape[:2]) < 64 else 'antialiased')
-        ax.set_xticks([]); ax.set_yticks([])
-        lines = [f'#{ix[i]}  score {sc[i]:.3g}', f'given: {vocab[g[i]]}', f'sugg.: {vocab[sg[i]]}']
-        if tr is not None: lines.append(f'true: {vocab[tr[i]]}')
-        wrong = tr is not None and g[i] != tr[i]
-        ax.set_title('\n'.join(lines), fontsize=7.5, color='firebrick' if wrong else 'black')
-    return _finish(fig, path, title or f'top {k} flagged images ({"lowest" if lowest_first else "highest"} '
-                                       'score first)')
+    caps = [f'#{ix[i]}  score {sc[i]:.3g}\ngiven: {vocab[g[i]]}\nsugg.: {vocab[sg[i]]}'
+            + ('' if tr is None else f'\ntrue: {vocab[tr[i]]}') for i in order]
+    wrong = ['firebrick' if tr is not None and g[i] != tr[i] else 'black' for i in order]
+    return image_grid(a[order], caps, ncols=ncols, colors=wrong, path=path,
+                      title=title or f'top {len(order)} flagged images '
+                                     f'({"lowest" if lowest_first else "highest"} score first)')
 
 # %% ../nbs/08_evaluate.ipynb #3bab0e91
 def plot_noise_sweep(results:pd.DataFrame, # columns noise_kind, noise_rate, method and `metric`
@@ -712,19 +798,10 @@ def plot_perturbations(image:np.ndarray, # one uint8 image H×W×C, or a batch N
     sev = [_check_severity(v, 0, 'severities') for v in severities]
     # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
     if not sev: raise ValueError('severities is empty')
-    plt = _pyplot()
-    fig, axs = plt.subplots(len(kinds), len(sev), figsize=(1.6 * len(sev) + 0.8, 1.75 * len(kinds)),
-                            squeeze=False, layout='constrained')
-    gray = a.shape[-1] == 1
-    for r, k in enumerate(kinds):
-        for c, v in enumerate(sev):
-            ax, im = axs[r, c], perturb(a, k, v, seed=seed)[0]
-            ax.imshow(im[..., 0] if gray else im, cmap='gray' if gray else None, vmin=0, vmax=255,
-                      interpolation='nearest' if max(im.shape[:2]) < 64 else 'antialiased')
-            ax.set_xticks([]); ax.set_yticks([])
-            ax.set_title('original' if v == 0 else f'{v}: {PERTURBATIONS[k].levels[v - 1]:g}', fontsize=8)
-            if c == 0: ax.set_ylabel(k, fontsize=9)
-    return _finish(fig, path, title or 'perturbations by severity (title: severity: parameter)')
+    ims = [perturb(a, k, v, seed=seed)[0] for k in kinds for v in sev]
+    caps = ['original' if v == 0 else f'{v}: {PERTURBATIONS[k].levels[v - 1]:g}' for k in kinds for v in sev]
+    return image_grid(ims, caps, ncols=len(sev), row_labels=kinds, cell=1.4, fontsize=8, path=path,
+                      title=title or 'perturbations by severity (caption: severity: parameter)')
 
 # %% ../nbs/08_evaluate.ipynb #66961339
 import time
