@@ -594,6 +594,21 @@ add('check_jpeg_at_eighth', '01_data',
     ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_large_photos_decode_at_twice_the_training_size'],
     "a run trains on its check's 1/8-scale decode of each JPEG photo, upscaled: not the pixels predict sees")
 
+add('grid_caption_band_one_line', '08_evaluate', 'band = math.ceil((lines * fontsize * 1.3 / 72 + 0.06) * ppi)',
+    'band = math.ceil((fontsize * 1.3 / 72 + 0.06) * ppi)', ['nbs/08_evaluate.ipynb'],
+    "a gallery's room for captions fits one line: the 3-4-line captions of flagged images cover the row above")
+add('grid_cells_by_column', '08_evaluate', '        r, c = divmod(i, self.cols)\n        return r *',
+    '        c, r = divmod(i, self.rows)\n        return r *', ['nbs/08_evaluate.ipynb'],
+    'a gallery filled column by column: the most suspicious images no longer read left to right')
+add('grid_colours_ignored', '08_evaluate', "color='black' if colors is None else colors[i])", "color='black')",
+    ['nbs/08_evaluate.ipynb'], 'flagged images whose given label is known to be wrong are no longer captioned in red')
+add('grid_gray_if_any', '08_evaluate', '    gray = all(im.shape[-1] == 1 for im in ims)',
+    '    gray = any(im.shape[-1] == 1 for im in ims)', ['nbs/08_evaluate.ipynb'],
+    'a gallery mixing grayscale and colour images draws the colour ones as their red channel, in gray')
+add('flagged_images_unordered', '08_evaluate', '    return image_grid(a[order], caps,',
+    '    return image_grid(a[:len(order)], caps,', ['nbs/08_evaluate.ipynb'],
+    "the flagged gallery captions the most suspicious labels under the first images of the set")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

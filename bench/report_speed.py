@@ -56,6 +56,12 @@ def probe(checkout:Path, folder:Path) -> dict:
         raise SystemExit(f'{checkout}: its noisyfast was not the one imported ({res["where"]})')
     return res
 
+def commit_of(checkout:Path) -> str:
+    "The short commit of a git checkout ('unknown' when it is none)"
+    p = subprocess.run(['git', '-C', str(checkout), 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                       text=True)
+    return p.stdout.strip() or 'unknown'
+
 def make_run(tmp:Path, smoke:bool) -> Path:
     "A quickstart run folder in `tmp` (smoke: 2 epochs, 2 folds)"
     from noisyfast.config import load_config
@@ -65,15 +71,30 @@ def make_run(tmp:Path, smoke:bool) -> Path:
     run(cfg, progress=False)
     return tmp/'report-speed'
 
-def rows_of(res:dict, label:str) -> list:
-    "Table rows of one checkout's probes: the totals, then each plot (warm), medians and ranges"
-    med = lambda xs: (statistics.median(xs), min(xs), max(xs))
-    rows = [dict(what=f'write_report, {w}', who=label, **dict(zip(('median', 'lo', 'hi'),
-                 med([r[w]['total'] for r in res])))) for w in ('cold', 'warm')]
+def _times(res:list) -> dict:
+    "what -> seconds of each probe: the report cold and warm, each plot function (warm)"
+    out = {f'write_report, {w}': [r[w]['total'] for r in res] for w in ('cold', 'warm')}
     for name in sorted({n for r in res for n in r['warm']['plots']}):
-        rows.append(dict(what=f'{name} (warm)', who=label, **dict(zip(('median', 'lo', 'hi'),
-                         med([r['warm']['plots'].get(name, 0.) for r in res])))))
+        out[f'{name} (warm)'] = [r['warm']['plots'].get(name, 0.) for r in res]
+    return out
+
+def rows_of(res:dict) -> list:
+    "A row per timed thing: each checkout's median and range, and this checkout's over the baseline's"
+    times = {who: _times(r) for who, r in res.items()}
+    rows = []
+    for what in times['this checkout']:
+        row = dict(what=what)
+        for who, t in times.items():
+            xs = t.get(what, [0.])
+            row[who] = f'{cell(statistics.median(xs))} ({cell(min(xs))}-{cell(max(xs))})'
+            row[who + ' median'] = statistics.median(xs)
+        if 'baseline' in times and row['baseline median'] > 0:
+            row['ratio'] = row['this checkout median'] / row['baseline median']
+        rows.append(row)
     return rows
+
+COLS = [('what', 'what'), ('this checkout', 'this checkout, s: median (min-max)'),
+        ('baseline', 'baseline, s: median (min-max)'), ('ratio', 'this / baseline')]
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -95,17 +116,17 @@ def main(argv=None):
         res = {label: [] for label, _ in who}
         for _ in range(1 if a.smoke else a.repeats):
             for label, checkout in who: res[label].append(probe(checkout, folder))
-        rows = [r for label, _ in who for r in rows_of(res[label], label)]
-        print(md_table(rows, [('what', 'what'), ('who', 'checkout'), ('median', 's (median)'),
-                              ('lo', 'min'), ('hi', 'max')], fmt=cell))
+        rows = rows_of(res)
+        cols = COLS if base else COLS[:2]
+        print(md_table(rows, cols, fmt=cell))
         if a.smoke: return rows
         notes = [f'Report of the run folder {src if a.run else "of the quickstart config (trained here)"}, '
                  f'{a.repeats} fresh processes per checkout, alternating: cold = the first report of a '
                  'process (what a run pays), warm = a second one in the same process.',
-                 f'This checkout: {ROOT} at {git_commit()}.' + (f' Baseline: {base}.' if base else '')]
+                 f'This checkout: {ROOT} at {git_commit()}.' + (f' Baseline: {base} at {commit_of(base)}.'
+                                                                  if base else '')]
         write_results(Path(a.out).stem, 'How long a run report takes to write', settings=vars(a),
-                      sections=[('Times (seconds)', md_table(rows, [('what', 'what'), ('who', 'checkout'),
-                                 ('median', 's (median)'), ('lo', 'min'), ('hi', 'max')], fmt=cell))],
+                      sections=[('Times', md_table(rows, cols, fmt=cell))],
                       notes=notes, data=res, folder=Path(a.out).parent)
         return rows
     finally: shutil.rmtree(tmp, ignore_errors=True)

@@ -307,7 +307,7 @@ def plot_pairs(images:np.ndarray, # uint8 train images, in the audit's order
             ims.append(src[s][int(r.get(f'pos_{c}', i))])
             caps.append(f'{s} #{i}' + (' LEAK' if r.leak else '') + f'\nd {r.distance:.3g}')
     return image_grid(ims, caps, ncols=2 * min(ncols, len(pr)), fontsize=7, path=path,
-                      title=title or f'near-duplicates: {len(a.pairs)} pairs, {int(a.pairs.leak.sum())} '
+                      title=title or f'near-duplicate pairs: {len(a.pairs)}, {int(a.pairs.leak.sum())} '
                                      'across train/test')
 
 # %% ../nbs/13_audit.ipynb #8a094e58

@@ -484,7 +484,7 @@ def _audit_pairs(r:dict, plots, pairs:pd.DataFrame, n:int) -> Optional[str]:
             m = pr[f'split_{c}'] == s
             pr.loc[m, f'pos_{c}'] = np.searchsorted(idx, pr.loc[m, f'index_{c}'].astype(np.int64)) # its image
     return plots('audit_pairs', plot_pairs, xs['train'], Audit(None, None, pr, None, None, float('nan')),
-                 xs['test'], n=n, alt='near-duplicate pairs', title=f'near-duplicates: {len(pairs)} pairs, '
+                 xs['test'], n=n, alt='near-duplicate pairs', title=f'near-duplicate pairs: {len(pairs)}, '
                  f'{int(pairs.leak.sum())} across train/test (leaks first)')
 
 # %% ../nbs/09_report.ipynb #4c493982
