@@ -123,6 +123,9 @@ def main(argv=None):
         notes = [f'Report of the run folder {src if a.run else "of the quickstart config (trained here)"}, '
                  f'{a.repeats} fresh processes per checkout, alternating: cold = the first report of a '
                  'process (what a run pays), warm = a second one in the same process.',
+                 'A plot\'s time includes any full garbage collection of Python that happens to run inside it (a '
+                 'process holding torch and fastai keeps ~600,000 objects: ~0.4-1 s a collection on 2 vCPUs), '
+                 'and those land in different plots in the two checkouts: compare the totals.',
                  f'This checkout: {ROOT} at {git_commit()}.' + (f' Baseline: {base} at {commit_of(base)}.'
                                                                   if base else '')]
         write_results(Path(a.out).stem, 'How long a run report takes to write', settings=vars(a),
