@@ -609,6 +609,18 @@ add('flagged_images_unordered', '08_evaluate', '    return image_grid(a[order], 
     '    return image_grid(a[:len(order)], caps,', ['nbs/08_evaluate.ipynb'],
     "the flagged gallery captions the most suspicious labels under the first images of the set")
 
+add('known_top_not_read', '01_data', '    res = [(None, *old[k]) if k in old else None for k in keys]',
+    '    res = [(None, *old[k][:2], None) if k in old else None for k in keys]',
+    ['nbs/01_data.ipynb', 'tests/test_bad_data.py::test_dim_16bit_scans_are_said_before_training'],
+    "a second run of a folder of dim 16-bit scans no longer says they keep 16 grey levels")
+add('known_tops_not_kept', '01_data', '                               [(*k, int(top)) for k, _, _, top in items if top is not None])',
+    '                               [])', ['nbs/01_data.ipynb'],
+    "every run decodes every 16-bit scan again to check it: the record of checked files never knows them")
+add('known_old_16bit_trusted', '01_data',
+    '                                if (p, s, m) in want and (top is not None or mode not in _WIDE_MODES)})',
+    '                                if (p, s, m) in want})', ['nbs/01_data.ipynb'],
+    "after an upgrade, 16-bit scans an earlier version checked are taken as known without their brightest pixel")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -933,7 +933,7 @@ class ImageCheck:
     skipped: bool = False # the bad files were left out of the data (`skip_bad`)
     reused: int = 0 # files known to read well from an earlier check (`KnownImages`), not decoded again
     notes: list = field(default_factory=list) # what loading noted (files left out, sizes): `check_data`
-    wide_top: Optional[int] = None # brightest pixel of the 16-bit grayscale files decoded (not `reused` ones)
+    wide_top: Optional[int] = None # brightest pixel of the 16-bit grayscale files (`reused`: as recorded)
 
     @property
     def channels(self) -> Optional[str]:
@@ -986,7 +986,7 @@ def check_images(paths, # image files
     t0, paths = time.time(), list(paths)
     keys = [_file_key(p) for p in paths] # one stat a file: the memo's key, and `known`'s
     old = known.get([k for k in keys if k is not None]) if known is not None else {}
-    res = [(None, *old[k], None) if k in old else None for k in keys]
+    res = [(None, *old[k]) if k in old else None for k in keys]
     todo = [i for i, r in enumerate(res) if r is None]
     tell = counter(len(todo)) if counter is not None and todo else None
     keep = _keep_target(paths, [paths[i] for i in todo], decode_to, n_workers)
@@ -995,7 +995,7 @@ def check_images(paths, # image files
                                      [keys[i] for i in todo])):
             res[i] = r
             if tell is not None: tell(1)
-    if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo
+    if known is not None: known.add([(keys[i], *res[i][1:]) for i in todo
                                      if keys[i] is not None and res[i][0] is None])
     chk = ImageCheck(n=len(paths), reused=len(paths) - len(todo))
     sizes = Counter()
@@ -1153,6 +1153,9 @@ class KnownImages:
         db = sqlite3.connect(self.path, timeout=60) # runs of a grid may check at the same time
         db.execute('CREATE TABLE IF NOT EXISTS good (path TEXT, size INTEGER, mtime INTEGER, mode TEXT, '
                    'h INTEGER, w INTEGER, PRIMARY KEY (path, size, mtime)) WITHOUT ROWID')
+        # the brightest pixel of 16-bit files, apart: `good` keeps the columns earlier versions read
+        db.execute('CREATE TABLE IF NOT EXISTS tops (path TEXT, size INTEGER, mtime INTEGER, top INTEGER, '
+                   'PRIMARY KEY (path, size, mtime)) WITHOUT ROWID')
         return db
 
     def __len__(self) -> int:
@@ -1163,26 +1166,30 @@ class KnownImages:
         except (sqlite3.Error, OSError): return 0
 
     def get(self, keys:list) -> dict: # (path, size, mtime_ns) of files (`_file_key`)
-        "{key: (mode, (h, w))} of the `keys` that decoded well before"
+        "{key: (mode, (h, w), brightest pixel if 16-bit)} of the `keys` that decoded well before"
         want, res = set(keys), {}
         if not self.reuse: return res
+        q = ('SELECT g.*, t.top FROM good g LEFT JOIN tops t ON (g.path, g.size, g.mtime) = (t.path, t.size, '
+             't.mtime) WHERE g.path IN ({})')
         try:
             with contextlib.closing(self._db()) as db:
                 for i in range(0, len(keys), 500):
                     part = [k[0] for k in keys[i:i + 500]]
-                    q = f"SELECT * FROM good WHERE path IN ({','.join('?' * len(part))})"
-                    res.update({(p, s, m): (mode, (h, w)) for p, s, m, mode, h, w in db.execute(q, part)
-                                if (p, s, m) in want})
+                    res.update({(p, s, m): (mode, (h, w), top) for p, s, m, mode, h, w, top
+                                in db.execute(q.format(','.join('?' * len(part))), part)
+                                if (p, s, m) in want and (top is not None or mode not in _WIDE_MODES)})
         except (sqlite3.Error, OSError): return {} # a cache: without it the files are checked again
-        return res
+        return res # (a 16-bit file known without its brightest pixel, from an earlier version: checked again)
 
-    def add(self, items:list): # (key, mode, (h, w)) of files that decoded well
+    def add(self, items:list): # (key, mode, (h, w), brightest pixel or None) of files that decoded well
         "Remember files that decoded well"
         if not items: return
         try:
             with contextlib.closing(self._db()) as db, db: # one transaction
                 db.executemany('INSERT OR REPLACE INTO good VALUES (?, ?, ?, ?, ?, ?)',
-                               [(*k, mode, int(hw[0]), int(hw[1])) for k, mode, hw in items])
+                               [(*k, mode, int(hw[0]), int(hw[1])) for k, mode, hw, _ in items])
+                db.executemany('INSERT OR REPLACE INTO tops VALUES (?, ?, ?, ?)',
+                               [(*k, int(top)) for k, _, _, top in items if top is not None])
         except (sqlite3.Error, OSError): pass # a read-only or full disk: they are checked again next time
 
 # %% ../nbs/01_data.ipynb #55196088

@@ -428,7 +428,7 @@ def test_train_and_test_of_other_sizes_decode_at_one_size(tmp_path):
     decode_images(cfg, data, arrays, lambda *a: None)
     assert [tuple(arrays.images(s).shape[1:3]) for s in (data.train, data.valid, data.test)] == [(32, 32)] * 3
 
-def test_dim_16bit_scans_are_said_before_training(tmp_path):
+def test_dim_16bit_scans_are_said_before_training(tmp_path, monkeypatch):
     """A folder of a 12-bit camera's 16-bit grayscale PNGs (values up to 4,095): the run says before training
     how few grey levels their top 8 bits keep, with the brightest value found and the scale to convert by"""
     root = make_folder(tmp_path/'scans', n_classes=2, per_class=8, fmt=('png',))
@@ -442,6 +442,15 @@ def test_dim_16bit_scans_are_said_before_training(tmp_path):
     said = (f'] grey depth WARNING: the brightest pixel of the 16 16-bit grayscale images is {top:,} of '
             f'65,535 (12 bits used): decoded to 8 bits (their top 8), they keep {(top >> 8) + 1} grey levels')
     assert said in out and out.index(said) < out.index('] train epoch 1/1'), out
+    # a later run (a new process: only the cache folder's record of checked files remembers) decodes none of
+    # the files to check them, and says it again
+    data_module._CHECKED.clear()
+    checked = []
+    monkeypatch.setattr(data_module, '_check_one', lambda p, *a, **k: checked.append(p))
+    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=8, data=dict(name='folder', path=str(root)),
+                                                    evaluate=dict(robustness=False)), '--overwrite')
+    assert rc == 0, err
+    assert checked == [] and said in out, (checked, out)
 
 def test_large_photos_decode_at_twice_the_training_size(tmp_path):
     """Photos far larger than the model's input (no data.image_size) are decoded once at twice the largest
