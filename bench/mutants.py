@@ -481,9 +481,10 @@ add('own_key_ignores_time', '01_data', "[f'{p}\\t{s.st_size}\\t{s.st_mtime_ns}'"
     ['nbs/04_loaders.ipynb'],
     "an edited photo of the same byte size is read back from the cache as its old pixels")
 add('known_remembers_bad', '01_data',
-    '    if known is not None: known.add([(keys[i], res[i][1], res[i][2]) for i in todo\n'
+    '    if known is not None: known.add([(keys[i], *res[i][1:]) for i in todo\n'
     '                                     if keys[i] is not None and res[i][0] is None])',
-    '    if known is not None: known.add([(keys[i], res[i][1], res[i][2] or (0, 0)) for i in todo\n'
+    '    if known is not None: known.add([(keys[i], res[i][1], res[i][2] or (0, 0), res[i][3])\n'
+    '                                      for i in todo\n'
     '                                     if keys[i] is not None])',
     ['nbs/01_data.ipynb'], 'an unreadable file, remembered, passes the next run\'s check as readable')
 add('known_counter_counts_all', '01_data',
