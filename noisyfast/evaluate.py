@@ -670,6 +670,7 @@ def image_grid(images, # uint8 images H×W×C (C = 1 or 3; sizes may differ), or
                title:Optional[str]=None, # figure title
               ):
     "A gallery drawn as one picture on one Axes: the images tiled into one array, a caption above each"
+    from matplotlib.patches import Rectangle # (matplotlib is imported when something is drawn)
     ims = _check_grid(images, captions, colors, row_labels, ncols)
     g = GridLayout.of(ims, ncols, max(str(c).count('\n') + 1 for c in captions), cell, fontsize)
     mosaic, boxes = _mosaic(ims, g)
@@ -678,6 +679,8 @@ def image_grid(images, # uint8 images H×W×C (C = 1 or 3; sizes may differ), or
         y, x = g.cell(i)
         ax.text(x + g.tw / 2, y - 0.03 * g.ppi, str(cap), ha='center', va='bottom', fontsize=fontsize,
                 color='black' if colors is None else colors[i])
+        by, bx, bh, bw = boxes[i] # a thin frame: an image with a white background keeps its edges
+        ax.add_patch(Rectangle((bx - 0.5, by - 0.5), bw * g.k, bh * g.k, fill=False, lw=0.6, ec='0.55'))
     for r, lab in enumerate(row_labels or []):
         ax.text(-g.gap, g.cell(r * g.cols)[0] + g.th / 2, lab, ha='right', va='center', rotation=90,
                 fontsize=fontsize + 1)
