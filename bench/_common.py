@@ -36,12 +36,14 @@ def versions() -> dict:
                 cleanlab=cleanlab.__version__, numpy=numpy.__version__, noisyfast=noisyfast.__version__,
                 noisyfast_commit=git_commit())
 
-def git_commit() -> str:
+def git_commit(where=None) -> str:
+    "The short commit of the checkout at `where` (default: this one), and whether it has uncommitted changes"
+    where = where or Path(__file__).parent
     try:
         out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=10)
+                             cwd=where, timeout=10)
         dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
-                               text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+                               text=True, cwd=where, timeout=10).stdout.strip()
         return out.stdout.strip() + (' (with uncommitted changes)' if dirty else '')
     except (OSError, subprocess.SubprocessError): return 'unknown'
 

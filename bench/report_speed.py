@@ -56,12 +56,6 @@ def probe(checkout:Path, folder:Path) -> dict:
         raise SystemExit(f'{checkout}: its noisyfast was not the one imported ({res["where"]})')
     return res
 
-def commit_of(checkout:Path) -> str:
-    "The short commit of a git checkout ('unknown' when it is none)"
-    p = subprocess.run(['git', '-C', str(checkout), 'rev-parse', '--short', 'HEAD'], capture_output=True,
-                       text=True)
-    return p.stdout.strip() or 'unknown'
-
 def make_run(tmp:Path, smoke:bool) -> Path:
     "A quickstart run folder in `tmp` (smoke: 2 epochs, 2 folds)"
     from noisyfast.config import load_config
@@ -123,10 +117,10 @@ def main(argv=None):
         notes = [f'Report of the run folder {src if a.run else "of the quickstart config (trained here)"}, '
                  f'{a.repeats} fresh processes per checkout, alternating: cold = the first report of a '
                  'process (what a run pays), warm = a second one in the same process.',
-                 'A plot\'s time includes any full garbage collection of Python that happens to run inside it (a '
-                 'process holding torch and fastai keeps ~600,000 objects: ~0.4-1 s a collection on 2 vCPUs), '
-                 'and those land in different plots in the two checkouts: compare the totals.',
-                 f'This checkout: {ROOT} at {git_commit()}.' + (f' Baseline: {base} at {commit_of(base)}.'
+                 "A plot's time includes any full garbage collection of Python that happens to run inside "
+                 'it (a process holding torch and fastai keeps ~600,000 objects: ~0.4-1 s a collection on 2 '
+                 'vCPUs), which can land in different plots in the two checkouts: compare the totals.',
+                 f'This checkout: {ROOT} at {git_commit()}.' + (f' Baseline: {base} at {git_commit(base)}.'
                                                                   if base else '')]
         write_results(Path(a.out).stem, 'How long a run report takes to write', settings=vars(a),
                       sections=[('Times', md_table(rows, cols, fmt=cell))],
