@@ -622,6 +622,29 @@ add('known_old_16bit_trusted', '01_data',
     '                                if (p, s, m) in want})', ['nbs/01_data.ipynb'],
     "after an upgrade, 16-bit scans an earlier version checked are taken as known without their brightest pixel")
 
+add('plan_after_data', '10_pipeline',
+    '    check_plan(cfg, stages) # a mistake the config shows, and a run folder that cannot be used: '
+    'said before\n',
+    '', ['nbs/10_pipeline.ipynb',
+         'tests/test_bad_config.py::test_run_says_config_mistakes_before_reading_the_data'],
+    "an arch typo or a pretrained arch without weights is said only after minutes of checking photos")
+add('start_after_data', '10_pipeline',
+    '    RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) '
+    '# the data (minutes of photos)\n',
+    '', ['nbs/10_pipeline.ipynb',
+         'tests/test_bad_config.py::test_run_says_config_mistakes_before_reading_the_data'],
+    "a run folder that is already there (no --resume) is said only after the photos are read")
+add('launcher_no_batch_check', '11_cli',
+    '        with launching(args.processes): check_plan(cfg) '
+    '# the model, whether each batch splits over them',
+    '        check_plan(cfg)',
+    ['tests/test_bad_config.py::test_run_processes_refuses_a_batch_that_does_not_split_before_starting_them'],
+    "--processes 2 with an odd batch starts torchrun and two processes that each print the refusal")
+add('check_start_no_diff', '02a_runs',
+    '    diff = config_changes(self.read(\'config\') or {}, cfg) if resume else None',
+    '    diff = None', ['nbs/02a_runs.ipynb'],
+    "--resume of a folder started with another config goes on, mixing two configs in one run folder")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

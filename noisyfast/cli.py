@@ -131,12 +131,15 @@ def launch(n:int, # processes
 
 def cmd_run(args):
     "Run the stages of a config (in `--processes` processes: one run folder, written by rank 0)"
-    from noisyfast.pipeline import run
+    from noisyfast.pipeline import check_plan, run
     from noisyfast.distrib import init_processes, end_processes, process_rank
     cfg = load_config(args.config, args.overrides) # a config mistake is refused before any process starts
     if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
         from noisyfast.runs import RunFolder
-        RunFolder.of(cfg).check_free() # a folder another run is running: refused before any process starts
+        from noisyfast.distrib import launching
+        with launching(args.processes): check_plan(cfg) # the model, whether each batch splits over them
+        # a folder another run is running, or that was started with another config
+        RunFolder.of(cfg).check_start(cfg, resume=args.resume, overwrite=args.overwrite)
         flags = (['--resume'] * args.resume + ['--overwrite'] * args.overwrite + ['--quiet'] * args.quiet +
                  ['--no-report'] * (not args.report))
         if rc := launch(args.processes, ['run', args.config, *args.overrides, *flags]): raise SystemExit(rc)

@@ -1110,8 +1110,10 @@ def format_check(chk:ImageCheck) -> str:
     if chk.modes: lines.append('modes: ' + ', '.join(f'{m} {k:,}' for m, k in
                                                      sorted(chk.modes.items(), key=lambda t: -t[1]))
                                + f' (decoded as {chk.channels.upper()} with data.channels: auto)')
-    if chk.min_hw: lines.append(f'sizes (h x w): {chk.min_hw[0]}x{chk.min_hw[1]} to '
-                                f'{chk.max_hw[0]}x{chk.max_hw[1]}, {chk.n_sizes:,} different')
+    hw = lambda t: f'{t[0]}x{t[1]}'
+    if chk.n_sizes == 1: lines.append(f'sizes (h x w): all {hw(chk.min_hw)}')
+    elif chk.min_hw:
+        lines.append(f'sizes (h x w): {hw(chk.min_hw)} to {hw(chk.max_hw)}, {chk.n_sizes:,} different')
     if chk.bad: lines.append(bad_images_message(chk))
     return '\n'.join(lines + [f'note: {n}' for n in chk.notes])
 

@@ -13,11 +13,12 @@ from fastai.callback.core import Callback
 from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['processes', 'process_rank', 'world', 'rank0', 'barrier', 'solo', 'init_processes', 'end_processes', 'ProcessGroupDL',
-           'unwrap', 'shard', 'from_rank0', 'summed', 'any_process', 'same_buffers', 'DDP']
+__all__ = ['processes', 'process_rank', 'world', 'rank0', 'barrier', 'solo', 'launching', 'init_processes', 'end_processes',
+           'ProcessGroupDL', 'unwrap', 'shard', 'from_rank0', 'summed', 'any_process', 'same_buffers', 'DDP']
 
 # %% ../nbs/02b_distrib.ipynb #704def75
 _SOLO = [] # non-empty inside `solo()`
+_LAUNCHING = [] # the processes a launcher is about to start, inside `launching(n)`
 
 def processes() -> int:
     "Processes in the run: the size of torch.distributed's group, or 1 when there is none"
@@ -29,8 +30,8 @@ def process_rank() -> int:
 
 # %% ../nbs/02b_distrib.ipynb #01fcb184
 def world() -> int:
-    "Processes training the current model together: 1 inside `solo()`"
-    return 1 if _SOLO else processes()
+    "Processes training the current model together: 1 inside `solo()`, n inside `launching(n)`"
+    return 1 if _SOLO else _LAUNCHING[-1] if _LAUNCHING else processes()
 
 def rank0() -> bool:
     "Whether this process writes files: rank 0, or any process inside `solo()` (its own fold files)"
@@ -38,7 +39,7 @@ def rank0() -> bool:
 
 def barrier():
     "Wait for every process of the run; nothing to wait for in one process or inside `solo()`"
-    if world() > 1: dist.barrier()
+    if world() > 1 and processes() > 1: dist.barrier()
 
 @contextlib.contextmanager
 def solo():
@@ -46,6 +47,13 @@ def solo():
     _SOLO.append(True)
     try: yield
     finally: _SOLO.pop()
+
+@contextlib.contextmanager
+def launching(n:int): # the processes about to be started
+    "Inside, `world()` is `n`: a launcher checks the batches its processes will split before it starts them"
+    _LAUNCHING.append(n)
+    try: yield
+    finally: _LAUNCHING.pop()
 
 # %% ../nbs/02b_distrib.ipynb #993380b3
 def init_processes(timeout_s:int=1800, # how long a process waits at a barrier before it gives up

@@ -14,8 +14,8 @@ from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
 from .loaders import SHRINK_TO
-from .train import (FitResult, TrainStage, check_training, fit, load_fit, predict, default_device,
-                             data_arrays, decode_hw, decode_size, rank_bs, resolve_loader)
+from .train import (FitResult, TrainStage, check_model, check_training, fit, load_fit, predict,
+                             default_device, data_arrays, decode_hw, decode_size, rank_bs, resolve_loader)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -26,8 +26,8 @@ from .distrib import rank0, solo
 from .track import tracking
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_HELP', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage', 'run_stage',
-           'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels', 'summary_table',
+__all__ = ['STAGES', 'NO_HELP', 'check_plan', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage',
+           'run_stage', 'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels', 'summary_table',
            'run_warnings', 'format_summary', 'finish_run', 'run_report']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
@@ -43,24 +43,17 @@ def _check_init(cfg:Config, key:str, # `divide.init`, `final.init`: a key that m
                        f'{_INIT_STAGES[value]}, or {instead}')
 
 # %% ../nbs/10_pipeline.ipynb #a55bf668
-def check_run(cfg:Config, data:Data, stages:list=None):
-    "Refuse impossible combinations before any training"
+def check_plan(cfg:Config, stages:list=None):
+    "Refuse before any data is read what the config alone shows cannot run: stages, model, batches, weights"
     names = [s.name for s in stages or []]
     if len(set(names)) < len(names):
         raise RunError(f'two stages share a name: {names}; give each stage its own name')
-    loader = check_training(cfg, data) # model, loader, loss settings, splits: before the run folder is made
-    if cfg.divide.enabled and loader != 'fast':
-        raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
-                       "memory), but this data set would use fastai's: set data.loader: fast, or a smaller "
-                       'data.image_size so the decoded images fit in memory')
+    check_model(cfg.model) # the arch, and its hub weights when model.pretrained is true
     tc, pc, cc, dc, fc = cfg.train, cfg.pseudo, cfg.clean, cfg.divide, cfg.final
     if not any((tc.baseline, pc.rounds, cc.enabled, dc.enabled, fc.enabled)):
         raise RunError('nothing to do: enable at least one stage (train.baseline, pseudo.rounds, '
                        'clean.enabled, divide.enabled, final.enabled)')
-    if cfg.pseudo.rounds and len(data.unlabeled) == 0:
-        raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
-                       'data.labeled_fraction, or pseudo.rounds: 0')
-    if cfg.pseudo.rounds and not cfg.train.baseline:
+    if pc.rounds and not tc.baseline:
         raise RunError('pseudo-labeling starts from the baseline model: set train.baseline: true')
     if dc.enabled: _check_init(cfg, 'divide.init', dc.init, 'divide.init: model')
     if dc.enabled: divide_bs(cfg) # with several processes, its batch must split: known before training
@@ -69,6 +62,19 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     if fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
         raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
                        'existing file')
+
+def check_run(cfg:Config, data:Data, stages:list=None):
+    "Refuse impossible combinations before any training: `check_plan`'s, then those of the data"
+    check_plan(cfg, stages)
+    loader = check_training(cfg, data) # splits, loader, loss settings: before the run folder is made
+    if cfg.divide.enabled and loader != 'fast':
+        raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
+                       "memory), but this data set would use fastai's: set data.loader: fast, or a smaller "
+                       'data.image_size so the decoded images fit in memory')
+    if cfg.pseudo.rounds and len(data.unlabeled) == 0:
+        raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
+                       'data.labeled_fraction, or pseudo.rounds: 0')
+    cc = cfg.clean
     if cc.enabled and len(data.train) < 2 * cc.folds:
         raise RunError(f'clean.folds is {cc.folds} but the train split has only {len(data.train)} images')
     if cc.enabled: _check_folds(cfg, data)
@@ -86,9 +92,9 @@ def _check_folds(cfg:Config, data:Data):
     if few:
         c = few[0]
         raise RunError(f'clean.folds is {k} but class {data.vocab[c]!r} has only {n[c]} labelled train image'
-                       f"{'s' if n[c] > 1 else ''} ({len(few)} classes have fewer than {k}): lower "
-                       'clean.folds, or label more images (data.n_labeled, data.labeled_fraction, '
-                       'data.max_train)')
+                       f"{'s' if n[c] > 1 else ''} ({len(few)} class{'es have' if len(few) > 1 else ' has'} "
+                       f'fewer than {k}): lower clean.folds, or label more images (data.n_labeled, '
+                       'data.labeled_fraction, data.max_train)')
 
 # %% ../nbs/10_pipeline.ipynb #9bfa0405
 def evaluate_stage(res:FitResult, data:Data, train:Split, *,
@@ -125,8 +131,9 @@ class DataStage(Stage):
         for n in data.notes: # the size chosen for images of many sizes; dim 16-bit images; a consensus's rates
             if n.startswith(('image size', 'grey depth', 'consensus')): ctx.say(n)
         if data.annotators is not None: ctx.run.write('annotators', data.annotators) # noise.column crowdlab
-        if data.skipped: ctx.say(f'skipped {len(data.skipped)} unreadable images (data.skip_bad; listed in '
-                                 f'{ctx.run.file("data").name})')
+        if (n := len(data.skipped)):
+            ctx.say(f"skipped {n} unreadable image{'s' if n > 1 else ''} (data.skip_bad; listed in "
+                    f'{ctx.run.file("data").name})')
         if noise is not None:
             info['noise'] = noise_summary(noise, data.vocab)
             ctx.run.write('noise_true', noise.matrix)
@@ -236,6 +243,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
     "Run the stages of `cfg`; returns the metrics (also in trained/<name>/metrics.json)"
     t_start, stages = time.time(), STAGES if stages is None else stages
     say = RunLog(cfg.name, echo, quiet=quiet) # on the terminal: no run folder (log.txt) yet
+    check_plan(cfg, stages) # a mistake the config shows, and a run folder that cannot be used: said before
+    RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) # the data (minutes of photos)
     say(_loading_line(cfg))
     try: # the check's decodes at the run's size go to the run's decode (`HANDED`); what it did not take, away
         data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),

@@ -199,17 +199,30 @@ def unlock(self:RunFolder):
 _NEW_STATE = lambda: {'done': [], 'weights': {}, 'metrics': {}}
 
 @patch
-def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=False) -> RunFolder:
-    "Create the folder (saving `cfg`), or reopen it with `resume`, or start it again with `overwrite`"
+def check_start(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=False) -> bool:
+    "Refuse what `prepare` would refuse, changing nothing (`run` asks before it reads data); True if used"
     if resume and overwrite: raise RunError('choose --resume or --overwrite, not both')
     p = self.path
-    barrier() # with several processes, every one looks before rank 0 changes anything
-    found = p.exists() and any(p.iterdir())
-    if found and not (resume or overwrite):
+    if not (p.exists() and any(p.iterdir())): return False
+    self.check_free() # another process runs it: said first, whatever the flags
+    if not (resume or overwrite):
         raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
                        'it again, or name the run differently (name=...)')
+    if resume and not self.has('config'):
+        raise RunError(f'{p} holds no {self.file("config").name}: it is not a noisyfast run folder')
+    diff = config_changes(self.read('config') or {}, cfg) if resume else None
+    if diff: raise RunError(f'{p} was started with another config (differs in: {", ".join(diff)}); '
+                            'resume with the same config, or start again with --overwrite')
+    return True
+
+@patch
+def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=False) -> RunFolder:
+    "Create the folder (saving `cfg`), or reopen it with `resume`, or start it again with `overwrite`"
+    p = self.path
+    barrier() # with several processes, every one looks before rank 0 changes anything
+    found = self.check_start(cfg, resume=resume, overwrite=overwrite)
     barrier()
-    if found and resume: return self._reopen(cfg)
+    if found and resume: return self._reopen()
     if rank0():
         if found: self.lock(); shutil.rmtree(p); self.unlock() # not while another process runs it
         try: p.mkdir(parents=True, exist_ok=True)
@@ -227,12 +240,8 @@ def stale_temp_files(folder) -> list:
     return sorted(p for p in Path(folder).rglob(TEMP_GLOB) if p.is_file())
 
 @patch
-def _reopen(self:RunFolder, cfg:Config) -> RunFolder:
-    if not self.has('config'):
-        raise RunError(f'{self.path} holds no {self.file("config").name}: it is not a noisyfast run folder')
-    diff = config_changes(self.read('config') or {}, cfg)
-    if diff: raise RunError(f'{self.path} was started with another config (differs in: {", ".join(diff)}); '
-                            'resume with the same config, or start again with --overwrite')
+def _reopen(self:RunFolder) -> RunFolder:
+    "Take a run folder `check_start` let resume: stale temporary files removed, its state read"
     if rank0(): # a run folder, resumed: a killed write's half file can be most of a model's size
         self.lock() # (a live run's temporary files are not stale: refused while another process runs it)
         for p in stale_temp_files(self.path): p.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from .noise import make_data
 from .runs import RunFolder
 from .evaluate import plot_noise_sweep
 from .data import HANDED
-from .pipeline import check_run, decode_target, run, whose_test_labels
+from .pipeline import check_plan, check_run, decode_target, run, whose_test_labels
 from .report import md_table
 
 # %% auto #0
@@ -72,6 +72,8 @@ def grid(config, # a YAML config file
         name = base.name + '_' + '_'.join(_tag(k, v) for k, v in zip(space, c))
         cfgs.append(load_config(config,
                                 list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
+    for cfg in cfgs: # what the configs alone show, before any combination reads its data
+        check_plan(cfg); RunFolder.of(cfg).check_start(cfg, resume=not overwrite, overwrite=overwrite)
     known = True
     try: # the first run takes the decodes the check of its files leaves (`HANDED`)
         for k, cfg in enumerate(cfgs):

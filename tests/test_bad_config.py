@@ -175,6 +175,41 @@ def test_run_unknown_arch_leaves_no_run_folder(tmp_path):
     assert_user_error(rc, err, "'resnet5000'")
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
 
+def test_run_says_config_mistakes_before_reading_the_data(tmp_path):
+    ("What the config alone shows (an arch that does not exist, a pretrained arch whose weights cannot be "
+     "had, an existing run folder) is said before the data is read: a folder with an unreadable photo is not "
+     "reached (reading it would refuse it); for a folder of photos the reading is the minutes of the wait")
+    from PIL import Image
+    import numpy as np
+    for i in range(8):
+        (tmp_path/'photos'/'ab'[i % 2]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8, 3), 20 * i, np.uint8)).save(tmp_path/'photos'/'ab'[i % 2]/f'{i}.png')
+    (tmp_path/'photos'/'a'/'broken.jpg').write_text('not a photo')
+    data = dict(name='folder', path=str(tmp_path/'photos'))
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, data=data))
+    assert_user_error(rc, err, 'broken.jpg: not an image') # the data refuses a run that reads it
+    for model, needle in [(dict(arch='resnet5o'), "model.arch 'resnet5o' is neither a timm nor a fastai"),
+                          (dict(arch='resnet18', pretrained=True), 'are not in the local cache')]:
+        rc, out, err, sec = main_inproc('run', run_config(tmp_path, data=data, model=model))
+        assert_user_error(rc, err, needle)
+        assert 'broken.jpg' not in err and 'loading' not in out, (out, err)
+    (tmp_path/'out'/'r').mkdir(parents=True); (tmp_path/'out'/'r'/'config.yaml').write_text('seed: 1\n')
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, data=data))
+    assert_user_error(rc, err, 'already exists: use --resume')
+    assert 'broken.jpg' not in err
+
+@pytest.mark.parametrize('kw,needle', [
+    (dict(), 'the batch size 33 (train.bs, or train.stages.0.bs) does not split over 2 processes'),
+    (dict(train=dict(baseline=False), divide=dict(enabled=True, bs=33), clean=dict(enabled=True)),
+     'the batch size 33 (divide.bs, or train.bs) does not split over 2 processes'),
+], ids=['train-bs', 'divide-bs'])
+def test_run_processes_refuses_a_batch_that_does_not_split_before_starting_them(tmp_path, kw, needle):
+    "`--processes 2`: said by the launcher before torchrun starts two processes that would each say it"
+    rc, out, err, sec = main_inproc('run', run_config(tmp_path, bs=33, **kw), '--processes', '2')
+    assert_user_error(rc, err, needle)
+    assert 'torch.distributed' not in err and 'Root Cause' not in out + err, (out, err)
+    assert sec < 10, f'refused after {sec:.1f} s'
+
 def test_console_script_run_refused(tmp_path):
     ("The installed console script, in a fresh process: exit status 2, the message, no traceback, "
      "no run folder")
