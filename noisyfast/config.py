@@ -13,12 +13,12 @@ import yaml
 
 # %% auto #0
 __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS', 'AUDIT_CHECKS', 'FULL_DISK_FIX', 'TEMP_GLOB',
-           'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'CONSENSUS', 'TRACKERS', 'NoisyfastError', 'ConfigError',
-           'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig', 'TrainConfig', 'PseudoConfig',
-           'CleanConfig', 'unused_loss_setting', 'DivideConfig', 'FinalConfig', 'EvaluateConfig', 'AuditConfig',
-           'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'apply_overrides', 'DiskFull',
-           'full_disk_error', 'on_full_disk', 'temp_path', 'atomic_file', 'atomic_write_text', 'load_config',
-           'save_config', 'validate', 'consensus_annotators']
+           'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'PERTURBATION_KINDS', 'CONSENSUS', 'TRACKERS',
+           'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
+           'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'DivideConfig', 'FinalConfig',
+           'EvaluateConfig', 'AuditConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
+           'apply_overrides', 'DiskFull', 'full_disk_error', 'on_full_disk', 'temp_path', 'atomic_file',
+           'atomic_write_text', 'load_config', 'save_config', 'validate', 'consensus_annotators']
 
 # %% ../nbs/00_config.ipynb #134bd282
 class NoisyfastError(ValueError):
@@ -805,16 +805,19 @@ def _check_lists(cfg, w):
         try: check_matrix(T)
         except NoiseError as e: raise ConfigError(f"{w('noise.matrix')}: {e}") from None
 
+# the perturbations' names: `noisyfast.evaluate.PERTURBATIONS` defines them, in this order (importing it takes
+# torch and fastai, ~4 s: `noisyfast config check` does not)
+PERTURBATION_KINDS = ('salt_pepper', 'gaussian_noise', 'blur', 'jpeg', 'brightness', 'contrast')
+
 def _check_perturbations(cfg, w):
     "Perturbation names and severities of `train.perturb_kinds`, `evaluate.kinds`, `evaluate.severities`"
-    from noisyfast.evaluate import PERTURBATIONS # the one list of them (imported here: it needs torch)
     for key, kinds in (('train.perturb_kinds', cfg.train.perturb_kinds),
                        ('evaluate.kinds', cfg.evaluate.kinds)):
         if kinds is None: continue
-        bad = [k for k in kinds if not isinstance(k, str) or k not in PERTURBATIONS]
+        bad = [k for k in kinds if not isinstance(k, str) or k not in PERTURBATION_KINDS]
         if bad or not kinds:
             what = f'{_show(bad)}: not a perturbation' if bad else 'the list is empty'
-            raise ConfigError(f"{w(key)}: {what}; choose from {', '.join(PERTURBATIONS)}")
+            raise ConfigError(f"{w(key)}: {what}; choose from {', '.join(PERTURBATION_KINDS)}")
     sev = cfg.evaluate.severities
     if not sev or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5 for s in sev):
         raise ConfigError(f"{w('evaluate.severities')}: {_show(sev)}; give a non-empty list of integers "

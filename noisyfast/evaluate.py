@@ -449,12 +449,13 @@ def _ticks(ax, vocab, rot=45):
     ax.set_yticks(range(n), vocab)
 
 def _annotate(ax, m, fmt, vmax):
+    "Each cell's value on a heatmap of up to 15 classes: inside the Axes, so left out of the layout (faster)"
     n = m.shape[0]
     if n > 15: return
     for i in range(n):
         for j in range(m.shape[1]):
             ax.text(j, i, format(m[i, j], fmt), ha='center', va='center', fontsize=8,
-                    color='white' if m[i, j] > 0.6 * vmax else 'black')
+                    color='white' if m[i, j] > 0.6 * vmax else 'black', in_layout=False)
 
 # %% ../nbs/08_evaluate.ipynb #c5aeb100
 _HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # as noisyfast.runs.HISTORY_KEYS: which training
