@@ -387,8 +387,7 @@ add('lock_kept_after_run', '02a_runs', '        finally: rf.unlock()', '        
     "blocks every later run of that folder from a terminal)")
 
 add('processes_start_on_a_busy_folder', '11_cli',
-    '        RunFolder.of(cfg).check_free() # a folder another run is running: '
-    'refused before any process starts',
+    '        RunFolder.of(cfg).check_start(cfg, resume=args.resume, overwrite=args.overwrite)',
     '        pass', [LOCKED],
     '`--processes 2 --resume` of a folder another run is running starts torchrun anyway')
 
@@ -644,6 +643,12 @@ add('check_start_no_diff', '02a_runs',
     '    diff = config_changes(self.read(\'config\') or {}, cfg) if resume else None',
     '    diff = None', ['nbs/02a_runs.ipynb'],
     "--resume of a folder started with another config goes on, mixing two configs in one run folder")
+
+add('perturbation_kinds_stale', '00_config',
+    "PERTURBATION_KINDS = ('salt_pepper', 'gaussian_noise', 'blur', 'jpeg', 'brightness', 'contrast')",
+    "PERTURBATION_KINDS = ('salt_pepper', 'gaussian_noise', 'blur', 'jpeg', 'brightness')",
+    ['nbs/08_evaluate.ipynb', 'tests/test_bad_config.py::test_config_check_imports_neither_torch_nor_fastai'],
+    "the config's list of perturbation names falls behind evaluate's: a valid evaluate.kinds is refused")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -6,13 +6,14 @@ one core for a 12 MP iPhone HEIC), then refused what the config alone shows: an 
 pretrained arch whose weights cannot be had offline, a run folder that is already there, a batch that does not
 split over `--processes` (said by each process after torchrun started them). Now `check_plan` and
 `RunFolder.check_start` say those before any photo is read, and the launcher says the batch before it starts
-the processes.
+the processes. `noisyfast config check` (the command people run while they edit a YAML file) no longer imports
+torch and fastai to check the perturbation names.
 
     python bench/refusal_time.py                       # 083e431 (before) vs this checkout, 30 HEIC photos
     python bench/refusal_time.py --smoke --photos 6    # a quick check of the script itself
 
-Each mistake runs `python -m noisyfast run` in a fresh process of each side (its own package on PYTHONPATH,
-its own empty cache folder: a first run), alternating which side goes first. Writes
+Each mistake runs `python -m noisyfast run` (or `config check`) in a fresh process of each side (its own
+package on PYTHONPATH, its own empty cache folder: a first run), alternating which side goes first. Writes
 results/cpu-refusal-time.md (.json).
 """
 from __future__ import annotations
@@ -26,18 +27,19 @@ from photos import make_photos
 from rerun_photos import as_heic
 
 ROOT = Path(__file__).resolve().parent.parent
-MISTAKES = {'arch typo': ['model.arch=resnet5o'],
-            'pretrained offline': ['model.arch=resnet18', 'model.pretrained=true'],
-            'run folder exists': [],
-            'batch splits badly': ['train.bs=33', '--processes', '2']}
+MISTAKES = {'arch typo': ['run', 'model.arch=resnet5o'], # the command, then what follows the config file
+            'pretrained offline': ['run', 'model.arch=resnet18', 'model.pretrained=true'],
+            'run folder exists': ['run'],
+            'batch splits badly': ['run', 'train.bs=33', '--processes', '2'],
+            'config check: no such perturbation': ['config check', 'evaluate.kinds=[fog]']}
 
 def refusal(tree:Path, cfg:Path, args:list, cache:Path) -> dict:
-    "Seconds until `noisyfast run` of `tree`'s package exits refusing, its exit status and error line"
+    "Seconds until `noisyfast COMMAND cfg ...` of `tree`'s package exits refusing, its exit status and error"
     env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
            'NOISYFAST_CACHE': str(cache)}
     t0 = time.time()
-    r = subprocess.run([sys.executable, '-m', 'noisyfast', 'run', str(cfg), *args], cwd=tree, env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'noisyfast', *args[0].split(), str(cfg), *args[1:]], cwd=tree,
+                       env=env, capture_output=True, text=True)
     said = [l for l in (r.stdout + r.stderr).splitlines() if 'error:' in l]
     return dict(seconds=time.time() - t0, rc=r.returncode, error=said[0][:110] if said else '(no error line)')
 

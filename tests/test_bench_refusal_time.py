@@ -1,4 +1,4 @@
-"bench/refusal_time.py end to end: real HEIC photos, each config mistake refused by 2 checkouts' fresh processes"
+"bench/refusal_time.py end to end: real HEIC photos, each config mistake refused by 2 checkouts' processes"
 import sys
 from pathlib import Path
 import pytest
@@ -13,7 +13,8 @@ def test_each_mistake_refused_and_timed_on_both_sides():
     got = {(r['mistake'], r['side'].split()[0]): r for r in rows}
     assert set(got) == {(m, s) for m in bench.MISTAKES for s in ('before', 'after')}, sorted(got)
     said = {'arch typo': "'resnet5o' is neither", 'pretrained offline': 'not in the local cache',
-            'run folder exists': 'already exists', 'batch splits badly': 'the batch size 33'}
+            'run folder exists': 'already exists', 'batch splits badly': 'the batch size 33',
+            'config check: no such perturbation': "['fog']: not a perturbation"}
     for m, needle in said.items(): # this checkout says each mistake, in a process of its own
         assert needle in got[(m, 'after')]['error'], got[(m, 'after')]
         assert got[(m, 'after')]['seconds'] > 0
