@@ -26,9 +26,9 @@ from .distrib import rank0, solo
 from .track import tracking
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_HELP', 'check_plan', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage', 'FinalStage',
-           'run_stage', 'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels', 'summary_table',
-           'run_warnings', 'format_summary', 'finish_run', 'run_report']
+__all__ = ['STAGES', 'NO_HELP', 'check_plan', 'check_fits_data', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage',
+           'FinalStage', 'run_stage', 'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels',
+           'summary_table', 'run_warnings', 'format_summary', 'finish_run', 'run_report']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -63,9 +63,8 @@ def check_plan(cfg:Config, stages:list=None):
         raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
                        'existing file')
 
-def check_run(cfg:Config, data:Data, stages:list=None):
-    "Refuse impossible combinations before any training: `check_plan`'s, then those of the data"
-    check_plan(cfg, stages)
+def check_fits_data(cfg:Config, data:Data):
+    "Refuse what the data shows `cfg` cannot run: splits, loader, loss, divide's loader, pseudo's pool, folds"
     loader = check_training(cfg, data) # splits, loader, loss settings: before the run folder is made
     if cfg.divide.enabled and loader != 'fast':
         raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
@@ -78,6 +77,10 @@ def check_run(cfg:Config, data:Data, stages:list=None):
     if cc.enabled and len(data.train) < 2 * cc.folds:
         raise RunError(f'clean.folds is {cc.folds} but the train split has only {len(data.train)} images')
     if cc.enabled: _check_folds(cfg, data)
+
+def check_run(cfg:Config, data:Data, stages:list=None):
+    "Refuse impossible combinations before any training: `check_plan`, then `check_fits_data`"
+    check_plan(cfg, stages); check_fits_data(cfg, data)
 
 def _check_train_bs(cfg:Config):
     "With several processes, each `train.stages` batch a data-parallel fit of the run uses must split"
@@ -249,7 +252,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
     try: # the check's decodes at the run's size go to the run's decode (`HANDED`); what it did not take, away
         data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),
                                 decode_to=decode_target(cfg))
-        check_run(cfg, data, stages)
+        check_fits_data(cfg, data) # (`check_plan` was asked above)
         rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
         log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
         log.clock.update(t0=t_start, planned=planned_epochs(cfg))

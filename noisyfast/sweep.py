@@ -12,7 +12,7 @@ from .noise import make_data
 from .runs import RunFolder
 from .evaluate import plot_noise_sweep
 from .data import HANDED
-from .pipeline import check_plan, check_run, decode_target, run, whose_test_labels
+from .pipeline import check_fits_data, check_plan, decode_target, run, whose_test_labels
 from .report import md_table
 
 # %% auto #0
@@ -78,7 +78,7 @@ def grid(config, # a YAML config file
     try: # the first run takes the decodes the check of its files leaves (`HANDED`)
         for k, cfg in enumerate(cfgs):
             data = make_data(cfg, decode_to=None if k else decode_target(cfg))[0]
-            check_run(cfg, data)
+            check_fits_data(cfg, data)
             known &= data.true_known
     except BaseException: HANDED.clear(); raise
     rows = []
