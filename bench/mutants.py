@@ -256,8 +256,8 @@ add('cache_key_hashed', '07_clean',
 add('files_shape_first', '01_data',
     '    hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers))', '    hw = _hw(size) or hw',
     ['nbs/01_data.ipynb'], "files of several sizes decoded at the first image's size, not the median")
-add('miss_mode_first', '04_loaders', "            mode = 'gray' if disk.shape[2] == 1 else 'rgb'",
-    '            mode = self.channels', ['nbs/04_loaders.ipynb'],
+add('miss_mode_first', '04_loaders', "        mode = 'gray' if disk.shape[2] == 1 else 'rgb'",
+    '        mode = self.channels', ['nbs/04_loaders.ipynb'],
     "images missing from the disk cache decoded in the mode of the first missing one (channels: auto)")
 add('drop_last_per_process', '07a_divide', 'drop_last=len(keep) > dl.bs * world())',
     'drop_last=len(keep) > dl.bs)', [DIV],
@@ -649,6 +649,22 @@ add('perturbation_kinds_stale', '00_config',
     "PERTURBATION_KINDS = ('salt_pepper', 'gaussian_noise', 'blur', 'jpeg', 'brightness')",
     ['nbs/08_evaluate.ipynb', 'tests/test_bad_config.py::test_config_check_imports_neither_torch_nor_fastai'],
     "the config's list of perturbation names falls behind evaluate's: a valid evaluate.kinds is refused")
+
+LARGE = 'tests/test_larger_than_memory.py::test_a_folder_larger_than_memory_trains_from_the_cache_file'
+add('never_on_disk', '05_train',
+    "    if cfg.data.cache and data.cache_key and need <= (disk_budget(data.cache_key) if disk is None else disk):\n"
+    "        return 'disk'\n", '', ['nbs/05_train.ipynb', LARGE],
+    "a folder larger than memory takes fastai's pipeline (every photo decoded every epoch; divide refused)")
+add('mapped_rows_in_file_order', '04_loaders', '        out[order] = self.x[p[order]]',
+    '        out[:] = self.x[p[order]]', ['nbs/04_loaders.ipynb', LARGE],
+    "a batch read from the cache file comes back in file order, not the order asked for: images and labels "
+    "mismatched")
+add('on_disk_gathered', '04_loaders', '        if self.on_disk: return self._mapped(split)\n', '',
+    ['nbs/04_loaders.ipynb'], 'a data set larger than memory is gathered into memory anyway')
+add('mapped_bad_retried', '04_loaders',
+    'todo = first[~disk.done[pos].astype(bool) & ~np.isin(pos, list(bad))]',
+    'todo = first[~disk.done[pos].astype(bool)]', ['nbs/04_loaders.ipynb'],
+    'an unreadable file is decoded (and listed) again every time a split holding it is asked for')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -116,20 +116,25 @@ def _size_score(sizes) -> np.ndarray:
     a, q = a / np.median(a), q / np.median(q)
     return np.sqrt(np.minimum(a, 1 / a)) * np.minimum(q, 1 / q)
 
-def image_properties(images:np.ndarray, # uint8 N×H×W×C
+def _u8_images(images):
+    "uint8 N×H×W×C images to read in chunks: numpy, a tensor (brought to the CPU), `MappedImages` (unread)"
+    x = images.cpu() if hasattr(images, 'cpu') else np.asarray(images)
+    if str(x.dtype).removeprefix('torch.') != 'uint8' or x.ndim != 4:
+        raise DataError(f'images must be uint8 N×H×W×C; got {x.dtype} of shape {tuple(x.shape)}')
+    return x
+
+def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
                      sizes=None, # N×2 original (height, width), for `odd_size`
                      *,
                      thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
                      chunk:int=2048,
                     ) -> pd.DataFrame:
     "Per image `<issue>_score` (low = bad), `is_<issue>_issue`: dark, blurry, low info, grayscale, odd size"
-    x = np.asarray(images)
-    if x.dtype != np.uint8 or x.ndim != 4:
-        raise DataError(f'images must be uint8 N×H×W×C; got {x.dtype} of shape {x.shape}')
+    x = _u8_images(images)
     th = {**PROPERTY_THRESHOLDS, **(thresholds or {})}
     cols = {k: [] for k in ('dark', 'blurry', 'low_information', 'grayscale')}
     for s in range(0, len(x), chunk):
-        b = x[s:s + chunk]; g = _grey(b)
+        b = np.asarray(x[s:s + chunk]); g = _grey(b)
         cols['dark'].append(np.percentile(g.reshape(len(g), -1), 99, axis=1))
         cols['blurry'].append(_sharpness(g)); cols['low_information'].append(_entropy(g))
         spread = (b.max(-1).astype(np.int16) - b.min(-1)).reshape(len(b), -1)
@@ -157,13 +162,11 @@ def _stats(x:np.ndarray) -> np.ndarray:
     cols += [_sharpness(g), _entropy(g), (gf < 0.05).mean(1), mag.mean(1)]
     return np.column_stack(cols + [hist / (hist.sum(1, keepdims=True) + 1e-9)])
 
-def image_stats(images:np.ndarray, # uint8 N×H×W×C
+def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
                 *, chunk:int=2048) -> np.ndarray:
     "25 low-level statistics per image, standardized over the set: features for the `atypical` check"
-    x = np.asarray(images)
-    if x.dtype != np.uint8 or x.ndim != 4:
-        raise DataError(f'images must be uint8 N×H×W×C; got {x.dtype} of shape {x.shape}')
-    f = np.concatenate([_stats(x[s:s + chunk]) for s in range(0, len(x), chunk)])
+    x = _u8_images(images)
+    f = np.concatenate([_stats(np.asarray(x[s:s + chunk])) for s in range(0, len(x), chunk)])
     return ((f - f.mean(0)) / (f.std(0) + 1e-6)).astype(np.float32)
 
 # %% ../nbs/13_audit.ipynb #db24513c
@@ -417,7 +420,7 @@ class AuditStage(Stage):
         pos = audit_subset(len(ctx.checked), ac.max_images, cfg.seed)
         tr, te = ctx.checked.subset(pos), (ctx.data.test if ac.test and len(ctx.data.test) else None)
         f, tf, how = self._features(ctx, tr, te)
-        a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr).cpu().numpy(),
+        a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr), # read in chunks
                   test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
                   dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold)
         ran = [c for c in a.checks if a.issues[f'{c}_score'].notna().any()] # not grayscale in a grey set

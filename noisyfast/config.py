@@ -67,8 +67,9 @@ class DataConfig:
                                         'if larger)', min=1, max=MAX_SIZE)
     channels: Literal['auto', 'rgb', 'gray'] = setting('auto', 'auto keeps the native channels')
     loader: Literal['auto', 'fast', 'fastai'] = setting(
-        'auto', 'data pipeline: in-memory fast path or fastai DataBlock; '
-        'auto: fast when the decoded set fits')
+        'auto', 'data pipeline: the fast path (decoded images in memory, or, when they do not fit, in '
+        'the cache file, each batch read from it) or fastai DataBlock; auto: fast when the decoded set fits '
+        'either')
     cache: bool = setting(True, 'keep decoded images (built-in sets; your files while they are unchanged) '
                           'in memory-mapped files under $NOISYFAST_CACHE (~/.cache/noisyfast), and which of '
                           'your files read well, for later runs')

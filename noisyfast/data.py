@@ -876,6 +876,7 @@ def files_shape(x, # image files
     "(H, W, C) `load_images` decodes the files `x` to, from their headers alone"
     x = list(x)
     if not x: raise DataError('no images to load')
+    if _hw(size) and channels in ('rgb', 'gray'): return (*_hw(size), 1 if channels == 'gray' else 3) # told
     mode, hw = _first_header(x, skip_bad)
     c = 1 if channels == 'gray' or (channels == 'auto' and mode in GRAY_MODES) else 3
     hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers)) # not the first's: it may be 1×1

@@ -25,7 +25,7 @@ from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
                              create_learner,
                              rank_bs, default_device, load_fit, resolve_loader, resolve_precision,
-                             show_progress, fit_inputs, set_progress, history_rows, EpochLine)
+                             show_progress, fit_inputs, set_progress, history_rows, EpochLine, why_files)
 from .track import fit_callbacks
 
 # %% auto #0
@@ -573,8 +573,8 @@ def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
     if probs.shape[1] != data.c:
         raise TrainError(f'probs has {probs.shape[1]} classes but the data has {data.c}')
     if resolve_loader(cfg, data, device) != 'fast':
-        raise TrainError('divide needs the fast loader (the uint8 images in memory for its strong views): '
-                         'set data.loader: fast, or a smaller data.image_size so the decoded images fit')
+        raise TrainError('divide needs the fast loader (its strong views augment the decoded images), but '
+                         f"this run would use fastai's: {why_files(cfg)}")
     arrays, tx, vx, c_img, n_in, stats = fit_inputs(cfg, data, data.train, data.valid, arrays, device,
                                                     cfg.seed)
     if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights want ImageNet's

@@ -27,7 +27,7 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
            'DiskImages', 'fmt_bytes', 'drop_stale', 'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes',
-           'cache_entries', 'clear_cache', 'PadCrop', 'UprightImage', 'fastai_dls']
+           'cache_entries', 'clear_cache', 'MappedImages', 'PadCrop', 'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -247,13 +247,16 @@ def _retain_dl(self, b):
     return tuple(TensorImage(o) if i == 0 else TensorCategory(o) if i == 1 else o for i, o in enumerate(b))
 
 # %% ../nbs/04_loaders.ipynb #049e4ff9
-def channel_stats(x:np.ndarray, n_max:int=10_000, seed:int=0, chunk:int=256):
+def channel_stats(x:np.ndarray, # uint8 N×H×W×C images: numpy, a tensor on any device, or `MappedImages`
+                  n_max:int=10_000, seed:int=0, chunk:int=256):
     "Per-channel mean and std in [0, 1] of uint8 N×H×W×C images (on at most `n_max` of them), in chunks"
-    if len(x) > n_max: x = x[np.sort(np.random.default_rng(seed).choice(len(x), n_max, replace=False))]
+    pick = np.arange(len(x))
+    if len(x) > n_max: pick = np.sort(np.random.default_rng(seed).choice(len(x), n_max, replace=False))
     c = x.shape[-1]
     s, s2, n = np.zeros(c), np.zeros(c), 0
-    for i in range(0, len(x), chunk): # float32 chunks: memory stays ~4 bytes × one chunk, not 16× the set
-        f = x[i:i + chunk].reshape(-1, c).astype(np.float32) / 255
+    for i in range(0, len(pick), chunk): # float32 chunks: memory stays ~4 bytes × one chunk, not 16× the set
+        b = x[pick[i:i + chunk]]
+        f = (b.cpu().numpy() if isinstance(b, torch.Tensor) else b).reshape(-1, c).astype(np.float32) / 255
         s += f.sum(0, dtype=np.float64); s2 += np.square(f).sum(0, dtype=np.float64); n += len(f)
     mean = s / n
     return mean.tolist(), np.maximum(np.sqrt(np.maximum(s2 / n - mean ** 2, 0)), 1e-3).tolist()
@@ -345,10 +348,14 @@ class ArrayData:
                  *,
                  cache=None, # folder of memory-mapped decoded images, reused across runs (None: none)
                  key:str=None, # the data set's cache key (`Data.cache_key`; None: no disk cache)
-                 sizes:dict=None): # images per domain (`Data.domain_sizes`)
-        self.size, self.channels, self.skip_bad = size, channels, skip_bad
+                 sizes:dict=None, # images per domain (`Data.domain_sizes`)
+                 on_disk:bool=False): # images stay in the cache file, batches read from it (`MappedImages`)
+        if on_disk and (cache is None or key is None):
+            # internal: `data_arrays` asks for on_disk only with a cache folder and a key
+            raise ValueError('on_disk needs a cache folder and a cache key')
+        self.size, self.channels, self.skip_bad, self.on_disk = size, channels, skip_bad, on_disk
         self.device = torch.device(device or 'cpu')
-        self.stores, self.bad, self.disks = {}, [], {}
+        self.stores, self.bad, self.disks, self.bad_at = {}, [], {}, {} # bad_at: on_disk, per domain
         self.cache, self.key, self.sizes = cache, key, sizes or {}
         self.decoded = 0 # images decoded from files (not read back from the disk cache), for logs and tests
         self.notes = [] # what the disk cache did (kept, made room, no room): `decode_images` logs it
@@ -403,14 +410,17 @@ class ArrayData:
         miss = np.flatnonzero(~have)
         bad = []
         if len(miss):
-            mode = 'gray' if disk.shape[2] == 1 else 'rgb' # that of all `xs`, not of the misses' first image
-            b, bad_m = load_images([xs[i] for i in miss], disk.shape[:2], mode, skip_bad=self.skip_bad,
-                                   progress=self.progress)
-            self.decoded += len(miss)
-            a[miss] = b
-            good = np.setdiff1d(np.arange(len(miss)), bad_m)
-            if len(good): disk.write(pos[miss[good]], b[good])
+            a[miss], bad_m = self._fill(disk, [xs[i] for i in miss], pos[miss])
             bad = [int(miss[i]) for i in bad_m]
+        return a, bad
+
+    def _fill(self, disk:DiskImages, xs, pos:np.ndarray):
+        "Decode files `xs` at `disk`'s shape and write the readable ones at `pos`: (images, unreadable ones)"
+        mode = 'gray' if disk.shape[2] == 1 else 'rgb' # that of the domain, not of the first of `xs`
+        a, bad = load_images(xs, disk.shape[:2], mode, skip_bad=self.skip_bad, progress=self.progress)
+        self.decoded += len(xs)
+        good = np.setdiff1d(np.arange(len(xs)), bad)
+        if len(good): disk.write(pos[good], a[good])
         return a, bad
 
     def _store(self, domain, n, shape):
@@ -427,6 +437,7 @@ class ArrayData:
         idx = torch.as_tensor(np.asarray(split.idx), dtype=torch.long)
         # internal: fit and check_training refuse empty splits; predict returns early
         if len(idx) == 0: raise ValueError('no images: the split is empty')
+        if self.on_disk: return self._mapped(split)
         st = self.stores.get(split.domain)
         seen = torch.zeros(len(idx), dtype=torch.bool)
         if st is not None:
@@ -492,7 +503,7 @@ def make_dls(train_x:torch.Tensor, train_y, valid_x:torch.Tensor, valid_y, *,
              vocab=None, # class names (default: '0', '1', ... up to the largest label)
             ) -> DataLoaders:
     "fastai `DataLoaders` of two `ArrayDL`s, train augmented and shuffled, valid only resized"
-    mean, std = stats if stats is not None else channel_stats(train_x.cpu().numpy())
+    mean, std = stats if stats is not None else channel_stats(train_x)
     if n_channels and len(mean) == 1: mean, std = mean * n_channels, std * n_channels
     kw = dict(mean=mean, std=std, n_channels=n_channels)
     y = lambda v: torch.tensor(np.array(v, dtype=np.int64)) # a copy: labels may be read-only views
@@ -555,6 +566,53 @@ def clear_cache(folder=None, *,
         else:
             for f in [e.path, *_beside(e.path)]: f.unlink(missing_ok=True)
     return sum(e.nbytes for e in es)
+
+# %% ../nbs/04_loaders.ipynb #s21c0002
+class MappedImages:
+    "A split's uint8 images N×H×W×C in a memory-mapped cache file, read when indexed (larger than memory)"
+    ndim, dtype, device = 4, torch.uint8, torch.device('cpu')
+    def __init__(self, x:np.ndarray, # the domain's images (`DiskImages.x`, a `np.memmap`)
+                 idx): # the split's positions in the domain
+        self.x, self.idx = x, np.asarray(idx, np.int64)
+    @property
+    def shape(self) -> torch.Size: return torch.Size((len(self.idx), *self.x.shape[1:]))
+    def __len__(self): return len(self.idx)
+    def __getitem__(self, i) -> torch.Tensor:
+        "Images at split positions `i` (int, slice, positions) as a uint8 tensor, read in file order"
+        p = self.idx[i.cpu().numpy() if isinstance(i, torch.Tensor) else i]
+        if np.ndim(p) == 0: return torch.from_numpy(np.array(self.x[p]))
+        order = np.argsort(p, kind='stable')
+        out = np.empty((len(p), *self.x.shape[1:]), np.uint8)
+        out[order] = self.x[p[order]]
+        return torch.from_numpy(out)
+    def cpu(self): return self
+    def numpy(self) -> np.ndarray: return self[:].numpy() # every image in memory
+    def __repr__(self): return f'MappedImages({tuple(self.shape)} from {getattr(self.x, "filename", "?")})'
+
+
+# %% ../nbs/04_loaders.ipynb #s21c0003
+@patch_to(ArrayData)
+def _mapped(self, split:Split, chunk:int=256) -> MappedImages:
+    "`split`'s images in its domain's cache file, decoding those not there yet, `chunk` files at a time"
+    idx, d = np.asarray(split.idx), self.disks.get(split.domain)
+    size = self.size or (d.shape[:2] if d is not None else None) # every split of a domain alike
+    disk = self._disk(split.domain, split.x, size)
+    if disk is None:
+        raise DataError(f'the decoded {split.domain} images do not fit in memory and {self.cache} has no '
+                        'room for them: free space there (or set $NOISYFAST_CACHE), a smaller '
+                        'data.image_size, or data.loader: fastai')
+    pos, first = np.unique(idx, return_index=True)
+    bad = self.bad_at.setdefault(split.domain, set())
+    todo = first[~disk.done[pos].astype(bool) & ~np.isin(pos, list(bad))]
+    if self.progress is not None and len(pos) > len(todo): self.progress(len(pos) - len(todo))
+    for c in range(0, len(todo), chunk):
+        js = todo[c:c + chunk]
+        xs = split.x[js] if isinstance(split.x, np.ndarray) else [split.x[j] for j in js]
+        _, b = self._fill(disk, xs, idx[js]) # written to the file, not kept
+        self.bad += [xs[i] for i in b]
+        bad.update(int(idx[js[i]]) for i in b)
+    return MappedImages(disk.x, idx)
+
 
 # %% ../nbs/04_loaders.ipynb #c3485381
 class PadCrop(RandTransform):

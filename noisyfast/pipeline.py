@@ -13,9 +13,10 @@ from .data import HANDED, Data, HowFar, Split
 from .noise import make_data, noise_summary
 from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, no_half_made_folder,
                             fmt_seconds, fmt_value, fold_accuracy_line)
-from .loaders import SHRINK_TO
+from .loaders import SHRINK_TO, fmt_bytes
 from .train import (FitResult, TrainStage, check_model, check_training, fit, load_fit, predict,
-                             default_device, data_arrays, decode_hw, decode_size, rank_bs, resolve_loader)
+                             default_device, data_arrays, decode_hw, decode_size, decoded_bytes, decoded_dir,
+                             rank_bs, resolve_loader, why_files)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -67,9 +68,8 @@ def check_fits_data(cfg:Config, data:Data):
     "Refuse what the data shows `cfg` cannot run: splits, loader, loss, divide's loader, pseudo's pool, folds"
     loader = check_training(cfg, data) # splits, loader, loss settings: before the run folder is made
     if cfg.divide.enabled and loader != 'fast':
-        raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images in '
-                       "memory), but this data set would use fastai's: set data.loader: fast, or a smaller "
-                       'data.image_size so the decoded images fit in memory')
+        raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images), '
+                       f"but this run would use fastai's: {why_files(cfg)}")
     if cfg.pseudo.rounds and len(data.unlabeled) == 0:
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
@@ -205,10 +205,21 @@ def _loading_line(cfg:Config) -> str:
      "checked image by image: either can take a minute)")
     return f'loading the {cfg.data.name} data set' + (f' from {cfg.data.path}' if cfg.data.path else '')
 
+def _placed(cfg:Config, data:Data, arrays) -> str:
+    "Where the decoded images live when not in the training device's memory (`placement`), for the log"
+    if not (arrays.on_disk or arrays.device.type != default_device().type): return ''
+    at = f'the decoded images ({fmt_bytes(decoded_bytes(cfg, data))}) do not fit in '
+    if arrays.on_disk: return at + f'memory: each batch is read from their cache file in {decoded_dir()}'
+    return at + "the GPU's memory: they stay in the computer's, each batch copied to the GPU"
+
 def decode_images(cfg:Config, data:Data, arrays, log, *,
                   every:float=None): # seconds between progress lines (default `PROGRESS_EVERY`)
     "Decode the train, valid and test images up front (fast loader), with progress lines and the time it took"
-    if resolve_loader(cfg, data) != 'fast': return # fastai's loader reads files batch by batch
+    if resolve_loader(cfg, data) != 'fast': # fastai's loader reads files batch by batch
+        if cfg.data.loader == 'auto':
+            log(f"fastai's pipeline decodes the files batch by batch: {why_files(cfg)}")
+        return
+    if where := _placed(cfg, data, arrays): log(where)
     t0, n = time.time(), sum(len(s) for s in (data.train, data.valid, data.test))
     size, hw = decode_size(cfg, data), data.image_hw
     at = '' if not hw or size == hw or cfg.data.image_size else (

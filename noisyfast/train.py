@@ -5,7 +5,7 @@ one-cycle phase, mixed precision, best and last checkpoints."""
 
 # %% ../nbs/05_train.ipynb #f4882ef0
 from __future__ import annotations
-import difflib, os, socket, sys, time, warnings
+import difflib, glob, os, shutil, socket, sys, time, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -25,7 +25,7 @@ from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConf
                               load_config, save_config, unused_loss_setting)
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
-                            load_images, cache_dir, is_image_array)
+                            load_images, cache_dir, is_image_array, CACHE_ENV)
 from .loaders import SHRINK_TO, ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
 from .losses import get_loss
 from .evaluate import RandomPerturb
@@ -37,8 +37,9 @@ from .track import fit_callbacks
 __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
            'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
-           'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'resolve_loader', 'fit_inputs',
-           'checkpoint_meta', 'fit', 'load_fit', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget',
+           'decoded_bytes', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'placement', 'resolve_loader',
+           'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -360,11 +361,13 @@ def decode_size(cfg:Config, data:Data):
 
 def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
     ("The run's decoded images: at `decode_size` (`data.image_size`, else from the median size of all the "
-     "files, when they were checked) and `data.channels`, on disk across runs when `data.cache`")
+     "files, when they were checked) and `data.channels`, on disk across runs when `data.cache`, kept where "
+     "`placement` says")
     size = decode_size(cfg, data) # one size for train and test, not each domain's own median
+    place = placement(cfg, data, device)
     return ArrayData(size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
-                     device, cache=cache_dir()/'decoded' if cfg.data.cache else None, key=data.cache_key,
-                     sizes=data.domain_sizes)
+                     device if place == 'device' else 'cpu', cache=decoded_dir() if cfg.data.cache else None,
+                     key=data.cache_key, sizes=data.domain_sizes, on_disk=place == 'disk')
 
 def memory_budget(device=None) -> int:
     "Bytes the fast path may fill with decoded images: half the GPU's memory, or half the free RAM"
@@ -372,20 +375,20 @@ def memory_budget(device=None) -> int:
     if device.type == 'cuda': return torch.cuda.get_device_properties(device).total_memory // 2
     return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') // 2
 
-def resolve_loader(cfg:Config, data:Data, device=None,
-                   budget:int=None, # bytes the decoded images may take (default: `memory_budget(device)`)
-                  ) -> str:
-    "'fast' or 'fastai' for `data.loader`: auto takes the fast path when the decoded images fit the budget"
-    want, files = cfg.data.loader, not is_image_array(data.train.x)
-    if want == 'fastai' and not files:
-        raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
-                         'DataBlock reads image files: use data.loader: fast (or auto)')
-    if want != 'auto' or not files: return 'fast' if want == 'auto' else want
+def decoded_dir() -> Path: return cache_dir()/'decoded' # where `ArrayData` keeps decoded images across runs
+
+def disk_budget(key:str) -> int:
+    "Bytes the decoded images of data set `key` may take in the cache folder: half its free space, and theirs"
+    folder = decoded_dir()
+    while not folder.exists(): folder = folder.parent
+    held = sum(f.stat().st_size for f in decoded_dir().glob(glob.escape(key) + '-*.u8')) if key else 0
+    return shutil.disk_usage(folder).free // 2 + held
+
+def decoded_bytes(cfg:Config, data:Data) -> int:
+    "Bytes of a run's decoded images: every split's files at `decode_size` and `data.channels`"
     n = sum(len(s) for s in (data.train, data.valid, data.test, data.unlabeled))
     size = decode_size(cfg, data) or native_size(data.train.x) # as `data_arrays`
-    need = n * int(np.prod(decoded_shape(data.train.x[0], size,
-                                         resolve_channels(cfg.data.channels, data))))
-    return 'fast' if need <= (memory_budget(device) if budget is None else budget) else 'fastai'
+    return n * int(np.prod(decoded_shape(data.train.x[0], size, resolve_channels(cfg.data.channels, data))))
 
 def _file_stats(cfg, train, seed, n:int=1000):
     "Channel stats from a sample of `n` train files (the fastai pipeline never decodes the whole set)"
@@ -399,7 +402,7 @@ def fit_inputs(cfg, data, train, valid, arrays, device, seed):
     tx, vx = arrays.images(train), arrays.images(valid)
     c_img = tx.shape[-1]
     n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
-    stats = channel_stats(tx.cpu().numpy(), seed=seed)
+    stats = channel_stats(tx, seed=seed) # `MappedImages` too: a sample, chunk by chunk
     return arrays, tx, vx, c_img, n_in, stats
 
 def checkpoint_meta(cfg:Config, data:Data, *, stage:int, size, n_in:int, stats, loader:str,
@@ -526,7 +529,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
                          stats=stats, device=device)
     else:
         vx = arrays.images(data.valid)
-        stats = meta.get('stats') or channel_stats(vx.cpu().numpy())
+        stats = meta.get('stats') or channel_stats(vx)
         dls = make_dls(vx, data.valid.y, vx, data.valid.y, size=size, bs=cfg.train.bs, stats=stats,
                        n_channels=n_in if n_in != vx.shape[-1] else None, device=device, vocab=data.vocab)
     mc = replace(cfg.model, pretrained=False) # the checkpoint holds every weight: no hub download, no file
@@ -536,6 +539,32 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     set_progress(learn, False)
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0.,
                      meta.get(cfg.train.monitor), arrays, Path(weights), loader, size, tuple(stats), n_in)
+
+def placement(cfg:Config, data:Data, device=None, *,
+              budget:int=None, # bytes for them in the device's memory (default: `memory_budget(device)`)
+              host:int=None, # bytes in the computer's memory, on a GPU (default: `memory_budget('cpu')`)
+              disk:int=None, # bytes in the cache folder (default: `disk_budget`)
+             ) -> str:
+    ("Where a run's decoded images live: 'device' (the training device's memory), 'memory' (the computer's, "
+     "batches copied to the GPU), 'disk' (the cache file, each batch read from it) or 'files' (none: "
+     "fastai's pipeline decodes the files batch by batch): the first with room, as `data.loader` allows")
+    want = cfg.data.loader
+    if want == 'fastai': return 'files'
+    if is_image_array(data.train.x): return 'device' # in memory already
+    need, device = decoded_bytes(cfg, data), torch.device(device or default_device())
+    if need <= (memory_budget(device) if budget is None else budget): return 'device'
+    if device.type == 'cuda' and need <= (memory_budget('cpu') if host is None else host): return 'memory'
+    if cfg.data.cache and data.cache_key and need <= (disk_budget(data.cache_key) if disk is None else disk):
+        return 'disk'
+    return 'device' if want == 'fast' else 'files' # fast: as told
+
+def resolve_loader(cfg:Config, data:Data, device=None, **budgets) -> str:
+    "'fast' or 'fastai' for `data.loader`: auto takes the fast path wherever `placement` finds room"
+    if cfg.data.loader == 'fastai' and is_image_array(data.train.x):
+        raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
+                         'DataBlock reads image files: use data.loader: fast (or auto)')
+    return 'fastai' if placement(cfg, data, device, **budgets) == 'files' else 'fast'
+
 
 # %% ../nbs/05_train.ipynb #2fe1d826
 def _check_splits(train:Split, valid:Split):
@@ -549,9 +578,17 @@ def _check_fastai_loader(cfg:Config, weights:bool):
     need = [k for k, on in (('per-sample loss weights (pseudo.weight)', weights),
                             ('train.random_erasing', cfg.train.random_erasing > 0)) if on]
     if not need: return
-    why = ' (data.loader: auto, and the decoded images do not fit in memory)' * (cfg.data.loader != 'fastai')
-    raise TrainError(f"{' and '.join(need)} need the fast loader, but this run uses fastai's{why}: set "
-                     "data.loader: fast, or turn them off (pseudo.weight: false, train.random_erasing: 0)")
+    raise TrainError(f"{' and '.join(need)} need the fast loader, but this run uses fastai's: "
+                     f"{why_files(cfg)}; or turn them off (pseudo.weight: false, train.random_erasing: 0)")
+
+def why_files(cfg:Config) -> str:
+    "Why a run on image files takes fastai's pipeline (`placement` 'files'), and what would change it"
+    if cfg.data.loader == 'fastai': return 'data.loader is fastai: set data.loader: auto'
+    if not cfg.data.cache:
+        return ('the decoded images do not fit in memory and data.cache is false: set data.cache: true (each '
+                'batch is read from the cache folder then), or a smaller data.image_size')
+    return (f'the decoded images fit neither in memory nor in half the free space of {decoded_dir()}: free '
+            f'space there (or point ${CACHE_ENV} at a disk with room), or set a smaller data.image_size')
 
 def check_training(cfg:Config, # the run config
                    data:Data, # the data the run trains on (its splits)

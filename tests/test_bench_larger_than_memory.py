@@ -1,0 +1,18 @@
+"bench/larger_than_memory.py end to end (small photos): in memory, from the cache file, and a commit's files"
+import sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'bench'))
+import larger_than_memory as bench
+
+@pytest.mark.slow
+def test_the_cache_file_side_trains_as_the_in_memory_one(archive):
+    "HEAD as the earlier commit (a shallow clone has no older one): it takes the cache file too"
+    rows = bench.main(['--smoke', '--photos', '12', '--size', '32', '--epochs', '1', '--before', 'HEAD'])
+    assert [r['side'][:9] for r in rows] == ['in memory', 'cache fil', 'HEAD: fas'], rows
+    assert rows[0]['placed'] == '(nothing said)', rows
+    assert rows[1]['placed'].startswith('the decoded images (') and 'do not fit in memory' in rows[1]['placed']
+    assert rows[1]['test_acc'] == rows[0]['test_acc'], rows # the same batches: the same model
+    assert all(r['first_s'] > 0 and r['wall_s'] > r['train_s'] > 0 and r['peak_gib'] > 0 for r in rows), rows

@@ -1,0 +1,67 @@
+"""A folder whose decoded images do not fit in memory: the run keeps them in the cache file and reads each batch
+from it (`noisyfast.train.placement` 'disk', `noisyfast.loaders.MappedImages`), every stage as from memory"""
+import contextlib, json, os
+from pathlib import Path
+from unittest.mock import patch
+import pytest
+from reliability_helpers import assert_user_error, main_inproc, make_folder, run_config
+
+def _config(tmp_path, photos):
+    "Every stage that reads images: baseline, clean folds, audit, divide, final, robustness"
+    return run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2),
+                      train=dict(stages=[dict(size=24, epochs=2, lr=0.01)], bs=16, augment='rrc'),
+                      clean=dict(enabled=True, folds=2, epochs=1), audit=dict(enabled=True),
+                      divide=dict(enabled=True, epochs=2), final=dict(enabled=True),
+                      evaluate=dict(robustness=True))
+
+def _run(cfg, out, cache, budget=None):
+    "`noisyfast run` in this process with its own cache folder, memory budget `budget` bytes (None: the real)"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(patch.dict(os.environ, NOISYFAST_CACHE=str(cache)))
+        if budget: stack.enter_context(patch('noisyfast.train.memory_budget', lambda device=None: budget))
+        return main_inproc('run', cfg, f'output_dir={out}', '--quiet', '--no-report')
+
+def test_a_folder_larger_than_memory_trains_from_the_cache_file(tmp_path, archive):
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=30)
+    cfg = _config(tmp_path, photos)
+    rc, _, err, _ = _run(cfg, tmp_path/'mem', tmp_path/'cache-mem')
+    assert rc == 0, err
+    rc, _, err, _ = _run(cfg, tmp_path/'disk', tmp_path/'cache-disk', budget=1000) # 90 images of 3 kB
+    assert rc == 0, err
+    log = (tmp_path/'disk'/'r'/'log.txt').read_text()
+    assert f"do not fit in memory: each batch is read from their cache file in {tmp_path/'cache-disk'/'decoded'}" \
+        in log, log
+    assert 'do not fit' not in (tmp_path/'mem'/'r'/'log.txt').read_text()
+    assert list((tmp_path/'cache-disk'/'decoded').glob('own-*-train-*.u8')), 'no cache file'
+    mem, disk = (json.loads((tmp_path/s/'r'/'metrics.json').read_text()) for s in ('mem', 'disk'))
+    assert {'train', 'clean', 'audit', 'divide', 'final', 'robustness'} <= set(disk), disk.keys()
+    for stage in ('train', 'divide', 'final'):
+        assert disk[stage]['test_accuracy'] == pytest.approx(mem[stage]['test_accuracy'], abs=1e-6), stage
+    for stage, key in (('clean', 'flagged'), ('clean', 'fold_accuracy'), ('audit', 'health'),
+                       ('audit', 'issues'), ('divide', 'selection')): # the same images: the same numbers
+        assert disk[stage][key] == mem[stage][key], (stage, key, disk[stage][key], mem[stage][key])
+    assert disk['robustness']['mean_accuracy'] == pytest.approx(mem['robustness']['mean_accuracy'], abs=1e-6)
+
+def test_without_room_on_disk_a_divide_run_says_what_to_change(tmp_path):
+    "Neither in memory nor (data.cache: false) on disk: fastai's pipeline, which divide cannot use, said first"
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=6)
+    cfg = _config(tmp_path, photos)
+    with patch('noisyfast.train.memory_budget', lambda device=None: 1000):
+        rc, _, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}/out', 'data.cache=false')
+    assert_user_error(rc, err, 'divide.enabled needs the fast loader', 'data.cache is false',
+                      'set data.cache: true')
+    assert not (tmp_path/'out').exists()
+
+def test_a_run_on_fastais_pipeline_says_why(tmp_path):
+    "No room in memory and data.cache: false: fastai's pipeline, and the run's log says why and what changes it"
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=6)
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2,
+                                         cache=False),
+                     train=dict(stages=[dict(size=24, epochs=1)], bs=4))
+    with patch('noisyfast.train.memory_budget', lambda device=None: 1000):
+        rc, _, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}/out', '--quiet', '--no-report')
+    assert rc == 0, err
+    log = (tmp_path/'out'/'r'/'log.txt').read_text()
+    assert "fastai's pipeline decodes the files batch by batch: the decoded images do not fit in memory and " \
+           'data.cache is false: set data.cache: true' in log, log
+    assert 'decoding' not in log, log
