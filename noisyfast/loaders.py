@@ -390,9 +390,9 @@ class ArrayData:
             self.notes.append(f'not keeping the decoded {domain} images for later runs: they take '
                               f'{fmt_bytes(need)} and {self.cache} has {fmt_bytes(free)} free')
             return False
+        off = 'training reads them from there' if self.on_disk else 'data.cache: false turns this off'
         self.notes.append(f'keeping the decoded {domain} images for later runs in {path} '
-                          f'({fmt_bytes(need)}): data.cache: false turns this off, `noisyfast data cache '
-                          "--clear` frees the space")
+                          f'({fmt_bytes(need)}): {off}, `noisyfast data cache --clear` frees the space')
         return True
 
     def _decode(self, xs, size, pos, domain):

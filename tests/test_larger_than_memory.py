@@ -31,6 +31,7 @@ def test_a_folder_larger_than_memory_trains_from_the_cache_file(tmp_path, archiv
     log = (tmp_path/'disk'/'r'/'log.txt').read_text()
     assert f"do not fit in memory: each batch is read from their cache file in {tmp_path/'cache-disk'/'decoded'}" \
         in log, log
+    assert '.u8 (270 KiB): training reads them from there' in log, log # not "data.cache: false turns this off"
     assert 'do not fit' not in (tmp_path/'mem'/'r'/'log.txt').read_text()
     assert list((tmp_path/'cache-disk'/'decoded').glob('own-*-train-*.u8')), 'no cache file'
     mem, disk = (json.loads((tmp_path/s/'r'/'metrics.json').read_text()) for s in ('mem', 'disk'))
