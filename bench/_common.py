@@ -47,6 +47,12 @@ def git_commit(where=None) -> str:
         return out.stdout.strip() + (' (with uncommitted changes)' if dirty else '')
     except (OSError, subprocess.SubprocessError): return 'unknown'
 
+def tree_env(tree, cache=None, **more) -> dict:
+    "Environment of a process running `tree`'s package: offline, no display, `cache` as its cache folder"
+    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg', **more}
+    if cache is not None: env['NOISYFAST_CACHE'] = str(cache)
+    return env
+
 def now() -> str: return datetime.datetime.now().astimezone().isoformat(timespec='seconds')
 
 def cell(v) -> str:

@@ -20,7 +20,7 @@ import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results
+from _common import runs_results, tree_env
 from loader_ab import checkout
 from photos import make_photos
 
@@ -51,8 +51,7 @@ def as_heic(folder:Path):
 
 def run_side(tree:Path, cfg:Path, cache:Path, budget:int=None) -> dict:
     "Wall time, peak memory, where the images were, train seconds and accuracy of one `noisyfast run`"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
-           'NOISYFAST_CACHE': str(cache), 'BENCH_BUDGET': str(budget or '')}
+    env = tree_env(tree, cache, BENCH_BUDGET=str(budget or ''))
     t0 = time.time()
     r = subprocess.run([sys.executable, '-c', WRAP, 'run', str(cfg), '--overwrite', '--no-report'], cwd=tree,
                        env=env, capture_output=True, text=True)

@@ -13,7 +13,7 @@ import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import cell, write_results
+from _common import cell, tree_env, write_results
 from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def checkout(rev:str, dest:Path) -> Path:
 
 def img_s(tree:Path, case:str, repeats:int, out:Path) -> float:
     "Median img/s of the fast path in one `bench/pipeline.py` process of `tree`"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
+    env = tree_env(tree)
     cmd = [sys.executable, 'bench/pipeline.py', '--case', case, '--pipelines', 'fast', '--repeats',
            str(repeats), '--threads', '1', '--no-write', '--json', str(out)]
     r = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)

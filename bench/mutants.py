@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, cell, write_results
+from _common import RESULTS, cell, tree_env, write_results
 from noisyfast.report import md_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -699,7 +699,7 @@ def plant(repo:Path, m:Mutant):
         raise SystemExit(f'mutant {m.name} breaks the import of noisyfast:\n{r.stderr[-2000:]}')
 
 def env(repo:Path) -> dict:
-    return {**os.environ, 'PYTHONPATH': str(repo), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
+    return tree_env(repo)
 
 def failure(out:str) -> str:
     "The line that says why a test failed: the last assertion or error line of its output"

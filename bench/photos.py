@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results
+from _common import runs_results, tree_env
 from loader_ab import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +48,7 @@ def make_photos(root:Path, n:int, hw=(4032, 3024), seed:int=0) -> Path:
 
 def run_side(tree:Path, cfg:Path) -> dict:
     "Wall time, peak memory, decode line and metrics of one `noisyfast run` of `tree`'s package"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
-           'NOISYFAST_CACHE': str(cfg.parent/f'cache-{tree.name}')} # its own: no checks of the other side
+    env = tree_env(tree, cfg.parent/f'cache-{tree.name}') # its own cache: no checks of the other side
     t0 = time.time()
     r = subprocess.run([sys.executable, '-c', PEAK, 'run', str(cfg), '--overwrite'], cwd=tree, env=env,
                        capture_output=True, text=True)

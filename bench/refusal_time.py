@@ -21,7 +21,7 @@ import argparse, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results
+from _common import runs_results, tree_env
 from loader_ab import checkout
 from photos import make_photos
 from rerun_photos import as_heic
@@ -35,8 +35,7 @@ MISTAKES = {'arch typo': ['run', 'model.arch=resnet5o'], # the command, then wha
 
 def refusal(tree:Path, cfg:Path, args:list, cache:Path) -> dict:
     "Seconds until `noisyfast COMMAND cfg ...` of `tree`'s package exits refusing, its exit status and error"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
-           'NOISYFAST_CACHE': str(cache)}
+    env = tree_env(tree, cache)
     t0 = time.time()
     r = subprocess.run([sys.executable, '-m', 'noisyfast', *args[0].split(), str(cfg), *args[1:]], cwd=tree,
                        env=env, capture_output=True, text=True)

@@ -17,7 +17,7 @@ import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import cell, git_commit, write_results
+from _common import cell, git_commit, tree_env, write_results
 from noisyfast.report import md_table
 
 # run in a fresh process with the checkout under test first on sys.path: times of write_report and its plots
@@ -47,7 +47,7 @@ print(json.dumps(out))
 
 def probe(checkout:Path, folder:Path) -> dict:
     "Time write_report of `checkout`'s noisyfast on `folder` in a fresh process"
-    env = dict(os.environ, PYTHONPATH=str(checkout), MPLBACKEND='Agg')
+    env = tree_env(checkout)
     p = subprocess.run([sys.executable, '-c', PROBE, str(folder)], capture_output=True, text=True, env=env,
                        cwd=checkout, timeout=600)
     if p.returncode: raise SystemExit(f'the report of {checkout} failed:\n{p.stderr[-3000:]}')

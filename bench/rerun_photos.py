@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results
+from _common import runs_results, tree_env
 from loader_ab import checkout
 from photos import make_photos
 
@@ -46,8 +46,7 @@ def seconds(s:str) -> float:
 
 def one_run(tree:Path, cfg:Path, cache:Path, seed:int) -> dict:
     "Wall time, check (data loading) and decode seconds of one `noisyfast run`"
-    env = {**os.environ, 'PYTHONPATH': str(tree), 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg',
-           'NOISYFAST_CACHE': str(cache)}
+    env = tree_env(tree, cache)
     t0 = time.time()
     r = subprocess.run([sys.executable, '-m', 'noisyfast', 'run', str(cfg), '--overwrite', f'seed={seed}'],
                        cwd=tree, env=env, capture_output=True, text=True)

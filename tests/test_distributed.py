@@ -12,8 +12,10 @@ Measured with this config (accuracies on clean labels, valid / test): one proces
 and 43: baseline 0.916 0.916 / 0.928 0.900, final 0.937 0.895 / 0.869 0.883. The largest difference between
 two processes and one with the same seed was 0.028 for the baseline (1,295 train images) and 0.063 for the
 final model (570 images left after pruning, 143 valid images: one image is 0.007), against a seed-to-seed
-spread of up to 0.014 (baseline, test) and 0.117 (final, test). Hence TOL: 0.05 for the baseline, 0.08 for the
-final model.
+spread of up to 0.014 (baseline, test) and 0.117 (final, test). On an AMD EPYC (2026-12-01; an Intel Xeon
+above) the same one-process run at seed 42 ended with the final model at 0.747 on the test images (baseline
+0.919): the same code, float sums in another order. Hence TOL: 0.05 for the baseline, 0.08 for the final
+model.
 """
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
@@ -91,7 +93,9 @@ def test_two_processes_match_one(one, two):
     (f1, out1), (f2, out2) = one, two
     assert files(f1) == files(f2) # one run folder, nothing left by the second process (no temp files)
     a1, a2 = accuracies(f1), accuracies(f2)
-    assert a1['final.test_accuracy'] > 0.8 # a trained model, so the comparison means something
+    # trained models, so the comparison means something (chance: 0.1; the final model's test accuracy at seed
+    # 42 is 0.908 on an Intel Xeon and 0.747 on an AMD EPYC)
+    assert a1['train.test_accuracy'] > 0.85 and a1['final.test_accuracy'] > 0.6, a1
     for k in a1: assert abs(a1[k] - a2[k]) <= TOL[k.split('.')[0]], (k, a1[k], a2[k])
     for ck in sorted(p.relative_to(f1) for p in f1.rglob('*.pth')):
         s1, s2 = (torch.load(f/ck, map_location='cpu', weights_only=True) for f in (f1, f2))
