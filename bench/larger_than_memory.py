@@ -3,17 +3,20 @@ epoch costs, side by side: in memory (they fit), this checkout's cache file (`pl
 read from the memory-mapped file), and an earlier commit, where such a folder took fastai's pipeline (every
 photo decoded again in every epoch).
 
-    python bench/larger_than_memory.py                  # 48 12 MP HEIC photos at 224 px; c167077: the earlier commit
+    python bench/larger_than_memory.py          # 48 12 MP HEIC photos at 224 px; c167077: the earlier commit
     python bench/larger_than_memory.py --format jpg --out cpu-larger-than-memory-jpg
+    python bench/larger_than_memory.py --format jpg --photos 4000 --hw 600x450 --size 112 --epochs 1 \
+        --repeats 1 --out cpu-larger-than-memory-4000       # memory: 4,000 small photos, 0.8 GB decoded
     python bench/larger_than_memory.py --photos 12 --smoke  # a quick check of the script itself
 
-The memory budget (`noisyfast.train.memory_budget`, half the free RAM) is set to 1 byte in the processes of the
-two budget sides, as if the folder were larger than memory: a folder that really is would need more disk and
-time than a benchmark has. Each side runs `python -m noisyfast run` in its own process with its own package
-(PYTHONPATH) and cache folder: a first run (checks and decodes the photos), then `--repeats` runs, the sides
-alternating. Before every run of the cache-file side its file is dropped from the page cache
-(`posix_fadvise DONTNEED`), so each run reads it from the disk once. Writes results/cpu-larger-than-memory.md
-(.json).
+The memory budget (`noisyfast.train.memory_budget`, half the free RAM) is set to 1 byte in the processes of
+the two budget sides, as if the folder were larger than memory: a folder that really is would need more disk
+and time than a benchmark has. Each side runs `python -m noisyfast run` in its own process with its own
+package (PYTHONPATH) and cache folder: a first run (checks and decodes the photos), then `--repeats` runs, the
+sides alternating. Before every run of the cache-file side its file is dropped from the page cache
+(`posix_fadvise DONTNEED`), so each run reads it from the disk once. Peak memory: the run process's largest
+resident set, and its largest anonymous resident memory (RssAnon, sampled), which the mapped file's pages are
+not part of. Writes results/cpu-larger-than-memory.md (.json).
 """
 from __future__ import annotations
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
@@ -49,18 +52,32 @@ def as_heic(folder:Path):
         with Image.open(f) as im: im.save(f.with_suffix('.HEIC'), exif=im.info.get('exif'), quality=80)
         f.unlink()
 
+def peak_anon(p:subprocess.Popen, every:float=0.05) -> int:
+    "Wait for `p`, sampling its anonymous resident memory (RssAnon: what the kernel cannot drop); peak bytes"
+    peak = 0
+    while p.poll() is None:
+        try:
+            with open(f'/proc/{p.pid}/status') as f:
+                peak = max([peak] + [int(l.split()[1]) * 1024 for l in f if l.startswith('RssAnon:')])
+        except OSError: pass # it has just ended
+        time.sleep(every)
+    return peak
+
 def run_side(tree:Path, cfg:Path, cache:Path, budget:int=None) -> dict:
     "Wall time, peak memory, where the images were, train seconds and accuracy of one `noisyfast run`"
     env = tree_env(tree, cache, BENCH_BUDGET=str(budget or ''))
     t0 = time.time()
-    r = subprocess.run([sys.executable, '-c', WRAP, 'run', str(cfg), '--overwrite', '--no-report'], cwd=tree,
-                       env=env, capture_output=True, text=True)
-    wall = time.time() - t0
-    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
+    with tempfile.TemporaryFile('w+') as err:
+        p = subprocess.Popen([sys.executable, '-c', WRAP, 'run', str(cfg), '--overwrite', '--no-report'],
+                             cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        anon, wall = peak_anon(p), time.time() - t0
+        err.seek(0); stderr = err.read()
+    if p.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{stderr[-3000:]}')
     run = cfg.parent/'out'/cfg.stem
     log, m = (run/'log.txt').read_text(), json.loads((run/'metrics.json').read_text())
     placed = PLACED.search(log)
-    return dict(wall_s=wall, peak_gib=int(re.search(r'peak_rss_kib (\d+)', r.stderr).group(1)) / 2**20,
+    return dict(wall_s=wall, peak_gib=int(re.search(r'peak_rss_kib (\d+)', stderr).group(1)) / 2**20,
+                anon_gib=anon / 2**30,
                 train_s=m['train']['seconds'], test_acc=m['train']['test_accuracy'],
                 placed=placed.group(1)[:60] if placed else '(nothing said)')
 
@@ -71,12 +88,13 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=224, help='the training size (train.stages.0.size)')
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--format', default='heic', choices=('heic', 'jpg'),
-                   help="the photos' format: iPhone HEIC (decoded whole) or JPEG (decoded at a reduced scale)")
+                   help="the photos' format: iPhone HEIC (decoded whole) or JPEG (at a reduced scale)")
     p.add_argument('--repeats', type=int, default=2, help='timed runs per side, after a first run')
+    p.add_argument('--hw', default='4032x3024', help="the photos' height x width (as shown)")
     p.add_argument('--smoke', action='store_true', help='small photos (400x300), 1 repeat: the script only')
     p.add_argument('--out', default='cpu-larger-than-memory', help='results stem under bench/results/')
     a = p.parse_args(argv)
-    t_all, hw = time.time(), (400, 300) if a.smoke else (4032, 3024)
+    t_all, hw = time.time(), (400, 300) if a.smoke else tuple(int(v) for v in a.hw.split('x'))
     repeats = 1 if a.smoke else a.repeats
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -102,17 +120,22 @@ def main(argv=None):
     med = lambda rs, key: statistics.median(r[key] for r in rs)
     rows = [dict(side=name, placed=rs[0]['placed'], first_s=f['wall_s'], wall_s=med(rs, 'wall_s'),
                  train_s=med(rs, 'train_s'), per_epoch_s=med(rs, 'train_s') / a.epochs,
-                 peak_gib=max(r['peak_gib'] for r in rs), test_acc=rs[0]['test_acc'])
+                 peak_gib=max(r['peak_gib'] for r in rs), anon_gib=max(r['anon_gib'] for r in rs),
+                 test_acc=rs[0]['test_acc'])
             for (name, _, _), f, rs in zip(sides, first, timed)]
     cols = [('side', 'side'), ('placed', 'what the run said'), ('first_s', 'first run s'),
             ('wall_s', 'later run s'), ('train_s', 'train stage s'), ('per_epoch_s', 's per epoch'),
-            ('peak_gib', 'peak memory GiB'), ('test_acc', 'test accuracy')]
+            ('peak_gib', 'peak memory GiB'), ('anon_gib', 'peak anonymous memory GiB'),
+            ('test_acc', 'test accuracy')]
     mem, disk, old = rows
     kind = 'HEIC quality 80' if a.format == 'heic' else 'JPEG quality 90'
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (stored turned, EXIF 6), {kind}, {mb:,.0f} MiB; '
              f'cpu_net at {a.size} px, {a.epochs} epochs, rrc, batch 8; train stage only, no report',
              f"train stage: cache file {disk['train_s']:.1f} s, in memory {mem['train_s']:.1f} s, fastai's "
              f"pipeline ({a.before}) {old['train_s']:.1f} s",
+             'peak memory: the largest resident set of the run process (the mapped cache file\'s pages in it '
+             'count, which the kernel can drop); peak anonymous memory: its RssAnon sampled every 50 ms, '
+             'what it cannot (fastai\'s worker processes not counted)',
              'later runs: the median of the timed runs; the first run checks every photo (and, for the two '
              'fast-path sides, decodes it once into the cache)',
              'the cache file was dropped from the page cache before each timed run: its first epoch reads it '
