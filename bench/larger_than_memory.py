@@ -1,12 +1,15 @@
 """A folder of photos whose decoded images do not fit the memory budget: where a run keeps them, and what an
 epoch costs, side by side: in memory (they fit), this checkout's cache file (`placement` 'disk': each batch
 read from the memory-mapped file), and an earlier commit, where such a folder took fastai's pipeline (every
-photo decoded again in every epoch).
+photo decoded again in every epoch). With --audit the runs have the clean (in-sample), audit and robustness
+stages too; against 00bef7b, where the audit's pixel features and robustness gathered the images in memory.
 
     python bench/larger_than_memory.py          # 48 12 MP HEIC photos at 224 px; c167077: the earlier commit
     python bench/larger_than_memory.py --format jpg --out cpu-larger-than-memory-jpg
     python bench/larger_than_memory.py --format jpg --photos 4000 --hw 600x450 --size 112 --epochs 1 \
         --repeats 1 --out cpu-larger-than-memory-4000       # memory: 4,000 small photos, 0.8 GB decoded
+    python bench/larger_than_memory.py --format jpg --photos 4000 --hw 600x450 --size 112 --epochs 1 \
+        --repeats 1 --audit --before 00bef7b --out cpu-larger-than-memory-audit # + the audit and robustness
     python bench/larger_than_memory.py --photos 12 --smoke  # a quick check of the script itself
 
 The memory budget (`noisyfast.train.memory_budget`, half the free RAM) is set to 1 byte in the processes of
@@ -91,6 +94,8 @@ def main(argv=None):
                    help="the photos' format: iPhone HEIC (decoded whole) or JPEG (at a reduced scale)")
     p.add_argument('--repeats', type=int, default=2, help='timed runs per side, after a first run')
     p.add_argument('--hw', default='4032x3024', help="the photos' height x width (as shown)")
+    p.add_argument('--audit', action='store_true',
+                   help='the audit (on pixels: clean.oof false) and robustness stages too, not only training')
     p.add_argument('--smoke', action='store_true', help='small photos (400x300), 1 repeat: the script only')
     p.add_argument('--out', default='cpu-larger-than-memory', help='results stem under bench/results/')
     a = p.parse_args(argv)
@@ -106,9 +111,11 @@ def main(argv=None):
                        f'data: {{name: folder, path: {tmp}/photos, valid_pct: 0.2, test_pct: 0.3}}\n'
                        'model: {arch: cpu_net}\n'
                        f'train: {{stages: [{{size: {a.size}, epochs: {a.epochs}, lr: 0.003}}], bs: 8, '
-                       'augment: rrc}\nevaluate: {robustness: false}\n')
+                       'augment: rrc}\n' + ('clean: {enabled: true, oof: false}\naudit: {enabled: true}\n'
+                                             'evaluate: {robustness: true}\n' if a.audit else
+                                             'evaluate: {robustness: false}\n'))
         sides = [('in memory (it fits)', ROOT, None), ('cache file (1-byte memory budget)', ROOT, 1),
-                 (f'{a.before}: fastai pipeline (1-byte memory budget)', checkout(a.before, tmp/'before'), 1)]
+                 (f'{a.before} (1-byte memory budget)', checkout(a.before, tmp/'before'), 1)]
         caches = [tmp/f'cache{i}' for i in range(len(sides))]
         first = [run_side(tree, cfg, c, b) for (_, tree, b), c in zip(sides, caches)] # checks, decodes
         timed = [[] for _ in sides]
@@ -129,10 +136,12 @@ def main(argv=None):
             ('test_acc', 'test accuracy')]
     mem, disk, old = rows
     kind = 'HEIC quality 80' if a.format == 'heic' else 'JPEG quality 90'
+    stages = ('train, clean (in-sample), audit (pixel features), robustness' if a.audit else
+              'train stage only')
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (stored turned, EXIF 6), {kind}, {mb:,.0f} MiB; '
-             f'cpu_net at {a.size} px, {a.epochs} epochs, rrc, batch 8; train stage only, no report',
-             f"train stage: cache file {disk['train_s']:.1f} s, in memory {mem['train_s']:.1f} s, fastai's "
-             f"pipeline ({a.before}) {old['train_s']:.1f} s",
+             f'cpu_net at {a.size} px, {a.epochs} epochs, rrc, batch 8; {stages}, no report',
+             f"train stage: cache file {disk['train_s']:.1f} s, in memory {mem['train_s']:.1f} s, "
+             f"{a.before} {old['train_s']:.1f} s",
              'peak memory: the largest resident set of the run process (the mapped cache file\'s pages in it '
              'count, which the kernel can drop); peak anonymous memory: its RssAnon sampled every 50 ms, '
              'what it cannot (fastai\'s worker processes not counted)',

@@ -460,8 +460,8 @@ add('photos_shrunk_square', '05_train',
     '    return hw if min(hw) <= side else (side, side)', [PHOTOS],
     'photos shrunk to a square: their aspect lost')
 add('loader_choice_at_full_size', '05_train',
-    '    size = decode_size(cfg, data) or native_size(data.train.x) # as `data_arrays`',
-    '    size = cfg.data.image_size or native_size(data.train.x)', ['nbs/05_train.ipynb'],
+    '    size = decode_size(cfg, data) or native_size(data.train.x)\n',
+    '    size = cfg.data.image_size or native_size(data.train.x)\n', ['nbs/05_train.ipynb'],
     "`data.loader: auto` sizes the decoded set at the full photo size: fastai's loader where the fast one "
     'fits')
 
@@ -490,9 +490,9 @@ add('known_counter_counts_all', '01_data',
     '    tell = counter(len(todo)) if counter is not None and todo else None',
     '    tell = counter(len(paths)) if counter is not None and paths else None', ['nbs/01_data.ipynb'],
     'the check\'s progress counts files it will not decode: a wrong time left')
-add('stale_cache_kept', '04_loaders', '    if not key.startswith(OWN): return 0\n', '    return 0\n',
+add('stale_cache_kept', '04_loaders', '    if not key.startswith(OWN): return []\n', '    return []\n',
     ['nbs/04_loaders.ipynb'], 'every edit of a photo folder leaves a full copy of its decoded images behind')
-add('cache_fills_disk', '04_loaders', '        if need > free / 2:\n', '        if False:\n',
+add('cache_fills_disk', '04_loaders', '        if need > room:\n', '        if False:\n',
     ['nbs/04_loaders.ipynb'], "users' decoded images kept on disk however little room there is")
 add('run_checks_without_memory', '02_noise', 'known=KnownImages() if d.cache else None', 'known=None',
     ['nbs/10_pipeline.ipynb'], 'every run checks (decodes) every photo again: a second a HEIC')
@@ -652,8 +652,10 @@ add('perturbation_kinds_stale', '00_config',
 
 LARGE = 'tests/test_larger_than_memory.py::test_a_folder_larger_than_memory_trains_from_the_cache_file'
 add('never_on_disk', '05_train',
-    "    if cfg.data.cache and data.cache_key and need <= (disk_budget(data.cache_key) if disk is None else disk):\n"
-    "        return 'disk'\n", '', ['nbs/05_train.ipynb', LARGE],
+    "    if cfg.data.cache and data.cache_key and data.domain_sizes and \\\n"
+    "            disk_need(cfg, data) <= (disk_budget(data.cache_key) if disk is None else disk):\n"
+    "        return 'disk' # `ArrayData._room` agrees: the same files, the same room (`cache_room`)\n", '',
+    ['nbs/05_train.ipynb', LARGE],
     "a folder larger than memory takes fastai's pipeline (every photo decoded every epoch; divide refused)")
 add('mapped_rows_in_file_order', '04_loaders', '        out[order] = self.x[p[order]]',
     '        out[:] = self.x[p[order]]', ['nbs/04_loaders.ipynb', LARGE],
@@ -665,6 +667,38 @@ add('mapped_bad_retried', '04_loaders',
     'todo = first[~disk.done[pos].astype(bool) & ~np.isin(pos, list(bad))]',
     'todo = first[~disk.done[pos].astype(bool)]', ['nbs/04_loaders.ipynb'],
     'an unreadable file is decoded (and listed) again every time a split holding it is asked for')
+
+add('other_shape_is_room', '04_loaders',
+    "               if not DiskImages.file(folder, key, d, s).exists())",
+    "               if not any(Path(folder).glob(glob.escape(key) + f'-{d}-*.u8')))",
+    ['nbs/05_train.ipynb', 'nbs/04_loaders.ipynb'],
+    "a cache file of another data.image_size counts as room: the run is placed on disk, then stops with "
+    "'no room' when it makes its own file")
+add('stale_not_room', '04_loaders', '    return (shutil.disk_usage(there).free + stale) // 2',
+    '    return shutil.disk_usage(there).free // 2', ['nbs/04_loaders.ipynb'],
+    "the files of an earlier version of the folder (removed before the new ones are made) do not count as "
+    "room: an edited folder takes fastai's pipeline where its cache file would fit")
+
+AUDIT_PIXELS = ('tests/test_larger_than_memory.py::'
+                'test_the_audit_without_fold_models_reads_the_pixels_a_chunk_at_a_time')
+add('audit_pixels_gathered', '13_audit',
+    '    x = ctx.arrays.images(tr) # where the run keeps them: read a chunk at a time',
+    '    x = ctx.arrays.images(tr).cpu().numpy()', [AUDIT_PIXELS],
+    'the audit without fold models gathers every train image of a folder larger than memory (out of memory)')
+add('robustness_gathered', '08_evaluate', '                               ctx.arrays.images(test), test.y,',
+    '                               ctx.arrays.images(test).cpu().numpy(), test.y,', [AUDIT_PIXELS],
+    'the robustness stage gathers the test images of a folder larger than memory, and a perturbed copy')
+add('perturbed_draws_per_chunk', '08_evaluate', '        for i in range(0, len(a), 256): # 256 at a time',
+    '        for i in range(0, len(a), len(a)): # 256 at a time', ['nbs/08_evaluate.ipynb'],
+    'robustness read a chunk at a time perturbs other pixels than `perturb` of the whole set')
+
+add('folds_checked_without_oof', '10_pipeline',
+    '    if not (cc.enabled and cc.oof): return', '    if not cc.enabled: return', ['nbs/10_pipeline.ipynb'],
+    'clean.oof: false (one in-sample model) on a small train split is refused for clean.folds it never uses')
+
+add('audit_k_at_the_audit', '10_pipeline', '    if ac.enabled and n <= ac.k:', '    if False:',
+    ['nbs/10_pipeline.ipynb', 'tests/test_bad_config.py::test_run_refused_before_training[audit-k]'],
+    'a train split no larger than audit.k is refused at the audit stage, after the training stages ran')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -28,8 +28,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['PROPERTY_THRESHOLDS', 'ISSUES', 'AUDIT_FILES', 'knn_graph', 'outliers', 'near_duplicates', 'class_health',
            'image_properties', 'image_stats', 'Audit', 'audit', 'write_audit', 'plot_gallery', 'plot_pairs',
-           'audit_test_labels', 'penultimate_features', 'pixel_features', 'fold_checkpoints', 'fold_features',
-           'audit_subset', 'keep_checks', 'AuditStage']
+           'audit_test_labels', 'penultimate_features', 'downscaled', 'pixel_features', 'fold_checkpoints',
+           'fold_features', 'audit_subset', 'keep_checks', 'AuditStage']
 
 # %% ../nbs/13_audit.ipynb #7802cdfc
 def knn_graph(features:np.ndarray, # N×d, one row per image
@@ -345,17 +345,29 @@ def penultimate_features(res:FitResult, # a trained model (`fit`'s result)
     finally: hook.remove()
     return torch.cat(out).numpy() if out else np.zeros((0, lin[-1].in_features), np.float32)
 
-def pixel_features(images:np.ndarray, # uint8 N×H×W×C
+def downscaled(images, # uint8 N×H×W×C: numpy, a tensor or `MappedImages`
+               size:int=16, # side of the square each image is area-averaged to
+               chunk:int=512, # images in float at a time
+              ) -> np.ndarray:
+    "Each image area-averaged to size × size: N×(size·size·C) floats in [0, 1], never the whole set in float"
+    import torch.nn.functional as F
+    x, out = _u8_images(images), []
+    for i in range(0, len(x), chunk):
+        b = x[i:i + chunk]
+        t = (b if isinstance(b, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(b))).cpu().float()
+        t = F.interpolate(t.permute(0, 3, 1, 2) / 255, size=(size, size), mode='area')
+        out.append(t.reshape(len(t), -1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, size * size * x.shape[-1]), np.float32)
+
+def pixel_features(images, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`), or a list of them: one PCA
                    *,
                    size:int=16, # downscale to size × size first
                    dims:int=64, # PCA components kept
                    seed:int=0,
                   ) -> np.ndarray:
-    "PCA of the downscaled pixels, N×dims: features for the neighbour checks without a model"
-    import torch.nn.functional as F
+    "PCA of the downscaled pixels, N×dims (a list's sets' rows in order): the neighbour checks' features"
     from sklearn.decomposition import PCA
-    t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
-    a = F.interpolate(t, size=(size, size), mode='area').reshape(len(t), -1).numpy()
+    a = np.concatenate([downscaled(x, size) for x in (images if isinstance(images, list) else [images])])
     return PCA(min(dims, *a.shape), random_state=seed).fit_transform(a - a.mean(0)).astype(np.float32)
 
 # %% ../nbs/13_audit.ipynb #20162fcc
@@ -439,7 +451,6 @@ def _features(self:AuditStage, ctx, tr, te):
     "Features of the train (and test) images: the fold models', else PCA of the pixels"
     cks = fold_checkpoints(ctx.run.stage_dir('clean')/'oof', ctx.cfg.train.load)
     if cks: return (*fold_features([ctx.load_model(c) for c in cks], tr, te), f'{len(cks)} fold models')
-    x = ctx.arrays.images(tr).cpu().numpy()
-    xt = None if te is None else ctx.arrays.images(te).cpu().numpy()
-    f = pixel_features(x if xt is None else np.concatenate([x, xt]))
-    return f[:len(x)], None if xt is None else f[len(x):], 'pixels (PCA; no fold models)'
+    x = ctx.arrays.images(tr) # where the run keeps them: read a chunk at a time
+    f = pixel_features([x] + ([] if te is None else [ctx.arrays.images(te)]))
+    return f[:len(x)], None if te is None else f[len(x):], 'pixels (PCA; no fold models)'

@@ -120,10 +120,11 @@ def check_probs(p, # predicted probabilities N×C: an array, a list or a tensor
 def check_image_batch(images, # a uint8 batch N×H×W×C: an array or a tensor
                       name:str='images', # what the caller calls them, for messages
                       *,
-                      numpy:bool=True, # return a numpy array (else a tensor stays a tensor, on its device)
+                      numpy:bool=True, # return a numpy array (else a tensor, `MappedImages`, stays as it is)
                      ):
     "A uint8 image batch N×H×W×C with C = 1 or 3, or a `DataError` saying what it got"
-    a = as_array(images, name) if numpy or not hasattr(images, 'detach') else images
+    kept = not numpy and hasattr(images, 'shape') and hasattr(images, 'dtype') # not read here
+    a = images if kept else as_array(images, name)
     if str(a.dtype).removeprefix('torch.') != 'uint8' or a.ndim != 4 or a.shape[-1] not in (1, 3):
         raise DataError(f'{name}: expected a uint8 array N×H×W×C with C = 1 or 3, got {a.dtype} of shape '
                         f'{a.shape}' + (' (add a batch axis: images[None])' if a.ndim == 3 else ''))

@@ -21,10 +21,10 @@ from .noise import check_matrix
 
 # %% auto #0
 __all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class_table', 'metrics_summary', 'detection_metrics',
-           'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels', 'perturb_batch', 'perturb',
-           'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb', 'plot_history',
-           'plot_confusion', 'plot_noise_matrices', 'GridLayout', 'image_grid', 'grid_tiles', 'plot_flagged',
-           'plot_noise_sweep', 'plot_robustness', 'plot_perturbations', 'RobustnessStage']
+           'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels', 'perturb_batch', 'u8_chunks',
+           'perturbed', 'perturb', 'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb',
+           'plot_history', 'plot_confusion', 'plot_noise_matrices', 'GridLayout', 'image_grid', 'grid_tiles',
+           'plot_flagged', 'plot_noise_sweep', 'plot_robustness', 'plot_perturbations', 'RobustnessStage']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
 def _check_vocab(vocab, c:int, name:str='vocab') -> list:
@@ -274,6 +274,26 @@ def perturb_batch(x:torch.Tensor, # float images N×C×H×W with values in [0, 1
     out = p.fn(plain, p.levels[s - 1], generator).to(x.dtype)
     return out.as_subclass(type(x)) if type(x) is not torch.Tensor else out
 
+def u8_chunks(images, # uint8 N×H×W×C: numpy, a tensor on any device, or `MappedImages` (larger than memory)
+              chunk:int=1024): # images at a time
+    "The images as uint8 numpy chunks, in order: a set is read a chunk at a time, never gathered"
+    for i in range(0, len(images), chunk):
+        b = images[i:i + chunk]
+        yield b.cpu().numpy() if isinstance(b, torch.Tensor) else np.ascontiguousarray(b)
+
+def perturbed(images, # uint8 N×H×W×C, as `u8_chunks` reads them
+              kind:str, severity:int=1, *, seed:int=0, # as `perturb`'s
+              chunk:int=1024): # images at a time: a multiple of 256
+    "`perturb` a chunk at a time: the perturbed uint8 chunks, in order, the pixels one `perturb` call makes"
+    g = torch.Generator().manual_seed(int(seed))
+    for a in u8_chunks(images, chunk):
+        out = np.empty_like(a)
+        for i in range(0, len(a), 256): # 256 at a time, whatever `chunk`: the same random draws
+            x = torch.from_numpy(a[i:i + 256]).permute(0, 3, 1, 2).float() / 255
+            y = perturb_batch(x, kind, severity, generator=g)
+            out[i:i + 256] = (y * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        yield out
+
 def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_images` returns them
             kind:str, # a key of `PERTURBATIONS`
             severity:int=1, # 0 (identity) to 5; see `perturbation_levels()`
@@ -283,17 +303,11 @@ def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_
     "A perturbed copy of a uint8 image batch (same shape and dtype)"
     _check_kind(kind); _check_severity(severity)
     a = check_image_batch(images)
-    g = torch.Generator().manual_seed(int(seed))
-    out = np.empty_like(a)
-    for i in range(0, len(a), 256):
-        x = torch.from_numpy(np.ascontiguousarray(a[i:i + 256])).permute(0, 3, 1, 2).float() / 255
-        y = perturb_batch(x, kind, severity, generator=g)
-        out[i:i + 256] = (y * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return out
+    return next(perturbed(a, kind, severity, seed=seed, chunk=max(len(a), 1)), a.copy()) # one chunk, or none
 
 # %% ../nbs/08_evaluate.ipynb #fae0fe1e
 def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabilities N×C or labels N
-                     images:np.ndarray, # uint8 test images N×H×W×C
+                     images:np.ndarray, # uint8 test images N×H×W×C (numpy, a tensor or `MappedImages`)
                      targets, # true labels, length N
                      *,
                      kinds:Optional[Sequence[str]]=None, # perturbations to run (default: all)
@@ -304,22 +318,24 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
     for k in kinds: _check_kind(k)
     sev = [_check_severity(s, 1, 'severities') for s in severities]
-    a = check_image_batch(images)
+    a = check_image_batch(images, numpy=False) # read and perturbed a chunk at a time (`u8_chunks`)
     y = check_labels(targets, 'targets', n=len(a), ref='images')
-    def acc(x):
-        out = as_array(predict_fn(x), 'predict_fn output')
-        pred = out.argmax(1) if out.ndim == 2 else out
-        if pred.ndim != 1 or len(pred) != len(y):
-            # internal: a Python caller's argument; in a run it is noisyfast's own or a checked config value
-            raise ValueError(f'predict_fn must return probabilities N×C or labels N for N={len(y)} images; '
-                             f'got shape {out.shape}')
-        return float((pred == y).mean())
-    clean = acc(a)
+    def acc(chunks): # predict_fn chunk by chunk: the share right
+        right, n = 0, 0
+        for x in chunks:
+            out = as_array(predict_fn(x), 'predict_fn output')
+            pred = out.argmax(1) if out.ndim == 2 else out
+            if pred.ndim != 1 or len(pred) != len(x): # internal: a Python caller's; in a run noisyfast's own
+                raise ValueError(f'predict_fn must return probabilities N×C or labels N for N={len(x)} '
+                                 f'images; got shape {out.shape}')
+            right, n = right + int((pred == y[n:n + len(x)]).sum()), n + len(x)
+        return right / n if n else float('nan')
+    clean = acc(u8_chunks(a))
     rows = [dict(kind='clean', severity=0, param=np.nan, accuracy=clean)]
     for k in kinds:
         for s in sev:
             rows.append(dict(kind=k, severity=s, param=float(PERTURBATIONS[k].levels[s - 1]),
-                             accuracy=acc(perturb(a, k, s, seed=seed))))
+                             accuracy=acc(perturbed(a, k, s, seed=seed))))
     df = pd.DataFrame(rows)
     df['drop'] = clean - df['accuracy']
     return df
@@ -826,7 +842,7 @@ class RobustnessStage(Stage):
                 f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
         res = ctx.model(ctx.last)
         tbl = robustness_table(lambda a: predict(res, a, ev.tta),
-                               ctx.arrays.images(test).cpu().numpy(), test.y, kinds=ev.kinds,
+                               ctx.arrays.images(test), test.y, kinds=ev.kinds, # where the run keeps them
                                severities=ev.severities, seed=ctx.cfg.seed)
         ctx.run.write(self.name, tbl)
         return StageResult(dict(stage=ctx.last, images=len(test), **robustness_summary(tbl),

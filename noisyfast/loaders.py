@@ -26,8 +26,9 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
-           'DiskImages', 'fmt_bytes', 'drop_stale', 'ArrayData', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes',
-           'cache_entries', 'clear_cache', 'MappedImages', 'PadCrop', 'UprightImage', 'fastai_dls']
+           'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'ArrayData', 'eval_dl',
+           'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'MappedImages', 'PadCrop',
+           'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -329,14 +330,34 @@ def drop_stale(folder, # the decoded-image cache folder
                key:str, # a users'-files key, `own-<name>-<folder>-<files>`
               ) -> int:
     "Remove the decoded images of the same data set with other files (changed, added, removed); bytes freed"
-    if not key.startswith(OWN): return 0
-    part, freed = key.rsplit('-', 1)[0] + '-', 0
-    for f in Path(folder).glob(glob.escape(part) + '*'):
-        if f.suffix in ('.u8',) + BESIDE and not f.name.startswith(key + '-'):
-            try: nbytes = disk_bytes(f); f.unlink()
-            except FileNotFoundError: continue # another process of the run (`--processes`) removed it first
-            freed += nbytes
+    freed = 0
+    for f in stale_files(folder, key):
+        try: nbytes = disk_bytes(f); f.unlink()
+        except FileNotFoundError: continue # another process of the run (`--processes`) removed it first
+        freed += nbytes
     return freed
+
+def stale_files(folder, key:str) -> list:
+    "The files in `folder` of the decoded images of users'-files `key`'s data set with other files"
+    if not key.startswith(OWN): return []
+    part = key.rsplit('-', 1)[0] + '-'
+    return [f for f in Path(folder).glob(glob.escape(part) + '*')
+            if f.suffix in ('.u8',) + BESIDE and not f.name.startswith(key + '-')]
+
+def cache_room(folder, key:str) -> int:
+    "Bytes new decoded images of data set `key` may take in cache folder `folder`: half its free space"
+    there = Path(folder)
+    while not there.exists(): there = there.parent # made on first use
+    stale = 0 # earlier versions of the data set's files: removed (`drop_stale`) before new ones are made
+    for f in stale_files(folder, key):
+        try: stale += disk_bytes(f)
+        except FileNotFoundError: pass
+    return (shutil.disk_usage(there).free + stale) // 2
+
+def cache_need(folder, key:str, shapes:dict) -> int:
+    "Bytes of the decoded images `shapes` ({domain: (n, image shape)}) of data set `key` with no file yet"
+    return sum(n * int(np.prod(s)) for d, (n, s) in shapes.items()
+               if not DiskImages.file(folder, key, d, s).exists())
 
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
@@ -375,20 +396,20 @@ class ArrayData:
         return d
 
     def _room(self, domain, shape) -> bool:
-        "Whether users' files get a disk cache (at most half the free space), once earlier versions are gone"
+        "Whether users' files get a disk cache (`cache_room`), once earlier versions are gone (`drop_stale`)"
         if (domain, shape) in self.no_room: return False
         path = DiskImages.file(self.cache, self.key, domain, shape)
         if path.exists(): return True
-        need = self.sizes[domain] * int(np.prod(shape))
+        need = cache_need(self.cache, self.key, {domain: (self.sizes[domain], shape)})
         freed = drop_stale(self.cache, self.key)
         if freed: self.notes.append('removed the decoded images of an earlier version of these files from '
                                     f'the cache ({fmt_bytes(freed)})')
-        Path(self.cache).mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(self.cache).free
-        if need > free / 2:
+        room = cache_room(self.cache, self.key)
+        if need > room:
             self.no_room.add((domain, shape))
             self.notes.append(f'not keeping the decoded {domain} images for later runs: they take '
-                              f'{fmt_bytes(need)} and {self.cache} has {fmt_bytes(free)} free')
+                              f'{fmt_bytes(need)} and may take {fmt_bytes(room)}, half the free space in '
+                              f'{self.cache}')
             return False
         off = 'training reads them from there' if self.on_disk else 'data.cache: false turns this off'
         self.notes.append(f'keeping the decoded {domain} images for later runs in {path} '

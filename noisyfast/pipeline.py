@@ -65,7 +65,7 @@ def check_plan(cfg:Config, stages:list=None):
                        'existing file')
 
 def check_fits_data(cfg:Config, data:Data):
-    "Refuse what the data shows `cfg` cannot run: splits, loader, loss, divide's loader, pseudo's pool, folds"
+    "Refuse what the data shows `cfg` cannot run: splits, loader, loss, divide's loader, pseudo, audit, folds"
     loader = check_training(cfg, data) # splits, loader, loss settings: before the run folder is made
     if cfg.divide.enabled and loader != 'fast':
         raise RunError('divide.enabled needs the fast loader (its strong views augment the decoded images), '
@@ -73,10 +73,17 @@ def check_fits_data(cfg:Config, data:Data):
     if cfg.pseudo.rounds and len(data.unlabeled) == 0:
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
+    ac = cfg.audit # its kNN graph needs more train images than neighbours: said now, not after the training
+    n = len(data.train) if ac.max_images is None else min(len(data.train), ac.max_images)
+    if ac.enabled and n <= ac.k:
+        more = ' (or raise audit.max_images)' if n < len(data.train) else ''
+        raise RunError(f'audit.k is {ac.k} neighbours but the audit has only {n} train images: set audit.k '
+                       f'below {n}, or add images{more}')
     cc = cfg.clean
-    if cc.enabled and len(data.train) < 2 * cc.folds:
+    if not (cc.enabled and cc.oof): return # clean.oof: false trains one model on the whole split: no folds
+    if len(data.train) < 2 * cc.folds:
         raise RunError(f'clean.folds is {cc.folds} but the train split has only {len(data.train)} images')
-    if cc.enabled: _check_folds(cfg, data)
+    _check_folds(cfg, data)
 
 def check_run(cfg:Config, data:Data, stages:list=None):
     "Refuse impossible combinations before any training: `check_plan`, then `check_fits_data`"

@@ -5,7 +5,7 @@ one-cycle phase, mixed precision, best and last checkpoints."""
 
 # %% ../nbs/05_train.ipynb #f4882ef0
 from __future__ import annotations
-import difflib, glob, os, shutil, socket, sys, time, warnings
+import difflib, os, socket, sys, time, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -26,7 +26,8 @@ from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConf
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array, CACHE_ENV)
-from .loaders import SHRINK_TO, ArrayData, make_dls, eval_dl, channel_stats, fastai_dls
+from .loaders import (SHRINK_TO, ArrayData, cache_need, cache_room, make_dls, eval_dl, channel_stats,
+                               fastai_dls)
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -38,8 +39,8 @@ __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'r
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
            'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
            'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget',
-           'decoded_bytes', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'placement', 'resolve_loader',
-           'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'image_shape', 'decoded_bytes', 'disk_need', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'placement',
+           'resolve_loader', 'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -378,17 +379,23 @@ def memory_budget(device=None) -> int:
 def decoded_dir() -> Path: return cache_dir()/'decoded' # where `ArrayData` keeps decoded images across runs
 
 def disk_budget(key:str) -> int:
-    "Bytes the decoded images of data set `key` may take in the cache folder: half its free space, and theirs"
-    folder = decoded_dir()
-    while not folder.exists(): folder = folder.parent
-    held = sum(f.stat().st_size for f in decoded_dir().glob(glob.escape(key) + '-*.u8')) if key else 0
-    return shutil.disk_usage(folder).free // 2 + held
+    "Bytes new decoded images of data set `key` may take in the cache folder: `cache_room`, as `ArrayData`'s"
+    return cache_room(decoded_dir(), key)
+
+def image_shape(cfg:Config, data:Data) -> tuple:
+    "(H, W, C) a run decodes each image file to: `decode_size` and `data.channels`, as `data_arrays`"
+    size = decode_size(cfg, data) or native_size(data.train.x)
+    return decoded_shape(data.train.x[0], size, resolve_channels(cfg.data.channels, data))
 
 def decoded_bytes(cfg:Config, data:Data) -> int:
-    "Bytes of a run's decoded images: every split's files at `decode_size` and `data.channels`"
+    "Bytes of a run's decoded images in memory: every split's files at `image_shape`"
     n = sum(len(s) for s in (data.train, data.valid, data.test, data.unlabeled))
-    size = decode_size(cfg, data) or native_size(data.train.x) # as `data_arrays`
-    return n * int(np.prod(decoded_shape(data.train.x[0], size, resolve_channels(cfg.data.channels, data))))
+    return n * int(np.prod(image_shape(cfg, data)))
+
+def disk_need(cfg:Config, data:Data) -> int:
+    "Bytes of a run's decoded images not in the cache folder yet: each domain's file at `image_shape`"
+    shape = image_shape(cfg, data)
+    return cache_need(decoded_dir(), data.cache_key, {d: (n, shape) for d, n in data.domain_sizes.items()})
 
 def _file_stats(cfg, train, seed, n:int=1000):
     "Channel stats from a sample of `n` train files (the fastai pipeline never decodes the whole set)"
@@ -543,7 +550,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
 def placement(cfg:Config, data:Data, device=None, *,
               budget:int=None, # bytes for them in the device's memory (default: `memory_budget(device)`)
               host:int=None, # bytes in the computer's memory, on a GPU (default: `memory_budget('cpu')`)
-              disk:int=None, # bytes in the cache folder (default: `disk_budget`)
+              disk:int=None, # bytes for new files in the cache folder (default: `disk_budget`)
              ) -> str:
     ("Where a run's decoded images live: 'device' (the training device's memory), 'memory' (the computer's, "
      "batches copied to the GPU), 'disk' (the cache file, each batch read from it) or 'files' (none: "
@@ -554,8 +561,9 @@ def placement(cfg:Config, data:Data, device=None, *,
     need, device = decoded_bytes(cfg, data), torch.device(device or default_device())
     if need <= (memory_budget(device) if budget is None else budget): return 'device'
     if device.type == 'cuda' and need <= (memory_budget('cpu') if host is None else host): return 'memory'
-    if cfg.data.cache and data.cache_key and need <= (disk_budget(data.cache_key) if disk is None else disk):
-        return 'disk'
+    if cfg.data.cache and data.cache_key and data.domain_sizes and \
+            disk_need(cfg, data) <= (disk_budget(data.cache_key) if disk is None else disk):
+        return 'disk' # `ArrayData._room` agrees: the same files, the same room (`cache_room`)
     return 'device' if want == 'fast' else 'files' # fast: as told
 
 def resolve_loader(cfg:Config, data:Data, device=None, **budgets) -> str:

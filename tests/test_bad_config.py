@@ -177,6 +177,8 @@ def test_noise_settings_without_noise_kind(tmp_path):
     (dict(final=dict(enabled=True, init='/no/such.pth')),
      ["final.init: weights file '/no/such.pth' not found"]),
     (dict(clean=dict(enabled=True, folds=200)), ['clean.folds is 200 but the train split has only']),
+    (dict(clean=dict(enabled=True, oof=False), audit=dict(enabled=True, max_images=10)),
+     ['audit.k is 10 neighbours but the audit has only 10 train images', 'raise audit.max_images']),
     (dict(data=dict(n_labeled=5000)), ['data.n_labeled is 5000 but the train split has only']),
     (dict(data=dict(coarse_map='builtin')),
      ["data.coarse_map is 'builtin' but digits has no built-in coarse classes"]),
@@ -184,7 +186,7 @@ def test_noise_settings_without_noise_kind(tmp_path):
     (dict(data=dict(name='csv', path='/no/such.csv')), ['/no/such.csv: CSV file not found']),
     (dict(train=dict(baseline=False)), ['nothing to do: enable at least one stage']),
 ], ids=['asym-no-map', 'asym-bad-map', 'matrix-size', 'real-no-columns', 'pseudo-no-unlabeled', 'final-init',
-        'final-init-path', 'folds', 'n_labeled', 'coarse', 'data-name', 'csv-path', 'nothing-to-do'])
+        'final-init-path', 'folds', 'audit-k', 'n_labeled', 'coarse', 'data-name', 'csv-path', 'nothing-to-do'])
 def test_run_refused_before_training(tmp_path, kw, needles):
     rc, out, err, sec = main_inproc('run', run_config(tmp_path, **kw))
     assert_user_error(rc, err, *needles)

@@ -1,5 +1,6 @@
-"""A folder whose decoded images do not fit in memory: the run keeps them in the cache file and reads each batch
-from it (`noisyfast.train.placement` 'disk', `noisyfast.loaders.MappedImages`), every stage as from memory"""
+"""A folder whose decoded images do not fit in memory: the run keeps them in the cache file and reads each
+batch from it (`noisyfast.train.placement` 'disk', `noisyfast.loaders.MappedImages`), every stage as from
+memory"""
 import contextlib, json, os
 from pathlib import Path
 from unittest.mock import patch
@@ -29,9 +30,9 @@ def test_a_folder_larger_than_memory_trains_from_the_cache_file(tmp_path, archiv
     rc, _, err, _ = _run(cfg, tmp_path/'disk', tmp_path/'cache-disk', budget=1000) # 90 images of 3 kB
     assert rc == 0, err
     log = (tmp_path/'disk'/'r'/'log.txt').read_text()
-    assert f"do not fit in memory: each batch is read from their cache file in {tmp_path/'cache-disk'/'decoded'}" \
-        in log, log
-    assert '.u8 (270 KiB): training reads them from there' in log, log # not "data.cache: false turns this off"
+    cache = tmp_path/'cache-disk'/'decoded'
+    assert f'do not fit in memory: each batch is read from their cache file in {cache}' in log, log
+    assert '.u8 (270 KiB): training reads them from there' in log, log # not "data.cache: false turns it off"
     assert 'do not fit' not in (tmp_path/'mem'/'r'/'log.txt').read_text()
     assert list((tmp_path/'cache-disk'/'decoded').glob('own-*-train-*.u8')), 'no cache file'
     mem, disk = (json.loads((tmp_path/s/'r'/'metrics.json').read_text()) for s in ('mem', 'disk'))
@@ -43,8 +44,26 @@ def test_a_folder_larger_than_memory_trains_from_the_cache_file(tmp_path, archiv
         assert disk[stage][key] == mem[stage][key], (stage, key, disk[stage][key], mem[stage][key])
     assert disk['robustness']['mean_accuracy'] == pytest.approx(mem['robustness']['mean_accuracy'], abs=1e-6)
 
+def test_the_audit_without_fold_models_reads_the_pixels_a_chunk_at_a_time(tmp_path):
+    "clean.oof: false leaves no fold models: the audit's features are PCA of the pixels, never all in memory"
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=20)
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2),
+                     train=dict(stages=[dict(size=24, epochs=1, lr=0.01)], bs=16),
+                     clean=dict(enabled=True, oof=False), audit=dict(enabled=True))
+    rc, _, err, _ = _run(cfg, tmp_path/'mem', tmp_path/'cache-mem')
+    assert rc == 0, err
+    def gathered(self): raise AssertionError('a split of images gathered from the cache file into memory')
+    with patch('noisyfast.loaders.MappedImages.numpy', gathered):
+        rc, _, err, _ = _run(cfg, tmp_path/'disk', tmp_path/'cache-disk', budget=1000)
+    assert rc == 0, err
+    assert 'each batch is read from their cache file' in (tmp_path/'disk'/'r'/'log.txt').read_text()
+    mem, disk = (json.loads((tmp_path/s/'r'/'metrics.json').read_text())['audit'] for s in ('mem', 'disk'))
+    assert disk['features'] == 'pixels (PCA; no fold models)', disk
+    for key in ('health', 'issues'): # the same pixels, the same neighbours and properties
+        assert disk[key] == mem[key], (key, disk[key], mem[key])
+
 def test_without_room_on_disk_a_divide_run_says_what_to_change(tmp_path):
-    "Neither in memory nor (data.cache: false) on disk: fastai's pipeline, which divide cannot use, said first"
+    "Neither in memory nor (data.cache: false) on disk: fastai's pipeline (divide cannot use it), said first"
     photos = make_folder(tmp_path/'photos', n_classes=3, per_class=6)
     cfg = _config(tmp_path, photos)
     with patch('noisyfast.train.memory_budget', lambda device=None: 1000):
@@ -54,7 +73,7 @@ def test_without_room_on_disk_a_divide_run_says_what_to_change(tmp_path):
     assert not (tmp_path/'out').exists()
 
 def test_a_run_on_fastais_pipeline_says_why(tmp_path):
-    "No room in memory and data.cache: false: fastai's pipeline, and the run's log says why and what changes it"
+    "No room in memory, data.cache: false: fastai's pipeline, and the run's log says why and what changes it"
     photos = make_folder(tmp_path/'photos', n_classes=3, per_class=6)
     cfg = run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2,
                                          cache=False),
@@ -63,6 +82,6 @@ def test_a_run_on_fastais_pipeline_says_why(tmp_path):
         rc, _, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}/out', '--quiet', '--no-report')
     assert rc == 0, err
     log = (tmp_path/'out'/'r'/'log.txt').read_text()
-    assert "fastai's pipeline decodes the files batch by batch: the decoded images do not fit in memory and " \
-           'data.cache is false: set data.cache: true' in log, log
+    assert "fastai's pipeline decodes the files batch by batch: the decoded images do not fit in memory " \
+           'and data.cache is false: set data.cache: true' in log, log
     assert 'decoding' not in log, log
