@@ -700,6 +700,10 @@ add('audit_k_at_the_audit', '10_pipeline', '    if ac.enabled and n <= ac.k:', '
     ['nbs/10_pipeline.ipynb', 'tests/test_bad_config.py::test_run_refused_before_training[audit-k]'],
     'a train split no larger than audit.k is refused at the audit stage, after the training stages ran')
 
+add('predict_gathers_mapped', '05_train',
+    '            if not isinstance(x, MappedImages): # (those are read a batch at a time)', '            if True:',
+    ['nbs/05_train.ipynb'], 'predict on images larger than memory (`MappedImages`) gathers them image by image')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

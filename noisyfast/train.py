@@ -26,8 +26,8 @@ from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConf
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array, CACHE_ENV)
-from .loaders import (SHRINK_TO, ArrayData, cache_need, cache_room, make_dls, eval_dl, channel_stats,
-                               fastai_dls)
+from .loaders import (SHRINK_TO, ArrayData, MappedImages, cache_need, cache_room, make_dls, eval_dl,
+                               channel_stats, fastai_dls)
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -612,7 +612,7 @@ def check_training(cfg:Config, # the run config
 
 # %% ../nbs/05_train.ipynb #ca7bd892
 def predict(res:FitResult, # a trained model
-            split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy or torch)
+            split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy, torch, `MappedImages`)
             tta:bool=False, # average with the predictions on the mirrored images (flip TTA)
            ) -> np.ndarray:
     "Softmax probabilities N×C of `res`'s model on `split`"
@@ -623,8 +623,9 @@ def predict(res:FitResult, # a trained model
     else:
         if isinstance(split, Split): x = res.arrays.images(split)
         else:
-            x = torch.as_tensor(check_image_batch(split, 'predict: a Split or images', numpy=False))
-            x = x.to(res.arrays.device if res.arrays is not None else 'cpu')
+            x = check_image_batch(split, 'predict: a Split or images', numpy=False)
+            if not isinstance(x, MappedImages): # (those are read a batch at a time)
+                x = torch.as_tensor(x).to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
                      stats=res.stats if res.stats is not None else res.learn.dls.stats,
                      n_channels=res.n_in if res.n_in != x.shape[-1] else None, device=res.learn.dls.device)
