@@ -32,7 +32,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.audit._size_score': ('audit.html#_size_score', 'noisyfast/audit.py'),
                                  'noisyfast.audit._stats': ('audit.html#_stats', 'noisyfast/audit.py'),
                                  'noisyfast.audit._summary': ('audit.html#_summary', 'noisyfast/audit.py'),
-                                 'noisyfast.audit._u8_images': ('audit.html#_u8_images', 'noisyfast/audit.py'),
                                  'noisyfast.audit.audit': ('audit.html#audit', 'noisyfast/audit.py'),
                                  'noisyfast.audit.audit_subset': ('audit.html#audit_subset', 'noisyfast/audit.py'),
                                  'noisyfast.audit.audit_test_labels': ('audit.html#audit_test_labels', 'noisyfast/audit.py'),

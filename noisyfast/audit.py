@@ -17,8 +17,8 @@ from cleanlab.dataset import health_summary
 from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
 from cleanlab.internal.outlier import transform_distances_to_scores
 from .config import atomic_write_text
-from .data import DataError
-from .evaluate import image_grid
+from .data import DataError, check_image_batch
+from .evaluate import image_grid, u8_chunks
 from .clean import find_issues
 from .train import FitResult, TrainError, predict
 from .runs import RUN_FILES, RunError, RunFolder, Stage, StageResult
@@ -116,25 +116,18 @@ def _size_score(sizes) -> np.ndarray:
     a, q = a / np.median(a), q / np.median(q)
     return np.sqrt(np.minimum(a, 1 / a)) * np.minimum(q, 1 / q)
 
-def _u8_images(images):
-    "uint8 N×H×W×C images to read in chunks: numpy, a tensor (brought to the CPU), `MappedImages` (unread)"
-    x = images.cpu() if hasattr(images, 'cpu') else np.asarray(images)
-    if str(x.dtype).removeprefix('torch.') != 'uint8' or x.ndim != 4:
-        raise DataError(f'images must be uint8 N×H×W×C; got {x.dtype} of shape {tuple(x.shape)}')
-    return x
-
 def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
                      sizes=None, # N×2 original (height, width), for `odd_size`
                      *,
                      thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
-                     chunk:int=2048,
+                     chunk:int=None, # images at a time (default: 32 MiB of pixels, `u8_chunks`)
                     ) -> pd.DataFrame:
     "Per image `<issue>_score` (low = bad), `is_<issue>_issue`: dark, blurry, low info, grayscale, odd size"
-    x = _u8_images(images)
+    x = check_image_batch(images, numpy=False) # read a chunk at a time (`u8_chunks`), wherever they are
     th = {**PROPERTY_THRESHOLDS, **(thresholds or {})}
     cols = {k: [] for k in ('dark', 'blurry', 'low_information', 'grayscale')}
-    for s in range(0, len(x), chunk):
-        b = np.asarray(x[s:s + chunk]); g = _grey(b)
+    for b in u8_chunks(x, chunk):
+        g = _grey(b)
         cols['dark'].append(np.percentile(g.reshape(len(g), -1), 99, axis=1))
         cols['blurry'].append(_sharpness(g)); cols['low_information'].append(_entropy(g))
         spread = (b.max(-1).astype(np.int16) - b.min(-1)).reshape(len(b), -1)
@@ -163,10 +156,9 @@ def _stats(x:np.ndarray) -> np.ndarray:
     return np.column_stack(cols + [hist / (hist.sum(1, keepdims=True) + 1e-9)])
 
 def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
-                *, chunk:int=2048) -> np.ndarray:
+                *, chunk:int=None) -> np.ndarray: # images at a time (default: 32 MiB of pixels)
     "25 low-level statistics per image, standardized over the set: features for the `atypical` check"
-    x = _u8_images(images)
-    f = np.concatenate([_stats(np.asarray(x[s:s + chunk])) for s in range(0, len(x), chunk)])
+    f = np.concatenate([_stats(b) for b in u8_chunks(check_image_batch(images, numpy=False), chunk)])
     return ((f - f.mean(0)) / (f.std(0) + 1e-6)).astype(np.float32)
 
 # %% ../nbs/13_audit.ipynb #db24513c
@@ -347,16 +339,14 @@ def penultimate_features(res:FitResult, # a trained model (`fit`'s result)
 
 def downscaled(images, # uint8 N×H×W×C: numpy, a tensor or `MappedImages`
                size:int=16, # side of the square each image is area-averaged to
-               chunk:int=512, # images in float at a time
+               chunk:int=None, # images in float at a time (default: 32 MiB of pixels, `u8_chunks`)
               ) -> np.ndarray:
     "Each image area-averaged to size × size: N×(size·size·C) floats in [0, 1], never the whole set in float"
     import torch.nn.functional as F
-    x, out = _u8_images(images), []
-    for i in range(0, len(x), chunk):
-        b = x[i:i + chunk]
-        t = (b if isinstance(b, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(b))).cpu().float()
-        t = F.interpolate(t.permute(0, 3, 1, 2) / 255, size=(size, size), mode='area')
-        out.append(t.reshape(len(t), -1).numpy())
+    x, out = check_image_batch(images, numpy=False), []
+    for b in u8_chunks(x, chunk):
+        t = torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255
+        out.append(F.interpolate(t, size=(size, size), mode='area').reshape(len(t), -1).numpy())
     return np.concatenate(out) if out else np.zeros((0, size * size * x.shape[-1]), np.float32)
 
 def pixel_features(images, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`), or a list of them: one PCA

@@ -1,9 +1,10 @@
 """A folder whose decoded images do not fit in memory: the run keeps them in the cache file and reads each
 batch from it (`noisyfast.train.placement` 'disk', `noisyfast.loaders.MappedImages`), every stage as from
 memory"""
-import contextlib, json, os
+import contextlib, json, os, subprocess, sys
 from pathlib import Path
 from unittest.mock import patch
+import numpy as np
 import pytest
 from reliability_helpers import assert_user_error, main_inproc, make_folder, run_config
 
@@ -61,6 +62,41 @@ def test_the_audit_without_fold_models_reads_the_pixels_a_chunk_at_a_time(tmp_pa
     assert disk['features'] == 'pixels (PCA; no fold models)', disk
     for key in ('health', 'issues'): # the same pixels, the same neighbours and properties
         assert disk[key] == mem[key], (key, disk[key], mem[key])
+
+SITE = """import os
+if os.environ.get('NOISYFAST_TEST_BUDGET'): # in every process of the run, torchrun's workers too
+    import noisyfast.train
+    noisyfast.train.memory_budget = lambda device=None: int(os.environ['NOISYFAST_TEST_BUDGET'])
+"""
+
+@pytest.mark.slow
+def test_two_processes_read_one_cache_file_as_one_process_does(tmp_path, archive):
+    ("`--processes 2` on a folder larger than memory: both processes decode into and read from one cache file; "
+     "the clean stage's folds (one per process, the serial seeds) give one process's probabilities, bit for bit")
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=20)
+    (tmp_path/'site').mkdir()
+    (tmp_path/'site'/'sitecustomize.py').write_text(SITE) # the memory budget set to 1 kB, in each process
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2),
+                     train=dict(stages=[dict(size=24, epochs=1, lr=0.01)], bs=16),
+                     clean=dict(enabled=True, folds=2, epochs=1), evaluate=dict(robustness=False))
+    path = [str(tmp_path/'site')] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1', 'NOISYFAST_TEST_BUDGET': '1000',
+           'PYTHONPATH': os.pathsep.join(path)}
+    for n in (1, 2): # each with its own cache folder: two processes decode into a new file together
+        more = ['--processes', '2'] if n == 2 else []
+        p = subprocess.run([sys.executable, '-m', 'noisyfast', 'run', str(cfg), f'output_dir={tmp_path}/p{n}',
+                            '--no-report', *more], env={**env, 'NOISYFAST_CACHE': str(tmp_path/f'cache{n}')},
+                           capture_output=True, text=True, timeout=900)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+        log = (tmp_path/f'p{n}'/'r'/'log.txt').read_text()
+        assert 'each batch is read from their cache file' in log, log
+    one, two = tmp_path/'p1'/'r', tmp_path/'p2'/'r'
+    for k in range(2):
+        a, b = np.load(one/'clean'/'oof'/f'fold{k}.npy'), np.load(two/'clean'/'oof'/f'fold{k}.npy')
+        assert np.array_equal(a, b), f'fold {k}'
+    from noisyfast.runs import RunFolder
+    i1, i2 = RunFolder(one).read('issues'), RunFolder(two).read('issues')
+    assert len(i1) > 0 and i1.equals(i2)
 
 def test_without_room_on_disk_a_divide_run_says_what_to_change(tmp_path):
     "Neither in memory nor (data.cache: false) on disk: fastai's pipeline (divide cannot use it), said first"
