@@ -112,7 +112,7 @@ def main(argv=None):
                        'model: {arch: cpu_net}\n'
                        f'train: {{stages: [{{size: {a.size}, epochs: {a.epochs}, lr: 0.003}}], bs: 8, '
                        'augment: rrc}\n' + ('clean: {enabled: true, oof: false}\naudit: {enabled: true}\n'
-                                             'evaluate: {robustness: true}\n' if a.audit else
+                                             'evaluate: {robustness: true, max_images: 300}\n' if a.audit else
                                              'evaluate: {robustness: false}\n'))
         sides = [('in memory (it fits)', ROOT, None), ('cache file (1-byte memory budget)', ROOT, 1),
                  (f'{a.before} (1-byte memory budget)', checkout(a.before, tmp/'before'), 1)]
@@ -136,7 +136,7 @@ def main(argv=None):
             ('test_acc', 'test accuracy')]
     mem, disk, old = rows
     kind = 'HEIC quality 80' if a.format == 'heic' else 'JPEG quality 90'
-    stages = ('train, clean (in-sample), audit (pixel features), robustness' if a.audit else
+    stages = ('train, clean (in-sample), audit (pixel features), robustness (300 test images)' if a.audit else
               'train stage only')
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} (stored turned, EXIF 6), {kind}, {mb:,.0f} MiB; '
              f'cpu_net at {a.size} px, {a.epochs} epochs, rrc, batch 8; {stages}, no report',

@@ -304,7 +304,7 @@ def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_
     "A perturbed copy of a uint8 image batch (same shape and dtype)"
     _check_kind(kind); _check_severity(severity)
     a = check_image_batch(images)
-    return next(perturbed(a, kind, severity, seed=seed, chunk=max(len(a), 1)), a.copy()) # one chunk, or none
+    return next(perturbed(a, kind, severity, seed=seed, chunk=max(len(a), 1)), a[:0].copy()) # 1 chunk, or 0
 
 # %% ../nbs/08_evaluate.ipynb #fae0fe1e
 def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabilities N×C or labels N
