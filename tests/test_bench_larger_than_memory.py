@@ -13,7 +13,8 @@ def test_the_cache_file_side_trains_as_the_in_memory_one(archive):
     rows = bench.main(['--smoke', '--photos', '12', '--size', '32', '--epochs', '1', '--before', 'HEAD'])
     assert [r['side'][:9] for r in rows] == ['in memory', 'cache fil', 'HEAD (1-b'], rows
     assert rows[0]['placed'] == '(nothing said)', rows
-    assert rows[1]['placed'].startswith('the decoded images (') and 'do not fit in memory' in rows[1]['placed']
+    placed = rows[1]['placed']
+    assert placed.startswith('the decoded images (') and 'do not fit in memory' in placed, rows
     assert rows[1]['test_acc'] == rows[0]['test_acc'], rows # the same batches: the same model
     assert all(r['first_s'] > 0 and r['wall_s'] > r['train_s'] > 0 and r['peak_gib'] > 0 for r in rows), rows
 
@@ -21,5 +22,6 @@ def test_the_cache_file_side_trains_as_the_in_memory_one(archive):
 def test_with_the_audit_and_robustness_the_cache_file_side_matches_the_in_memory_one(archive):
     rows = bench.main(['--smoke', '--photos', '30', '--size', '32', '--epochs', '1', '--before', 'HEAD',
                        '--audit']) # 15 train images: more than audit.k
-    assert rows[1]['placed'].startswith('the decoded images (') and 'do not fit in memory' in rows[1]['placed']
+    placed = rows[1]['placed']
+    assert placed.startswith('the decoded images (') and 'do not fit in memory' in placed, rows
     assert rows[1]['test_acc'] == rows[0]['test_acc'], rows

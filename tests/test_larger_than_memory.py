@@ -73,8 +73,9 @@ if os.environ.get('NOISYFAST_TEST_BUDGET'): # in every process of the run, torch
 
 @pytest.mark.slow
 def test_two_processes_read_one_cache_file_as_one_process_does(tmp_path, archive):
-    ("`--processes 2` on a folder larger than memory: both processes decode into and read from one cache file; "
-     "the clean stage's folds (one per process, the serial seeds) give one process's probabilities, bit for bit")
+    ("`--processes 2` on a folder larger than memory: both processes decode into and read from one cache "
+     "file; the clean stage's folds (one per process, the serial seeds) give one process's probabilities, "
+     "bit for bit")
     photos = make_folder(tmp_path/'photos', n_classes=3, per_class=20)
     (tmp_path/'site').mkdir()
     (tmp_path/'site'/'sitecustomize.py').write_text(SITE) # the memory budget set to 1 kB, in each process
