@@ -20,7 +20,7 @@ from .train import (FitResult, TrainStage, check_model, check_training, fit, loa
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
-from .audit import AuditStage
+from .audit import AuditStage, audit_subset
 from .evaluate import RobustnessStage, classification_metrics
 from .report import write_report
 from .distrib import rank0, solo
@@ -74,7 +74,7 @@ def check_fits_data(cfg:Config, data:Data):
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
     ac = cfg.audit # its kNN graph needs more train images than neighbours: said now, not after the training
-    n = len(data.train) if ac.max_images is None else min(len(data.train), ac.max_images)
+    n = len(audit_subset(len(data.train), ac.max_images)) # the train images the audit stage takes
     if ac.enabled and n <= ac.k:
         more = ' (or raise audit.max_images)' if n < len(data.train) else ''
         raise RunError(f'audit.k is {ac.k} neighbours but the audit has only {n} train images: set audit.k '
