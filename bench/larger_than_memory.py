@@ -152,6 +152,6 @@ def main(argv=None):
              'would read more of each epoch from the disk)',
              f'{time.time() - t_all:.0f} s in all']
     return runs_results(a, 'A folder of photos larger than the memory budget: in memory, the cache file, '
-                        + ("fastai's pipeline" if a.before == 'c167077' else a.before), rows, cols, notes)
+                        f'commit {a.before}', rows, cols, notes)
 
 if __name__ == '__main__': main()
