@@ -408,6 +408,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.evaluate._annotate': ('evaluate.html#_annotate', 'noisyfast/evaluate.py'),
                                     'noisyfast.evaluate._as_mask': ('evaluate.html#_as_mask', 'noisyfast/evaluate.py'),
                                     'noisyfast.evaluate._blur': ('evaluate.html#_blur', 'noisyfast/evaluate.py'),
+                                    'noisyfast.evaluate._blur_matrix': ('evaluate.html#_blur_matrix', 'noisyfast/evaluate.py'),
                                     'noisyfast.evaluate._brightness': ('evaluate.html#_brightness', 'noisyfast/evaluate.py'),
                                     'noisyfast.evaluate._check_aug': ('evaluate.html#_check_aug', 'noisyfast/evaluate.py'),
                                     'noisyfast.evaluate._check_grid': ('evaluate.html#_check_grid', 'noisyfast/evaluate.py'),

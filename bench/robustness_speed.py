@@ -1,0 +1,130 @@
+"""The robustness stage on a folder of photos: its time on an earlier commit and on this checkout, side by side,
+and the blur alone: torchvision's 2-D `gaussian_blur` vs noisyfast's two matrix products, per severity.
+
+Since 2026-12-01 the `blur` perturbation is computed as two matrix products (`noisyfast.evaluate._blur`) instead
+of torchvision's k×k convolution, whose cost grows with the square of the kernel: at 299x224 the kernel is 85 px
+at severity 5. Both compute the same Gaussian blur; the table gives the largest difference of a pixel and the
+share of uint8 pixels that round differently, and the runs' robustness tables side by side.
+
+    python bench/robustness_speed.py                 # ef9e6b0 (before) vs this checkout, 600 test images
+    python bench/robustness_speed.py --photos 40 --smoke   # a quick check of the script itself
+
+Each side runs `python -m noisyfast run` in its own process with its own package (PYTHONPATH) and cache folder:
+one epoch of `cpu_net`, no cleaning, the robustness stage on the test images; a first run (checks and decodes
+the photos), then `--repeats` timed runs, the sides alternating. Writes results/cpu-robustness-speed.md (.json).
+"""
+from __future__ import annotations
+import argparse, json, math, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import cell, tree_env, write_results
+from loader_ab import checkout
+from photos import make_photos
+from noisyfast.report import md_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def run_once(tree:Path, cfg:Path, cache:Path) -> dict:
+    "Wall time, the robustness stage's seconds and table, and the test accuracy of one `noisyfast run`"
+    t0 = time.time()
+    r = subprocess.run([sys.executable, '-m', 'noisyfast', 'run', str(cfg), '--overwrite', '--no-report'],
+                       cwd=tree, env=tree_env(tree, cache), capture_output=True, text=True)
+    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
+    run = cfg.parent/'out'/cfg.stem
+    m = json.loads((run/'metrics.json').read_text())
+    return dict(wall_s=time.time() - t0, robustness_s=m['robustness']['seconds'],
+                images=m['robustness']['images'], test_acc=m['train']['test_accuracy'],
+                table=pd.read_csv(run/'robustness.csv'))
+
+def blur_rows(n:int, hw:tuple, severities) -> list:
+    "Seconds of `n` float images h×w blurred at each severity: torchvision's 2-D blur vs `_blur`, and their gap"
+    import torch
+    import torchvision.transforms.v2.functional as TF
+    from noisyfast.evaluate import PERTURBATIONS, _blur
+    x, rows = torch.rand(n, 3, *hw, generator=torch.Generator().manual_seed(0)), []
+    for s in severities:
+        sigma32 = PERTURBATIONS['blur'].levels[s - 1]
+        sig = sigma32 * min(hw) / 32
+        k = min(2 * math.ceil(3 * sig) + 1, 2 * min(hw) - 1)
+        t0 = time.perf_counter(); ref = TF.gaussian_blur(x, [k, k], [sig, sig]); t1 = time.perf_counter()
+        out = _blur(x, sigma32, None); t2 = time.perf_counter()
+        u8 = lambda v: (v * 255).round().clamp(0, 255)
+        rows.append(dict(severity=s, sigma_px=sig, kernel=k, torchvision_s=t1 - t0, matrix_s=t2 - t1,
+                         speedup=(t1 - t0) / (t2 - t1), max_diff=float((out - ref).abs().max()),
+                         u8_differ=float((u8(out) != u8(ref)).float().mean())))
+    return rows
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--before', default='ef9e6b0', help='the earlier commit (2-D blur)')
+    p.add_argument('--photos', type=int, default=2000, help='photos in all (2 classes); 30 %% are test images')
+    p.add_argument('--hw', default='600x450', help="the photos' height x width (as shown)")
+    p.add_argument('--size', type=int, default=112, help='the training size: photos are decoded at twice it')
+    p.add_argument('--images', type=int, default=600, help='test images the robustness stage perturbs')
+    p.add_argument('--repeats', type=int, default=2, help='timed runs per side, after a first run')
+    p.add_argument('--smoke', action='store_true', help='small photos (300x200), 1 repeat: the script only')
+    p.add_argument('--out', default='cpu-robustness-speed', help='results stem under bench/results/')
+    a = p.parse_args(argv)
+    t_all, hw = time.time(), (300, 200) if a.smoke else tuple(int(v) for v in a.hw.split('x'))
+    repeats = 1 if a.smoke else a.repeats
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_photos(tmp/'photos', a.photos, hw)
+        cfg = tmp/'photos.yaml'
+        cfg.write_text(f'name: photos\noutput_dir: {tmp}/out\nseed: 0\n'
+                       f'data: {{name: folder, path: {tmp}/photos, valid_pct: 0.2, test_pct: 0.3}}\n'
+                       'model: {arch: cpu_net}\n'
+                       f'train: {{stages: [{{size: {a.size}, epochs: 1, lr: 0.003}}], bs: 32}}\n'
+                       f'clean: {{enabled: false}}\nevaluate: {{robustness: true, max_images: {a.images}}}\n')
+        sides = [(a.before, checkout(a.before, tmp/'before')), ('this checkout', ROOT)]
+        caches = [tmp/f'cache{i}' for i in range(len(sides))]
+        first = [run_once(tree, cfg, c) for (_, tree), c in zip(sides, caches)] # checks, decodes
+        timed = [[] for _ in sides]
+        for i in range(repeats):
+            for k in (range(len(sides)) if i % 2 == 0 else reversed(range(len(sides)))):
+                timed[k].append(run_once(sides[k][1], cfg, caches[k]))
+                print(sides[k][0], {k: v for k, v in timed[k][-1].items() if k != 'table'}, flush=True)
+        decoded = sorted(f.name for f in caches[1].rglob('*.u8'))
+    med = lambda rs, key: statistics.median(r[key] for r in rs)
+    rows = [dict(side=name, first_s=f['wall_s'], wall_s=med(rs, 'wall_s'), robustness_s=med(rs, 'robustness_s'),
+                 images=rs[0]['images'], test_acc=rs[0]['test_acc'],
+                 mean_robust_acc=float(rs[0]['table'].accuracy.mean()))
+            for (name, _), f, rs in zip(sides, first, timed)]
+    old, new = (rs[0]['table'] for rs in timed)
+    gap = (old.accuracy - new.accuracy).abs()
+    both = old[['kind', 'severity', 'accuracy']].rename(columns=dict(accuracy='before')).assign(
+        now=new.accuracy, right_gap=(gap * rows[1]['images']).round().astype(int))
+    short = 2 * a.size if not a.smoke else 64
+    bhw = tuple(round(short * v / min(hw)) for v in hw) # the decode size: twice the training size
+    nb = 32 if a.smoke else 256
+    blur = blur_rows(nb, bhw, (1, 3, 5))
+    cols = [('side', 'side'), ('first_s', 'first run s'), ('wall_s', 'later run s'),
+            ('robustness_s', 'robustness stage s'), ('images', 'test images'), ('test_acc', 'test accuracy'),
+            ('mean_robust_acc', 'mean accuracy over the robustness table')]
+    bcols = [('severity', 'severity'), ('sigma_px', 'σ px'), ('kernel', 'kernel px'),
+             ('torchvision_s', 'torchvision 2-D s'), ('matrix_s', 'two matrix products s'),
+             ('speedup', 'speed-up'), ('max_diff', 'largest difference'),
+             ('u8_differ', 'share of uint8 pixels that differ')]
+    tcols = [('kind', 'kind'), ('severity', 'severity'), ('before', a.before), ('now', 'this checkout'),
+             ('right_gap', 'right answers differ by')]
+    notes = [f'{a.photos} photos {hw[0]}x{hw[1]} of 2 CIFAR-10 classes (JPEG), cpu_net at {a.size} px for 1 '
+             f'epoch, no cleaning; the robustness stage on {rows[1]["images"]} test images x 30 '
+             f'perturbations; the decoded images: {", ".join(decoded) or "(in memory only)"}',
+             f"robustness stage: {rows[0]['robustness_s']:.1f} s ({a.before}) -> {rows[1]['robustness_s']:.1f} s "
+             f"(this checkout), {rows[0]['robustness_s'] / rows[1]['robustness_s']:.2f}x",
+             f'robustness tables: {int((gap > 0).sum())} of {len(gap)} rows differ, by at most '
+             f'{int(both.right_gap.max())} right answer(s)',
+             'later runs: the median of the timed runs, the sides alternating which goes first',
+             f'{time.time() - t_all:.0f} s in all']
+    sections = [('Runs', md_table(rows, cols, fmt=cell)),
+                (f'Blur alone: {nb} float images {bhw[0]}x{bhw[1]}, one call each', md_table(blur, bcols, fmt=cell)),
+                ('Robustness tables side by side', md_table(both.to_dict('records'), tcols, fmt=cell))]
+    if a.smoke: print('\n\n'.join(['\n'.join(notes)] + [b for _, b in sections]))
+    else: write_results(a.out, f'The robustness stage on photos: commit {a.before} vs this checkout',
+                        settings=vars(a), notes=notes, sections=sections,
+                        data=dict(rows=rows, blur=blur, tables=both.to_dict('records')))
+    return dict(rows=rows, blur=blur, tables=both)
+
+if __name__ == '__main__': main()
