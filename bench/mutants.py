@@ -710,6 +710,13 @@ add('chunks_by_count', '08_evaluate',
     "the audit's image checks take 2,048 photos at a time whatever their size: 13 GiB at 299x224, more "
     "than the machine at 448 px")
 
+add('blur_rows_as_columns', '08_evaluate',
+    '    return _blur_matrix(h, s, k, x).T @ x @ _blur_matrix(w, s, k, x)',
+    '    return _blur_matrix(h, s, k, x) @ x @ _blur_matrix(w, s, k, x)', ['nbs/08_evaluate.ipynb'],
+    "the blur's column matrix not transposed: at the borders (reflect padding) light goes the wrong way")
+add('blur_zero_padding', '08_evaluate', "(k // 2, k // 2), mode='reflect')", "(k // 2, k // 2), mode='constant')",
+    ['nbs/08_evaluate.ipynb'], "the blur pads with black: blurred images darken at their borders")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

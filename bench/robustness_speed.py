@@ -1,17 +1,18 @@
-"""The robustness stage on a folder of photos: its time on an earlier commit and on this checkout, side by side,
-and the blur alone: torchvision's 2-D `gaussian_blur` vs noisyfast's two matrix products, per severity.
+"""The robustness stage on a folder of photos: its time on an earlier commit and on this checkout, side by
+side, and the blur alone: torchvision's 2-D `gaussian_blur` vs noisyfast's two matrix products, per severity.
 
-Since 2026-12-01 the `blur` perturbation is computed as two matrix products (`noisyfast.evaluate._blur`) instead
-of torchvision's k×k convolution, whose cost grows with the square of the kernel: at 299x224 the kernel is 85 px
-at severity 5. Both compute the same Gaussian blur; the table gives the largest difference of a pixel and the
-share of uint8 pixels that round differently, and the runs' robustness tables side by side.
+Since 2026-12-01 the `blur` perturbation is computed as two matrix products (`noisyfast.evaluate._blur`)
+instead of torchvision's k×k convolution, whose cost grows with the square of the kernel: at 299x224 the
+kernel is 85 px at severity 5. Both compute the same Gaussian blur; the tables give the largest difference
+of a pixel, the share of uint8 pixels that round differently, and the runs' robustness tables side by side.
 
     python bench/robustness_speed.py                 # ef9e6b0 (before) vs this checkout, 600 test images
     python bench/robustness_speed.py --photos 40 --smoke   # a quick check of the script itself
 
-Each side runs `python -m noisyfast run` in its own process with its own package (PYTHONPATH) and cache folder:
-one epoch of `cpu_net`, no cleaning, the robustness stage on the test images; a first run (checks and decodes
-the photos), then `--repeats` timed runs, the sides alternating. Writes results/cpu-robustness-speed.md (.json).
+Each side runs `python -m noisyfast run` in its own process with its own package (PYTHONPATH) and cache
+folder: one epoch of `cpu_net`, no cleaning, the robustness stage on the test images; a first run (checks and
+decodes the photos), then `--repeats` timed runs, the sides alternating. Writes
+results/cpu-robustness-speed.md (.json).
 """
 from __future__ import annotations
 import argparse, json, math, statistics, subprocess, sys, tempfile, time
@@ -20,6 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import cell, tree_env, write_results
+from larger_than_memory import peak_anon
 from loader_ab import checkout
 from photos import make_photos
 from noisyfast.report import md_table
@@ -27,19 +29,23 @@ from noisyfast.report import md_table
 ROOT = Path(__file__).resolve().parent.parent
 
 def run_once(tree:Path, cfg:Path, cache:Path) -> dict:
-    "Wall time, the robustness stage's seconds and table, and the test accuracy of one `noisyfast run`"
+    "Wall time, peak anonymous memory, the robustness stage's seconds and table, test accuracy of one run"
     t0 = time.time()
-    r = subprocess.run([sys.executable, '-m', 'noisyfast', 'run', str(cfg), '--overwrite', '--no-report'],
-                       cwd=tree, env=tree_env(tree, cache), capture_output=True, text=True)
-    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
+    with tempfile.TemporaryFile('w+') as err:
+        cmd = [sys.executable, '-m', 'noisyfast', 'run', str(cfg), '--overwrite', '--no-report']
+        p = subprocess.Popen(cmd, cwd=tree, env=tree_env(tree, cache), stdout=subprocess.DEVNULL, stderr=err,
+                             text=True)
+        anon, wall = peak_anon(p), time.time() - t0
+        err.seek(0); stderr = err.read()
+    if p.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{stderr[-3000:]}')
     run = cfg.parent/'out'/cfg.stem
     m = json.loads((run/'metrics.json').read_text())
-    return dict(wall_s=time.time() - t0, robustness_s=m['robustness']['seconds'],
+    return dict(wall_s=wall, anon_gib=anon / 2**30, robustness_s=m['robustness']['seconds'],
                 images=m['robustness']['images'], test_acc=m['train']['test_accuracy'],
                 table=pd.read_csv(run/'robustness.csv'))
 
 def blur_rows(n:int, hw:tuple, severities) -> list:
-    "Seconds of `n` float images h×w blurred at each severity: torchvision's 2-D blur vs `_blur`, and their gap"
+    "Seconds to blur `n` float images h×w at each severity: torchvision's 2-D blur vs `_blur`; their gap"
     import torch
     import torchvision.transforms.v2.functional as TF
     from noisyfast.evaluate import PERTURBATIONS, _blur
@@ -59,7 +65,7 @@ def blur_rows(n:int, hw:tuple, severities) -> list:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--before', default='ef9e6b0', help='the earlier commit (2-D blur)')
-    p.add_argument('--photos', type=int, default=2000, help='photos in all (2 classes); 30 %% are test images')
+    p.add_argument('--photos', type=int, default=2000, help='photos (2 classes); 30 %% are test images')
     p.add_argument('--hw', default='600x450', help="the photos' height x width (as shown)")
     p.add_argument('--size', type=int, default=112, help='the training size: photos are decoded at twice it')
     p.add_argument('--images', type=int, default=600, help='test images the robustness stage perturbs')
@@ -88,7 +94,8 @@ def main(argv=None):
                 print(sides[k][0], {k: v for k, v in timed[k][-1].items() if k != 'table'}, flush=True)
         decoded = sorted(f.name for f in caches[1].rglob('*.u8'))
     med = lambda rs, key: statistics.median(r[key] for r in rs)
-    rows = [dict(side=name, first_s=f['wall_s'], wall_s=med(rs, 'wall_s'), robustness_s=med(rs, 'robustness_s'),
+    rows = [dict(side=name, first_s=f['wall_s'], wall_s=med(rs, 'wall_s'),
+                 robustness_s=med(rs, 'robustness_s'), anon_gib=max(r['anon_gib'] for r in rs),
                  images=rs[0]['images'], test_acc=rs[0]['test_acc'],
                  mean_robust_acc=float(rs[0]['table'].accuracy.mean()))
             for (name, _), f, rs in zip(sides, first, timed)]
@@ -101,7 +108,8 @@ def main(argv=None):
     nb = 32 if a.smoke else 256
     blur = blur_rows(nb, bhw, (1, 3, 5))
     cols = [('side', 'side'), ('first_s', 'first run s'), ('wall_s', 'later run s'),
-            ('robustness_s', 'robustness stage s'), ('images', 'test images'), ('test_acc', 'test accuracy'),
+            ('robustness_s', 'robustness stage s'), ('anon_gib', 'peak anonymous memory GiB'),
+            ('images', 'test images'), ('test_acc', 'test accuracy'),
             ('mean_robust_acc', 'mean accuracy over the robustness table')]
     bcols = [('severity', 'severity'), ('sigma_px', 'σ px'), ('kernel', 'kernel px'),
              ('torchvision_s', 'torchvision 2-D s'), ('matrix_s', 'two matrix products s'),
@@ -112,14 +120,16 @@ def main(argv=None):
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} of 2 CIFAR-10 classes (JPEG), cpu_net at {a.size} px for 1 '
              f'epoch, no cleaning; the robustness stage on {rows[1]["images"]} test images x 30 '
              f'perturbations; the decoded images: {", ".join(decoded) or "(in memory only)"}',
-             f"robustness stage: {rows[0]['robustness_s']:.1f} s ({a.before}) -> {rows[1]['robustness_s']:.1f} s "
-             f"(this checkout), {rows[0]['robustness_s'] / rows[1]['robustness_s']:.2f}x",
+             f"robustness stage: {rows[0]['robustness_s']:.1f} s ({a.before}) -> "
+             f"{rows[1]['robustness_s']:.1f} s (this checkout), "
+             f"{rows[0]['robustness_s'] / rows[1]['robustness_s']:.2f}x",
              f'robustness tables: {int((gap > 0).sum())} of {len(gap)} rows differ, by at most '
              f'{int(both.right_gap.max())} right answer(s)',
              'later runs: the median of the timed runs, the sides alternating which goes first',
              f'{time.time() - t_all:.0f} s in all']
     sections = [('Runs', md_table(rows, cols, fmt=cell)),
-                (f'Blur alone: {nb} float images {bhw[0]}x{bhw[1]}, one call each', md_table(blur, bcols, fmt=cell)),
+                (f'Blur alone: {nb} float images {bhw[0]}x{bhw[1]}, one call each',
+                 md_table(blur, bcols, fmt=cell)),
                 ('Robustness tables side by side', md_table(both.to_dict('records'), tcols, fmt=cell))]
     if a.smoke: print('\n\n'.join(['\n'.join(notes)] + [b for _, b in sections]))
     else: write_results(a.out, f'The robustness stage on photos: commit {a.before} vs this checkout',

@@ -215,7 +215,7 @@ def _salt_pepper(x, frac, g):
     return out.view_as(x)
 
 def _gaussian_noise(x, sigma, g):
-    return (x + sigma * torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)).clamp(0, 1)
+    return torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype).mul_(sigma).add_(x).clamp_(0, 1)
 
 def _jpeg(x, quality, g):
     u = (x * 255).round().clamp(0, 255).to(torch.uint8).cpu()
@@ -299,9 +299,9 @@ def perturbed(images, # uint8 N×H×W×C, as `u8_chunks` reads them
     for a in u8_chunks(images, chunk):
         out = np.empty_like(a)
         for i in range(0, len(a), 256): # 256 at a time, whatever `chunk`: the same random draws
-            x = torch.from_numpy(a[i:i + 256]).permute(0, 3, 1, 2).float() / 255
-            y = perturb_batch(x, kind, severity, generator=g)
-            out[i:i + 256] = (y * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            x = torch.from_numpy(a[i:i + 256]).permute(0, 3, 1, 2).float().div_(255)
+            x = perturb_batch(x, kind, severity, generator=g) # a new tensor: changed in place below
+            out[i:i + 256] = x.mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
         yield out
 
 def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_images` returns them
