@@ -717,6 +717,9 @@ add('blur_rows_as_columns', '08_evaluate',
 add('blur_zero_padding', '08_evaluate', "(k // 2, k // 2), mode='reflect')", "(k // 2, k // 2), mode='constant')",
     ['nbs/08_evaluate.ipynb'], "the blur pads with black: blurred images darken at their borders")
 
+add('robustness_silent', '08_evaluate', '            if tell is not None: tell(len(x))', '            pass',
+    ['nbs/08_evaluate.ipynb'], 'the robustness stage says nothing for minutes on photos: no progress lines')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

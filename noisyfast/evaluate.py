@@ -323,6 +323,7 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
                      kinds:Optional[Sequence[str]]=None, # perturbations to run (default: all)
                      severities:Sequence[int]=(1, 2, 3, 4, 5), # severities to run
                      seed:int=0, # seed of every perturbation
+                     counter:Callable=None, # `counter(n)`: told each k of the n images scored (`HowFar`)
                     ) -> pd.DataFrame:
     "Accuracy on clean images and per perturbation and severity (kind, severity, param, accuracy, drop)"
     kinds = list(PERTURBATIONS) if kinds is None else ([kinds] if isinstance(kinds, str) else list(kinds))
@@ -330,6 +331,7 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
     sev = [_check_severity(s, 1, 'severities') for s in severities]
     a = check_image_batch(images, numpy=False) # read and perturbed a chunk at a time (`u8_chunks`)
     y = check_labels(targets, 'targets', n=len(a), ref='images')
+    tell = counter(len(a) * (1 + len(kinds) * len(sev))) if counter is not None and len(a) else None
     def acc(chunks): # predict_fn chunk by chunk: the share right
         right, n = 0, 0
         for x in chunks:
@@ -339,6 +341,7 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
                 raise ValueError(f'predict_fn must return probabilities N×C or labels N for N={len(x)} '
                                  f'images; got shape {out.shape}')
             right, n = right + int((pred == y[n:n + len(x)]).sum()), n + len(x)
+            if tell is not None: tell(len(x))
         return right / n if n else float('nan')
     clean = acc(u8_chunks(a, 1024))
     rows = [dict(kind='clean', severity=0, param=np.nan, accuracy=clean)]
@@ -835,6 +838,7 @@ def plot_perturbations(image:np.ndarray, # one uint8 image H×W×C, or a batch N
 
 # %% ../nbs/08_evaluate.ipynb #66961339
 import time
+from functools import partial
 from .runs import Stage, StageResult
 
 class RobustnessStage(Stage):
@@ -843,7 +847,7 @@ class RobustnessStage(Stage):
     def enabled(self, cfg) -> bool: return cfg.evaluate.robustness
     def run(self, ctx) -> Optional[StageResult]:
         from noisyfast.train import predict # (the train module imports this one)
-        from noisyfast.data import stratified_take
+        from noisyfast.data import HowFar, stratified_take
         if ctx.last is None: return None # no stage trained a model
         ev, t0, test = ctx.cfg.evaluate, time.time(), ctx.data.test
         if ev.max_images is not None and ev.max_images < len(test):
@@ -853,7 +857,9 @@ class RobustnessStage(Stage):
         res = ctx.model(ctx.last)
         tbl = robustness_table(lambda a: predict(res, a, ev.tta),
                                ctx.arrays.images(test), test.y, kinds=ev.kinds, # where the run keeps them
-                               severities=ev.severities, seed=ctx.cfg.seed)
+                               severities=ev.severities, seed=ctx.cfg.seed,
+                               counter=partial(HowFar, say=lambda m: ctx.say(f'{self.name}: {m}'),
+                                               what='images scored'))
         ctx.run.write(self.name, tbl)
         return StageResult(dict(stage=ctx.last, images=len(test), **robustness_summary(tbl),
                                 seconds=round(time.time() - t0, 1)))
