@@ -20,11 +20,12 @@ from .data import as_array, check_image_batch, check_labels, check_probs
 from .noise import check_matrix
 
 # %% auto #0
-__all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'classification_metrics', 'per_class_table', 'metrics_summary', 'detection_metrics',
-           'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels', 'perturb_batch', 'u8_chunks',
-           'perturbed', 'perturb', 'robustness_table', 'robustness_summary', 'random_perturb', 'RandomPerturb',
-           'plot_history', 'plot_confusion', 'plot_noise_matrices', 'GridLayout', 'image_grid', 'grid_tiles',
-           'plot_flagged', 'plot_noise_sweep', 'plot_robustness', 'plot_perturbations', 'RobustnessStage']
+__all__ = ['PERTURBATIONS', 'MAX_SEVERITY', 'SCORE_CHUNK', 'classification_metrics', 'per_class_table', 'metrics_summary',
+           'detection_metrics', 'relabel_metrics', 'matrix_error', 'Perturbation', 'perturbation_levels',
+           'perturb_batch', 'u8_chunks', 'perturbed', 'perturb', 'robustness_table', 'robustness_summary',
+           'random_perturb', 'RandomPerturb', 'plot_history', 'plot_confusion', 'plot_noise_matrices', 'GridLayout',
+           'image_grid', 'grid_tiles', 'plot_flagged', 'plot_noise_sweep', 'plot_robustness', 'plot_perturbations',
+           'RobustnessStage']
 
 # %% ../nbs/08_evaluate.ipynb #7662f9fc
 def _check_vocab(vocab, c:int, name:str='vocab') -> list:
@@ -291,9 +292,11 @@ def u8_chunks(images, # uint8 N×H×W×C: numpy, a tensor on any device, or `Map
         b = images[i:i + chunk]
         yield b.cpu().numpy() if isinstance(b, torch.Tensor) else np.ascontiguousarray(b)
 
+SCORE_CHUNK = 1024 # images a `robustness_table` predictor gets at a time, clean or perturbed
+
 def perturbed(images, # uint8 N×H×W×C, as `u8_chunks` reads them
               kind:str, severity:int=1, *, seed:int=0, # as `perturb`'s
-              chunk:int=1024): # images at a time: a multiple of 256
+              chunk:int=SCORE_CHUNK): # images at a time: a multiple of 256
     "`perturb` a chunk at a time: the perturbed uint8 chunks, in order, the pixels one `perturb` call makes"
     g = torch.Generator().manual_seed(int(seed))
     for a in u8_chunks(images, chunk):
@@ -343,7 +346,7 @@ def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabili
             right, n = right + int((pred == y[n:n + len(x)]).sum()), n + len(x)
             if tell is not None: tell(len(x))
         return right / n if n else float('nan')
-    clean = acc(u8_chunks(a, 1024))
+    clean = acc(u8_chunks(a, SCORE_CHUNK))
     rows = [dict(kind='clean', severity=0, param=np.nan, accuracy=clean)]
     for k in kinds:
         for s in sev:
