@@ -6,7 +6,7 @@ grayscale, odd size)."""
 
 # %% ../nbs/13_audit.ipynb #a69855e0
 from __future__ import annotations
-import os
+import functools, os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -26,10 +26,10 @@ import dataclasses, time
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROPERTY_THRESHOLDS', 'ISSUES', 'AUDIT_FILES', 'knn_graph', 'outliers', 'near_duplicates', 'class_health',
-           'image_properties', 'image_stats', 'Audit', 'audit', 'write_audit', 'plot_gallery', 'plot_pairs',
-           'audit_test_labels', 'penultimate_features', 'downscaled', 'pixel_features', 'fold_checkpoints',
-           'fold_features', 'audit_subset', 'keep_checks', 'AuditStage']
+__all__ = ['PROPERTY_THRESHOLDS', 'PROPERTIES', 'ISSUES', 'AUDIT_FILES', 'knn_graph', 'outliers', 'near_duplicates',
+           'class_health', 'image_properties', 'image_stats', 'image_checks', 'Audit', 'audit', 'write_audit',
+           'plot_gallery', 'plot_pairs', 'audit_test_labels', 'penultimate_features', 'downscaled', 'pixel_features',
+           'fold_checkpoints', 'fold_features', 'audit_subset', 'keep_checks', 'AuditStage']
 
 # %% ../nbs/13_audit.ipynb #7802cdfc
 def knn_graph(features:np.ndarray, # N×d, one row per image
@@ -107,6 +107,12 @@ def _entropy(g:np.ndarray) -> np.ndarray:
     h = np.stack([np.bincount(r, minlength=256) for r in q]) / q.shape[1]
     return -(h * np.log2(np.where(h > 0, h, 1))).sum(1) / min(8, np.log2(q.shape[1]))
 
+def _measures(b:np.ndarray) -> dict:
+    "What the property checks and the atypical statistics both need of a uint8 chunk, computed once"
+    g, chans = _grey(b), [b[..., c] for c in range(b.shape[-1])] # channel max / min: uint8, element-wise
+    return dict(g=g, hi=functools.reduce(np.maximum, chans), lo=functools.reduce(np.minimum, chans),
+                sharp=_sharpness(g), entropy=_entropy(g))
+
 # %% ../nbs/13_audit.ipynb #896a5942
 def _size_score(sizes) -> np.ndarray:
     s = np.asarray(sizes, dtype=np.float64)
@@ -116,6 +122,25 @@ def _size_score(sizes) -> np.ndarray:
     a, q = a / np.median(a), q / np.median(q)
     return np.sqrt(np.minimum(a, 1 / a)) * np.minimum(q, 1 / q)
 
+PROPERTIES = ('dark', 'blurry', 'low_information', 'grayscale') # measured on the pixels (`odd_size`: sizes)
+
+def _property_scores(m:dict) -> dict:
+    "The pixel property scores of one chunk, from its `_measures`"
+    n = len(m['g'])
+    spread = (m['hi'].astype(np.int16) - m['lo']).reshape(n, -1)
+    return dict(dark=np.percentile(m['g'].reshape(n, -1), 99, axis=1), blurry=m['sharp'],
+                low_information=m['entropy'], grayscale=np.percentile(spread, 99, axis=1) / 255)
+
+def _property_table(parts:list, x, sizes, th:dict) -> pd.DataFrame:
+    "Scores (the chunks' `_property_scores` in order, and `odd_size`) and flags below the thresholds `th`"
+    sc = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in PROPERTIES}
+    colour_set = x.shape[-1] >= 3 and len(x) > 0 and np.median(sc['grayscale']) >= 2 * th['grayscale']
+    if not colour_set: sc['grayscale'] = np.full(len(x), np.nan)
+    sc['odd_size'] = np.full(len(x), np.nan) if sizes is None else _size_score(sizes)
+    if len(sc['odd_size']) != len(x): raise DataError(f'{len(sc["odd_size"])} sizes for {len(x)} images')
+    return pd.DataFrame({c: v for k, s in sc.items()
+                         for c, v in ((f'{k}_score', s), (f'is_{k}_issue', s < th[k]))})
+
 def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
                      sizes=None, # N×2 original (height, width), for `odd_size`
                      *,
@@ -124,27 +149,16 @@ def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `
                     ) -> pd.DataFrame:
     "Per image `<issue>_score` (low = bad), `is_<issue>_issue`: dark, blurry, low info, grayscale, odd size"
     x = check_image_batch(images, numpy=False) # read a chunk at a time (`u8_chunks`), wherever they are
-    th = {**PROPERTY_THRESHOLDS, **(thresholds or {})}
-    cols = {k: [] for k in ('dark', 'blurry', 'low_information', 'grayscale')}
-    for b in u8_chunks(x, chunk):
-        g = _grey(b)
-        cols['dark'].append(np.percentile(g.reshape(len(g), -1), 99, axis=1))
-        cols['blurry'].append(_sharpness(g)); cols['low_information'].append(_entropy(g))
-        spread = (b.max(-1).astype(np.int16) - b.min(-1)).reshape(len(b), -1)
-        cols['grayscale'].append(np.percentile(spread, 99, axis=1) / 255)
-    sc = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    colour_set = x.shape[-1] >= 3 and len(x) > 0 and np.median(sc['grayscale']) >= 2 * th['grayscale']
-    if not colour_set: sc['grayscale'] = np.full(len(x), np.nan)
-    sc['odd_size'] = np.full(len(x), np.nan) if sizes is None else _size_score(sizes)
-    if len(sc['odd_size']) != len(x): raise DataError(f'{len(sc["odd_size"])} sizes for {len(x)} images')
-    return pd.DataFrame({c: v for k, s in sc.items()
-                         for c, v in ((f'{k}_score', s), (f'is_{k}_issue', s < th[k]))})
+    parts = [_property_scores(_measures(b)) for b in u8_chunks(x, chunk)]
+    return _property_table(parts, x, sizes, {**PROPERTY_THRESHOLDS, **(thresholds or {})})
 
 # %% ../nbs/13_audit.ipynb #971b03b2
-def _stats(x:np.ndarray) -> np.ndarray:
-    g = _grey(x); n = len(x); gf = g.reshape(n, -1)
+def _stats(x:np.ndarray, m:dict) -> np.ndarray:
+    "The 25 raw statistics of a uint8 chunk `x`, given its `_measures` `m`"
+    g = m['g']; n = len(x); gf = g.reshape(n, -1)
     xf = x.reshape(n, -1, x.shape[-1]).astype(np.float32) / 255
-    hi, lo = xf.max(-1), xf.min(-1); sat = (hi - lo) / np.maximum(hi, 1e-3)
+    hi, lo = (m[k].reshape(n, -1).astype(np.float32) / 255 for k in ('hi', 'lo'))
+    sat = (hi - lo) / np.maximum(hi, 1e-3)
     gy, gx = np.gradient(g, axis=(1, 2)); mag = np.hypot(gx, gy).reshape(n, -1)
     b = ((np.arctan2(gy, gx).reshape(n, -1) + np.pi) / (2 * np.pi) * 8).astype(np.int64).clip(0, 7)
     hist = np.stack([np.bincount(a, weights=w, minlength=8) for a, w in zip(b, mag)])
@@ -152,14 +166,31 @@ def _stats(x:np.ndarray) -> np.ndarray:
     cols += [sat.mean(1), np.percentile(sat, 90, axis=1)]
     ch = [xf[..., min(c, x.shape[-1] - 1)] for c in range(3)] # R, G, B (grey repeated for 1 channel)
     cols += [c.mean(1) for c in ch] + [c.std(1) for c in ch]
-    cols += [_sharpness(g), _entropy(g), (gf < 0.05).mean(1), mag.mean(1)]
+    cols += [m['sharp'], m['entropy'], (gf < 0.05).mean(1), mag.mean(1)]
     return np.column_stack(cols + [hist / (hist.sum(1, keepdims=True) + 1e-9)])
 
 def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
                 *, chunk:int=None) -> np.ndarray: # images at a time (default: 32 MiB of pixels)
     "25 low-level statistics per image, standardized over the set: features for the `atypical` check"
-    f = np.concatenate([_stats(b) for b in u8_chunks(check_image_batch(images, numpy=False), chunk)])
-    return ((f - f.mean(0)) / (f.std(0) + 1e-6)).astype(np.float32)
+    chunks = u8_chunks(check_image_batch(images, numpy=False), chunk)
+    return _standardized(np.concatenate([_stats(b, _measures(b)) for b in chunks]))
+
+def _standardized(f:np.ndarray) -> np.ndarray: return ((f - f.mean(0)) / (f.std(0) + 1e-6)).astype(np.float32)
+
+# %% ../nbs/13_audit.ipynb #s23c0006
+def image_checks(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
+                 sizes=None, # N×2 original (height, width), for `odd_size`
+                 *,
+                 thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
+                 chunk:int=None, # images at a time (default: 32 MiB of pixels, `u8_chunks`)
+                ) -> tuple:
+    "`image_properties` and `image_stats` in one read of the images: (properties table, N×25 statistics)"
+    x, props, stats = check_image_batch(images, numpy=False), [], []
+    for b in u8_chunks(x, chunk):
+        m = _measures(b)
+        props.append(_property_scores(m)); stats.append(_stats(b, m))
+    return (_property_table(props, x, sizes, {**PROPERTY_THRESHOLDS, **(thresholds or {})}),
+            _standardized(np.concatenate(stats)))
 
 # %% ../nbs/13_audit.ipynb #db24513c
 ISSUES = ('label', 'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale',
@@ -243,9 +274,9 @@ def audit(labels:np.ndarray, # the train labels, N
     parts = [tab, outliers(g, threshold=outlier_threshold), dup.iloc[:n].reset_index(drop=True)]
     if images is not None:
         if len(images) != n: raise DataError(f'{len(images)} images for {n} labels')
-        at = outliers(knn_graph(image_stats(images), k, metric='euclidean'))
-        parts += [at.set_axis(['atypical_score', 'is_atypical_issue'], axis=1),
-                  image_properties(images, sizes, thresholds=thresholds)]
+        props, stats = image_checks(images, sizes, thresholds=thresholds) # one read of the images
+        at = outliers(knn_graph(stats, k, metric='euclidean'))
+        parts += [at.set_axis(['atypical_score', 'is_atypical_issue'], axis=1), props]
     tab, pairs = pd.concat(parts, axis=1), _pairs_table(pairs, n)
     h = class_health(labels, probs, vocab)
     return Audit(tab, _summary(tab, pairs, h['score']), pairs, h['classes'], h['overlap'], h['score'])

@@ -10,7 +10,7 @@ import robustness_speed as bench
 @pytest.mark.slow
 def test_both_sides_score_the_same_perturbed_images(archive):
     "HEAD as the commit before (a shallow clone has no older one): the same robustness table on both sides"
-    out = bench.main(['--smoke', '--photos', '40', '--before', 'HEAD'])
+    out = bench.main(['--smoke', '--photos', '40', '--before', 'HEAD', '--audit'])
     rows, blur, tables = out['rows'], out['blur'], out['tables']
     assert [r['side'] for r in rows] == ['HEAD', 'this checkout']
     # 30 % of 40 photos are test images, all perturbed: 6 kinds x 5 severities and the clean row
@@ -20,3 +20,6 @@ def test_both_sides_score_the_same_perturbed_images(archive):
     # the blur alone: the kernel grows with the severity; the matrix products make torchvision's blur
     assert [b['kernel'] for b in blur] == [7, 13, 25], blur
     assert all(b['max_diff'] < 1e-5 and b['u8_differ'] < 1e-3 for b in blur), blur
+    # --audit: the clean and audit stages too, the same images flagged on both sides (28 train images)
+    assert all(r['audit_s'] > 0 for r in rows) and rows[0]['flags'] == rows[1]['flags'], rows
+    assert rows[1]['flags']['label'] <= 28 and set(rows[1]['flags']) >= {'atypical', 'blurry', 'grayscale'}
