@@ -720,6 +720,15 @@ add('blur_zero_padding', '08_evaluate', "(k // 2, k // 2), mode='reflect')", "(k
 add('robustness_silent', '08_evaluate', '            if tell is not None: tell(len(x))', '            pass',
     ['nbs/08_evaluate.ipynb'], 'the robustness stage says nothing for minutes on photos: no progress lines')
 
+add('audit_reads_twice', '13_audit',
+    '        props, stats = image_checks(images, sizes, thresholds=thresholds) # one read of the images',
+    '        props, stats = image_properties(images, sizes, thresholds=thresholds), image_stats(images)',
+    ['nbs/13_audit.ipynb'], "the audit reads the train images twice (from a cache file: two reads of the disk)")
+add('channel_extremes_of_red', '13_audit',
+    '    return dict(g=g, hi=functools.reduce(np.maximum, chans), lo=functools.reduce(np.minimum, chans),',
+    '    return dict(g=g, hi=chans[0], lo=chans[0],', ['nbs/13_audit.ipynb'],
+    'the channel max and min taken from the first channel only: no image has colour, no grayscale check')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,
