@@ -131,8 +131,9 @@ def _property_scores(m:dict) -> dict:
     return dict(dark=np.percentile(m['g'].reshape(n, -1), 99, axis=1), blurry=m['sharp'],
                 low_information=m['entropy'], grayscale=np.percentile(spread, 99, axis=1) / 255)
 
-def _property_table(parts:list, x, sizes, th:dict) -> pd.DataFrame:
-    "Scores (the chunks' `_property_scores` in order, and `odd_size`) and flags below the thresholds `th`"
+def _property_table(parts:list, x, sizes, thresholds:dict=None) -> pd.DataFrame:
+    "Scores (the chunks' `_property_scores` in order, and `odd_size`) and flags below the thresholds"
+    th = {**PROPERTY_THRESHOLDS, **(thresholds or {})}
     sc = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in PROPERTIES}
     colour_set = x.shape[-1] >= 3 and len(x) > 0 and np.median(sc['grayscale']) >= 2 * th['grayscale']
     if not colour_set: sc['grayscale'] = np.full(len(x), np.nan)
@@ -150,7 +151,7 @@ def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `
     "Per image `<issue>_score` (low = bad), `is_<issue>_issue`: dark, blurry, low info, grayscale, odd size"
     x = check_image_batch(images, numpy=False) # read a chunk at a time (`u8_chunks`), wherever they are
     parts = [_property_scores(_measures(b)) for b in u8_chunks(x, chunk)]
-    return _property_table(parts, x, sizes, {**PROPERTY_THRESHOLDS, **(thresholds or {})})
+    return _property_table(parts, x, sizes, thresholds)
 
 # %% ../nbs/13_audit.ipynb #971b03b2
 def _stats(x:np.ndarray, m:dict) -> np.ndarray:
@@ -189,8 +190,7 @@ def image_checks(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `Mapp
     for b in u8_chunks(x, chunk):
         m = _measures(b)
         props.append(_property_scores(m)); stats.append(_stats(b, m))
-    return (_property_table(props, x, sizes, {**PROPERTY_THRESHOLDS, **(thresholds or {})}),
-            _standardized(np.concatenate(stats)))
+    return _property_table(props, x, sizes, thresholds), _standardized(np.concatenate(stats))
 
 # %% ../nbs/13_audit.ipynb #db24513c
 ISSUES = ('label', 'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale',
