@@ -66,16 +66,21 @@ def peak_anon(p:subprocess.Popen, every:float=0.05) -> int:
         time.sleep(every)
     return peak
 
-def run_side(tree:Path, cfg:Path, cache:Path, budget:int=None) -> dict:
-    "Wall time, peak memory, where the images were, train seconds and accuracy of one `noisyfast run`"
-    env = tree_env(tree, cache, BENCH_BUDGET=str(budget or ''))
+def watched_run(tree:Path, cfg:Path, env:dict, launcher:list) -> tuple:
+    "`python LAUNCHER run cfg` in `tree` (no report): wall s, peak RssAnon bytes, stderr; exits on failure"
     t0 = time.time()
     with tempfile.TemporaryFile('w+') as err:
-        p = subprocess.Popen([sys.executable, '-c', WRAP, 'run', str(cfg), '--overwrite', '--no-report'],
+        p = subprocess.Popen([sys.executable, *launcher, 'run', str(cfg), '--overwrite', '--no-report'],
                              cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
         anon, wall = peak_anon(p), time.time() - t0
         err.seek(0); stderr = err.read()
     if p.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{stderr[-3000:]}')
+    return wall, anon, stderr
+
+def run_side(tree:Path, cfg:Path, cache:Path, budget:int=None) -> dict:
+    "Wall time, peak memory, where the images were, train seconds and accuracy of one `noisyfast run`"
+    env = tree_env(tree, cache, BENCH_BUDGET=str(budget or ''))
+    wall, anon, stderr = watched_run(tree, cfg, env, ['-c', WRAP])
     run = cfg.parent/'out'/cfg.stem
     log, m = (run/'log.txt').read_text(), json.loads((run/'metrics.json').read_text())
     placed = PLACED.search(log)

@@ -19,13 +19,13 @@ decodes the photos), then `--repeats` timed runs, the sides alternating. Writes
 results/cpu-robustness-speed.md (.json).
 """
 from __future__ import annotations
-import argparse, json, math, statistics, subprocess, sys, tempfile, time
+import argparse, json, math, statistics, sys, tempfile, time
 from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import cell, tree_env, write_results
-from larger_than_memory import peak_anon
+from larger_than_memory import watched_run
 from loader_ab import checkout
 from photos import make_photos
 from noisyfast.report import md_table
@@ -34,14 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_once(tree:Path, cfg:Path, cache:Path) -> dict:
     "Wall time, peak memory, the robustness (and audit) stage's seconds and results, test accuracy of a run"
-    t0 = time.time()
-    with tempfile.TemporaryFile('w+') as err:
-        cmd = [sys.executable, '-m', 'noisyfast', 'run', str(cfg), '--overwrite', '--no-report']
-        p = subprocess.Popen(cmd, cwd=tree, env=tree_env(tree, cache), stdout=subprocess.DEVNULL, stderr=err,
-                             text=True)
-        anon, wall = peak_anon(p), time.time() - t0
-        err.seek(0); stderr = err.read()
-    if p.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{stderr[-3000:]}')
+    wall, anon, _ = watched_run(tree, cfg, tree_env(tree, cache), ['-m', 'noisyfast'])
     run = cfg.parent/'out'/cfg.stem
     m = json.loads((run/'metrics.json').read_text())
     return dict(wall_s=wall, anon_gib=anon / 2**30, robustness_s=m['robustness']['seconds'],
