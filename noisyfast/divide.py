@@ -13,20 +13,16 @@ import torch, torch.nn.functional as F
 from torch import nn
 from cleanlab.count import compute_confident_joint, estimate_joint
 from fastai.callback.core import Callback
-from fastai.torch_core import set_seed
-from fastai.vision.core import imagenet_stats
 from fastcore.basics import noop, store_attr
 from .config import Config
-from .distrib import (DDP, any_process, from_rank0, process_rank, rank0, same_buffers, summed,
+from .distrib import (any_process, from_rank0, process_rank, rank0, same_buffers, summed,
                                unwrap, world)
 from .data import Data
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
-                             create_learner,
-                             rank_bs, default_device, load_fit, resolve_loader, resolve_precision,
+                             fit_call_cbs, fit_learner, rank_bs, default_device, load_fit, resolve_loader,
                              show_progress, fit_inputs, set_progress, history_rows, EpochLine, why_files)
-from .track import fit_callbacks
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
@@ -554,16 +550,11 @@ class DivideResult:
     selection: Selection # the last epoch's selection over data.train
 
 def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path, weights=None):
-    "A learner whose own loss is label-smoothed cross-entropy, in the run's precision and progress settings"
+    "A seeded learner whose own loss is label-smoothed cross-entropy, on the device in the run's precision"
     tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None)
-    learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, path=folder, weights=weights)
-    trained = trained and weights is None # our own weights of this task: every layer at the full lr
-    device = dls.device
-    if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
-    precision = resolve_precision(cfg.train.precision, device)
-    if precision == 'fp16': learn.to_fp16()
-    elif precision == 'bf16': learn.to_bf16()
-    return learn, trained
+    learn, trained = fit_learner(replace(cfg, train=tc), data, dls, n_in, folder=folder, weights=weights,
+                                 seed=cfg.seed) # as the train stage's (`noisyfast.train.fit_learner`)
+    return learn, trained and weights is None # our own weights of this task: every layer at the full lr
 
 # %% ../nbs/07a_divide.ipynb #7e6933b0
 def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
@@ -575,11 +566,9 @@ def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
     if resolve_loader(cfg, data, device) != 'fast':
         raise TrainError('divide needs the fast loader (its strong views augment the decoded images), but '
                          f"this run would use fastai's: {why_files(cfg)}")
-    arrays, tx, vx, c_img, n_in, stats = fit_inputs(cfg, data, data.train, data.valid, arrays, device,
-                                                    cfg.seed)
-    if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats # hub weights want ImageNet's
-    ux = arrays.images(data.unlabeled) if len(data.unlabeled) else None
-    return given, probs, arrays, tx, vx, ux, c_img, n_in, stats
+    fi = fit_inputs(cfg, data, data.train, data.valid, arrays, device, cfg.seed) # as the train stage's
+    ux = fi.arrays.images(data.unlabeled) if len(data.unlabeled) else None
+    return given, probs, fi.arrays, fi.tx, fi.vx, ux, fi.c_img, fi.n_in, fi.stats
 
 # %% ../nbs/07a_divide.ipynb #96acd57f
 def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
@@ -649,7 +638,6 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     dls = make_dls(tx[torch.as_tensor(keep).to(tx.device)], sel.labels[keep], vx, data.valid.y, size=size,
                    bs=bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,
                    n_channels=n_ch, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
-    set_seed(cfg.seed, reproducible=device.type != 'cuda')
     learn, trained = _divide_learner(cfg, data, dls, n_in, folder, weights)
     show = show_progress() if progress is None else progress
     set_progress(learn, show)
@@ -667,11 +655,10 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     lr = dc.lr or tc.stages[-1].lr
     meta = checkpoint_meta(cfg, data, stage=0, size=size, n_in=n_in, stats=stats, loader='fast',
                            decoded=arrays.images(data.valid.subset([0])).shape[1:], phase='divide')
-    ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel, as the train stage
     ck = Checkpoints(folder, tc.monitor, tc.load, '', meta, tc.save_optimizer)
     nan = StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
-                        cbs=[*cbs, ck, nan, *ddp, *fit_callbacks(folder)]) # + the run's trackers, callbacks
+                        cbs=[*cbs, ck, nan, *fit_call_cbs(folder)]) # + DDP, the run's trackers, callbacks
     try: nan.check()
     except TrainError as e: # StopOnNaN names train.stages.0.lr; here the key is divide.lr
         raise TrainError(str(e).replace('train.stages.0.lr', 'divide.lr')) from None

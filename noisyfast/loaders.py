@@ -247,7 +247,7 @@ def _retain_dl(self, b):
     "A batch typed for fastai's decoding and showing: images `TensorImage`, labels `TensorCategory`"
     return tuple(TensorImage(o) if i == 0 else TensorCategory(o) if i == 1 else o for i, o in enumerate(b))
 
-# %% ../nbs/04_loaders.ipynb #049e4ff9
+# %% ../nbs/04_loaders.ipynb #s24l0002
 def channel_stats(x:np.ndarray, # uint8 N×H×W×C images: numpy, a tensor on any device, or `MappedImages`
                   n_max:int=10_000, seed:int=0, chunk:int=256):
     "Per-channel mean and std in [0, 1] of uint8 N×H×W×C images (on at most `n_max` of them), in chunks"
@@ -262,6 +262,7 @@ def channel_stats(x:np.ndarray, # uint8 N×H×W×C images: numpy, a tensor on an
     mean = s / n
     return mean.tolist(), np.maximum(np.sqrt(np.maximum(s2 / n - mean ** 2, 0)), 1e-3).tolist()
 
+# %% ../nbs/04_loaders.ipynb #s24l0005
 def _create_zeros(path:Path, nbytes:int):
     "Make `path` a file of `nbytes` zeros unless it is one already; never truncates a file others may map"
     if path.exists() and path.stat().st_size == nbytes: return
@@ -317,6 +318,21 @@ class DiskImages:
         self.done[pos] = 1
         self.done.flush()
 
+# %% ../nbs/04_loaders.ipynb #d15cf021
+def _reserve(path:Path, # a sparse file of items
+             pos:np.ndarray, # the items about to be written through a memory map
+             nbytes:int): # bytes per item
+    "Allocate the disk blocks of items `pos` of `path`: a full disk is a `DiskFull`, not a bus error later"
+    if not hasattr(os, 'posix_fallocate') or len(pos) == 0: return # (macOS: no such call)
+    p = np.unique(np.asarray(pos, np.int64))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        with on_full_disk(path, f'{CACHE_FIX}, or set data.cache: false'):
+            for run in np.split(p, np.flatnonzero(np.diff(p) != 1) + 1): # consecutive positions: one call
+                os.posix_fallocate(fd, int(run[0]) * nbytes, len(run) * nbytes)
+    finally: os.close(fd)
+
+# %% ../nbs/04_loaders.ipynb #s24l0008
 OWN = 'own-' # cache keys of users' files (`noisyfast.data.own_files_key`): space checked, old ones dropped
 BESIDE = ('.done', '.folder') # the files beside a .u8 file of decoded images: its flags, the folder they are of
 
@@ -359,6 +375,7 @@ def cache_need(folder, key:str, shapes:dict) -> int:
     return sum(n * int(np.prod(s)) for d, (n, s) in shapes.items()
                if not DiskImages.file(folder, key, d, s).exists())
 
+# %% ../nbs/04_loaders.ipynb #s24l0011
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
     def __init__(self,
@@ -483,20 +500,6 @@ class ArrayData:
             done[pos] = True
             st = self.stores[split.domain]
         return st[0][idx.to(st[0].device)]
-
-# %% ../nbs/04_loaders.ipynb #d15cf021
-def _reserve(path:Path, # a sparse file of items
-             pos:np.ndarray, # the items about to be written through a memory map
-             nbytes:int): # bytes per item
-    "Allocate the disk blocks of items `pos` of `path`: a full disk is a `DiskFull`, not a bus error later"
-    if not hasattr(os, 'posix_fallocate') or len(pos) == 0: return # (macOS: no such call)
-    p = np.unique(np.asarray(pos, np.int64))
-    fd = os.open(path, os.O_RDWR)
-    try:
-        with on_full_disk(path, f'{CACHE_FIX}, or set data.cache: false'):
-            for run in np.split(p, np.flatnonzero(np.diff(p) != 1) + 1): # consecutive positions: one call
-                os.posix_fallocate(fd, int(run[0]) * nbytes, len(run) * nbytes)
-    finally: os.close(fd)
 
 # %% ../nbs/04_loaders.ipynb #3b7ce545
 def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C

@@ -39,8 +39,10 @@ __all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'r
            'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
            'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
            'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget',
-           'image_shape', 'decoded_bytes', 'disk_need', 'fit_inputs', 'checkpoint_meta', 'fit', 'load_fit', 'placement',
-           'resolve_loader', 'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader', 'FitInputs', 'fit_inputs',
+           'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner', 'fit_epochs', 'add_fit_callbacks',
+           'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit', 'why_files', 'check_training', 'predict',
+           'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -300,7 +302,7 @@ class EpochLine(Callback):
                      terminal=False if self.bars else None) # under bars: only in log.txt
         self.log.tick(secs, self.cost)
 
-# %% ../nbs/05_train.ipynb #13677181
+# %% ../nbs/05_train.ipynb #s24t0002
 @dataclass
 class FitResult:
     "What a training call leaves: the learner, its history and where its checkpoints are"
@@ -333,6 +335,7 @@ def history_rows(learn, # a learner after a fit
     return [dict(stage=stage, size=size, phase=phase, epoch=i, **dict(zip(names, map(float, v))))
             for i, v in enumerate(learn.recorder.values)]
 
+# %% ../nbs/05_train.ipynb #s24t0005
 def set_progress(learn, show:bool):
     "Remove fastai's progress bars from `learn` unless `show`"
     from fastai.callback.progress import ProgressCallback
@@ -347,7 +350,7 @@ def show_progress() -> bool:
     except ImportError: pass
     return sys.stdout.isatty()
 
-
+# %% ../nbs/05_train.ipynb #s24t0008
 def decode_hw(cfg:Config, hw):
     ("The size a run decodes image files of median size `hw` (h, w) to: `data.image_size`, else `hw`, shrunk "
      "(aspect kept) to a short side of `SHRINK_TO` × the largest stage size when it is larger (photos)")
@@ -370,6 +373,7 @@ def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
                      device if place == 'device' else 'cpu', cache=decoded_dir() if cfg.data.cache else None,
                      key=data.cache_key, sizes=data.domain_sizes, on_disk=place == 'disk')
 
+# %% ../nbs/05_train.ipynb #s24t0010
 def memory_budget(device=None) -> int:
     "Bytes the fast path may fill with decoded images: half the GPU's memory, or half the free RAM"
     device = torch.device(device or default_device())
@@ -397,21 +401,133 @@ def disk_need(cfg:Config, data:Data) -> int:
     shape = image_shape(cfg, data)
     return cache_need(decoded_dir(), data.cache_key, {d: (n, shape) for d, n in data.domain_sizes.items()})
 
+# %% ../nbs/05_train.ipynb #s24t0011
+def placement(cfg:Config, data:Data, device=None, *,
+              budget:int=None, # bytes for them in the device's memory (default: `memory_budget(device)`)
+              host:int=None, # bytes in the computer's memory, on a GPU (default: `memory_budget('cpu')`)
+              disk:int=None, # bytes for new files in the cache folder (default: `disk_budget`)
+             ) -> str:
+    ("Where a run's decoded images live: 'device' (the training device's memory), 'memory' (the computer's, "
+     "batches copied to the GPU), 'disk' (the cache file, each batch read from it) or 'files' (none: "
+     "fastai's pipeline decodes the files batch by batch): the first with room, as `data.loader` allows")
+    want = cfg.data.loader
+    if want == 'fastai': return 'files'
+    if is_image_array(data.train.x): return 'device' # in memory already
+    need, device = decoded_bytes(cfg, data), torch.device(device or default_device())
+    if need <= (memory_budget(device) if budget is None else budget): return 'device'
+    if device.type == 'cuda' and need <= (memory_budget('cpu') if host is None else host): return 'memory'
+    if cfg.data.cache and data.cache_key and data.domain_sizes and \
+            disk_need(cfg, data) <= (disk_budget(data.cache_key) if disk is None else disk):
+        return 'disk' # `ArrayData._room` agrees: the same files, the same room (`cache_room`)
+    return 'device' if want == 'fast' else 'files' # fast: as told
+
+def resolve_loader(cfg:Config, data:Data, device=None, **budgets) -> str:
+    "'fast' or 'fastai' for `data.loader`: auto takes the fast path wherever `placement` finds room"
+    if cfg.data.loader == 'fastai' and is_image_array(data.train.x):
+        raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
+                         'DataBlock reads image files: use data.loader: fast (or auto)')
+    return 'fastai' if placement(cfg, data, device, **budgets) == 'files' else 'fast'
+
+# %% ../nbs/05_train.ipynb #s24t0014
+@dataclass
+class FitInputs:
+    "What every stage of a fit is built from: the loader, the decoded images, channels and normalization"
+    loader: str # 'fast' or 'fastai'
+    arrays: ArrayData # the run's decoded images (fastai's loader: for predictions on arrays only)
+    c_img: int # channels of the images
+    n_in: int # input channels of the model
+    stats: tuple # (mean, std) the batches are normalized with
+    tx: object = None # the decoded train images (fast path)
+    vx: object = None # the decoded valid images (fast path)
+    native: Optional[int] = None # fastai's loader: the size a stage without one trains at
+
+def _hub_stats(cfg:Config, n_in:int, stats):
+    "ImageNet's stats for hub weights on 3 channels (they were trained on them), else `stats`"
+    return imagenet_stats if cfg.model.pretrained is True and n_in == 3 else stats
+
+# %% ../nbs/05_train.ipynb #s24t0015
+def fit_inputs(cfg:Config, data:Data, train:Split, valid:Split, arrays, device, seed:int) -> FitInputs:
+    "The fast path's inputs: decoded images, their and the model's channels, stats from the train images"
+    arrays = arrays or data_arrays(cfg, data, device)
+    tx, vx = arrays.images(train), arrays.images(valid)
+    c_img = tx.shape[-1]
+    n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
+    stats = channel_stats(tx, seed=seed) # `MappedImages` too: a sample, chunk by chunk
+    return FitInputs('fast', arrays, c_img, n_in, _hub_stats(cfg, n_in, stats), tx, vx)
+
 def _file_stats(cfg, train, seed, n:int=1000):
     "Channel stats from a sample of `n` train files (the fastai pipeline never decodes the whole set)"
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
     a, _ = load_images([train.x[i] for i in pick], cfg.data.image_size or 64, 'rgb', skip_bad=True)
     return channel_stats(a)
 
-def fit_inputs(cfg, data, train, valid, arrays, device, seed):
-    "(arrays, train images, valid images, image channels, model input channels, normalization stats) of a fit"
-    arrays = arrays or data_arrays(cfg, data, device)
-    tx, vx = arrays.images(train), arrays.images(valid)
-    c_img = tx.shape[-1]
-    n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
-    stats = channel_stats(tx, seed=seed) # `MappedImages` too: a sample, chunk by chunk
-    return arrays, tx, vx, c_img, n_in, stats
+def fastai_inputs(cfg:Config, data:Data, train:Split, arrays, device, seed:int, *,
+                  weighted:bool=False) -> FitInputs: # per-sample loss weights asked for (refused here)
+    "fastai's DataBlock over the files: PIL images, always 3 channels, stats from a sample of the files"
+    _check_fastai_loader(cfg, weighted)
+    arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
+    size = cfg.data.image_size or native_size(data.train.x) # the whole split's median: every fold alike
+    native = decoded_shape(train.x[0], size)[0]
+    return FitInputs('fastai', arrays, 3, 3, _hub_stats(cfg, 3, _file_stats(cfg, train, seed)), native=native)
 
+# %% ../nbs/05_train.ipynb #s24t0018
+def stage_dls(cfg:Config, data:Data, inp:FitInputs, train:Split, valid:Split, stage:int, *,
+              device, seed:int,
+              with_idx:bool=False, # batches carry their images' indices (per-sample loss weights)
+             ) -> tuple:
+    "(DataLoaders, size) of train stage `stage`: its size and batch size (each process's share), its seed"
+    tc, st = cfg.train, cfg.train.stages[stage]
+    bs = rank_bs(st.bs or tc.bs, stage)
+    if inp.loader == 'fastai':
+        size = st.size or inp.native
+        return fastai_dls(train, valid, data.vocab, size=size, bs=bs, augment=tc.augment,
+                          min_scale=tc.min_scale, stats=inp.stats, seed=seed + stage, device=device), size
+    size = st.size or inp.tx.shape[1]
+    return make_dls(inp.tx, train.y, inp.vx, valid.y, size=size, bs=bs, augment=tc.augment,
+                    min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=inp.stats,
+                    n_channels=inp.n_in if inp.n_in != inp.c_img else None, device=device, seed=seed + stage,
+                    with_idx=with_idx, vocab=data.vocab), size
+
+# %% ../nbs/05_train.ipynb #s24t0021
+def on_device(learn:Learner, precision:str, # `train.precision`: auto | bf16 | fp16 | fp32
+             ) -> Learner:
+    "`learn` in `channels_last` on a GPU (as the batches are) and in the precision that runs there"
+    device = learn.dls.device
+    if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
+    precision = resolve_precision(precision, device)
+    if precision == 'fp16': learn.to_fp16()
+    elif precision == 'bf16': learn.to_bf16()
+    return learn
+
+def fit_learner(cfg:Config, data:Data, dls, n_in:int, *, folder, weights=None, seed:int, cbs=None) -> tuple:
+    "(learner, whether its body starts trained): the model of a fit, seeded, on the device in its precision"
+    cuda = dls.device.type == 'cuda'
+    set_seed(seed, reproducible=not cuda) # on a GPU: cuDNN picks the fastest kernels
+    if cuda: torch.backends.cudnn.benchmark = True
+    learn, trained = create_learner(dls, data.c, cfg.model, cfg.train, n_in=n_in, weights=weights,
+                                    path=folder, cbs=cbs)
+    return on_device(learn, cfg.train.precision), trained
+
+# %% ../nbs/05_train.ipynb #s24t0022
+def fit_epochs(tc:TrainConfig, epochs:int=None, # overrides every stage's epochs
+               trained:bool=False) -> int: # the body starts trained
+    "Epochs one `fit` trains in all: each stage's, plus its frozen ones where the body is trained by then"
+    return sum((epochs or s.epochs) + (s.freeze_epochs if trained or j else 0)
+               for j, s in enumerate(tc.stages))
+
+def add_fit_callbacks(learn:Learner, tc:TrainConfig, stats, *, seed:int,
+                      sample_weights=None): # per-sample loss weights over the train split
+    "MixUp, corruptions as augmentation and per-sample loss weights, as the train section asks"
+    from noisyfast.losses import LossWeights
+    if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
+    if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
+        learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats, seed=seed))
+    if tc.loss_weight_tau is not None or sample_weights is not None:
+        sw = (None if sample_weights is None
+              else torch.as_tensor(np.asarray(sample_weights), dtype=torch.float32))
+        learn.add_cb(LossWeights(tau=tc.loss_weight_tau, warmup=tc.loss_weight_warmup, weights=sw))
+
+# %% ../nbs/05_train.ipynb #s24t0025
 def checkpoint_meta(cfg:Config, data:Data, *, stage:int, size, n_in:int, stats, loader:str,
                     decoded=None, # (H, W, C) the fast loader decoded the images to (None: fastai's loader)
                     **kw) -> dict:
@@ -420,6 +536,36 @@ def checkpoint_meta(cfg:Config, data:Data, *, stage:int, size, n_in:int, stats, 
                 n_in=n_in, stats=[list(stats[0]), list(stats[1])], loader=loader,
                 decoded=None if decoded is None else [int(s) for s in decoded], **kw)
 
+def fit_call_cbs(folder) -> list:
+    "Callbacks of each fit call, not the learner: DDP when several processes train, the run's trackers"
+    return ([DDP()] if world() > 1 else []) + fit_callbacks(folder) # notebooks 02b, 05a
+
+# %% ../nbs/05_train.ipynb #s24t0026
+def fit_stage(learn:Learner, tc:TrainConfig, stage:int, folder, # the stage's checkpoints go here
+              meta:dict, *, # `checkpoint_meta` of the stage
+              epochs:int, # of the unfrozen phase
+              trained:bool, # the body is trained: a frozen phase first (freeze_epochs), lower lr for it
+              cbs:list=()) -> tuple: # `fit_call_cbs`
+    "(history rows, best monitored value) of one stage: a frozen flat-cos phase, then an unfrozen one-cycle"
+    st, size = tc.stages[stage], meta['size']
+    where, rows = f'stage {stage} ({size} px), {{}} phase'.format, []
+    if trained and st.freeze_epochs > 0:
+        learn.freeze()
+        nan = StopOnNaN(where('frozen'), st.lr, stage)
+        fck = Checkpoints(folder, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'),
+                          tc.save_optimizer)
+        learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan, *cbs])
+        nan.check()
+        rows += history_rows(learn, stage, size, 'frozen')
+    learn.unfreeze()
+    ck = Checkpoints(folder, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'), tc.save_optimizer)
+    nan = StopOnNaN(where('unfrozen'), st.lr, stage)
+    lr = slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr # the body lower, once trained
+    learn.fit_one_cycle(epochs, lr, pct_start=tc.pct_start, cbs=[ck, nan, *cbs])
+    nan.check()
+    return rows + history_rows(learn, stage, size, 'unfrozen'), float(ck.best)
+
+# %% ../nbs/05_train.ipynb #s24t0028
 def fit(cfg:Config, # the run config (model, train sections)
         data:Data, # classes, and the splits by default
         *,
@@ -437,88 +583,40 @@ def fit(cfg:Config, # the run config (model, train sections)
         log:RunLog=None, # where fit speaks: an opening line, then a line per epoch (default: printed)
        ) -> FitResult:
     "Train a model through all stages of `cfg.train`"
-    from noisyfast.losses import LossWeights
-    t0 = time.time()
-    tc, folder = cfg.train, Path(folder)
+    t0, tc, folder, log = time.time(), cfg.train, Path(folder), log or RunLog()
     train, valid = train if train is not None else data.train, valid if valid is not None else data.valid
     _check_splits(train, valid)
-    device = torch.device(device or default_device())
-    seed = cfg.seed if seed is None else seed
-    loader = resolve_loader(cfg, data, device)
-    if loader == 'fast':
-        arrays, tx, vx, c_img, n_in, stats = fit_inputs(cfg, data, train, valid, arrays, device, seed)
-    else: # fastai's DataBlock over the files: PIL images, always 3 channels
-        _check_fastai_loader(cfg, sample_weights is not None)
-        arrays = arrays or data_arrays(cfg, data, device) # only for predictions on arrays (robustness)
-        size = cfg.data.image_size or native_size(data.train.x) # the whole split's median: every fold alike
-        c_img, n_in, native = 3, 3, decoded_shape(train.x[0], size)[0]
-        stats = _file_stats(cfg, train, seed)
-    # hub weights expect ImageNet's stats
-    if cfg.model.pretrained is True and n_in == 3: stats = imagenet_stats
-    precision = resolve_precision(tc.precision, device)
-    rows, learn, trained, best = [], None, False, None
-    ddp = [DDP()] if world() > 1 else [] # several processes: data-parallel training (notebook 02b)
-    fit_cbs = ddp + fit_callbacks(folder) # in a run: its trackers and callbacks, for the fit calls only
+    device, seed = torch.device(device or default_device()), cfg.seed if seed is None else seed
+    weighted = sample_weights is not None
+    if resolve_loader(cfg, data, device) == 'fast':
+        inp = fit_inputs(cfg, data, train, valid, arrays, device, seed)
+    else: inp = fastai_inputs(cfg, data, train, arrays, device, seed, weighted=weighted)
+    rows, learn, trained, cbs = [], None, False, fit_call_cbs(folder)
     for i, st in enumerate(tc.stages):
-        bs = rank_bs(st.bs or tc.bs, i)
-        if loader == 'fast':
-            size = st.size or tx.shape[1]
-            dls = make_dls(tx, train.y, vx, valid.y, size=size, bs=bs, augment=tc.augment,
-                           min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=stats,
-                           n_channels=n_in if n_in != c_img else None, device=device, seed=seed + i,
-                           with_idx=sample_weights is not None, vocab=data.vocab)
-        else:
-            size = st.size or native
-            dls = fastai_dls(train, valid, data.vocab, size=size, bs=bs, augment=tc.augment,
-                             min_scale=tc.min_scale, stats=stats, seed=seed + i, device=device)
+        dls, size = stage_dls(cfg, data, inp, train, valid, i, device=device, seed=seed, with_idx=weighted)
         if learn is None:
-            set_seed(seed, reproducible=device.type != 'cuda') # on a GPU: cuDNN picks the fastest kernels
-            if device.type == 'cuda': torch.backends.cudnn.benchmark = True
-            learn, trained = create_learner(dls, data.c, cfg.model, tc, n_in=n_in, weights=weights,
-                                            path=folder, cbs=extra_cbs)
-            if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last) # as the batches are
-            if precision == 'fp16': learn.to_fp16()
-            elif precision == 'bf16': learn.to_bf16()
-            set_progress(learn, show_progress() if progress is None else progress)
-            total, log = sum((epochs or s.epochs) + (s.freeze_epochs if trained or j else 0)
-                             for j, s in enumerate(tc.stages)), log or RunLog()
-            learn.add_cb(EpochLine(log, total))
-            log(f"{total} epoch{'s' if total != 1 else ''} on {len(train):,} images ({log.overall()})")
-            if process_rank() > 0: learn.logger = lambda *a: None # rank 0 prints the epochs
-            if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
-            if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
-                learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats,
-                                           seed=seed))
-            if tc.loss_weight_tau is not None or sample_weights is not None:
-                sw = (None if sample_weights is None
-                      else torch.as_tensor(np.asarray(sample_weights), dtype=torch.float32))
-                learn.add_cb(LossWeights(tau=tc.loss_weight_tau, warmup=tc.loss_weight_warmup, weights=sw))
+            learn, trained = fit_learner(cfg, data, dls, inp.n_in, folder=folder, weights=weights, seed=seed,
+                                         cbs=extra_cbs)
+            _start(learn, log, fit_epochs(tc, epochs, trained), len(train), progress)
+            add_fit_callbacks(learn, tc, inp.stats, seed=seed, sample_weights=sample_weights)
         else: learn.dls = dls
         sub = folder/f'stage{i}-{size}px'
-        meta = checkpoint_meta(cfg, data, stage=i, size=size, n_in=n_in, stats=stats, loader=loader,
-                               decoded=tx.shape[1:] if loader == 'fast' else None)
-        ne = epochs or st.epochs
-        where = f'stage {i} ({size} px), {{}} phase'.format
-        if trained and st.freeze_epochs > 0:
-            learn.freeze()
-            nan = StopOnNaN(where('frozen'), st.lr, i)
-            fck = Checkpoints(sub, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'),
-                              tc.save_optimizer)
-            learn.fit_flat_cos(st.freeze_epochs, st.lr, pct_start=tc.flat_pct, cbs=[fck, nan] + fit_cbs)
-            nan.check()
-            rows += history_rows(learn, i, size, 'frozen')
-        learn.unfreeze()
-        ck = Checkpoints(sub, tc.monitor, tc.load, '', dict(meta, phase='unfrozen'), tc.save_optimizer)
-        nan = StopOnNaN(where('unfrozen'), st.lr, i)
-        learn.fit_one_cycle(ne, slice(st.lr / tc.lr_mult, st.lr) if trained else st.lr,
-                            pct_start=tc.pct_start, cbs=[ck, nan] + fit_cbs)
-        nan.check()
-        rows += history_rows(learn, i, size, 'unfrozen')
-        best, trained = float(ck.best), True
-    final = checkpoint_file(sub, tc.load)
-    return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, arrays, final, loader, size,
-                     stats, n_in)
+        meta = checkpoint_meta(cfg, data, stage=i, size=size, n_in=inp.n_in, stats=inp.stats,
+                               loader=inp.loader, decoded=inp.tx.shape[1:] if inp.loader == 'fast' else None)
+        stage_rows, best = fit_stage(learn, tc, i, sub, meta, epochs=epochs or st.epochs, trained=trained,
+                                     cbs=cbs)
+        rows, trained = rows + stage_rows, True
+    return FitResult(learn, pd.DataFrame(rows), folder, time.time() - t0, best, inp.arrays,
+                     checkpoint_file(sub, tc.load), inp.loader, size, inp.stats, inp.n_in)
 
+def _start(learn:Learner, log:RunLog, total:int, n:int, progress:bool=None):
+    "Progress bars or one line per epoch (rank 0), and the opening line: `total` epochs on `n` images"
+    set_progress(learn, show_progress() if progress is None else progress)
+    learn.add_cb(EpochLine(log, total))
+    log(f"{total} epoch{'s' if total != 1 else ''} on {n:,} images ({log.overall()})")
+    if process_rank() > 0: learn.logger = lambda *a: None # rank 0 prints the epochs
+
+# %% ../nbs/05_train.ipynb #s24t0030
 def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
              *, arrays:ArrayData=None, device=None,
              build:str=None, # 'fast' or 'fastai': the loader to build on (default: the checkpoint's)
@@ -546,33 +644,6 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     set_progress(learn, False)
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0.,
                      meta.get(cfg.train.monitor), arrays, Path(weights), loader, size, tuple(stats), n_in)
-
-def placement(cfg:Config, data:Data, device=None, *,
-              budget:int=None, # bytes for them in the device's memory (default: `memory_budget(device)`)
-              host:int=None, # bytes in the computer's memory, on a GPU (default: `memory_budget('cpu')`)
-              disk:int=None, # bytes for new files in the cache folder (default: `disk_budget`)
-             ) -> str:
-    ("Where a run's decoded images live: 'device' (the training device's memory), 'memory' (the computer's, "
-     "batches copied to the GPU), 'disk' (the cache file, each batch read from it) or 'files' (none: "
-     "fastai's pipeline decodes the files batch by batch): the first with room, as `data.loader` allows")
-    want = cfg.data.loader
-    if want == 'fastai': return 'files'
-    if is_image_array(data.train.x): return 'device' # in memory already
-    need, device = decoded_bytes(cfg, data), torch.device(device or default_device())
-    if need <= (memory_budget(device) if budget is None else budget): return 'device'
-    if device.type == 'cuda' and need <= (memory_budget('cpu') if host is None else host): return 'memory'
-    if cfg.data.cache and data.cache_key and data.domain_sizes and \
-            disk_need(cfg, data) <= (disk_budget(data.cache_key) if disk is None else disk):
-        return 'disk' # `ArrayData._room` agrees: the same files, the same room (`cache_room`)
-    return 'device' if want == 'fast' else 'files' # fast: as told
-
-def resolve_loader(cfg:Config, data:Data, device=None, **budgets) -> str:
-    "'fast' or 'fastai' for `data.loader`: auto takes the fast path wherever `placement` finds room"
-    if cfg.data.loader == 'fastai' and is_image_array(data.train.x):
-        raise TrainError(f"data.loader is 'fastai' but {data.name!r} is an in-memory array, and fastai's "
-                         'DataBlock reads image files: use data.loader: fast (or auto)')
-    return 'fastai' if placement(cfg, data, device, **budgets) == 'files' else 'fast'
-
 
 # %% ../nbs/05_train.ipynb #2fe1d826
 def _check_splits(train:Split, valid:Split):
