@@ -66,8 +66,8 @@ add('pseudo_threshold_ignored', '06_pseudo', 'keep = np.flatnonzero(conf >= thre
 add('pseudo_init_ignored', '06_pseudo', "init = cur.weights if pc.init == 'previous' else None",
     'init = None',
     ['nbs/06_pseudo.ipynb'], "pseudo.init: previous starts each round from scratch")
-add('stages_at_last_size', '05_train', 'size = st.size or tx.shape[1]',
-    'size = tc.stages[-1].size or tx.shape[1]', ['nbs/05_train.ipynb'],
+add('stages_at_last_size', '05_train', 'size = st.size or inp.tx.shape[1]',
+    'size = tc.stages[-1].size or inp.tx.shape[1]', ['nbs/05_train.ipynb'],
     'every progressive-resizing stage trains at the last size')
 add('timm_two_groups', '12_models',
     'return [flat(groups[:k]), flat(groups[k:]), list(model[1:].parameters())]',
@@ -173,8 +173,8 @@ add('divide_init_ignored', '07a_divide',
     "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
     [DIV, 'tests/test_divide_data.py::test_divide_init_train_starts_from_the_baseline'],
     'divide.init: train starts the divide model from scratch')
-add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *ddp, *fit_callbacks(folder)])',
-    'cbs=[*cbs, ck, nan, *ddp])', [DIV, 'nbs/10_pipeline.ipynb'],
+add('divide_skips_run_callbacks', '07a_divide', 'cbs=[*cbs, ck, nan, *fit_call_cbs(folder)])',
+    'cbs=[*cbs, ck, nan])', [DIV, 'nbs/10_pipeline.ipynb'],
     "the run's trackers and user callbacks never reach the divide fit")
 add('divide_plan_says_cleaned', '07a_divide', 'cleaned=probs is not None))', 'cleaned=True))',
     ['tests/test_semi_supervised.py::test_run_keeps_every_label_and_learns_the_pool'],
@@ -728,6 +728,17 @@ add('channel_extremes_of_red', '13_audit',
     '    return dict(g=g, hi=functools.reduce(np.maximum, chans), lo=functools.reduce(np.minimum, chans),',
     '    return dict(g=g, hi=chans[0], lo=chans[0],', ['nbs/13_audit.ipynb'],
     'the channel max and min taken from the first channel only: no image has colour, no grayscale check')
+
+add('hub_stats_ignored', '05_train',
+    '    return imagenet_stats if cfg.model.pretrained is True and n_in == 3 else stats', '    return stats',
+    ['nbs/05_train.ipynb'], "hub weights fed batches normalized with the data's own stats, not ImageNet's")
+add('frozen_epochs_from_random', '05_train', '(s.freeze_epochs if trained or j else 0)',
+    's.freeze_epochs', ['nbs/05_train.ipynb'],
+    "a fit from random weights counts a frozen phase it never trains: 'epoch 4/5' at the end")
+add('learner_rebuilt_each_stage', '05_train',
+    '        if learn is None:\n            learn, trained = fit_learner(',
+    '        if True:\n            learn, trained = fit_learner(', ['nbs/05_train.ipynb'],
+    "each progressive-resizing stage starts from new random weights: the earlier stages' training lost")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -107,7 +107,7 @@ def md_table(df:pd.DataFrame|list, # the table, or its rows (dicts); a DataFrame
 
 def _pct(x) -> str: return '—' if x is None else f'{100 * x:.2f} %'
 
-# %% ../nbs/09_report.ipynb #6b28c9b3
+# %% ../nbs/09_report.ipynb #s24r0001
 _PLOT_NAMES = {'history', 'confusion', 'confusion_coarse', 'noise_matrices', 'flagged', 'robustness',
                'perturbations'}
 SECTIONS = dict(config='Config', data='Data and noise', timings='Stage timings', metrics='Metrics per stage',
@@ -139,6 +139,7 @@ def _cfg(r, *keys, default=None):
         d = d[k]
     return d
 
+# %% ../nbs/09_report.ipynb #s24r0004
 def _sec_config(r, plots) -> str:
     st = _cfg(r, 'train', 'stages', default=[]) or []
     stages = ', '.join(f"{s.get('epochs')} epochs at {s.get('size') or 'native'} px, lr {s.get('lr')}"
@@ -184,6 +185,7 @@ def _sec_data(r, plots) -> Optional[str]:
         out += ['', 'No label noise was injected: the labels are used as given.']
     return '\n'.join(out)
 
+# %% ../nbs/09_report.ipynb #s24r0007
 def _sec_timings(r, plots) -> Optional[str]:
     m = r['metrics']
     rows = [dict(stage=st, seconds=m[st].get('seconds'), images=m[st].get('train_size', m[st].get('images')))
@@ -235,6 +237,7 @@ def _sec_history(r, plots) -> Optional[str]:
             'image size (progressive resizing). Validation numbers are on the (noisy) given validation '
             'labels.')
 
+# %% ../nbs/09_report.ipynb #s24r0010
 def _sec_confusion(r, plots) -> Optional[str]:
     st = last_stage(r)
     if st is None: return None
@@ -272,6 +275,7 @@ def _sec_per_class(r, plots) -> Optional[str]:
     if 'flag precision' in df: notes.append('`flag precision`: the share of those that were indeed wrong.')
     return md_table(df, floatfmt=ff) + '\n\n' + ' '.join(notes)
 
+# %% ../nbs/09_report.ipynb #s24r0012
 def _relabel_lines(c:dict, cc:dict) -> list:
     "What strike relabeling and the whole clean stage did to the labels (counts need the true labels)"
     out, sr, lc = [], c.get('strike_relabel'), c.get('label_changes')
@@ -354,6 +358,7 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
                 '', f'Estimated noise rate (mean off-diagonal mass per row): {rate:.4f}.']
     return '\n'.join(out)
 
+# %% ../nbs/09_report.ipynb #s24r0015
 def _run_source(r:dict):
     "(config, data source) of a run, loaded once per `read_run` dict: a report's galleries share it"
     if '_source' not in r:
@@ -390,6 +395,7 @@ def flagged_images(r:dict, # a `read_run` dict with label issues
     top = iss.sort_values('quality', kind='stable').head(n).reset_index(drop=True)
     return source_images(r, top['index'].to_numpy(dtype=np.int64)), top
 
+# %% ../nbs/09_report.ipynb #s24r0017
 def _sec_robustness(r, plots) -> Optional[str]:
     t = r.get('robustness')
     if t is None or not len(t): return None
