@@ -421,7 +421,7 @@ def load_fashion_mnist_source(path=None, download_ok=True) -> Source:
                   r['train-labels'].astype(np.int64), r['t10k-images'][..., None],
                   r['t10k-labels'].astype(np.int64), descr='Fashion-MNIST')
 
-# %% ../nbs/01_data.ipynb #c64b4560
+# %% ../nbs/01_data.ipynb #s24d0102
 pillow_heif.register_heif_opener() # PIL opens iPhone photos (HEIC/HEIF), turned as their `irot`/`imir` say
 IMAGE_EXTS = {'.jpg', '.jpeg', '.jfif', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.avif', '.heic',
               '.heif', '.mpo'}
@@ -447,6 +447,7 @@ def file_kinds(files:list) -> str:
     n = Counter(p.suffix.lower() or '(no extension)' for p in files)
     return ', '.join(f'{k} {v:,}' for k, v in n.most_common(6)) + (', ...' if len(n) > 6 else '')
 
+# %% ../nbs/01_data.ipynb #s24d0105
 def _sort_labels(labels) -> list:
     "Class names sorted, numerically when all of them are integers"
     labels = sorted(set(labels))
@@ -471,6 +472,7 @@ def _unknown_class(label, classes) -> str:
     return (f'{label!r} is not one of the classes in data.classes'
             + (f" (did you mean {hint[0]!r}?)" if hint else '') + f': {shown}')
 
+# %% ../nbs/01_data.ipynb #s24d0108
 def _class_folders(root:Path, vocab=None, fixed:bool=False, notes:list=None):
     "Images of `root`/<class>/; `vocab` given: exactly those classes (`fixed`: every one must have images)"
     found = [p.name for p in _listdir(root) if p.is_dir() and not p.name.startswith('.')]
@@ -530,6 +532,7 @@ def load_folder_source(path, # the folder of class sub-folders (or of train/ val
     vocab, x, y = _class_folders(root, classes, classes is not None, notes)
     return Source(root.name, vocab, x, y, true_known=False, descr=f'folder {root}', notes=notes)
 
+# %% ../nbs/01_data.ipynb #s24d0110
 def _read_csv_rows(f:Path) -> list:
     try:
         with open(f, newline='', encoding='utf-8-sig') as fh:
@@ -732,7 +735,7 @@ def _keep_target(paths, todo, decode_to, n_workers) -> Optional[tuple]:
     return _hw(size), channels
 
 
-# %% ../nbs/01_data.ipynb #d0f762d1
+# %% ../nbs/01_data.ipynb #s24d0002
 GRAY_MODES = {'1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'}
 _WIDE_MODES = {'I', 'I;16', 'I;16B', 'I;16L', 'I;16N'}
 
@@ -757,6 +760,7 @@ def _bad_image(p, reason:str) -> DataError:
     return DataError(f'{p}: unreadable image ({reason}); remove or replace the file, or set data.skip_bad: '
                      'true to skip it')
 
+# %% ../nbs/01_data.ipynb #s24d0005
 def _hw(size): return None if size is None else (
     (int(size), int(size)) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size))
 
@@ -774,6 +778,7 @@ def _to_array(im:Image.Image, mode:str, hw=None) -> np.ndarray:
     a = np.asarray(im, dtype=np.uint8)
     return a[..., None] if a.ndim == 2 else a
 
+# %% ../nbs/01_data.ipynb #s24d0008
 _ORIENTATION = 0x0112 # the EXIF tag that says how to turn a stored photo for display
 
 def _orientation(im:Image.Image) -> int:
@@ -795,6 +800,7 @@ def upright(im:Image.Image) -> Image.Image:
     "An opened image turned as its EXIF orientation says (`im` itself when it is stored as shown)"
     return im if _orientation(im) == 1 else ImageOps.exif_transpose(im)
 
+# %% ../nbs/01_data.ipynb #s24d0011
 JPEG_FORMATS = ('JPEG', 'MPO') # PIL's names for JPEG-coded files; MPO: a JPEG with more pictures after it
 
 def draft_jpeg(im:Image.Image, hw):
@@ -824,6 +830,7 @@ def image_header(p) -> tuple:
         with Image.open(p) as im: return im.mode, shown_hw(im)
     except Exception as e: raise _bad_image(p, _reason(e, p)) from None
 
+# %% ../nbs/01_data.ipynb #s24d0014
 def decoded_shape(path, # one image file
                   size=None, # square side, or (h, w), to resize to (default: native)
                   channels:str='auto', # auto | rgb | gray
@@ -883,6 +890,7 @@ def files_shape(x, # image files
     hw = _hw(size) or (hw if len(x) == 1 else native_size(x, n_workers)) # not the first's: it may be 1×1
     return (*hw, c)
 
+# %% ../nbs/01_data.ipynb #s24d0017
 def load_images(x, # file paths or a uint8 N×H×W×C array
                 size=None, # square side, or (h, w), to resize to (default: the median size, `native_size`)
                 channels:str='auto', # auto | rgb | gray
