@@ -927,7 +927,7 @@ def load_images(x, # file paths or a uint8 N×H×W×C array
             if progress is not None and (k - last == 256 or k == len(x)): progress(k - last); last = k
     return out, sorted(bad)
 
-# %% ../nbs/01_data.ipynb #67d95307
+# %% ../nbs/01_data.ipynb #s24d0201
 @dataclass
 class ImageCheck:
     "What `check_images` found: the unreadable files, and the modes and sizes of the readable ones"
@@ -958,6 +958,7 @@ class ImageCheck:
                     channels=self.channels, min_hw=self.min_hw, max_hw=self.max_hw, n_sizes=self.n_sizes,
                     seconds=round(self.seconds, 2), reused=self.reused, wide_top=self.wide_top)
 
+# %% ../nbs/01_data.ipynb #s24d0204
 _CHECKED = {} # (path, size, mtime_ns) -> `_check_one`'s answer: each file is checked once per process
 
 def _check_one(p, key,
@@ -1007,7 +1008,13 @@ def check_images(paths, # image files
             if tell is not None: tell(1)
     if known is not None: known.add([(keys[i], *res[i][1:]) for i in todo
                                      if keys[i] is not None and res[i][0] is None])
-    chk = ImageCheck(n=len(paths), reused=len(paths) - len(todo))
+    chk = _tally(paths, res, ImageCheck(n=len(paths), reused=len(paths) - len(todo)))
+    chk.seconds = time.time() - t0
+    return chk
+
+def _tally(paths:list, res:list, # `_check_one`'s answers, one per path
+           chk:ImageCheck) -> ImageCheck:
+    "`chk` with the unreadable files, and the modes and sizes of the readable ones"
     sizes = Counter()
     for p, (reason, mode, hw, top) in zip(paths, res):
         if reason is not None: chk.bad.append((p, reason)); continue
@@ -1021,9 +1028,9 @@ def check_images(paths, # image files
         chk.median_hw = mh = median_hw([r[2] for r in res if r[2] is not None])
         chk.small = [(p, hw) for p, (r, _, hw, _) in zip(paths, res) if r is None and
                      (hw[0] * 4 <= mh[0] or hw[1] * 4 <= mh[1])]
-    chk.seconds = time.time() - t0
     return chk
 
+# %% ../nbs/01_data.ipynb #s24d0206
 def bad_images_message(chk:ImageCheck, where:str='', max_listed:int=10) -> str:
     "The error that lists the unreadable files and what to do"
     n = len(chk.bad)
@@ -1058,6 +1065,7 @@ def depth_notes(chk:ImageCheck) -> list:
             f'{(top >> 8) + 1} grey levels: fine detail is lost and their pictures look black; convert them '
             f'to 8-bit images scaled to that range (value × 255 / {top:,})']
 
+# %% ../nbs/01_data.ipynb #s24d0209
 def verify_images(src:Source, # a loaded data set
                   *,
                   skip_bad:bool=False, # leave unreadable files out (else: raise a `DataError` listing them)
@@ -1078,6 +1086,14 @@ def verify_images(src:Source, # a loaded data set
     notes += size_notes(chk) + depth_notes(chk)
     if not chk.bad: return dataclasses.replace(src, check=chk, notes=notes)
     if not skip_bad: raise DataError(bad_images_message(chk, src.descr))
+    chk.skipped = True
+    shown = ', '.join(f'{p} ({r})' for p, r in chk.bad[:5]) + (', ...' if len(chk.bad) > 5 else '')
+    notes.append(f'skipped {len(chk.bad)} unreadable image(s) (data.skip_bad): {shown}')
+    return dataclasses.replace(src, **_without_bad(src, parts, chk), check=chk, notes=notes)
+
+def _without_bad(src:Source, parts:list, # (split name, files, labels) of each split with files
+                 chk:ImageCheck) -> dict:
+    "The splits' files and labels (`Source` fields) without the unreadable files; no split or class emptied"
     bad, kw = {str(p) for p, _ in chk.bad}, {}
     for n, x, y in parts:
         keep = np.array([str(p) not in bad for p in x], dtype=bool)
@@ -1090,17 +1106,14 @@ def verify_images(src:Source, # a loaded data set
             if gone: raise DataError(f"{src.descr}: class {src.vocab[gone[0]]!r} has no readable training "
                                      f'image left once the {len(chk.bad)} unreadable files are skipped; add '
                                      f'images of it or fix the files:\n' + bad_images_message(chk))
-    chk.skipped = True
-    shown = ', '.join(f'{p} ({r})' for p, r in chk.bad[:5]) + (', ...' if len(chk.bad) > 5 else '')
-    notes.append(f'skipped {len(chk.bad)} unreadable image(s) (data.skip_bad): {shown}')
-    return dataclasses.replace(src, **kw, check=chk, notes=notes)
-
+    return kw
 def resolve_channels(channels:str, # `data.channels`: auto | rgb | gray
                      data:Data=None, # the run's data, whose `channels` `verify_images` found
                     ) -> str:
     "The channels to decode a run's images to: `data.channels`, unless it is `auto` and every image was seen"
     return data.channels if channels == 'auto' and data is not None and data.channels else channels
 
+# %% ../nbs/01_data.ipynb #s24d0211
 def check_data(name:str, path=None, *, classes:list=None, download_ok:bool=False,
                counter:Callable=None, # makes the progress counter of the files to decode (`check_images`)
               ) -> ImageCheck:
