@@ -99,14 +99,14 @@ add('verify_images_dropped', '02_noise',
     'src = src',
     ['nbs/02_noise.ipynb', 'tests/test_bad_data.py'], 'unreadable images reach training unchecked')
 add('valid_outside_label_budget', '01_data',
-    'lab, unl = _keep_labels(whole, n_lab, seed + 5)\n'
-    '        vi = stratified_take(lab.y, valid_pct, seed + 4)\n'
-    '        if len(vi) == 0 and len(lab) > 1: '
-    '# under one valid image per class: a count instead, at least one\n'
-    '            vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)\n'
-    '        valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))',
-    'vi = stratified_take(whole.y, valid_pct, seed + 4)\n        valid, rest = whole.subset(vi), '
-    'whole.subset(_rest(len(whole), vi))\n        train, unl = _keep_labels(rest, n_lab, seed + 5)',
+    'lab, unl = _keep_labels(whole, n_lab, seed + 5) # valid out of them: the label budget includes it\n'
+    '    vi = stratified_take(lab.y, valid_pct, seed + 4)\n'
+    '    if len(vi) == 0 and len(lab) > 1: # under one valid image per class: a count instead, at least one\n'
+    '        vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)\n'
+    '    return lab.subset(_rest(len(lab), vi)), lab.subset(vi), unl',
+    'vi = stratified_take(whole.y, valid_pct, seed + 4)\n    valid, rest = whole.subset(vi), '
+    'whole.subset(_rest(len(whole), vi))\n    train, unl = _keep_labels(rest, n_lab, seed + 5)\n'
+    '    return train, valid, unl',
     ['nbs/01_data.ipynb'], 'valid labels come on top of data.n_labeled')
 add('first_image_sets_size', '01_data',
     'h, w = (sorted(s[i] for s in hws)[(len(hws) - 1) // 2] for i in (0, 1))',

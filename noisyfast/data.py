@@ -1302,11 +1302,12 @@ def stratified_take(y:np.ndarray, # labels
                       replace=False) for c in classes]
     return np.sort(np.concatenate(res)).astype(np.int64)
 
-# %% ../nbs/01_data.ipynb #7cc37ea6
+# %% ../nbs/01_data.ipynb #s24d0301
 def _take(x, i): return x[i] if isinstance(x, np.ndarray) else [x[j] for j in i]
 
 def _rest(n, i): return np.setdiff1d(np.arange(n), i)
 
+# %% ../nbs/01_data.ipynb #s24d0303
 def coarse_mapping(vocab:list, coarse:dict, src:str='coarse map'):
     "Coarse vocab and the coarse index of each fine class, from a {fine: coarse} dict"
     missing = [c for c in vocab if c not in coarse]
@@ -1329,6 +1330,7 @@ def read_coarse_map(path) -> dict:
     if bad: raise DataError(f'{p}, row {bad[0]}: expected two columns fine,coarse')
     return {r[0].strip(): r[1].strip() for r in rows}
 
+# %% ../nbs/01_data.ipynb #s24d0306
 def _n_labeled(n_labeled, labeled_fraction, n_pool:int, n_given_valid:int) -> Optional[int]:
     "How many labels a run keeps in all (train + valid), checked against the pool; None: every image"
     n_all = n_pool + n_given_valid
@@ -1351,6 +1353,46 @@ def _keep_labels(pool:Split, n:Optional[int], seed:int) -> tuple:
     unl.y = np.full(len(unl), -1, dtype=np.int64)
     return pool.subset(li), unl
 
+# %% ../nbs/01_data.ipynb #s24d0309
+def _test_split(src:Source, test_pct:float, max_test:Optional[int], seed:int) -> tuple:
+    "(test split, positions of the train images left to train on): the source's own test set, or carved"
+    pool = np.arange(len(src.train_x))
+    if src.test_x is not None:
+        test = Split(src.test_x, src.test_y, src.test_y, np.arange(len(src.test_y)), 'test')
+    else: # carve on the reference labels so the test set keeps clean labels
+        ti = stratified_take(src.train_y, test_pct, seed + 1)
+        test = Split(_take(src.train_x, ti), src.train_y[ti], src.train_y[ti], ti)
+        pool = _rest(len(src.train_x), ti)
+    if max_test is not None and max_test < len(test):
+        test = test.subset(stratified_take(test.y, max_test, seed + 2))
+    return test, pool
+
+def _labelled_splits(src:Source, whole:Split, # the train images left once the test split is out
+                     n_lab:Optional[int], # labels kept in all, train + valid (`_n_labeled`; None: every one)
+                     valid_pct:float, seed:int) -> tuple:
+    "(train, valid, unlabeled): the source's own valid split, or one carved from the labelled images"
+    if src.valid_x is not None:
+        valid = Split(src.valid_x, src.valid_y, src.valid_y if src.true_known else None,
+                      np.arange(len(src.valid_y)) + len(src.train_y))
+        train, unl = _keep_labels(whole, None if n_lab is None else n_lab - len(valid), seed + 5)
+        return train, valid, unl
+    lab, unl = _keep_labels(whole, n_lab, seed + 5) # valid out of them: the label budget includes it
+    vi = stratified_take(lab.y, valid_pct, seed + 4)
+    if len(vi) == 0 and len(lab) > 1: # under one valid image per class: a count instead, at least one
+        vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)
+    return lab.subset(_rest(len(lab), vi)), lab.subset(vi), unl
+
+def _coarse(src:Source, coarse_map) -> tuple:
+    "(coarse vocab, coarse index of each class) for `data.coarse_map`: 'builtin', a dict or a file; or Nones"
+    if coarse_map is None: return None, None
+    if coarse_map == 'builtin':
+        if src.coarse is None: raise DataError(f"data.coarse_map is 'builtin' but {src.name} has no "
+                                               'built-in coarse classes; give a YAML or CSV file')
+        cm, where = src.coarse, f'{src.name} built-in coarse map'
+    elif isinstance(coarse_map, dict): cm, where = coarse_map, 'coarse map'
+    else: cm, where = read_coarse_map(coarse_map), str(coarse_map)
+    return coarse_mapping(src.vocab, cm, where)
+
 def split_data(src:Source, # the data set
                labels:np.ndarray=None, # labels of `src.train_x` to train on (default: `src.train_y`)
                *,
@@ -1367,46 +1409,21 @@ def split_data(src:Source, # the data set
     ytr = src.train_y if labels is None else np.asarray(labels, dtype=np.int64)
     if len(ytr) != len(src.train_x):
         raise DataError(f'{len(ytr)} labels given for {len(src.train_x)} train images of {src.name}')
-    ytrue = src.train_y if src.true_known else None
-    pool = np.arange(len(ytr))
-    if src.test_x is not None:
-        test = Split(src.test_x, src.test_y, src.test_y, np.arange(len(src.test_y)), 'test')
-    else: # carve on the reference labels so the test set keeps clean labels
-        ti = stratified_take(src.train_y, test_pct, seed + 1)
-        test = Split(_take(src.train_x, ti), src.train_y[ti], src.train_y[ti], ti)
-        pool = _rest(len(ytr), ti)
-    if max_test is not None and max_test < len(test):
-        test = test.subset(stratified_take(test.y, max_test, seed + 2))
-    whole = Split(src.train_x, ytr, ytrue, np.arange(len(ytr))).subset(pool)
+    test, pool = _test_split(src, test_pct, max_test, seed)
+    whole = Split(src.train_x, ytr, src.train_y if src.true_known else None, np.arange(len(ytr))).subset(pool)
     if max_train is not None and max_train < len(whole):
         whole = whole.subset(stratified_take(whole.y, max_train, seed + 3))
     n_given = 0 if src.valid_x is None else len(src.valid_x)
     n_lab = _n_labeled(n_labeled, labeled_fraction, len(whole), n_given)
-    if src.valid_x is not None:
-        valid = Split(src.valid_x, src.valid_y, src.valid_y if src.true_known else None,
-                      np.arange(len(src.valid_y)) + len(src.train_y))
-        train, unl = _keep_labels(whole, None if n_lab is None else n_lab - len(valid), seed + 5)
-    else: # the labelled images first, then valid out of them: the label budget includes the valid labels
-        lab, unl = _keep_labels(whole, n_lab, seed + 5)
-        vi = stratified_take(lab.y, valid_pct, seed + 4)
-        if len(vi) == 0 and len(lab) > 1: # under one valid image per class: a count instead, at least one
-            vi = stratified_take(lab.y, max(1, round(valid_pct * len(lab))), seed + 4)
-        valid, train = lab.subset(vi), lab.subset(_rest(len(lab), vi))
-    cv = f2c = None
-    if coarse_map is not None:
-        if coarse_map == 'builtin':
-            if src.coarse is None: raise DataError(f"data.coarse_map is 'builtin' but {src.name} has no "
-                                                   'built-in coarse classes; give a YAML or CSV file')
-            cm, where = src.coarse, f'{src.name} built-in coarse map'
-        elif isinstance(coarse_map, dict): cm, where = coarse_map, 'coarse map'
-        else: cm, where = read_coarse_map(coarse_map), str(coarse_map)
-        cv, f2c = coarse_mapping(src.vocab, cm, where)
+    train, valid, unl = _labelled_splits(src, whole, n_lab, valid_pct, seed)
+    cv, f2c = _coarse(src, coarse_map)
     chk = src.check
     skipped = [dict(path=str(p), reason=r) for p, r in chk.bad] if chk is not None and chk.skipped else []
     return Data(src.name, list(src.vocab), train, valid, test, unl, cv, f2c, src.true_known, list(src.notes),
                 skipped, None if chk is None else chk.channels, *_cache_identity(src),
                 image_hw=None if chk is None else chk.median_hw)
 
+# %% ../nbs/01_data.ipynb #s24d0310
 # changes when decoding users' files changes their pixels (2: JPEGs decoded at a reduced scale, 2026-11-30)
 DECODE_VERSION = 2
 
