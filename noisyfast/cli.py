@@ -221,7 +221,7 @@ def cmd_predict(args):
     else: atomic_write_text(out, text)
     say(pr.summary() + (f'\nwrote {out}' if out else ''))
 
-# %% ../nbs/11_cli.ipynb #7d05cbcf
+# %% ../nbs/11_cli.ipynb #s24c0001
 def _add_path(p):
     p.add_argument('--path', help='archive folder (default: $NOISYFAST_ARCHIVE, ~/.noisyfast/archive)')
 
@@ -230,14 +230,9 @@ def _message(e:Exception) -> str:
     s = str(e)
     return s.rsplit('\n\t', 1)[-1] if s.startswith('Exception occured in `') else s
 
-def build_parser() -> argparse.ArgumentParser:
-    "The `noisyfast` argument parser"
-    p = argparse.ArgumentParser(prog='noisyfast',
-                                description='Train image classifiers when labels are noisy or missing '
-                                            '(fastai + timm + cleanlab).')
-    from noisyfast import __version__
-    p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+# %% ../nbs/11_cli.ipynb #s24c0003
+def _data_commands(sub):
+    "`noisyfast data list | info | check | cache`"
     d = sub.add_parser('data', help='data sets: list, info, check, cache')
     d = d.add_subparsers(dest='sub', metavar='SUBCOMMAND')
     d.required = True
@@ -261,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     dca.add_argument('--clear-gone', action='store_true',
                      help='remove only the decoded images of folders that are no longer there')
     dca.set_defaults(func=cmd_data_cache)
+
+def _run_command(sub):
+    "`noisyfast run CONFIG [key=value ...]`"
     r = sub.add_parser('run', help='run the stages of a YAML config into trained/<name>/')
     r.add_argument('config', help='a YAML file, e.g. configs/quickstart.yaml')
     r.add_argument('overrides', nargs='*', help='key.sub=value, e.g. train.bs=32 noise.rate=0.2')
@@ -273,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--processes', type=int, default=1, metavar='N',
                    help='train with N processes on this machine (one per GPU; gloo on CPU)')
     r.set_defaults(func=cmd_run)
+
+def _audit_command(sub):
+    "`noisyfast audit CONFIG [key=value ...]`"
     au = sub.add_parser('audit', help='data-health audit alone (data, clean, audit stages) into '
                         'trained/<name>-audit/')
     au.add_argument('config', help='a YAML file; its clean and audit sections apply')
@@ -280,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument('--resume', action='store_true', help='continue an existing audit folder')
     au.add_argument('--overwrite', action='store_true', help='delete an existing audit folder first')
     au.set_defaults(func=cmd_audit)
+
+def _grid_command(sub):
+    "`noisyfast grid CONFIG --set key=v1,v2 ...`"
     gr = sub.add_parser('grid', help='sweep: one run per combination of --set values; results.csv/.md')
     gr.add_argument('config')
     gr.add_argument('overrides', nargs='*', help='key.sub=value applied to every run')
@@ -289,10 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument('--no-report', dest='report', action='store_false',
                     help="no report.md per run: results.md compares them (`noisyfast report` writes one)")
     gr.set_defaults(func=cmd_grid)
+
+# %% ../nbs/11_cli.ipynb #s24c0004
+def _report_command(sub):
+    "`noisyfast report RUN [RUN ...]`"
     rp = sub.add_parser('report',
                         help='write a run\'s report.md; with several runs, print a comparison table')
     rp.add_argument('runs', nargs='+', help='run folders (trained/<name>), or a sweep folder')
     rp.set_defaults(func=cmd_report)
+
+def _predict_command(sub):
+    "`noisyfast predict RUN IMAGES ...`"
     pr = sub.add_parser('predict', help="classify image files with a run's model: a CSV of file, label, "
                         'confidence')
     pr.add_argument('run', help='a run folder, e.g. trained/quickstart')
@@ -307,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help='the files are in folders named after their classes: add the known label, the '
                     'accuracy, and the labels cleanlab suspects of being wrong')
     pr.set_defaults(func=cmd_predict)
+
+def _config_commands(sub):
+    "`noisyfast config keys | check`"
     c = (sub.add_parser('config', help='config keys, check a config')
          .add_subparsers(dest='sub', metavar='SUBCOMMAND'))
     c.required = True
@@ -314,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     cc = c.add_parser('check', help='validate a config and print it resolved')
     cc.add_argument('config'); cc.add_argument('overrides', nargs='*', help='key.sub=value')
     cc.set_defaults(func=cmd_config_check)
+
+# %% ../nbs/11_cli.ipynb #s24c0006
+def build_parser() -> argparse.ArgumentParser:
+    "The `noisyfast` argument parser"
+    p = argparse.ArgumentParser(prog='noisyfast',
+                                description='Train image classifiers when labels are noisy or missing '
+                                            '(fastai + timm + cleanlab).')
+    from noisyfast import __version__
+    p.add_argument('--version', action='version', version=f'noisyfast {__version__}')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    for add in (_data_commands, _run_command, _audit_command, _grid_command, # in the order `--help` lists
+                _report_command, _predict_command, _config_commands): add(sub)
     return p
 
 def _sigterm(signum, frame): raise KeyboardInterrupt # SIGTERM stops a run like Ctrl-C: cleanly
