@@ -16,9 +16,9 @@ from .pipeline import check_fits_data, check_plan, decode_target, run, whose_tes
 from .report import md_table
 
 # %% auto #0
-__all__ = ['parse_sets', 'results_markdown', 'grid', 'sweep_frame']
+__all__ = ['parse_sets', 'results_markdown', 'grid', 'combo_config', 'sweep_frame']
 
-# %% ../nbs/10a_sweep.ipynb #b4c27429
+# %% ../nbs/10a_sweep.ipynb #s24s0001
 def parse_sets(sets:list) -> dict:
     "{key: [values]} from `key=v1,v2` strings (values parsed as YAML)"
     res = {}
@@ -32,6 +32,7 @@ def parse_sets(sets:list) -> dict:
 
 def _tag(k, v): return f"{k.split('.')[-1]}-{v}".replace('/', '_').replace(' ', '')
 
+# %% ../nbs/10a_sweep.ipynb #s24s0003
 def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
                      clean_test:bool=True, # whether the test labels are known clean (built-in data sets)
                     ) -> str:
@@ -54,6 +55,7 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
         out[-1] = md_table(piv)
     return '\n'.join(out) + '\n'
 
+# %% ../nbs/10a_sweep.ipynb #s24s0006
 def grid(config, # a YAML config file
          sets:list, # `key=v1,v2` strings
          overrides:list=None, # `key=value` strings applied to every run
@@ -66,12 +68,31 @@ def grid(config, # a YAML config file
     base = load_config(config, overrides)
     gdir = Path(base.output_dir)/f'{base.name}-grid'
     combos = list(itertools.product(*space.values()))
-    cfgs = []
-    for c in combos: # validate every combination first
-        extra = [f'{k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in zip(space, c)]
-        name = base.name + '_' + '_'.join(_tag(k, v) for k, v in zip(space, c))
-        cfgs.append(load_config(config,
-                                list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}']))
+    cfgs = [combo_config(config, overrides, space, c, base.name, gdir) for c in combos] # every one checked
+    known = _check_grid(cfgs, overwrite)
+    rows = []
+    for i, (cfg, c) in enumerate(zip(cfgs, combos)):
+        echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
+        m = run(cfg, resume=not overwrite, overwrite=overwrite, progress=progress, echo=echo, report=report)
+        rows.append(dict(zip(space, c), **_grid_row(cfg, m, gdir)))
+    res = pd.DataFrame(rows)
+    atomic_write_text(gdir/'results.csv', res.to_csv(index=False))
+    md = _results_md(res, list(space), gdir, base.name, known)
+    atomic_write_text(gdir/'results.md', md)
+    echo('\n' + md)
+    return res
+
+def combo_config(config, overrides, space:dict, # {key: values} (`parse_sets`)
+                 combo:tuple, # one value per key
+                 name:str, # the grid's config name
+                 gdir:Path) -> Config: # the grid's folder
+    "The config of one combination: its values, named after them, its run folder in `gdir`"
+    extra = [f'{k}={json.dumps(v) if not isinstance(v, str) else v}' for k, v in zip(space, combo)]
+    name = name + '_' + '_'.join(_tag(k, v) for k, v in zip(space, combo))
+    return load_config(config, list(overrides or []) + extra + [f'name={name}', f'output_dir={gdir}'])
+
+def _check_grid(cfgs:list, overwrite:bool) -> bool:
+    "Refuse before any run what a combination would refuse later; whether every test set's labels are clean"
     for cfg in cfgs: # what the configs alone show, before any combination reads its data
         check_plan(cfg); RunFolder.of(cfg).check_start(cfg, resume=not overwrite, overwrite=overwrite)
     known = True
@@ -81,32 +102,31 @@ def grid(config, # a YAML config file
             check_fits_data(cfg, data)
             known &= data.true_known
     except BaseException: HANDED.clear(); raise
-    rows = []
-    for i, (cfg, c) in enumerate(zip(cfgs, combos)):
-        echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
-        m = run(cfg, resume=not overwrite, overwrite=overwrite, progress=progress, echo=echo, report=report)
-        last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)
-        row = dict(zip(space, c), run=cfg.name, stage=last,
-                   test_acc=m[last]['test_accuracy'] if last else None,
-                   baseline_acc=m.get('train', {}).get('test_accuracy'))
-        det = m.get('clean', {}).get('detection')
-        if det: row.update(flag_precision=det['precision'], flag_recall=det['recall'])
-        if 'robustness' in m: row['robust_acc'] = m['robustness']['mean_accuracy']
-        row.update(noise_kind=cfg.noise.kind, noise_rate=_noise_rate(cfg, gdir/cfg.name),
-                   seconds=m.get('total_seconds'))
-        rows.append(row)
-    res = pd.DataFrame(rows)
-    atomic_write_text(gdir/'results.csv', res.to_csv(index=False))
-    md = results_markdown(res, list(space), clean_test=known)
-    sweep = sweep_frame(res, list(space))
+    return known
+
+def _grid_row(cfg:Config, m:dict, # the run's metrics
+              gdir:Path) -> dict:
+    "One row of results.csv: the last stage's test accuracy, the baseline's, detection, robustness, noise"
+    last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)
+    row = dict(run=cfg.name, stage=last, test_acc=m[last]['test_accuracy'] if last else None,
+               baseline_acc=m.get('train', {}).get('test_accuracy'))
+    det = m.get('clean', {}).get('detection')
+    if det: row.update(flag_precision=det['precision'], flag_recall=det['recall'])
+    if 'robustness' in m: row['robust_acc'] = m['robustness']['mean_accuracy']
+    return dict(row, noise_kind=cfg.noise.kind, noise_rate=_noise_rate(cfg, gdir/cfg.name),
+                seconds=m.get('total_seconds'))
+
+def _results_md(res:pd.DataFrame, keys:list, gdir:Path, name:str, clean_test:bool) -> str:
+    "results.md: the table, and a plot of accuracy against the noise level when it varies"
+    md = results_markdown(res, keys, clean_test=clean_test)
+    sweep = sweep_frame(res, keys)
     if sweep.groupby('noise_kind').noise_rate.nunique().max() > 1: # a picture when the noise level varies
         png = gdir/'accuracy_vs_noise.png'
-        plot_noise_sweep(sweep, path=png, title=f'{base.name}: test accuracy vs label noise')
+        plot_noise_sweep(sweep, path=png, title=f'{name}: test accuracy vs label noise')
         md += f'\n![test accuracy vs label noise]({png.name})\n'
-    atomic_write_text(gdir/'results.md', md)
-    echo('\n' + md)
-    return res
+    return md
 
+# %% ../nbs/10a_sweep.ipynb #s24s0007
 def _noise_rate(cfg:Config, folder:Path) -> float:
     "The nominal rate of symmetric/asymmetric noise; for real or matrix noise the realized rate of the run"
     if cfg.noise.kind in ('symmetric', 'asymmetric'): return cfg.noise.rate
