@@ -742,6 +742,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.report._sec_test_audit': ('report.html#_sec_test_audit', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_timings': ('report.html#_sec_timings', 'noisyfast/report.py'),
                                   'noisyfast.report._sec_top_losses': ('report.html#_sec_top_losses', 'noisyfast/report.py'),
+                                  'noisyfast.report._shared_settings': ('report.html#_shared_settings', 'noisyfast/report.py'),
                                   'noisyfast.report._stage_rows': ('report.html#_stage_rows', 'noisyfast/report.py'),
                                   'noisyfast.report._test_audit': ('report.html#_test_audit', 'noisyfast/report.py'),
                                   'noisyfast.report.compare_runs': ('report.html#compare_runs', 'noisyfast/report.py'),

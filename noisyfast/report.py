@@ -750,7 +750,7 @@ def write_report(folder, # a run folder, trained/<name>/
         (plots.dir/f'{name}.png').unlink(missing_ok=True)
     return RunFolder(r['folder']).write('report', '\n\n'.join(parts) + '\n')
 
-# %% ../nbs/09_report.ipynb #e5d51b16
+# %% ../nbs/09_report.ipynb #s24r0101
 COMPARE_SETTINGS = ['run', 'status', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained',
                     'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'final']
 COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
@@ -776,6 +776,7 @@ def run_status(r:dict) -> str:
     done = [s for s in RunFolder(r['folder']).state['done'] if s != 'data']
     return f"stopped after {done[-1] if done else 'loading the data'}"
 
+# %% ../nbs/09_report.ipynb #s24r0104
 def run_row(folder) -> dict:
     "One comparison row of a run folder"
     r = read_run(folder)
@@ -808,6 +809,7 @@ def compare_runs(folders:Sequence, # run folders, or sweep folders holding them
                       ['folder'])
     return df
 
+# %% ../nbs/09_report.ipynb #s24r0106
 def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
                       *,
                       markdown:bool=True, # a markdown table (else plain aligned text)
@@ -822,11 +824,7 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
     ff = {c: '.4f' for c in t.columns}
     ff.update(seconds='.0f', noise_rate='.3g', realized_noise='.4f', flagged='.0f', epochs='.0f',
               pseudo_rounds='.0f')
-    common = []
-    if len(t) > 1:
-        for c in [c for c in t.columns if c in COMPARE_SETTINGS and c != 'run']:
-            vals = t[c].map(lambda v: _fmt(v, ff.get(c, '.4f')))
-            if vals.nunique() == 1: common.append(f'{c} {vals.iloc[0]}'); t = t.drop(columns=c)
+    t, common = _shared_settings(t, ff)
     t = t.set_index('run')
     if markdown: body = md_table(t, floatfmt=ff)
     else:
@@ -838,6 +836,16 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
     if 'robust_acc' in t: note += ' `robust_acc`: its mean accuracy on perturbed test images.'
     return f'{head}\n\n{body}\n\n{note}\n'
 
+def _shared_settings(t:pd.DataFrame, ff:dict) -> tuple:
+    "(`t` without the settings every run shares, those settings as `key value` strings, as formatted)"
+    common = []
+    if len(t) > 1:
+        for c in [c for c in t.columns if c in COMPARE_SETTINGS and c != 'run']:
+            vals = t[c].map(lambda v: _fmt(v, ff.get(c, '.4f')))
+            if vals.nunique() == 1: common.append(f'{c} {vals.iloc[0]}'); t = t.drop(columns=c)
+    return t, common
+
+# %% ../nbs/09_report.ipynb #s24r0108
 def report_runs(paths:Sequence, # run folders (or sweep folders)
                 *,
                 echo=print, # where the output goes
