@@ -212,6 +212,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.data._class_major': ('data.html#_class_major', 'noisyfast/data.py'),
                                 'noisyfast.data._coarse': ('data.html#_coarse', 'noisyfast/data.py'),
                                 'noisyfast.data._csv_label_columns': ('data.html#_csv_label_columns', 'noisyfast/data.py'),
+                                'noisyfast.data._csv_row': ('data.html#_csv_row', 'noisyfast/data.py'),
                                 'noisyfast.data._extract_into': ('data.html#_extract_into', 'noisyfast/data.py'),
                                 'noisyfast.data._file_key': ('data.html#_file_key', 'noisyfast/data.py'),
                                 'noisyfast.data._first_header': ('data.html#_first_header', 'noisyfast/data.py'),

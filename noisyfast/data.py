@@ -578,6 +578,29 @@ def _csv_label_columns(f:Path, rows:list, names:list, vocab:list) -> dict:
         out[str(name)] = col
     return out
 
+def _csv_row(f:Path, i:int, r:dict, # the CSV, a row's line number and its cells by column
+             classes:Optional[list], # `data.classes`, when given
+             seen:dict) -> tuple: # path -> row of the rows before: a path listed twice is refused
+    "(image path, label, is_valid) of one CSV row, checked: the file exists, once, with a known label"
+    if not r['path']: raise DataError(f'{f}, row {i}: empty path')
+    p = (f.parent/r['path']).resolve()
+    if not p.is_file():
+        why = 'is a folder, not an image file' if p.is_dir() else 'not found'
+        raise DataError(f"{f}, row {i}: image '{r['path']}' {why} ({p}); fix the path (relative to the CSV's "
+                        'folder) or remove the row')
+    if p in seen:
+        raise DataError(f"{f}, row {i}: duplicate path '{r['path']}' (also row {seen[p]}); list each "
+                        'image once')
+    if not r['label']: raise DataError(f"{f}, row {i}: empty label for '{r['path']}'")
+    if classes is not None and r['label'] not in classes:
+        raise DataError(f"{f}, row {i}: label {_unknown_class(r['label'], classes)}; fix the label or "
+                        'add the class to data.classes')
+    seen[p] = i
+    v = r.get('is_valid', '').lower()
+    if v not in ('', '0', '1', 'true', 'false'):
+        raise DataError(f"{f}, row {i}: is_valid is {r['is_valid']!r}; use true/false or 1/0")
+    return p, r['label'], v in ('1', 'true')
+
 def load_csv_source(path, # the CSV file
                     classes:list=None, # the class names, in label order (default: the labels found, sorted)
                     *,
@@ -590,28 +613,8 @@ def load_csv_source(path, # the CSV file
     classes = _check_classes(classes)
     rows = _read_csv_rows(f)
     if not rows: raise DataError(f'{f}: the CSV lists no images; add rows path,label')
-    seen, xs, labels, valid = {}, [], [], []
-    for i, r in rows:
-        if not r['path']: raise DataError(f'{f}, row {i}: empty path')
-        p = (f.parent/r['path']).resolve()
-        if not p.is_file():
-            why = 'is a folder, not an image file' if p.is_dir() else 'not found'
-            raise DataError(f"{f}, row {i}: image '{r['path']}' {why} ({p}); fix the path (relative to the "
-                            "CSV's "
-                            'folder) or remove the row')
-        if p in seen:
-            raise DataError(f"{f}, row {i}: duplicate path '{r['path']}' (also row {seen[p]}); list each "
-                            "image once")
-        if not r['label']: raise DataError(f"{f}, row {i}: empty label for '{r['path']}'")
-        if classes is not None and r['label'] not in classes:
-            raise DataError(f"{f}, row {i}: label {_unknown_class(r['label'], classes)}; fix the label or "
-                            'add the class to data.classes')
-        seen[p] = i
-        xs.append(p); labels.append(r['label'])
-        v = r.get('is_valid', '').lower()
-        if v not in ('', '0', '1', 'true', 'false'):
-            raise DataError(f"{f}, row {i}: is_valid is {r['is_valid']!r}; use true/false or 1/0")
-        valid.append(v in ('1', 'true'))
+    seen = {} # path -> its row
+    xs, labels, valid = map(list, zip(*[_csv_row(f, i, r, classes, seen) for i, r in rows]))
     vocab = classes if classes is not None else _sort_labels(labels)
     if classes is not None:
         empty = [c for c in classes if c not in set(labels)]
