@@ -704,10 +704,9 @@ def save_config(cfg:Config, path):
     return atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
 
 # %% ../nbs/00_config.ipynb #f0b851bc
-def validate(cfg:Config, src:str=None) -> Config:
-    "Cross-key checks that need no data"
-    w = lambda k: _where(k, src)
-    n, d = cfg.noise, cfg.data
+def _check_noise(cfg:Config, w):
+    "The noise section's keys agree with `noise.kind`: a rate for the kinds that use one, nothing extra"
+    n = cfg.noise
     if n.kind in ('symmetric', 'asymmetric') and n.rate == 0:
         raise ConfigError(f"{w('noise.rate')}: noise.kind is {n.kind!r} but the rate is 0; "
                           "set a rate in (0, 1) or noise.kind: none")
@@ -723,6 +722,11 @@ def validate(cfg:Config, src:str=None) -> Config:
     if n.kind == 'real' and n.column is None:
         raise ConfigError(f"{w('noise.column')}: noise.kind is 'real' but no label column is given "
                           "(`noisyfast data info NAME` lists them)")
+
+def validate(cfg:Config, src:str=None) -> Config:
+    "Cross-key checks that need no data"
+    w, d = lambda k: _where(k, src), cfg.data
+    _check_noise(cfg, w)
     if d.n_labeled is not None and d.labeled_fraction is not None:
         raise ConfigError(f"{w('data.n_labeled')}: set either data.n_labeled or "
                           "data.labeled_fraction, not both")

@@ -16,7 +16,8 @@ from .data import (Source, Data, DATASETS, KnownImages, check_labels, load_sourc
 # %% auto #0
 __all__ = ['MATRIX_TOL', 'NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map',
            'resolve_class_map', 'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix',
-           'unbiased_counts', 'matrix_noise', 'real_noise', 'resolve_noise', 'add_noise', 'make_data', 'noise_summary']
+           'unbiased_counts', 'matrix_noise', 'real_noise', 'resolve_noise', 'add_noise', 'noisy_labels', 'make_data',
+           'noise_summary']
 
 # %% ../nbs/02_noise.ipynb #73dd7077
 class NoiseError(NoisyfastError):
@@ -348,6 +349,19 @@ def _noise_note(plan, res, seed, valid:NoiseResult) -> str:
             f', realized {res.rate:.2%} over the {len(res)} train labels '
             f'(valid: {valid.rate:.2%} of {len(valid)})')
 
+def noisy_labels(src:Source, plan:dict, # `resolve_noise`'s plan (not kind none)
+                 splits:list, # the splits whose labels get noise (train, valid)
+                 seed:int) -> tuple:
+    "(reference labels by `Split.idx`, each split's noisy labels): a real-noise column, or noise injected"
+    given_valid = src.valid_y if src.valid_x is not None else np.zeros(0, np.int64)
+    ref = np.concatenate([src.train_y, given_valid]).astype(np.int64) # indexed by `Split.idx`
+    if plan['kind'] == 'real':
+        col = np.concatenate([src.label_columns[plan['column']], given_valid]).astype(np.int64)
+        return ref, [col[s.idx] for s in splits]
+    kw = {k: v for k, v in plan.items() if k != 'kind'}
+    return ref, [add_noise(ref[s.idx], plan['kind'], n_classes=src.c, seed=seed + i, **kw).y
+                 for i, s in enumerate(splits)] # each split its own seed: valid noise is not train's
+
 def make_data(cfg, # a run config (`noisyfast.config.Config`)
               *,
               src:Source=None, # an already loaded data set (default: load `cfg.data.name`)
@@ -370,15 +384,7 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
     if plan['kind'] == 'none': return data, None
     seed = cfg.seed if cfg.noise.seed is None else cfg.noise.seed
     splits = [data.train, data.valid] # the unlabeled pool has no labels to noise
-    given_valid = src.valid_y if src.valid_x is not None else np.zeros(0, np.int64)
-    ref = np.concatenate([src.train_y, given_valid]).astype(np.int64) # indexed by `Split.idx`
-    if plan['kind'] == 'real':
-        col = np.concatenate([src.label_columns[plan['column']], given_valid]).astype(np.int64)
-        noisy = [col[s.idx] for s in splits]
-    else:
-        kw = {k: v for k, v in plan.items() if k != 'kind'}
-        noisy = [add_noise(ref[s.idx], plan['kind'], n_classes=src.c, seed=seed + i, **kw).y
-                 for i, s in enumerate(splits)]
+    ref, noisy = noisy_labels(src, plan, splits, seed)
     data.train.y, data.valid.y = noisy[0], noisy[1] # unlabeled items keep y = -1
     # your own labels, made noisy on purpose: they are the truth the noise is measured against
     if not src.true_known:
