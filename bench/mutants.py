@@ -740,6 +740,20 @@ add('learner_rebuilt_each_stage', '05_train',
     '        if True:\n            learn, trained = fit_learner(', ['nbs/05_train.ipynb'],
     "each progressive-resizing stage starts from new random weights: the earlier stages' training lost")
 
+add('csv_duplicates_allowed', '01_data', '    if p in seen:\n', '    if False:\n',
+    ['tests/test_bad_data.py::test_csv_duplicate_path_names_both_rows'],
+    'a CSV listing one image twice trains on it twice, its second label against its first')
+add('skip_bad_keeps_bad', '01_data', '        keep = np.array([str(p) not in bad for p in x], dtype=bool)',
+    '        keep = np.ones(len(x), dtype=bool)',
+    ['tests/test_bad_data.py::test_skip_bad_removes_unreadable_files_from_every_split'],
+    'data.skip_bad: true says it left the unreadable files out, and trains on them as blank images')
+add('noise_rate_zero_allowed', '00_config', '    _check_noise(cfg, w)\n', '',
+    ['nbs/00_config.ipynb', 'tests/test_bad_config.py'],
+    'noise.kind: symmetric with rate 0 (or a matrix kind with no matrix) runs as if noise were injected')
+add('comparison_repeats_shared', '09_report', '            if vals.nunique() == 1: common.append(',
+    '            if False: common.append(', ['nbs/09_report.ipynb'],
+    '`noisyfast report A B` repeats every setting the runs share in each row: what differs is hard to see')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,
