@@ -470,36 +470,44 @@ class ArrayData:
             self.stores[domain] = st = (x, done)
         return st
 
-    def images(self, split:Split, key=None) -> torch.Tensor:
+    def images(self, split:Split) -> torch.Tensor:
         "The images of `split` as a uint8 N×H×W×C tensor on the device, decoding only those not seen yet"
         idx = torch.as_tensor(np.asarray(split.idx), dtype=torch.long)
         # internal: fit and check_training refuse empty splits; predict returns early
         if len(idx) == 0: raise ValueError('no images: the split is empty')
         if self.on_disk: return self._mapped(split)
+        todo = self._unseen(split, idx)
+        if len(todo): self._add(split, todo, int(idx.max()) + 1)
+        x = self.stores[split.domain][0]
+        return x[idx.to(x.device)]
+
+    def _unseen(self, split:Split, idx:torch.Tensor) -> np.ndarray:
+        "Positions in `split` of its images not decoded yet, each data-set index once"
         st = self.stores.get(split.domain)
         seen = torch.zeros(len(idx), dtype=torch.bool)
         if st is not None:
             inside = idx < len(st[1])
             seen[inside] = st[1][idx[inside]]
         todo = np.flatnonzero(~seen.numpy())
-        if len(todo):
-            _, first = np.unique(np.asarray(split.idx)[todo], return_index=True)
-            todo = todo[first]
-            xs = split.x[todo] if isinstance(split.x, np.ndarray) else [split.x[j] for j in todo]
-            shape = tuple(st[0].shape[1:]) if st is not None else None
-            size = self.size or (tuple(shape[:2]) if shape else None)
-            pos_np = np.asarray(split.idx)[todo]
-            a, bad = self._decode(xs, size, pos_np, split.domain)
-            if shape is not None and tuple(a.shape[1:]) != shape:
-                raise DataError(f'images of {a.shape[1:]} do not match the {shape} decoded before; '
-                                'set data.image_size (and data.channels)')
-            self.bad += [xs[i] for i in bad]
-            x, done = self._store(split.domain, int(idx.max()) + 1, a.shape[1:])
-            pos = torch.as_tensor(pos_np, dtype=torch.long)
-            x[pos.to(x.device)] = torch.from_numpy(a).to(x.device)
-            done[pos] = True
-            st = self.stores[split.domain]
-        return st[0][idx.to(st[0].device)]
+        _, first = np.unique(np.asarray(split.idx)[todo], return_index=True)
+        return todo[first]
+
+    def _add(self, split:Split, todo:np.ndarray, n:int):
+        "Decode the images at positions `todo` of `split` into its domain's store, made room for `n` images"
+        st = self.stores.get(split.domain)
+        xs = split.x[todo] if isinstance(split.x, np.ndarray) else [split.x[j] for j in todo]
+        shape = tuple(st[0].shape[1:]) if st is not None else None
+        size = self.size or (tuple(shape[:2]) if shape else None)
+        pos_np = np.asarray(split.idx)[todo]
+        a, bad = self._decode(xs, size, pos_np, split.domain)
+        if shape is not None and tuple(a.shape[1:]) != shape:
+            raise DataError(f'images of {a.shape[1:]} do not match the {shape} decoded before; '
+                            'set data.image_size (and data.channels)')
+        self.bad += [xs[i] for i in bad]
+        x, done = self._store(split.domain, n, a.shape[1:])
+        pos = torch.as_tensor(pos_np, dtype=torch.long)
+        x[pos.to(x.device)] = torch.from_numpy(a).to(x.device)
+        done[pos] = True
 
 # %% ../nbs/04_loaders.ipynb #3b7ce545
 def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C
