@@ -754,6 +754,10 @@ add('comparison_repeats_shared', '09_report', '            if vals.nunique() == 
     '            if False: common.append(', ['nbs/09_report.ipynb'],
     '`noisyfast report A B` repeats every setting the runs share in each row: what differs is hard to see')
 
+add('grid_result_skips_divide', '10a_sweep', '    last = _last_model_stage(m)\n',
+    "    last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)\n", ['nbs/10a_sweep.ipynb'],
+    "a grid of divide runs with no final stage reports the baseline's test accuracy as each run's result")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -830,6 +830,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.runs.write_npy': ('runs.html#write_npy', 'noisyfast/runs.py')},
             'noisyfast.sweep': { 'noisyfast.sweep._check_grid': ('sweep.html#_check_grid', 'noisyfast/sweep.py'),
                                  'noisyfast.sweep._grid_row': ('sweep.html#_grid_row', 'noisyfast/sweep.py'),
+                                 'noisyfast.sweep._last_model_stage': ('sweep.html#_last_model_stage', 'noisyfast/sweep.py'),
                                  'noisyfast.sweep._noise_rate': ('sweep.html#_noise_rate', 'noisyfast/sweep.py'),
                                  'noisyfast.sweep._results_md': ('sweep.html#_results_md', 'noisyfast/sweep.py'),
                                  'noisyfast.sweep._tag': ('sweep.html#_tag', 'noisyfast/sweep.py'),

@@ -107,7 +107,7 @@ def _check_grid(cfgs:list, overwrite:bool) -> bool:
 def _grid_row(cfg:Config, m:dict, # the run's metrics
               gdir:Path) -> dict:
     "One row of results.csv: the last stage's test accuracy, the baseline's, detection, robustness, noise"
-    last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)
+    last = _last_model_stage(m)
     row = dict(run=cfg.name, stage=last, test_acc=m[last]['test_accuracy'] if last else None,
                baseline_acc=m.get('train', {}).get('test_accuracy'))
     det = m.get('clean', {}).get('detection')
@@ -115,6 +115,10 @@ def _grid_row(cfg:Config, m:dict, # the run's metrics
     if 'robustness' in m: row['robust_acc'] = m['robustness']['mean_accuracy']
     return dict(row, noise_kind=cfg.noise.kind, noise_rate=_noise_rate(cfg, gdir/cfg.name),
                 seconds=m.get('total_seconds'))
+
+def _last_model_stage(m:dict) -> Optional[str]:
+    "The last stage in a run's metrics (run order) that trained a model: the one with a test accuracy"
+    return next((s for s in reversed(list(m)) if isinstance(m[s], dict) and 'test_accuracy' in m[s]), None)
 
 def _results_md(res:pd.DataFrame, keys:list, gdir:Path, name:str, clean_test:bool) -> str:
     "results.md: the table, and a plot of accuracy against the noise level when it varies"
