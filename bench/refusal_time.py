@@ -7,10 +7,12 @@ pretrained arch whose weights cannot be had offline, a run folder that is alread
 split over `--processes` (said by each process after torchrun started them). Now `check_plan` and
 `RunFolder.check_start` say those before any photo is read, and the launcher says the batch before it starts
 the processes. `noisyfast config check` (the command people run while they edit a YAML file) no longer imports
-torch and fastai to check the perturbation names.
+torch and fastai to check the perturbation names. Since 2026-12-02 `run` and `audit` read the config before
+importing torch and fastai: a key typo no longer waits for the imports.
 
     python bench/refusal_time.py                       # 083e431 (before) vs this checkout, 30 HEIC photos
     python bench/refusal_time.py --smoke --photos 6    # a quick check of the script itself
+    python bench/refusal_time.py --before db4d10d --only 'key typo' 'audit: key typo'   # some of the mistakes
 
 Each mistake runs `python -m noisyfast run` (or `config check`) in a fresh process of each side (its own
 package on PYTHONPATH, its own empty cache folder: a first run), alternating which side goes first. Writes
@@ -31,7 +33,9 @@ MISTAKES = {'arch typo': ['run', 'model.arch=resnet5o'], # the command, then wha
             'pretrained offline': ['run', 'model.arch=resnet18', 'model.pretrained=true'],
             'run folder exists': ['run'],
             'batch splits badly': ['run', 'train.bs=33', '--processes', '2'],
-            'config check: no such perturbation': ['config check', 'evaluate.kinds=[fog]']}
+            'config check: no such perturbation': ['config check', 'evaluate.kinds=[fog]'],
+            'key typo': ['run', 'trian.bs=32'], # said by load_config: before or after importing torch
+            'audit: key typo': ['audit', 'trian.bs=32']}
 
 def refusal(tree:Path, cfg:Path, args:list, cache:Path) -> dict:
     "Seconds until `noisyfast COMMAND cfg ...` of `tree`'s package exits refusing, its exit status and error"
@@ -48,8 +52,11 @@ def main(argv=None):
     p.add_argument('--photos', type=int, default=30, help='photos in all (2 classes)')
     p.add_argument('--repeats', type=int, default=2, help='refusals per mistake and side')
     p.add_argument('--smoke', action='store_true', help='small photos (400x300), one repeat: the script only')
+    p.add_argument('--only', nargs='+', choices=list(MISTAKES), metavar='MISTAKE',
+                   help=f"only these mistakes (default: all): {', '.join(map(repr, MISTAKES))}")
     p.add_argument('--out', default='cpu-refusal-time', help='results stem under bench/results/')
     a = p.parse_args(argv)
+    mistakes = {k: v for k, v in MISTAKES.items() if not a.only or k in a.only}
     t_all, hw = time.time(), (400, 300) if a.smoke else (4032, 3024)
     repeats, rows = 1 if a.smoke else a.repeats, []
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +67,7 @@ def main(argv=None):
         cfg.write_text(f'name: photos\noutput_dir: {tmp}/out\n'
                        f'data: {{name: folder, path: {folder}, valid_pct: 0.2, test_pct: 0.3}}\n'
                        'model: {arch: cpu_net}\ntrain: {stages: [{size: 32, epochs: 1}], bs: 8}\n')
-        for case, args in MISTAKES.items():
+        for case, args in mistakes.items():
             made = tmp/'out'/'photos'
             if case == 'run folder exists': # a finished run's folder, another config
                 made.mkdir(parents=True); (made/'config.yaml').write_text('seed: 1\n')
@@ -83,7 +90,7 @@ def main(argv=None):
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} as an iPhone stores them (HEIC, turned, EXIF 6) of 2 '
              f'CIFAR-10 classes; every run is a first run of the folder (an empty cache folder); {repeats} '
              'run(s) per mistake and side, alternating which side goes first']
-    for case in MISTAKES:
+    for case in mistakes:
         b, n = (next(r for r in rows if r['mistake'] == case and r['side'].startswith(s))
                 for s in ('before', 'after'))
         notes.append(f"{case}: {b['seconds']:.1f} s -> {n['seconds']:.1f} s")

@@ -131,9 +131,9 @@ def launch(n:int, # processes
 
 def cmd_run(args):
     "Run the stages of a config (in `--processes` processes: one run folder, written by rank 0)"
-    from noisyfast.pipeline import check_plan, run
+    cfg = load_config(args.config, args.overrides) # a config mistake: refused at once, before the imports
+    from noisyfast.pipeline import check_plan, run # torch, fastai, timm: seconds
     from noisyfast.distrib import init_processes, end_processes, process_rank
-    cfg = load_config(args.config, args.overrides) # a config mistake is refused before any process starts
     if args.processes > 1 and int(os.environ.get('WORLD_SIZE', 1)) <= 1:
         from noisyfast.runs import RunFolder
         from noisyfast.distrib import launching
@@ -151,6 +151,7 @@ def cmd_run(args):
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
+    load_config(args.config, args.overrides) # the base config's mistakes: refused before the imports
     from noisyfast.sweep import grid
     grid(args.config, args.set, args.overrides, overwrite=args.overwrite, report=args.report)
 
@@ -173,9 +174,9 @@ def audit_config(cfg:Config) -> Config:
 
 def cmd_audit(args):
     "Audit a data set: data, clean (out-of-fold probabilities) and audit stages; prints the counts per issue"
+    cfg = audit_config(load_config(args.config, args.overrides)) # refused before the imports
     from noisyfast.pipeline import STAGES, run
     from noisyfast.runs import RunFolder
-    cfg = audit_config(load_config(args.config, args.overrides))
     run(cfg, resume=args.resume, overwrite=args.overwrite,
         stages=[s for s in STAGES if s.name in ('data', 'clean', 'audit')])
     s = RunFolder.of(cfg).read('audit_summary').set_index('issue')

@@ -14,7 +14,8 @@ def test_each_mistake_refused_and_timed_on_both_sides():
     assert set(got) == {(m, s) for m in bench.MISTAKES for s in ('before', 'after')}, sorted(got)
     said = {'arch typo': "'resnet5o' is neither", 'pretrained offline': 'not in the local cache',
             'run folder exists': 'already exists', 'batch splits badly': 'the batch size 33',
-            'config check: no such perturbation': "'evaluate.kinds' in"} # the line is cut at 110 characters
+            'config check: no such perturbation': "'evaluate.kinds' in", # the line is cut at 110 characters
+            'key typo': "unknown key 'trian'", 'audit: key typo': "unknown key 'trian'"}
     for m, needle in said.items(): # this checkout says each mistake, in a process of its own
         assert needle in got[(m, 'after')]['error'], got[(m, 'after')]
         assert got[(m, 'after')]['seconds'] > 0
