@@ -758,6 +758,17 @@ add('grid_result_skips_divide', '10a_sweep', '    last = _last_model_stage(m)\n'
     "    last = next((s for s in ('final', 'pseudo', 'train') if s in m), None)\n", ['nbs/10a_sweep.ipynb'],
     "a grid of divide runs with no final stage reports the baseline's test accuracy as each run's result")
 
+add('compare_without_divide', '09_report', "MODEL_STAGES = ('train', 'pseudo', 'divide', 'final')",
+    "MODEL_STAGES = ('train', 'pseudo', 'final')", ['nbs/09_report.ipynb'],
+    "`noisyfast report A B` shows no divide stage's accuracy: a divide run's test_acc with no stage beside it")
+add('run_imports_before_config', '11_cli',
+    '    cfg = load_config(args.config, args.overrides) # a config mistake: refused at once, before the imports\n'
+    '    from noisyfast.pipeline import check_plan, run # torch, fastai, timm: seconds\n',
+    '    from noisyfast.pipeline import check_plan, run # torch, fastai, timm: seconds\n'
+    '    cfg = load_config(args.config, args.overrides) # a config mistake: refused at once, before the imports\n',
+    ['tests/test_bad_config.py::test_run_refuses_a_config_mistake_before_the_imports'],
+    '`noisyfast run` imports torch and fastai (8 s on 2 vCPUs) before it says a typo in the config')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

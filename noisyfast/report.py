@@ -26,8 +26,8 @@ __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'CO
 class ReportError(NoisyfastError):
     "A folder cannot be reported on: the message names it and says why"
 
-# the built-in stages that train a model: columns of `compare_runs`
-MODEL_STAGES = ('train', 'pseudo', 'final')
+# the built-in stages that train a model, in run order: columns of `compare_runs`
+MODEL_STAGES = ('train', 'pseudo', 'divide', 'final')
 _LABEL_COLS = {'path': str, 'given': str, 'suggested': str, 'true': str}
 
 def _read(rf:RunFolder, kind:str, stage:str=None, **kw):
@@ -752,8 +752,8 @@ def write_report(folder, # a run folder, trained/<name>/
 
 # %% ../nbs/09_report.ipynb #s24r0101
 COMPARE_SETTINGS = ['run', 'status', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained',
-                    'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'final']
-COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
+                    'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'divide_epochs', 'final']
+COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'divide_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
                    'flag_precision', 'flag_recall', 'flag_f1', 'seconds']
 
 def find_runs(paths:Sequence, # run folders, or folders holding run folders (a sweep's `<name>-grid/`)
@@ -792,6 +792,7 @@ def run_row(folder) -> dict:
                pseudo_rounds=c('pseudo', 'rounds'),
                clean_action=c('clean', 'action') if c('clean', 'enabled') else None,
                clean_oof=c('clean', 'oof') if c('clean', 'enabled') else None,
+               divide_epochs=c('divide', 'epochs') if c('divide', 'enabled') else None,
                final=bool(c('final', 'enabled')))
     for st in MODEL_STAGES: row[f'{st}_acc'] = (m.get(st) or {}).get('test_accuracy')
     row['test_acc'] = m[last]['test_accuracy'] if last else None
@@ -823,7 +824,7 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
     t = df.drop(columns=[c for c in ('folder',) if c in df]).dropna(axis=1, how='all')
     ff = {c: '.4f' for c in t.columns}
     ff.update(seconds='.0f', noise_rate='.3g', realized_noise='.4f', flagged='.0f', epochs='.0f',
-              pseudo_rounds='.0f')
+              pseudo_rounds='.0f', divide_epochs='.0f')
     t, common = _shared_settings(t, ff)
     t = t.set_index('run')
     if markdown: body = md_table(t, floatfmt=ff)
