@@ -769,6 +769,18 @@ add('run_imports_before_config', '11_cli',
     ['tests/test_bad_config.py::test_run_refuses_a_config_mistake_before_the_imports'],
     '`noisyfast run` imports torch and fastai (8 s on 2 vCPUs) before it says a typo in the config')
 
+add('runs_imports_torch', '02a_runs', "    if 'torch.distributed' not in sys.modules: return True\n",
+    "    import torch.distributed\n", ['nbs/02a_runs.ipynb', 'nbs/09_report.ipynb'],
+    'reading a run folder imports torch and fastai: `noisyfast report A B` takes 5 s instead of under 1')
+add('rank1_writes_too', '02a_runs', '    from noisyfast.distrib import rank0 as _rank0\n    return _rank0()',
+    '    return True', ['tests/test_distributed.py::test_run_folder_ranks_without_importing_torch'],
+    "every process of a 2-process run writes the run folder's files, not only rank 0")
+add('report_imports_evaluate', '09_report',
+    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array\n',
+    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array\n'
+    'import noisyfast.evaluate\n', ['nbs/09_report.ipynb'],
+    'comparing runs imports torch, fastai and matplotlib for plots it never draws')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -45,8 +45,17 @@ out['where'] = R.__file__
 print(json.dumps(out))
 '''
 
+def compare_seconds(checkout:Path, folders:list) -> float:
+    "Seconds of `noisyfast report A B` (the comparison table) of `checkout`'s noisyfast, a fresh process"
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, '-m', 'noisyfast', 'report', *map(str, folders)], capture_output=True,
+                       text=True, env=tree_env(checkout), cwd=checkout, timeout=600)
+    if p.returncode or '2 runs' not in p.stdout:
+        raise SystemExit(f'{checkout}: report A B failed:\n{p.stderr[-3000:]}')
+    return time.perf_counter() - t
+
 def probe(checkout:Path, folder:Path) -> dict:
-    "Time write_report of `checkout`'s noisyfast on `folder` in a fresh process"
+    "Time write_report of `checkout`'s noisyfast on `folder` in a fresh process, then `report A B`"
     env = tree_env(checkout)
     p = subprocess.run([sys.executable, '-c', PROBE, str(folder)], capture_output=True, text=True, env=env,
                        cwd=checkout, timeout=600)
@@ -54,7 +63,7 @@ def probe(checkout:Path, folder:Path) -> dict:
     res = json.loads(p.stdout.strip().splitlines()[-1])
     if not Path(res['where']).resolve().is_relative_to(checkout.resolve()):
         raise SystemExit(f'{checkout}: its noisyfast was not the one imported ({res["where"]})')
-    return res
+    return dict(res, compare=compare_seconds(checkout, [folder, folder]))
 
 def make_run(tmp:Path, smoke:bool) -> Path:
     "A quickstart run folder in `tmp` (smoke: 2 epochs, 2 folds)"
@@ -68,6 +77,8 @@ def make_run(tmp:Path, smoke:bool) -> Path:
 def _times(res:list) -> dict:
     "what -> seconds of each probe: the report cold and warm, each plot function (warm)"
     out = {f'write_report, {w}': [r[w]['total'] for r in res] for w in ('cold', 'warm')}
+    if all('compare' in r for r in res): # a results file of an earlier version has no such times
+        out['noisyfast report A B (a fresh process)'] = [r['compare'] for r in res]
     for name in sorted({n for r in res for n in r['warm']['plots']}):
         out[f'{name} (warm)'] = [r['warm']['plots'].get(name, 0.) for r in res]
     return out
@@ -116,7 +127,9 @@ def main(argv=None):
         if a.smoke: return rows
         notes = [f'Report of the run folder {src if a.run else "of the quickstart config (trained here)"}, '
                  f'{a.repeats} fresh processes per checkout, alternating: cold = the first report of a '
-                 'process (what a run pays), warm = a second one in the same process.',
+                 'process (what a run pays), warm = a second one in the same process. '
+                 '`noisyfast report A B`: the comparison table of two runs (here the folder twice), the '
+                 'whole command in a fresh process, imports included.',
                  "A plot's time includes any full garbage collection of Python that happens to run inside "
                  'it (a process holding torch and fastai keeps ~600,000 objects: ~0.4-1 s a collection on 2 '
                  'vCPUs), which can land in different plots in the two checkouts: compare the totals.',

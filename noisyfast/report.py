@@ -11,9 +11,6 @@ import numpy as np, pandas as pd, yaml
 from .config import (ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk,
                               temp_path)
 from .data import DataError, load_images, load_source, open_image, is_image_array
-from .evaluate import matrix_error, per_class_table, plot_noise_matrices
-from .evaluate import plot_confusion, plot_flagged, plot_history, plot_robustness, plot_perturbations
-from .evaluate import robustness_summary
 from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 
 # %% auto #0
@@ -21,6 +18,12 @@ __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'CO
            'last_stage', 'md_table', 'source_images', 'flagged_images', 'top_losses', 'most_confused',
            'per_class_accuracy', 'training_curves', 'selection_stats', 'plot_selection', 'write_report', 'find_runs',
            'run_status', 'run_row', 'compare_runs', 'format_comparison', 'report_runs']
+
+# %% ../nbs/09_report.ipynb #s25r0003
+def _ev():
+    "`noisyfast.evaluate` (torch, fastai: seconds to import), imported by the first section that draws"
+    import noisyfast.evaluate
+    return noisyfast.evaluate
 
 # %% ../nbs/09_report.ipynb #9f1001e9
 class ReportError(NoisyfastError):
@@ -229,7 +232,7 @@ def _sec_metrics(r, plots) -> Optional[str]:
 def _sec_history(r, plots) -> Optional[str]:
     h = r.get('history')
     if h is None or not len(h): return None
-    return (plots('history', plot_history, h, alt='training curves',
+    return (plots('history', _ev().plot_history, h, alt='training curves',
                   title=f"{r['name']}: training curves (every epoch of every training)") +
             '\n\nOne panel per metric; every training of the run is a segment, in run order, its x axis in '
             'its own epochs: each stage, each pseudo-labeling round, the fold models of the clean stage '
@@ -243,17 +246,18 @@ def _sec_confusion(r, plots) -> Optional[str]:
     if st is None: return None
     tm = r['test_metrics'][st]
     out = [f'Test set, model of the last stage (`{st}`).', '',
-           plots('confusion', plot_confusion, tm, alt='confusion matrix',
+           plots('confusion', _ev().plot_confusion, tm, alt='confusion matrix',
                  title=f"{r['name']} ({st}): test confusion matrix, accuracy {tm['accuracy']:.4f}")]
     if 'coarse' in tm:
-        out += ['', plots('confusion_coarse', plot_confusion, tm['coarse'], alt='coarse confusion matrix',
+        out += ['', plots('confusion_coarse', _ev().plot_confusion, tm['coarse'],
+                          alt='coarse confusion matrix',
                           title=f"coarse classes: accuracy {tm['coarse']['accuracy']:.4f}")]
     return '\n'.join(out)
 
 def _sec_per_class(r, plots) -> Optional[str]:
     st = last_stage(r)
     if st is None: return None
-    df = per_class_table(r['test_metrics'][st])
+    df = _ev().per_class_table(r['test_metrics'][st])
     df.columns = [f'test {c}' for c in df.columns]
     nz = (r.get('data') or {}).get('noise')
     if nz and nz.get('flipped') and nz.get('per_class'):
@@ -339,7 +343,7 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
     if t is not None and t.shape == est.shape:
         e = r['metrics'].get('clean', {}).get('noise_matrix_error')
         if not e:
-            try: e = matrix_error(est, t)
+            try: e = _ev().matrix_error(est, t)
             except NoisyfastError: e = None # the plot below says why
         if e:
             i, j = e['max_at']
@@ -348,7 +352,8 @@ def _sec_noise_matrix(r, plots) -> Optional[str]:
                    'noise rate (true)': e['noise_rate_true'],
                    'noise rate (estimated)': e['noise_rate_estimated']}
             out += ['', md_table(pd.DataFrame([row]), index=False)]
-        out += ['', plots('noise_matrices', plot_noise_matrices, t, est, vocab=voc, alt='noise matrices')]
+        out += ['', plots('noise_matrices', _ev().plot_noise_matrices, t, est, vocab=voc,
+                          alt='noise matrices')]
     else:
         df = pd.DataFrame(est, index=pd.Index([vname(i) for i in range(len(est))], name='true \\ given'),
                           columns=[vname(j) for j in range(est.shape[1])])
@@ -401,7 +406,7 @@ def _sec_robustness(r, plots) -> Optional[str]:
     if t is None or not len(t): return None
     rb = r['metrics'].get('robustness') or {}
     st, n = rb.get('stage', last_stage(r)), rb.get('images', '?')
-    summ = robustness_summary(t)
+    summ = _ev().robustness_summary(t)
     clean, pert = summ['clean_accuracy'], t[t.kind != 'clean']
     piv = pert.pivot_table(index='kind', columns='severity', values='accuracy', aggfunc='first', sort=False)
     piv.columns = [f'severity {c}' for c in piv.columns]
@@ -417,7 +422,7 @@ def _sec_robustness(r, plots) -> Optional[str]:
         out.append(f"\nMean over all perturbations and severities: {summ['mean_accuracy']:.4f}; the hardest: "
                    f"`{summ['worst_kind']}` at severity {summ['worst_severity']} "
                    f"({summ['worst_accuracy']:.4f}).")
-    out += ['', plots('robustness', plot_robustness, t, alt='accuracy vs perturbation severity',
+    out += ['', plots('robustness', _ev().plot_robustness, t, alt='accuracy vs perturbation severity',
                       title=f"{r['name']} ({st}): test accuracy under perturbations")]
     try: img = source_images(r, [0], test=True, what='the example image')
     except (DataError, ReportError, OSError) as e: out.append(f'\n*No example picture: {e}*')
@@ -425,7 +430,8 @@ def _sec_robustness(r, plots) -> Optional[str]:
         kinds = list(dict.fromkeys(pert.kind)) or None
         out += ['', 'What the severities look like, on one test image (column titles: severity: parameter):',
                 '',
-                plots('perturbations', plot_perturbations, img, kinds=kinds, alt='perturbations by severity')]
+                plots('perturbations', _ev().plot_perturbations, img, kinds=kinds,
+                      alt='perturbations by severity')]
     return '\n'.join(out)
 
 def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
@@ -441,7 +447,7 @@ def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
         return "*The flagged labels are not in the run's class list (data.json): no gallery.*"
     true = lab('true').to_numpy(dtype=np.int64) if 'true' in top and not lab('true').isna().any() else None
     k = len(top)
-    fig = plots('flagged', plot_flagged, imgs, lab('given').to_numpy(dtype=np.int64),
+    fig = plots('flagged', _ev().plot_flagged, imgs, lab('given').to_numpy(dtype=np.int64),
                 lab('suggested').to_numpy(dtype=np.int64), top['quality'].to_numpy(), vocab=voc, true=true,
                 idx=top['index'].to_numpy(), n=k, ncols=min(8, k), alt='flagged images',
                 title=f"{r['name']}: the {k} most suspicious labels (lowest label quality first)")
@@ -565,7 +571,7 @@ def _sec_test_audit(r, plots, n:int=16) -> Optional[str]:
                                   what=RUN_FILES['test_issues'])
         except (DataError, ReportError, OSError) as e: return '\n'.join(out + ['', f'*No gallery: {e}*'])
         pos = {v: i for i, v in enumerate(r['vocab'])}
-        out += ['', plots('test_suspect', plot_flagged, imgs, top.given.map(pos).to_numpy(),
+        out += ['', plots('test_suspect', _ev().plot_flagged, imgs, top.given.map(pos).to_numpy(),
                           top.predicted.map(pos).to_numpy(), top.quality.to_numpy(), vocab=r['vocab'],
                           idx=top['index'].to_numpy(), n=len(top), ncols=min(8, len(top)),
                           alt='suspect test labels',
@@ -620,13 +626,13 @@ def per_class_accuracy(run) -> pd.DataFrame:
     "The last stage's per-class test table (precision, recall = per-class accuracy, f1, support)"
     r = _as_run(run); st = last_stage(r)
     if st is None: raise ReportError(f"{r['folder']}: no stage left test metrics")
-    return per_class_table(r['test_metrics'][st])
+    return _ev().per_class_table(r['test_metrics'][st])
 
 def training_curves(run, *, path=None):
     "Every epoch of every training in history.csv: a panel per metric, a segment per stage, round, fold set"
     r = _as_run(run); h = r.get('history')
     if h is None or not len(h): raise ReportError(f"{r['folder']}: no history.csv (no stage trained a model)")
-    return plot_history(h, path=path, title=f"{r['name']}: training curves")
+    return _ev().plot_history(h, path=path, title=f"{r['name']}: training curves")
 
 # %% ../nbs/09_report.ipynb #2eeeff6a
 def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
@@ -637,7 +643,7 @@ def _sec_top_losses(r, plots, n:int=16) -> Optional[str]:
     except (DataError, ReportError, OSError) as e: out.append(f'*No gallery: {e}*')
     else:
         pos = {v: i for i, v in enumerate(r['vocab'])}
-        out.append(plots('top_losses_test', plot_flagged, imgs, tl.label.map(pos).to_numpy(),
+        out.append(plots('top_losses_test', _ev().plot_flagged, imgs, tl.label.map(pos).to_numpy(),
                          tl.predicted.map(pos).to_numpy(), tl.prob.to_numpy(), vocab=r['vocab'],
                          idx=tl['index'].to_numpy(), n=len(tl), ncols=min(8, len(tl)), alt='top test losses',
                          title=f"{r['name']} ({last_stage(r)}): top test losses (score: the model's "
@@ -666,8 +672,6 @@ _PLOT_NAMES |= {'audit_pairs', 'test_suspect', 'top_losses_test'} | {f'audit_{i}
     'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry', 'low_information', 'grayscale', 'odd_size')}
 
 # %% ../nbs/09_report.ipynb #64145768
-from .divide import plot_selection_stats, selection_table
-
 def selection_stats(run) -> pd.DataFrame:
     "The divide stage's per-epoch selection statistics (divide/stats.csv) of a run folder or `read_run` dict"
     r = _as_run(run); rf = RunFolder(r['folder'])
@@ -679,12 +683,14 @@ def selection_stats(run) -> pd.DataFrame:
 
 def plot_selection(run, *, path=None):
     "The divide stage's selection per epoch: images per set, and the rates in %; the Figure"
+    from noisyfast.divide import plot_selection_stats
     r = _as_run(run)
     return plot_selection_stats(selection_stats(r), path=path,
                                 title=f"{r['name']}: divide and learn, per epoch")
 
 # %% ../nbs/09_report.ipynb #bbaa50ca
 def _sec_divide(r, plots) -> Optional[str]:
+    from noisyfast.divide import plot_selection_stats, selection_table
     try: st = selection_stats(r)
     except ReportError: return None
     t = selection_table(st)

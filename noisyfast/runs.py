@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_runs.ipynb #219b26c7
 from __future__ import annotations
-import functools, json, os, shutil, socket, time
+import functools, json, os, shutil, socket, sys, time
 try: import fcntl # POSIX (Linux, macOS): the run folder's lock
 except ImportError: fcntl = None # Windows: runs take no lock
 from dataclasses import dataclass, field
@@ -15,12 +15,24 @@ import numpy as np, pandas as pd, yaml
 from .config import (Config, NoisyfastError, TEMP_GLOB, atomic_file, atomic_write_text, save_config,
                               to_dict)
 from .data import Data, Split, concat_splits, fmt_seconds
-from .distrib import barrier, rank0
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'RunError', 'write_json', 'config_changes', 'RunFolder',
-           'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder', 'fmt_value', 'fold_accuracy_line',
-           'RunLog', 'StageResult', 'Stage', 'RunContext']
+__all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'rank0', 'barrier', 'RunError', 'write_json',
+           'config_changes', 'RunFolder', 'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder',
+           'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
+
+# %% ../nbs/02a_runs.ipynb #s25u0002
+def rank0() -> bool:
+    "`distrib.rank0`: whether this process writes; True where torch is not imported (no process group)"
+    if 'torch.distributed' not in sys.modules: return True
+    from noisyfast.distrib import rank0 as _rank0
+    return _rank0()
+
+def barrier():
+    "`distrib.barrier`: wait for the run's other processes (none where torch is not imported)"
+    if 'torch.distributed' not in sys.modules: return
+    from noisyfast.distrib import barrier as _barrier
+    _barrier()
 
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',

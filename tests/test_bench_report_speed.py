@@ -17,6 +17,8 @@ def test_report_timed_plot_by_plot_against_a_baseline():
     for who in ('this checkout', 'baseline'): # the plots are part of the report's time
         plots = sum(r[who + ' median'] for w, r in got.items() if w.startswith('plot_'))
         assert 0 < plots < got['write_report, warm'][who + ' median'], (who, plots, got)
+    cmp = got['noisyfast report A B (a fresh process)'] # the comparison command, timed by both checkouts
+    assert cmp['this checkout median'] > 0 and cmp['baseline median'] > 0, cmp
     r = got['plot_flagged (warm)'] # the same code both sides: a ratio of the two medians
     assert abs(r['ratio'] - r['this checkout median'] / r['baseline median']) < 1e-9 and r['ratio'] > 0
 

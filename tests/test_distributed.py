@@ -237,3 +237,23 @@ def test_divide_in_two_processes(tmp_path):
     assert out.count('divide epoch 1/6') == 1 and out.count('report: ') == 1 # rank 0 prints
     # it learns (chance 0.1); 6 epochs on 462 images: 0.387 on an Intel Xeon machine, over 0.4 on AMD ones
     assert rf.read('metrics')['divide']['test_accuracy'] > 0.25, rf.read('metrics')['divide']
+
+def test_run_folder_ranks_without_importing_torch(tmp_path):
+    ("`noisyfast.runs` imports no torch (a comparison of runs answers in under a second), yet in a process "
+     "group its `rank0` and `barrier` are the group's: only rank 0 writes the run folder's files")
+    script = tmp_path/'ranks.py'
+    script.write_text(
+        "import sys\nimport noisyfast.runs as runs\nalone = 'torch' not in sys.modules\n"
+        "from noisyfast.distrib import init_processes, end_processes, process_rank\n"
+        "init_processes()\nrf = runs.RunFolder(sys.argv[1])\nrf.write('metrics', {'by': process_rank()})\n"
+        "runs.barrier()\nline = f'rank {process_rank()}: alone {alone}, rank0 {runs.rank0()}, read '\n"
+        "line += f\"{rf.read('metrics')['by']}\\n\"\n"
+        "sys.stdout.write(line); sys.stdout.flush() # one write: the two processes' lines do not interleave\n"
+        "end_processes()\n")
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                        str(script), str(tmp_path/'run')], env=ENV, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    said = sorted(l for l in r.stdout.splitlines() if l.startswith('rank '))
+    want = ['rank 0: alone True, rank0 True, read 0', 'rank 1: alone True, rank0 False, read 0']
+    assert said == want, r.stdout

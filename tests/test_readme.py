@@ -6,9 +6,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cited(text:str) -> set:
     ("`test_*` names and `test_*.py` files written in the README (not data files such as test_predictions.csv, "
-     "nor timm's model names such as test_resnet)")
+     "nor timm's model names such as test_resnet, nor the comparison table's column test_acc)")
     import timm
-    models = set(timm.list_models('test_*'))
+    from noisyfast.report import COMPARE_RESULTS
+    models = set(timm.list_models('test_*')) | set(COMPARE_RESULTS)
     return {m.group(0) for m in re.finditer(r'\btest_\w+(\.py)?\b(?!\.csv)', text)
             if not m.group(0).endswith('_') and m.group(0) not in models}
 
