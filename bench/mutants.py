@@ -781,6 +781,14 @@ add('report_imports_evaluate', '09_report',
     'import noisyfast.evaluate\n', ['nbs/09_report.ipynb'],
     'comparing runs imports torch, fastai and matplotlib for plots it never draws')
 
+add('pipe_flushed_at_exit', '11_cli',
+    '        sys.stdout.flush() # here, not at exit, so that a reader who left is caught below\n', '',
+    ['tests/test_cli.py::test_a_reader_that_leaves_early_gets_no_traceback'],
+    "`noisyfast data list | head -1`: Python's flush at exit fails outside main: 'Exception ignored', exit 120")
+add('broken_pipe_traceback', '11_cli', '    except BrokenPipeError: #', '    except ZeroDivisionError: #',
+    ['tests/test_cli.py::test_a_reader_that_leaves_early_gets_no_traceback'],
+    '`noisyfast config keys | head` ends with a BrokenPipeError traceback')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

@@ -345,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sigterm(signum, frame): raise KeyboardInterrupt # SIGTERM stops a run like Ctrl-C: cleanly
 
+_RESUMABLE = ('run', 'grid', 'audit') # the commands whose finished stages `--resume` goes on from
+
 def main(argv=None):
     "Entry point of the `noisyfast` console script"
     import signal, warnings
@@ -361,18 +363,25 @@ def main(argv=None):
     if not getattr(args, 'func', None):
         p.print_help()
         return 0
-    try: args.func(args)
+    try:
+        args.func(args)
+        sys.stdout.flush() # here, not at exit, so that a reader who left is caught below
     except NoisyfastError as e: # a user's mistake (ConfigError, DataError, ...): the message, no traceback
         print(f'noisyfast: error: {_message(e)}', file=sys.stderr)
         return 2
+    except BrokenPipeError: # `noisyfast config keys | head`: the reader has what it wanted; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()) # Python's own flush at exit
+        if args.command in _RESUMABLE:
+            print('noisyfast: stopped: the reader of its output left; finished stages are kept: continue '
+                  'with --resume', file=sys.stderr)
+        return 141 # 128 + SIGPIPE: what a shell reports for a writer whose reader left
     except Exception as e: # a full disk in a write that noisyfast does not wrap (a library's log, a plot)
         if (o := full_disk_error(e)) is None: raise
         where = f': {o.filename}' if o.filename else ''
         print(f'noisyfast: error: {o.strerror}{where}; {FULL_DISK_FIX}', file=sys.stderr)
         return 2
     except KeyboardInterrupt: # only a run has stages to keep and to resume
-        resumable = args.command in ('run', 'grid', 'audit')
-        kept = '; finished stages are kept: continue with --resume' if resumable else ''
+        kept = '; finished stages are kept: continue with --resume' if args.command in _RESUMABLE else ''
         print(f'noisyfast: interrupted{kept}', file=sys.stderr)
         return 130
     return 0

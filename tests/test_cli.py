@@ -15,6 +15,35 @@ def test_help():
     r = noisyfast('--help')
     assert r.returncode == 0 and 'data' in r.stdout and 'config' in r.stdout
 
+@pytest.mark.parametrize('cmd', [['config', 'keys'], ['data', 'list']], ids=['15-kB', 'under-8-kB'])
+def test_a_reader_that_leaves_early_gets_no_traceback(cmd):
+    ("`noisyfast config keys | head -1`: the reader closes the pipe; exit 141 (SIGPIPE's), nothing on "
+     "stderr. An output under Python's 8-kB buffer is written only by a flush: at exit it would fail "
+     "outside `main`")
+    env = {k: v for k, v in ENV.items() if k != 'PYTHONUNBUFFERED'} # CI sets it; a user's shell does not
+    p = subprocess.Popen([str(EXE), *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdout.close() # before the command has written anything: every write finds no reader
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141 and err == '', (p.returncode, err[-2000:])
+
+def test_a_run_whose_reader_leaves_says_how_to_go_on(tmp_path):
+    "`noisyfast run x.yaml | head -3`: the run stops at its next line, says so on stderr; `--resume` goes on"
+    cfg = tmp_path/'x.yaml'
+    cfg.write_text(f'output_dir: {tmp_path}\ndata: {{name: digits, max_train: 300}}\n'
+                   'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1}], bs: 64}\n'
+                   'evaluate: {robustness: false}\n')
+    p = subprocess.Popen([str(EXE), 'run', str(cfg), '--no-report'], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=ENV)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=300) == 141, (p.returncode, err[-2000:])
+    said = ('noisyfast: stopped: the reader of its output left; finished stages are kept: continue with '
+            '--resume')
+    assert err.strip().splitlines()[-1] == said, err[-2000:]
+    assert 'Traceback' not in err, err[-2000:]
+    r = noisyfast('run', str(cfg), '--resume', '--no-report', '--quiet')
+    assert r.returncode == 0 and (tmp_path/'x'/'metrics.json').exists(), r.stderr[-2000:]
+
 def test_unknown_key_fails_before_any_work(tmp_path):
     f = tmp_path/'x.yaml'
     f.write_text('data: {name: digits}\nPRE_TRAINED: true\n')
