@@ -789,6 +789,10 @@ add('broken_pipe_traceback', '11_cli', '    except BrokenPipeError: #', '    exc
     ['tests/test_cli.py::test_a_reader_that_leaves_early_gets_no_traceback'],
     '`noisyfast config keys | head` ends with a BrokenPipeError traceback')
 
+add('any_broken_pipe_is_stdout', '11_cli',
+    "        if not _stdout_gone(): raise # another pipe (a worker process's): a real error\n", '',
+    ['nbs/11_cli.ipynb'], "a worker process's broken pipe is taken for `| head`: the run ends with 141 and no traceback")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

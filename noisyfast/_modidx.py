@@ -95,6 +95,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'noisyfast.cli._report_command': ('cli.html#_report_command', 'noisyfast/cli.py'),
                                'noisyfast.cli._run_command': ('cli.html#_run_command', 'noisyfast/cli.py'),
                                'noisyfast.cli._sigterm': ('cli.html#_sigterm', 'noisyfast/cli.py'),
+                               'noisyfast.cli._stdout_gone': ('cli.html#_stdout_gone', 'noisyfast/cli.py'),
                                'noisyfast.cli.audit_config': ('cli.html#audit_config', 'noisyfast/cli.py'),
                                'noisyfast.cli.build_parser': ('cli.html#build_parser', 'noisyfast/cli.py'),
                                'noisyfast.cli.cmd_audit': ('cli.html#cmd_audit', 'noisyfast/cli.py'),

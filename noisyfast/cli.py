@@ -347,6 +347,15 @@ def _sigterm(signum, frame): raise KeyboardInterrupt # SIGTERM stops a run like 
 
 _RESUMABLE = ('run', 'grid', 'audit') # the commands whose finished stages `--resume` goes on from
 
+def _stdout_gone() -> bool:
+    "Whether standard output is a pipe whose reader has closed it (`noisyfast ... | head`)"
+    import select
+    try:
+        p = select.poll()
+        p.register(sys.stdout.fileno(), select.POLLERR)
+        return bool(p.poll(0))
+    except (AttributeError, ValueError, OSError): return False # no poll (Windows), or no file behind stdout
+
 def main(argv=None):
     "Entry point of the `noisyfast` console script"
     import signal, warnings
@@ -370,6 +379,7 @@ def main(argv=None):
         print(f'noisyfast: error: {_message(e)}', file=sys.stderr)
         return 2
     except BrokenPipeError: # `noisyfast config keys | head`: the reader has what it wanted; no traceback
+        if not _stdout_gone(): raise # another pipe (a worker process's): a real error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()) # Python's own flush at exit
         if args.command in _RESUMABLE:
             print('noisyfast: stopped: the reader of its output left; finished stages are kept: continue '
