@@ -29,6 +29,12 @@ def test_console_script_config_check(tmp_path, text, override, needles):
     rc, err, f = check(tmp_path, text, *([override] if override else []), subprocess=True)
     assert_user_error(rc, err, *needles)
 
+# a fresh process running `noisyfast ARGS...` in-process, then printing which heavy libraries it imported
+IMPORTS_PROBE = ("import sys\nfrom noisyfast.cli import main\nrc = main(sys.argv[1:])\n"
+                 "heavy = {m.split('.')[0] for m in sys.modules}\n"
+                 "heavy &= {'torch', 'fastai', 'timm', 'sklearn', 'cleanlab'}\n"
+                 "print('imported:', sorted(heavy))\nsys.exit(rc)")
+
 def test_config_check_imports_neither_torch_nor_fastai(tmp_path):
     ("`noisyfast config check` is what people run while they edit a YAML file: it checks every key (the "
      "perturbation names too) without importing torch, fastai, timm or scikit-learn (about 6 s of imports on "
@@ -36,14 +42,11 @@ def test_config_check_imports_neither_torch_nor_fastai(tmp_path):
     import subprocess, sys
     from reliability_helpers import ENV
     f = tmp_path/'x.yaml'
-    code = ("import sys\nfrom noisyfast.cli import main\nrc = main(['config', 'check', sys.argv[1]])\n"
-            "heavy = {m.split('.')[0] for m in sys.modules}\n"
-            "heavy &= {'torch', 'fastai', 'timm', 'sklearn', 'cleanlab'}\n"
-            "print('imported:', sorted(heavy))\nsys.exit(rc)")
     for text, rc, said in [('evaluate: {kinds: [blur, fog]}\n', 2, "'evaluate.kinds' in"),
                            ('evaluate: {kinds: [jpeg]}\ntrain: {perturb_kinds: [contrast]}\n', 0, ': OK')]:
         f.write_text(text)
-        r = subprocess.run([sys.executable, '-c', code, str(f)], capture_output=True, text=True, env=ENV)
+        r = subprocess.run([sys.executable, '-c', IMPORTS_PROBE, 'config', 'check', str(f)],
+                           capture_output=True, text=True, env=ENV)
         assert r.returncode == rc and said in r.stderr, (r.returncode, r.stderr[-2000:])
         assert r.stdout.splitlines()[-1] == 'imported: []', r.stdout[-500:]
     r = subprocess.run([sys.executable, '-m', 'noisyfast', 'config', 'check', str(f), 'evaluate.kinds=[fog]'],
@@ -57,16 +60,13 @@ def test_run_refuses_a_config_mistake_before_the_imports(tmp_path):
     import subprocess, sys
     from reliability_helpers import ENV
     f = tmp_path/'x.yaml'
-    code = ("import sys\nfrom noisyfast.cli import main\nrc = main(sys.argv[1:])\n"
-            "heavy = {m.split('.')[0] for m in sys.modules} & {'torch', 'fastai', 'timm', 'sklearn'}\n"
-            "print('imported:', sorted(heavy))\nsys.exit(rc)")
     typo, good = f'output_dir: {tmp_path}\ntrian: {{bs: 32}}\n', f'output_dir: {tmp_path}\n'
     for text, argv, want in [(typo, ['run'], "unknown key 'trian'"), (typo, ['audit'], "unknown key 'trian'"),
                              (typo, ['grid', '--set', 'seed=1,2'], "unknown key 'trian'"),
                              (good, ['run', 'train.bs=big'], "'train.bs' in")]:
         f.write_text(text)
-        r = subprocess.run([sys.executable, '-c', code, argv[0], str(f), *argv[1:]], capture_output=True,
-                           text=True, env=ENV)
+        r = subprocess.run([sys.executable, '-c', IMPORTS_PROBE, argv[0], str(f), *argv[1:]],
+                           capture_output=True, text=True, env=ENV)
         assert r.returncode == 2, (argv, r.returncode, r.stderr[-2000:])
         assert want in r.stderr and 'Traceback' not in r.stderr, (argv, r.stderr[-2000:])
         assert r.stdout.splitlines()[-1] == 'imported: []', (argv, r.stdout[-500:])
