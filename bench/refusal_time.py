@@ -8,11 +8,13 @@ split over `--processes` (said by each process after torchrun started them). Now
 `RunFolder.check_start` say those before any photo is read, and the launcher says the batch before it starts
 the processes. `noisyfast config check` (the command people run while they edit a YAML file) no longer imports
 torch and fastai to check the perturbation names. Since 2026-12-02 `run` and `audit` read the config before
-importing torch and fastai: a key typo no longer waits for the imports.
+importing torch and fastai: a key typo no longer waits for the imports; `grid` reads every combination of its
+`--set` values before it imports them too (a later commit of the same day).
 
     python bench/refusal_time.py                       # 083e431 (before) vs this checkout, 30 HEIC photos
     python bench/refusal_time.py --smoke --photos 6    # a quick check of the script itself
     python bench/refusal_time.py --before db4d10d --only 'key typo' 'audit: key typo'   # some of the mistakes
+    python bench/refusal_time.py --before 2710adb --only 'grid: --set typo' --photos 6 --repeats 3
 
 Each mistake runs `python -m noisyfast run` (or `config check`) in a fresh process of each side (its own
 package on PYTHONPATH, its own empty cache folder: a first run), alternating which side goes first. Writes
@@ -35,7 +37,8 @@ MISTAKES = {'arch typo': ['run', 'model.arch=resnet5o'], # the command, then wha
             'batch splits badly': ['run', 'train.bs=33', '--processes', '2'],
             'config check: no such perturbation': ['config check', 'evaluate.kinds=[fog]'],
             'key typo': ['run', 'trian.bs=32'], # said by load_config: before or after importing torch
-            'audit: key typo': ['audit', 'trian.bs=32']}
+            'audit: key typo': ['audit', 'trian.bs=32'],
+            'grid: --set typo': ['grid', '--set', 'trian.bs=16,32']} # by grid, before or after the imports
 
 def refusal(tree:Path, cfg:Path, args:list, cache:Path) -> dict:
     "Seconds until `noisyfast COMMAND cfg ...` of `tree`'s package exits refusing, its exit status and error"

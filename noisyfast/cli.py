@@ -151,7 +151,7 @@ def cmd_run(args):
 
 def cmd_grid(args):
     "Run a sweep: the cross product of --set options"
-    load_config(args.config, args.overrides) # the base config's mistakes: refused before the imports
+    load_config(args.config, args.overrides) # its mistakes at once (`grid`: every combination's)
     from noisyfast.sweep import grid
     grid(args.config, args.set, args.overrides, overwrite=args.overwrite, report=args.report)
 

@@ -10,9 +10,7 @@ import pandas as pd, yaml
 from .config import Config, ConfigError, atomic_write_text, load_config
 from .noise import make_data
 from .runs import RunFolder
-from .evaluate import plot_noise_sweep
 from .data import HANDED
-from .pipeline import check_fits_data, check_plan, decode_target, run, whose_test_labels
 from .report import md_table
 
 # %% auto #0
@@ -39,6 +37,7 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
     "Noise settings as rows, the other swept settings as columns"
     rows = [k for k in keys if k.startswith('noise.')] or keys[:1]
     cols = [k for k in keys if k not in rows]
+    from noisyfast.pipeline import whose_test_labels
     given = whose_test_labels(clean_test)
     out = [f'# Sweep results\n\n{value}: test accuracy of the last stage ({given}).\n']
     lab = lambda df, ks: df[ks].astype(str).agg(' / '.join, axis=1) if ks else pd.Series('', index=df.index)
@@ -70,6 +69,7 @@ def grid(config, # a YAML config file
     combos = list(itertools.product(*space.values()))
     cfgs = [combo_config(config, overrides, space, c, base.name, gdir) for c in combos] # every one checked
     known = _check_grid(cfgs, overwrite)
+    from noisyfast.pipeline import run
     rows = []
     for i, (cfg, c) in enumerate(zip(cfgs, combos)):
         echo(f'[grid {i + 1}/{len(cfgs)}] {cfg.name}')
@@ -93,6 +93,7 @@ def combo_config(config, overrides, space:dict, # {key: values} (`parse_sets`)
 
 def _check_grid(cfgs:list, overwrite:bool) -> bool:
     "Refuse before any run what a combination would refuse later; whether every test set's labels are clean"
+    from noisyfast.pipeline import check_fits_data, check_plan, decode_target # torch, fastai: seconds
     for cfg in cfgs: # what the configs alone show, before any combination reads its data
         check_plan(cfg); RunFolder.of(cfg).check_start(cfg, resume=not overwrite, overwrite=overwrite)
     known = True
@@ -126,6 +127,7 @@ def _results_md(res:pd.DataFrame, keys:list, gdir:Path, name:str, clean_test:boo
     sweep = sweep_frame(res, keys)
     if sweep.groupby('noise_kind').noise_rate.nunique().max() > 1: # a picture when the noise level varies
         png = gdir/'accuracy_vs_noise.png'
+        from noisyfast.evaluate import plot_noise_sweep
         plot_noise_sweep(sweep, path=png, title=f'{name}: test accuracy vs label noise')
         md += f'\n![test accuracy vs label noise]({png.name})\n'
     return md

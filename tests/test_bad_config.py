@@ -55,14 +55,17 @@ def test_config_check_imports_neither_torch_nor_fastai(tmp_path):
         'contrast' in r.stderr, r.stderr
 
 def test_run_refuses_a_config_mistake_before_the_imports(tmp_path):
-    ("`noisyfast run`, `audit` and `grid` read the config before importing torch and fastai: a typo in a "
-     "key is refused at once (8.6 s of imports before 2026-12-02 on 2 vCPUs), and nothing is written")
+    ("`noisyfast run`, `audit` and `grid` (every combination of its `--set` values) read the config before "
+     "importing torch and fastai: a typo in a key is refused at once (8.6 s of imports before 2026-12-02 on "
+     "2 vCPUs), and nothing is written")
     import subprocess, sys
     from reliability_helpers import ENV
     f = tmp_path/'x.yaml'
     typo, good = f'output_dir: {tmp_path}\ntrian: {{bs: 32}}\n', f'output_dir: {tmp_path}\n'
     for text, argv, want in [(typo, ['run'], "unknown key 'trian'"), (typo, ['audit'], "unknown key 'trian'"),
                              (typo, ['grid', '--set', 'seed=1,2'], "unknown key 'trian'"),
+                             (good, ['grid', '--set', 'noise.rat=0.2,0.5'], "unknown key 'noise.rat'"),
+                             (good, ['grid', '--set', 'train.bs=32,big'], "'train.bs' in"),
                              (good, ['run', 'train.bs=big'], "'train.bs' in")]:
         f.write_text(text)
         r = subprocess.run([sys.executable, '-c', IMPORTS_PROBE, argv[0], str(f), *argv[1:]],
