@@ -277,7 +277,7 @@ add('train_bs_first_stage_only', '10_pipeline',
     'for i, st in enumerate(tc.stages): rank_bs(st.bs or tc.bs, i)',
     'for i, st in enumerate(tc.stages[:1]): rank_bs(st.bs or tc.bs, i)', ['nbs/10_pipeline.ipynb'],
     "only the first train stage's batch checked before training (a later stage's bs refused mid-run)")
-add('noise_estimate_ignored', '07a_divide', "calibrate=dc.noise_estimate == 'calibrated'))",
+add('noise_estimate_ignored', '07a_divide', "calibrate=cfg.divide.noise_estimate == 'calibrated'))",
     'calibrate=True))', [DIV], 'divide.noise_estimate: confident ignored: the quotas stay calibrated')
 add('pool_targets_ignored', '07a_divide',
     "temperature=dc.temperature if dc.pool_targets == 'soft' else None)", 'temperature=None)', [DIV],
@@ -792,6 +792,14 @@ add('broken_pipe_traceback', '11_cli', '    except BrokenPipeError: #', '    exc
 add('any_broken_pipe_is_stdout', '11_cli',
     "        if not _stdout_gone(): raise # another pipe (a worker process's): a real error\n", '',
     ['nbs/11_cli.ipynb'], "a worker process's broken pipe is taken for `| head`: the run ends with 141 and no traceback")
+
+add('grid_imports_before_sets', '10a_sweep', 'from noisyfast.report import md_table',
+    'from noisyfast.report import md_table\nimport noisyfast.pipeline',
+    ['tests/test_bad_config.py::test_run_refuses_a_config_mistake_before_the_imports'],
+    '`noisyfast grid` imports torch and fastai (13 s on 2 vCPUs) before it says a mistyped --set key')
+add('n_channels_dropped', '05_train', '        return self.n_in if self.n_in != self.c_img else None\n',
+    '        return None\n', [DIV, 'nbs/05_train.ipynb'],
+    'grayscale images reach a 3-channel model with one channel (the divide stage and every fit)')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

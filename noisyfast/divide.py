@@ -22,13 +22,14 @@ from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
                              fit_call_cbs, fit_learner, rank_bs, default_device, load_fit, resolve_loader,
-                             show_progress, fit_inputs, set_progress, history_rows, EpochLine, why_files)
+                             show_progress, fit_inputs, set_progress, history_rows, EpochLine, why_files,
+                             FitInputs)
 
 # %% auto #0
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
            'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'sharpen', 'soft_loss', 'AdaptiveThreshold',
-           'FixMatch', 'Reselect', 'DivideResult', 'divide_cost', 'divide_bs', 'divide_fit', 'load_divide',
-           'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'FixMatch', 'Reselect', 'DivideResult', 'DivideInputs', 'divide_cost', 'divide_bs', 'divide_fit',
+           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -557,8 +558,18 @@ def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path, weights=N
     return learn, trained and weights is None # our own weights of this task: every layer at the full lr
 
 # %% ../nbs/07a_divide.ipynb #7e6933b0
-def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
-    "Checked probabilities, decoded images, input channels and normalization stats"
+@dataclass
+class DivideInputs:
+    "What one divide fit is built from: the checked labels and probabilities, the noise rates, the images"
+    given: np.ndarray # the given labels over data.train (-1: none)
+    probs: np.ndarray # their checked out-of-fold probabilities, N×C
+    rates: np.ndarray # each class's noise rate, for the selection's quotas (zeros: every label trusted)
+    fi: FitInputs # the decoded train and valid images, channels and stats (`noisyfast.train.fit_inputs`)
+    ux: object # the decoded unlabeled images (None: no data.unlabeled)
+    size: int # the size the divide stage trains at: the last train stage's
+
+def _divide_inputs(cfg:Config, data:Data, probs, arrays, device, *, trusted:bool) -> DivideInputs:
+    "Checked probabilities and noise rates, decoded images, input channels and normalization stats"
     if len(data.valid) == 0: raise TrainError('divide: the valid split is empty: increase data.valid_pct')
     given, probs = _check_probs(data.train.y, probs)
     if probs.shape[1] != data.c:
@@ -568,13 +579,14 @@ def _divide_inputs(cfg:Config, data:Data, probs, arrays, device):
                          f"this run would use fastai's: {why_files(cfg)}")
     fi = fit_inputs(cfg, data, data.train, data.valid, arrays, device, cfg.seed) # as the train stage's
     ux = fi.arrays.images(data.unlabeled) if len(data.unlabeled) else None
-    return given, probs, fi.arrays, fi.tx, fi.vx, ux, fi.c_img, fi.n_in, fi.stats
+    rates = (np.zeros(data.c) if trusted else
+             estimate_noise_rates(given, probs, calibrate=cfg.divide.noise_estimate == 'calibrated'))
+    return DivideInputs(given, probs, rates, fi, ux, cfg.train.stages[-1].size or fi.tx.shape[1])
 
 # %% ../nbs/07a_divide.ipynb #96acd57f
-def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
-                      reselect=True):
+def _divide_callbacks(cfg:Config, data:Data, d:DivideInputs, dls, folder, echo, reselect:bool=True):
     "EmaTeacher, FixMatch and Reselect for one divide fit"
-    dc, seed, device = cfg.divide, cfg.seed, dls.device
+    dc, seed, device, fi = cfg.divide, cfg.seed, dls.device, d.fi
     ema = EmaTeacher(dc.ema_decay)
     fm = FixMatch(ema, StrongAug.like(dls.train.tfm, magnitude=dc.magnitude, cutout=dc.cutout),
                   mu=dc.unlabeled_ratio, threshold=dc.threshold, ramp_epochs=dc.warmup,
@@ -583,13 +595,13 @@ def _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, 
                   adaptive=AdaptiveThreshold(data.c, momentum=dc.threshold_momentum, cap=dc.threshold)
                   if dc.threshold_mode == 'adaptive' else None,
                   temperature=dc.temperature if dc.pool_targets == 'soft' else None)
-    tdl = eval_dl(tx, size=size, bs=dls.valid.bs, stats=stats, n_channels=n_ch, device=device)
-    unl = data.unlabeled
-    rs = Reselect(fm, tx, given, probs, tdl, rates=rates, warmup=dc.warmup, y_true=data.train.y_true,
+    tdl = eval_dl(fi.tx, size=d.size, bs=dls.valid.bs, stats=fi.stats, n_channels=fi.n_channels,
+                  device=device)
+    rs = Reselect(fm, fi.tx, d.given, d.probs, tdl, rates=d.rates, warmup=dc.warmup, y_true=data.train.y_true,
                   select_kw=dict(max_noise=dc.max_noise, agree_conf=dc.agree_conf,
                                  relabel_conf=dc.relabel_conf),
-                  extra_x=ux, extra_true=None if ux is None else unl.y_true, folder=folder, echo=echo,
-                  seed=seed, reselect=reselect, kept_weight=dc.kept_weight,
+                  extra_x=d.ux, extra_true=None if d.ux is None else data.unlabeled.y_true, folder=folder,
+                  echo=echo, seed=seed, reselect=reselect, kept_weight=dc.kept_weight,
                   valid_true=data.valid.y_true if data.true_known else None)
     return ema, fm, rs
 
@@ -627,34 +639,29 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     t0, dc, tc, folder = time.time(), cfg.divide, cfg.train, Path(folder)
     device, trusted = default_device(), probs is None
     if trusted: probs = np.eye(data.c, dtype=np.float32)[data.train.y] # every given label, with certainty
-    given, probs, arrays, tx, vx, ux, c_img, n_in, stats = _divide_inputs(cfg, data, probs, arrays, device)
-    rates = (np.zeros(data.c) if trusted else
-             estimate_noise_rates(given, probs, calibrate=dc.noise_estimate == 'calibrated'))
-    sel = select_clean(given, probs, noise_rates=rates, max_noise=dc.max_noise, agree_conf=dc.agree_conf,
-                       relabel_conf=dc.relabel_conf)
-    keep, size = np.flatnonzero(sel.labels >= 0), tc.stages[-1].size or tx.shape[1]
-    bs = divide_bs(cfg) # each process's share
-    n_ch = n_in if n_in != c_img else None # replicate grayscale to the model's channels
-    dls = make_dls(tx[torch.as_tensor(keep).to(tx.device)], sel.labels[keep], vx, data.valid.y, size=size,
-                   bs=bs, augment=tc.augment, min_scale=tc.min_scale, stats=stats,
-                   n_channels=n_ch, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
-    learn, trained = _divide_learner(cfg, data, dls, n_in, folder, weights)
+    d = _divide_inputs(cfg, data, probs, arrays, device, trusted=trusted)
+    sel = select_clean(d.given, d.probs, noise_rates=d.rates, max_noise=dc.max_noise,
+                       agree_conf=dc.agree_conf, relabel_conf=dc.relabel_conf)
+    keep, fi = np.flatnonzero(sel.labels >= 0), d.fi
+    dls = make_dls(fi.tx[torch.as_tensor(keep).to(fi.tx.device)], sel.labels[keep], fi.vx, data.valid.y,
+                   size=d.size, bs=divide_bs(cfg), augment=tc.augment, min_scale=tc.min_scale, stats=fi.stats,
+                   n_channels=fi.n_channels, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
+    learn, trained = _divide_learner(cfg, data, dls, fi.n_in, folder, weights)
     show = show_progress() if progress is None else progress
     set_progress(learn, show)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
-    cbs = _divide_callbacks(cfg, data, given, probs, rates, tx, ux, dls, size, stats, n_ch, folder, echo,
-                           reselect=not trusted)
+    cbs = _divide_callbacks(cfg, data, d, dls, folder, echo, reselect=not trusted)
     if log is not None: # the Reselect stays cbs[2]
         cbs = (*cbs, EpochLine(log, cost=divide_cost(dc), line=False))
-    return _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0)
+    return _divide_run(cfg, data, learn, trained, cbs, folder, d, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
-def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_in, t0) -> DivideResult:
+def _divide_run(cfg:Config, data:Data, learn, trained:bool, cbs, folder, d:DivideInputs, t0) -> DivideResult:
     "fit_one_cycle with the callbacks and checkpoints; save the selection and statistics"
-    dc, tc = cfg.divide, cfg.train
+    dc, tc, fi, size = cfg.divide, cfg.train, d.fi, d.size
     lr = dc.lr or tc.stages[-1].lr
-    meta = checkpoint_meta(cfg, data, stage=0, size=size, n_in=n_in, stats=stats, loader='fast',
-                           decoded=arrays.images(data.valid.subset([0])).shape[1:], phase='divide')
+    meta = checkpoint_meta(cfg, data, stage=0, size=size, n_in=fi.n_in, stats=fi.stats, loader='fast',
+                           decoded=fi.arrays.images(data.valid.subset([0])).shape[1:], phase='divide')
     ck = Checkpoints(folder, tc.monitor, tc.load, '', meta, tc.save_optimizer)
     nan = StopOnNaN('the divide stage', lr)
     learn.fit_one_cycle(dc.epochs, slice(lr / tc.lr_mult, lr) if trained else lr, pct_start=tc.pct_start,
@@ -666,7 +673,8 @@ def _divide_run(cfg, data, learn, trained, cbs, folder, arrays, size, stats, n_i
     _save_divide(folder, rs, data, float(ck.best), seconds)
     weights = checkpoint_file(folder, tc.load)
     hist = pd.DataFrame(history_rows(learn, 0, size, 'divide'))
-    fit = FitResult(learn, hist, folder, seconds, float(ck.best), arrays, weights, 'fast', size, stats, n_in)
+    fit = FitResult(learn, hist, folder, seconds, float(ck.best), fi.arrays, weights, 'fast', size, fi.stats,
+                    fi.n_in)
     return DivideResult(fit, pd.DataFrame(rs.rows), rs.sel)
 
 # %% ../nbs/07a_divide.ipynb #31335a9d

@@ -441,6 +441,11 @@ class FitInputs:
     vx: object = None # the decoded valid images (fast path)
     native: Optional[int] = None # fastai's loader: the size a stage without one trains at
 
+    @property
+    def n_channels(self) -> Optional[int]:
+        "The model's input channels when the images have other ones (grayscale replicated to 3), else None"
+        return self.n_in if self.n_in != self.c_img else None
+
 def _hub_stats(cfg:Config, n_in:int, stats):
     "ImageNet's stats for hub weights on 3 channels (they were trained on them), else `stats`"
     return imagenet_stats if cfg.model.pretrained is True and n_in == 3 else stats
@@ -485,7 +490,7 @@ def stage_dls(cfg:Config, data:Data, inp:FitInputs, train:Split, valid:Split, st
     size = st.size or inp.tx.shape[1]
     return make_dls(inp.tx, train.y, inp.vx, valid.y, size=size, bs=bs, augment=tc.augment,
                     min_scale=tc.min_scale, random_erasing=tc.random_erasing, stats=inp.stats,
-                    n_channels=inp.n_in if inp.n_in != inp.c_img else None, device=device, seed=seed + stage,
+                    n_channels=inp.n_channels, device=device, seed=seed + stage,
                     with_idx=with_idx, vocab=data.vocab), size
 
 # %% ../nbs/05_train.ipynb #s24t0021
