@@ -801,6 +801,15 @@ add('n_channels_dropped', '05_train', '        return self.n_in if self.n_in != 
     '        return None\n', [DIV, 'nbs/05_train.ipynb'],
     'grayscale images reach a 3-channel model with one channel (the divide stage and every fit)')
 
+add('long_epoch_silent', '05_train', '        if self.training and self.how is not None: self.how(1)\n',
+    '        pass\n', ['nbs/05_train.ipynb'],
+    'an epoch of many minutes (CIFAR-10 on a CPU) says nothing until it ends')
+add('run_left_without_epoch_part', '05_train', "self.log(f'{msg}; {self.log.overall(part)}'",
+    "self.log(f'{msg}; {self.log.overall()}'", ['nbs/05_train.ipynb'],
+    "a long first epoch's lines give no estimate of the run (none until an epoch has ended)")
+add('slow_rate_rounded_to_zero', '01_data', "f'{r:,.0f}' if r >= 9.5 else f'{r:.2g}'", "f'{r:,.0f}'",
+    ['nbs/01_data.ipynb'], "slow work (a batch every 6 s, a HEIC photo a second) said as '0/s'")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

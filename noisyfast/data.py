@@ -515,8 +515,10 @@ def load_folder_source(path, # the folder of class sub-folders (or of train/ val
     if path is None:
         raise DataError("data.name is 'folder' but data.path is not set; give the images' folder")
     root = Path(path).expanduser()
-    if not root.is_dir(): raise DataError(f'{root}: not a folder; data.path must be the folder of class '
-                                          'sub-folders')
+    if not root.is_dir():
+        what = 'is a file, not a folder' if root.exists() else 'no such folder' + (
+            '' if root.is_absolute() else f' (a path relative to {Path.cwd()}, where the command runs)')
+        raise DataError(f'{root}: {what}; data.path must be the folder of class sub-folders (<class>/*.jpg)')
     classes, notes = _check_classes(classes), []
     if (root/'train').is_dir():
         vocab, trx, try_ = _class_folders(root/'train', classes, classes is not None, notes)
@@ -1154,6 +1156,8 @@ def fmt_seconds(s:float) -> str:
 
 PROGRESS_EVERY = 15. # seconds between the progress lines of a long check or decode of image files
 
+def _rate(r:float) -> str: return f'{r:,.0f}' if r >= 9.5 else f'{r:.2g}' # 1,912 | 12 | 3.5 | 0.42
+
 class HowFar:
     "Counts work as it is done and says how far it is, at most every `secs` seconds: done, rate, time left"
     def __init__(self, n:int, say, what:str='images decoded', secs:float=None): # (None: `PROGRESS_EVERY`)
@@ -1164,7 +1168,7 @@ class HowFar:
         self.done, now = self.done + k, time.time()
         if now - self.last < self.secs or self.done >= self.n: return
         self.last, rate = now, self.done / max(now - self.t0, 1e-9)
-        self.say(f'{self.done:,} of {self.n:,} {self.what} ({rate:,.0f}/s, about '
+        self.say(f'{self.done:,} of {self.n:,} {self.what} ({_rate(rate)}/s, about '
                  f'{fmt_seconds((self.n - self.done) / rate)} left)')
 
 # %% ../nbs/01_data.ipynb #s16c0002

@@ -406,11 +406,13 @@ def tick(self:RunLog, seconds:float, epochs:float=1):
     self.clock['done'] += epochs; self.clock['epoch_s'] += seconds
 
 @patch
-def overall(self:RunLog) -> str:
+def overall(self:RunLog, partial:tuple=(0., 0.), # (epochs, seconds) of work under way: part of an epoch
+           ) -> str:
     "Where the run stands: `stage 3/5, elapsed 1 min 05 s, about 2 min 10 s left`"
     c = self.clock
-    todo = c['planned'] - c['done']
-    left = todo * c['epoch_s'] / c['done'] if c['done'] and todo > 0 else None
+    done, secs = c['done'] + partial[0], c['epoch_s'] + partial[1]
+    todo = c['planned'] - done
+    left = todo * secs / done if done and todo > 0 else None
     return ', '.join(p for p in (c['stage'], f"elapsed {fmt_seconds(time.time() - c['t0'])}",
                                  f'about {fmt_seconds(left)} left' if left is not None else '') if p)
 

@@ -35,14 +35,14 @@ from .distrib import DDP, barrier, process_rank, rank0, world
 from .track import fit_callbacks
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch', 'check_pretrained_available',
-           'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model', 'create_learner', 'checkpoint_file',
-           'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs', 'history_rows', 'set_progress',
-           'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget',
-           'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader', 'FitInputs', 'fit_inputs',
-           'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner', 'fit_epochs', 'add_fit_callbacks',
-           'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit', 'why_files', 'check_training', 'predict',
-           'CountTrainable', 'TrainStage']
+__all__ = ['OPTIMIZERS', 'EPOCH_PROGRESS_EVERY', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch',
+           'check_pretrained_available', 'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model',
+           'create_learner', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs',
+           'history_rows', 'set_progress', 'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget',
+           'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader',
+           'FitInputs', 'fit_inputs', 'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner', 'fit_epochs',
+           'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit', 'why_files',
+           'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -278,6 +278,9 @@ from fastcore.basics import noop, store_attr
 from fastai.learner import Recorder
 from fastai.callback.progress import ProgressCallback
 from .runs import RunLog, fmt_seconds, fmt_value
+from .data import HowFar
+
+EPOCH_PROGRESS_EVERY = 60. # seconds between the lines of a long epoch that no progress bar shows
 
 class EpochLine(Callback):
     "One line per epoch, `epoch 7/16  train_loss 0.8120  valid_loss 0.9030  accuracy 0.6120  12.0 s`"
@@ -285,12 +288,23 @@ class EpochLine(Callback):
     def __init__(self, log:RunLog=None, # where the lines go (default: printed, no prefix)
                  total:int=None, # the epochs of the whole `fit`, every stage and phase
                  *, cost:float=1, # plain epochs one epoch counts as in the time-left estimate (`divide_cost`)
-                 line:bool=True): # False: no line, only the time-left estimate (the fit says its own)
-        store_attr(); self.log, self.n = log or RunLog(), 0
+                 line:bool=True, # False: no line, only the time-left estimate (the fit says its own)
+                 every:float=None): # seconds between the lines of a long epoch (None: `EPOCH_PROGRESS_EVERY`)
+        store_attr(); self.log, self.n, self.how = log or RunLog(), 0, None
     def before_fit(self):
         self.bars = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)
         if self.line and not self.bars: self.learn.logger = noop # the Recorder's raw lists `[0, 3.38, ...]`
     def before_epoch(self): self.t0, self.trained = time.time(), False
+    def before_train(self): # without bars, a long epoch says how far it is
+        every = EPOCH_PROGRESS_EVERY if self.every is None else self.every
+        self.how = None if self.bars else HowFar(len(self.dl), self._progress, secs=every,
+                                                 what=f"batches of epoch {self.n + 1}/{self.total or '?'}")
+    def _progress(self, msg:str):
+        "A long epoch's line; where the run stands, counting this epoch's part, when the log plans epochs"
+        part = (self.cost * self.how.done / self.how.n, time.time() - self.t0)
+        self.log(f'{msg}; {self.log.overall(part)}' if self.log.clock['planned'] else msg)
+    def after_batch(self):
+        if self.training and self.how is not None: self.how(1)
     def after_train(self): self.trained = True # `get_preds` runs epochs too: those only validate
     def after_epoch(self):
         if not self.trained: return

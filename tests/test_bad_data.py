@@ -219,8 +219,14 @@ def test_empty_class_folder(pets):
     msg = error_of(load_folder_source, pets)
     assert f"{pets/'zebra'}: class 'zebra' has no images" in msg and 'remove the folder' in msg, msg
 
-def test_folder_not_there_or_not_set(tmp_path):
-    assert 'not a folder' in error_of(load_folder_source, tmp_path/'nope')
+def test_folder_not_there_or_not_set(tmp_path, monkeypatch):
+    msg = error_of(load_folder_source, tmp_path/'nope')
+    assert f"{tmp_path/'nope'}: no such folder; data.path must be the folder of class sub-folders" in msg, msg
+    (tmp_path/'f.jpg').write_bytes(b'')
+    assert 'f.jpg: is a file, not a folder; data.path' in error_of(load_folder_source, tmp_path/'f.jpg')
+    monkeypatch.chdir(tmp_path) # a relative path: the folder it was looked for in is said
+    assert f'photos: no such folder (a path relative to {tmp_path}, where the command runs)' in \
+        error_of(load_folder_source, 'photos')
     assert 'data.path is not set' in error_of(load_folder_source, None)
     (tmp_path/'flat').mkdir(); Image.new('RGB', (4, 4)).save(tmp_path/'flat'/'a.png')
     assert 'no class sub-folders' in error_of(load_folder_source, tmp_path/'flat')
