@@ -801,14 +801,27 @@ add('n_channels_dropped', '05_train', '        return self.n_in if self.n_in != 
     '        return None\n', [DIV, 'nbs/05_train.ipynb'],
     'grayscale images reach a 3-channel model with one channel (the divide stage and every fit)')
 
-add('long_epoch_silent', '05_train', '        if self.training and self.how is not None: self.how(1)\n',
-    '        pass\n', ['nbs/05_train.ipynb'],
+add('long_epoch_silent', '05_train',
+    "    def before_train(self): self.how = self._how(f\"batches of epoch {self.n + 1}/{self.total or '?'}\",",
+    "    def before_train(self): self.how = None and (f\"batches of epoch {self.n + 1}/{self.total or '?'}\",",
+    ['nbs/05_train.ipynb'],
     'an epoch of many minutes (CIFAR-10 on a CPU) says nothing until it ends')
 add('run_left_without_epoch_part', '05_train', "self.log(f'{msg}; {self.log.overall(part)}'",
     "self.log(f'{msg}; {self.log.overall()}'", ['nbs/05_train.ipynb'],
     "a long first epoch's lines give no estimate of the run (none until an epoch has ended)")
 add('slow_rate_rounded_to_zero', '01_data', "f'{r:,.0f}' if r >= 9.5 else f'{r:.2g}'", "f'{r:,.0f}'",
     ['nbs/01_data.ipynb'], "slow work (a batch every 6 s, a HEIC photo a second) said as '0/s'")
+add('long_prediction_silent', '05_train',
+    "        if not self.trained: self.how = self._how('batches predicted', self.log)\n", '        pass\n',
+    ['nbs/05_train.ipynb'], "a prediction of many minutes (a CPU run's test set) says nothing until it ends")
+add('loaded_model_silent', '05_train',
+    '    if log is not None: learn.add_cb(EpochLine(log, line=False)) # as the model of a fit in this process\n',
+    '', ['nbs/05_train.ipynb'], "a model loaded back from its checkpoint predicts for many minutes in silence")
+add('run_loads_models_silently', '10_pipeline',
+    'load = functools.partial(load_fit, cfg, data, arrays=arrays, log=log)',
+    'load = functools.partial(load_fit, cfg, data, arrays=arrays)',
+    ['tests/test_progress.py::test_long_epochs_and_predictions_say_how_far_they_are'],
+    "the audit's fold models (loaded back) take many minutes on a CPU and say nothing")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -279,8 +279,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
         arrays = data_arrays(cfg, data, default_device())
         decode_images(cfg, data, arrays, log)
     finally: HANDED.clear()
-    ctx = RunContext(cfg, data, rf, noise, arrays, functools.partial(load_fit, cfg, data, arrays=arrays),
-                     progress, echo, log=log)
+    load = functools.partial(load_fit, cfg, data, arrays=arrays, log=log) # a loaded model speaks in the log
+    ctx = RunContext(cfg, data, rf, noise, arrays, load, progress, echo, log=log)
     todo = [st for st in stages if st.enabled(cfg)]
     with tracking(cfg, rf.path, callbacks): # every fit: the `track` callbacks and `callbacks`
         for k, st in enumerate(todo, 1):

@@ -295,16 +295,20 @@ class EpochLine(Callback):
         self.bars = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)
         if self.line and not self.bars: self.learn.logger = noop # the Recorder's raw lists `[0, 3.38, ...]`
     def before_epoch(self): self.t0, self.trained = time.time(), False
-    def before_train(self): # without bars, a long epoch says how far it is
+    def _how(self, what:str, say) -> Optional[HowFar]:
+        "Without bars: a count of this pass's batches that says how far it is, at most every `every` seconds"
         every = EPOCH_PROGRESS_EVERY if self.every is None else self.every
-        self.how = None if self.bars else HowFar(len(self.dl), self._progress, secs=every,
-                                                 what=f"batches of epoch {self.n + 1}/{self.total or '?'}")
+        return None if self.bars else HowFar(len(self.dl), say, what=what, secs=every)
+    def before_train(self): self.how = self._how(f"batches of epoch {self.n + 1}/{self.total or '?'}",
+                                                 self._progress) # a long epoch says how far it is
+    def before_validate(self): # and so does a long prediction (`get_preds`, e.g. the test set's)
+        if not self.trained: self.how = self._how('batches predicted', self.log)
     def _progress(self, msg:str):
         "A long epoch's line; where the run stands, counting this epoch's part, when the log plans epochs"
         part = (self.cost * self.how.done / self.how.n, time.time() - self.t0)
         self.log(f'{msg}; {self.log.overall(part)}' if self.log.clock['planned'] else msg)
     def after_batch(self):
-        if self.training and self.how is not None: self.how(1)
+        if self.how is not None and (self.training or not self.trained): self.how(1) # not an epoch's valid
     def after_train(self): self.trained = True # `get_preds` runs epochs too: those only validate
     def after_epoch(self):
         if not self.trained: return
@@ -640,6 +644,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
              *, arrays:ArrayData=None, device=None,
              build:str=None, # 'fast' or 'fastai': the loader to build on (default: the checkpoint's)
              checkpoint:dict=None, # what `weights` holds, when the caller has read it already
+             log:RunLog=None, # a run's log: a long prediction with the model says how far it is there
             ) -> FitResult:
     "Rebuild a trained model from its checkpoint, ready for `predict` (a resumed run uses it)"
     device = torch.device(device or default_device())
@@ -661,6 +666,7 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     learn.model.load_state_dict(obj['model'])
     if device.type == 'cuda': learn.model.to(memory_format=torch.channels_last)
     set_progress(learn, False)
+    if log is not None: learn.add_cb(EpochLine(log, line=False)) # as the model of a fit in this process
     return FitResult(learn, pd.DataFrame(), Path(weights).parent.parent, 0.,
                      meta.get(cfg.train.monitor), arrays, Path(weights), loader, size, tuple(stats), n_in)
 

@@ -15,10 +15,10 @@ EPOCH = re.compile(r'^\[(?P<name>[\w-]+)\] (?P<where>[\w /]+?) epoch (?P<n>\d+)/
                    r'  train_loss (?P<tl>\d+\.\d{4})  valid_loss (?P<vl>\d+\.\d{4})'
                    r'  accuracy (?P<acc>\d\.\d{4})  (?P<s>\d+\.\d) s$')
 
-def cli(tmp, name, *args):
+def cli(tmp, name, *args, first:str=''): # first: Python run before the command (a patched setting)
     "`noisyfast run ...` in a subprocess, stdout piped (not a terminal): its stdout lines and the run folder"
-    cmd = [sys.executable, '-c', 'import sys; from noisyfast.cli import main; sys.exit(main())', 'run', *args,
-           f'name={name}', f'output_dir={tmp}']
+    code = first + 'import sys; from noisyfast.cli import main; sys.exit(main())'
+    cmd = [sys.executable, '-c', code, 'run', *args, f'name={name}', f'output_dir={tmp}']
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'MPLBACKEND': 'Agg'}
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
@@ -45,6 +45,23 @@ def test_piped_log_has_a_line_per_epoch_with_stage_and_fold(piped):
     assert any(re.match(fold2, l) for l in out)
     assert any(re.match(r'^\[tiny\] decoded [\d,]+ images in \d+\.\d s$', l) for l in out)
     assert any(re.match(r'^\[tiny\] report written in ', l) for l in out)
+
+def test_long_epochs_and_predictions_say_how_far_they_are(tmp_path):
+    ("Piped, an epoch or a prediction that takes longer than `EPOCH_PROGRESS_EVERY` (60 s) says how far it "
+     "is, an epoch with where the whole run stands; here every 0 s, so each batch but the last speaks: the "
+     "train stage's epoch and its predictions, and the audit's fold models, loaded back from checkpoints")
+    every0 = 'import noisyfast.train as t; t.EPOCH_PROGRESS_EVERY = 0\n'
+    out, rf = cli(tmp_path, 'every', *TINY, first=every0)
+    epoch = re.compile(r'\[every\] train (\d+) of (\d+) batches of epoch 1/1 \(.+/s, about .+ left\); '
+                       r'stage 2/5 train, elapsed [^,]+, about .+ left$')
+    got = [m.groups() for m in map(epoch.match, out) if m]
+    assert len(got) > 1 and got == [(str(k), got[0][1]) for k in range(1, int(got[0][1]))], got
+    assert [l for l in out if re.fullmatch(r'\[every\] train \d+ of \d+ batches predicted \(.+\)', l)], out
+    audit = out[out.index(next(l for l in out if l.startswith('[every] stage 4/5 audit'))):]
+    audit = audit[:audit.index(next(l for l in audit if l.startswith('[every] audit: ')))]
+    assert [l for l in audit if re.fullmatch(r'\[every\] \d+ of \d+ batches predicted \(.+\)', l)], audit
+    said = sum(' batches predicted (' in l for l in out)
+    assert (rf/'log.txt').read_text().count(' batches predicted (') == said # log.txt has them too
 
 def test_piped_summary_and_metrics_lines_read_for_people(piped):
     out, rf = piped
