@@ -166,8 +166,8 @@ add('fixmatch_mean_over_mask', '07a_divide',
     "return (F.cross_entropy(logits.float(), target, reduction='none') * mask).sum() / "
     "mask.sum().clamp(min=1), mask", [DIV],
     'the FixMatch loss averaged over the confident images, not the batch')
-add('epoch_tick_plain', '07a_divide', 'EpochLine(log, cost=divide_cost(dc), line=False)',
-    'EpochLine(log, line=False)', [DIV],
+add('epoch_tick_plain', '07a_divide', 'EpochLine(log, dc.epochs, cost=divide_cost(dc), line=False)',
+    'EpochLine(log, dc.epochs, line=False)', [DIV],
     'a divide epoch counted as one plain epoch in the time-left estimate')
 add('divide_init_ignored', '07a_divide',
     "weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None", 'weights = None',
@@ -822,6 +822,9 @@ add('run_loads_models_silently', '10_pipeline',
     'load = functools.partial(load_fit, cfg, data, arrays=arrays)',
     ['tests/test_progress.py::test_long_epochs_and_predictions_say_how_far_they_are'],
     "the audit's fold models (loaded back) take many minutes on a CPU and say nothing")
+add('divide_epochs_unknown', '07a_divide', 'EpochLine(log, dc.epochs, cost=divide_cost(dc), line=False)',
+    'EpochLine(log, cost=divide_cost(dc), line=False)', [DIV],
+    "a long divide epoch's progress lines say `epoch 3/?`: the divide stage's epoch count is not given")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

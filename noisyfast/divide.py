@@ -652,7 +652,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     if not show: learn.logger = noop # the Recorder's raw lists; `echo` prints a line per epoch
     cbs = _divide_callbacks(cfg, data, d, dls, folder, echo, reselect=not trusted)
     if log is not None: # the Reselect stays cbs[2]
-        cbs = (*cbs, EpochLine(log, cost=divide_cost(dc), line=False))
+        cbs = (*cbs, EpochLine(log, dc.epochs, cost=divide_cost(dc), line=False))
     return _divide_run(cfg, data, learn, trained, cbs, folder, d, t0)
 
 # %% ../nbs/07a_divide.ipynb #3ec3037b
