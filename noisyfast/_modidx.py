@@ -400,6 +400,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.divide.ema_update': ('divide.html#ema_update', 'noisyfast/divide.py'),
                                   'noisyfast.divide.estimate_noise_rates': ('divide.html#estimate_noise_rates', 'noisyfast/divide.py'),
                                   'noisyfast.divide.fixmatch_loss': ('divide.html#fixmatch_loss', 'noisyfast/divide.py'),
+                                  'noisyfast.divide.given_rows': ('divide.html#given_rows', 'noisyfast/divide.py'),
                                   'noisyfast.divide.kept_weights': ('divide.html#kept_weights', 'noisyfast/divide.py'),
                                   'noisyfast.divide.load_divide': ('divide.html#load_divide', 'noisyfast/divide.py'),
                                   'noisyfast.divide.plot_selection_stats': ('divide.html#plot_selection_stats', 'noisyfast/divide.py'),

@@ -17,7 +17,7 @@ from fastcore.basics import noop, store_attr
 from .config import Config
 from .distrib import (any_process, from_rank0, process_rank, rank0, same_buffers, summed,
                                unwrap, world)
-from .data import Data
+from .data import Data, Split
 from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
 from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
@@ -29,7 +29,7 @@ from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_fi
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
            'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'sharpen', 'soft_loss', 'AdaptiveThreshold',
            'FixMatch', 'Reselect', 'DivideResult', 'DivideInputs', 'divide_cost', 'divide_bs', 'divide_fit',
-           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'DivideStage']
+           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'given_rows', 'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -758,13 +758,24 @@ def divide_plan(n:int, # train images with labels
     return (f'divide: no clean stage, so all {n:,} given labels are trusted and kept every epoch (no '
             f're-selection); FixMatch learns the {n_unlabeled:,} unlabeled images; {epochs} epoch(s)')
 
+def given_rows(checked:Split, # the labels the clean stage checked
+               probs:np.ndarray, # its probabilities over `checked`
+               train:Split, # the run's train split
+              ) -> tuple:
+    ("`checked` and `probs` of `train`'s images: after a pseudo stage the clean stage also checked the "
+     "pool's pseudo-labels, which follow them (the pool stays divide's to learn, each image once)")
+    n = len(train)
+    if not np.array_equal(checked.idx[:n], train.idx): # internal: `concat_splits` puts the train split first
+        raise TrainError('divide: the clean stage checked labels in another order than the train split')
+    return checked.subset(np.arange(n)), probs[:n]
+
 class DivideStage(Stage):
     "Divide and learn: keep the trusted labels, learn the rest without labels (`divide.enabled`)"
     name = 'divide'
     def enabled(self, cfg:Config) -> bool: return cfg.divide.enabled
     def run(self, ctx) -> StageResult:
-        probs = ctx.probs # None without a clean stage: every given label is trusted
-        train = ctx.checked if probs is not None else ctx.data.train # the given labels, not pseudo-labels
+        probs, train = ctx.probs, ctx.data.train # probs None without a clean stage: every label trusted
+        if probs is not None: train, probs = given_rows(ctx.checked, probs, train)
         data = replace(ctx.data, train=train)
         ctx.say(divide_plan(len(train), len(data.unlabeled), ctx.cfg.divide.epochs,
                             cleaned=probs is not None))

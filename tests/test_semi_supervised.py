@@ -35,3 +35,24 @@ def test_noisy_labels_without_clean_are_refused(tmp_path):
                                   'noise.rate=0.3')
     assert_user_error(rc, err, "noise.kind is 'symmetric': the labels are noisy", 'set clean.enabled: true')
     assert not any(tmp_path.iterdir())
+
+def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path):
+    "pseudo, clean, divide: the clean stage also checked the pseudo-labels, but divide keeps or drops only the "
+    "train split's given labels; the pool (pseudo-labeled or not) is FixMatch's, each image once"
+    cfg = tmp_path/'pcd.yaml'
+    cfg.write_text('name: pcd\ndata: {name: digits, n_labeled: 400}\nnoise: {kind: symmetric, rate: 0.3}\n'
+                   'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
+                   'pseudo: {rounds: 1, epochs: 1}\nclean: {enabled: true, folds: 2, epochs: 1}\n'
+                   'divide: {enabled: true, epochs: 1, warmup: 0}\nfinal: {enabled: false}\n'
+                   'evaluate: {robustness: false}\n')
+    rc, out, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}', '--no-report')
+    assert rc == 0, out[-2000:] + err[-3000:]
+    run = tmp_path/'pcd'
+    d = json.loads((run/'data.json').read_text())['data']
+    pseudo = pd.read_csv(run/'pseudo'/'train_labels.csv') # the train split, then the pseudo-labeled pool
+    assert len(pseudo) > d['train'] # the pool's pseudo-labels were checked by the clean stage too
+    sel = pd.read_csv(run/'divide'/'selection.csv')
+    assert sel['index'].tolist() == pseudo['index'][:d['train']].tolist() # the train split's, in order
+    assert f"divide: {d['train']:,} train images with their given labels" in out, out[-3000:]
+    st = pd.read_csv(run/'divide'/'stats.csv')
+    assert (st.pool == st.unlabeled + d['unlabeled']).all(), st # the pool once, beside the dropped labels
