@@ -699,7 +699,7 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     # JPEGs decoded at 1/2, 1/4 or 1/8 scale where that covers twice the size: a 12 MP photo 4x faster
     image = TransformBlock(type_tfms=functools.partial(UprightImage.create, cover=SHRINK_TO * size),
                            batch_tfms=IntToFloatTensor)
-    dblock = DataBlock(blocks=(image, CategoryBlock(vocab=vocab)), get_x=ColReader('path'),
+    dblock = DataBlock(blocks=(image, CategoryBlock(vocab=vocab, sort=False)), get_x=ColReader('path'),
                        get_y=ColReader('label'),
                        splitter=IndexSplitter(range(len(train), len(items))), item_tfms=item_tfm,
                        batch_tfms=batch_tfms)
