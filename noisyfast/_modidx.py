@@ -79,6 +79,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.clean.issues_table': ('clean.html#issues_table', 'noisyfast/clean.py'),
                                  'noisyfast.clean.kfold_indices': ('clean.html#kfold_indices', 'noisyfast/clean.py'),
                                  'noisyfast.clean.oof_probs': ('clean.html#oof_probs', 'noisyfast/clean.py'),
+                                 'noisyfast.clean.pool_without': ('clean.html#pool_without', 'noisyfast/clean.py'),
                                  'noisyfast.clean.probs_dir': ('clean.html#probs_dir', 'noisyfast/clean.py'),
                                  'noisyfast.clean.strike_labels': ('clean.html#strike_labels', 'noisyfast/clean.py'),
                                  'noisyfast.clean.strike_relabel': ('clean.html#strike_relabel', 'noisyfast/clean.py'),

@@ -25,7 +25,8 @@ from .distrib import barrier, process_rank, processes, rank0, solo
 __all__ = ['FOLD_INERT', 'FOLD_NEUTRAL', 'FILTERS', 'WEAK_MARGIN', 'FLAG_EXCESS', 'kfold_indices', 'fold_accuracy',
            'fold_settings', 'fold_fingerprint', 'drop_spare_checkpoints', 'oof_probs', 'find_issues', 'apply_action',
            'issues_table', 'strike_relabel', 'CleanResult', 'clean_probs', 'probs_dir', 'strike_labels', 'clean',
-           'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'CleanStage']
+           'clean_history', 'clean_quality', 'weak_line', 'clean_warnings', 'clean_checks', 'pool_without',
+           'CleanStage']
 
 # %% ../nbs/07_clean.ipynb #8a6518cf
 def kfold_indices(y:np.ndarray, k:int=4, seed:int=0) -> list:
@@ -385,6 +386,13 @@ from fastcore.basics import patch
 from .runs import Stage, StageResult
 from .evaluate import matrix_error
 
+def pool_without(pool:Split, # the images without labels (`data.unlabeled`)
+                 train:Split, # the labels a stage trains on: after a pseudo stage, some of them the pool's
+                ) -> Split:
+    "The pool's images that are not in `train`: each image is either labeled or in the pool, once"
+    if pool.domain != train.domain: return pool
+    return pool.subset(np.flatnonzero(~np.isin(pool.idx, train.idx)))
+
 class CleanStage(Stage):
     "Find label issues from out-of-fold probabilities and act on them (`clean.enabled`)"
     name = 'clean'
@@ -393,8 +401,10 @@ class CleanStage(Stage):
         cfg, rf, t0, given = ctx.cfg, ctx.run, time.time(), ctx.labels
         ctx.say(f'{self.name}: {cfg.clean.folds}-fold out-of-fold probabilities' if cfg.clean.oof else
                 f'{self.name}: in-sample probabilities (clean.oof: false)')
-        cr = clean(cfg, dataclasses.replace(ctx.data, train=given), folder=rf.stage_dir(self.name),
-                   arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
+        pool = pool_without(ctx.data.unlabeled, given) # after a pseudo stage: without its pseudo-labeled
+        data = dataclasses.replace(ctx.data, train=given, unlabeled=pool)
+        cr = clean(cfg, data, folder=rf.stage_dir(self.name), arrays=ctx.arrays, progress=ctx.progress,
+                   log=ctx.log.at(self.name))
         self._save(rf, cr)
         m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof,
                  action=cfg.clean.action, train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))

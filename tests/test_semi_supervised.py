@@ -37,8 +37,8 @@ def test_noisy_labels_without_clean_are_refused(tmp_path):
     assert not any(tmp_path.iterdir())
 
 def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path):
-    "pseudo, clean, divide: the clean stage also checked the pseudo-labels, but divide keeps or drops only the "
-    "train split's given labels; the pool (pseudo-labeled or not) is FixMatch's, each image once"
+    ("pseudo, clean, divide: the clean stage also checked the pseudo-labels, but divide keeps or drops only "
+     "the train split's given labels; the pool (pseudo-labeled or not) is FixMatch's, each image once")
     cfg = tmp_path/'pcd.yaml'
     cfg.write_text('name: pcd\ndata: {name: digits, n_labeled: 400}\nnoise: {kind: symmetric, rate: 0.3}\n'
                    'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
@@ -56,3 +56,22 @@ def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path
     assert f"divide: {d['train']:,} train images with their given labels" in out, out[-3000:]
     st = pd.read_csv(run/'divide'/'stats.csv')
     assert (st.pool == st.unlabeled + d['unlabeled']).all(), st # the pool once, beside the dropped labels
+
+def test_after_pseudo_labels_unlabeling_leaves_each_image_once(tmp_path):
+    ("pseudo, clean with action unlabel, final: the pool the final stage pseudo-labels again holds each "
+     "image once, none of them in its train split (the pseudo-labeled images left it, flagged ones return)")
+    cfg = tmp_path/'pcu.yaml'
+    cfg.write_text('name: pcu\ndata: {name: digits, n_labeled: 400}\nnoise: {kind: symmetric, rate: 0.3}\n'
+                   'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
+                   'pseudo: {rounds: 1, epochs: 1}\n'
+                   'clean: {enabled: true, folds: 2, epochs: 1, action: unlabel}\n'
+                   'final: {enabled: true}\nevaluate: {robustness: false}\n')
+    rc, out, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}', '--no-report')
+    assert rc == 0, out[-2000:] + err[-3000:]
+    run = tmp_path/'pcu'
+    d = json.loads((run/'data.json').read_text())['data']
+    checked = pd.read_csv(run/'clean'/'checked_labels.csv')
+    train, pool = pd.read_csv(run/'clean'/'train_labels.csv'), pd.read_csv(run/'clean'/'unlabeled.csv')
+    assert len(checked) > d['train'] # the pseudo-labels were checked too
+    assert pool['index'].is_unique and not set(pool['index']) & set(train['index']), (len(pool), len(train))
+    assert len(train) + len(pool) == d['train'] + d['unlabeled'] # every image once: kept, or in the pool
