@@ -18,7 +18,7 @@ from .config import Config
 from .distrib import (any_process, from_rank0, process_rank, rank0, same_buffers, summed,
                                unwrap, world)
 from .data import Data, Split
-from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, make_dls
+from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, join_images, make_dls, take_images
 from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
                              fit_call_cbs, fit_learner, rank_bs, default_device, load_fit, resolve_loader,
@@ -480,15 +480,14 @@ def _rs_loaders(self:Reselect, sel:Selection, w:np.ndarray=None):
     keep, x = np.flatnonzero(sel.labels >= 0), self.images
     if len(keep) == 0: raise TrainError('divide: no label kept; lower divide.max_noise or divide.agree_conf')
     keep = np.resize(keep, max(len(keep), len(x))) # repeated: an epoch has the batches of the whole split
-    dl, kx = unwrap(self.dls.train), x[torch.as_tensor(keep).to(x.device)] # `DDP` shards the new one
+    dl, kx = unwrap(self.dls.train), take_images(x, keep) # `DDP` shards the new one
     self.dls.train = dl.new(ArrayItems(kx, torch.as_tensor(sel.labels[keep]), dl.dataset.vocab),
                             seed=self.seed * 1000 + self.epoch, drop_last=len(keep) > dl.bs * world())
     self.fm.set_weights(None if w is None else torch.as_tensor(w[keep])) # by position in the new loader
-    un = torch.as_tensor(np.flatnonzero(sel.labels < 0)).to(x.device)
-    pool = x[un] if self.extra_x is None else torch.cat([x[un], self.extra_x.to(x.device)])
+    un = np.flatnonzero(sel.labels < 0) # in the cache file (larger than memory): read a batch at a time
+    pool = take_images(x, un) if self.extra_x is None else join_images(take_images(x, un), self.extra_x)
     tr = lambda t, n: np.full(n, -1) if t is None else np.asarray(t)
-    self.fm.set_pool(pool, np.r_[tr(self.y_true, len(x))[un.cpu().numpy()],
-                                 tr(self.extra_true, len(pool) - len(un))])
+    self.fm.set_pool(pool, np.r_[tr(self.y_true, len(x))[un], tr(self.extra_true, len(pool) - len(un))])
 
 def _rs_select(self:Reselect, a:float) -> tuple:
     ("The selection from `a` × out-of-fold + (1 - a) × teacher probabilities, and its `kept_weights` "
@@ -643,7 +642,7 @@ def divide_fit(cfg:Config, # the run config (divide, model, train sections)
     sel = select_clean(d.given, d.probs, noise_rates=d.rates, max_noise=dc.max_noise,
                        agree_conf=dc.agree_conf, relabel_conf=dc.relabel_conf)
     keep, fi = np.flatnonzero(sel.labels >= 0), d.fi
-    dls = make_dls(fi.tx[torch.as_tensor(keep).to(fi.tx.device)], sel.labels[keep], fi.vx, data.valid.y,
+    dls = make_dls(take_images(fi.tx, keep), sel.labels[keep], fi.vx, data.valid.y,
                    size=d.size, bs=divide_bs(cfg), augment=tc.augment, min_scale=tc.min_scale, stats=fi.stats,
                    n_channels=fi.n_channels, device=device, seed=cfg.seed, with_idx=True, vocab=data.vocab)
     learn, trained = _divide_learner(cfg, data, dls, fi.n_in, folder, weights)

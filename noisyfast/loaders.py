@@ -27,8 +27,8 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
            'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'ArrayData', 'eval_dl',
-           'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'MappedImages', 'PadCrop',
-           'UprightImage', 'fastai_dls']
+           'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'MappedImages', 'take_images',
+           'join_images', 'PadCrop', 'UprightImage', 'fastai_dls']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -645,6 +645,21 @@ def _mapped(self, split:Split, chunk:int=256) -> MappedImages:
         bad.update(int(idx[js[i]]) for i in b)
     return MappedImages(disk.x, idx)
 
+
+# %% ../nbs/04_loaders.ipynb #s27l0002
+def take_images(x, # uint8 images N×H×W×C: a tensor, or `MappedImages`
+                i, # positions (repeats allowed)
+               ):
+    "The images at positions `i`: still in their cache file (unread) for `MappedImages`, else indexed"
+    i = np.asarray(i, np.int64)
+    if isinstance(x, MappedImages): return MappedImages(x.x, x.idx[i])
+    return x[torch.as_tensor(i).to(x.device)]
+
+def join_images(a, b):
+    "Images `a`, then `b`: one `MappedImages` when both are in one cache file, else a tensor on a's device"
+    if isinstance(a, MappedImages) and isinstance(b, MappedImages) and a.x is b.x:
+        return MappedImages(a.x, np.r_[a.idx, b.idx])
+    return torch.cat([a[:] if isinstance(a, MappedImages) else a, b[:].to(a.device)])
 
 # %% ../nbs/04_loaders.ipynb #c3485381
 class PadCrop(RandTransform):

@@ -48,6 +48,25 @@ def test_a_folder_larger_than_memory_trains_from_the_cache_file(tmp_path, archiv
         assert disk[stage][key] == mem[stage][key], (stage, key, disk[stage][key], mem[stage][key])
     assert disk['robustness']['mean_accuracy'] == pytest.approx(mem['robustness']['mean_accuracy'], abs=1e-6)
 
+def test_divide_with_unlabeled_images_learns_its_pool_from_the_cache_file(tmp_path):
+    "divide's kept images and pool (unlabeled split, dropped labels) picked in the cache file, as in memory"
+    photos = make_folder(tmp_path/'photos', n_classes=3, per_class=30)
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(photos), valid_pct=0.2, test_pct=0.2,
+                                         n_labeled=30),
+                     train=dict(stages=[dict(size=24, epochs=1, lr=0.01)], bs=16),
+                     clean=dict(enabled=True, folds=2, epochs=1),
+                     divide=dict(enabled=True, epochs=2, warmup=0))
+    rc, _, err, _ = _run(cfg, tmp_path/'mem', tmp_path/'cache-mem')
+    assert rc == 0, err
+    with patch('noisyfast.loaders.MappedImages.numpy', _gathered):
+        rc, _, err, _ = _run(cfg, tmp_path/'disk', tmp_path/'cache-disk', budget=1000)
+    assert rc == 0, err # was: 'MappedImages' object has no attribute 'to', in the first divide epoch
+    assert 'each batch is read from their cache file' in (tmp_path/'disk'/'r'/'log.txt').read_text()
+    mem, disk = (json.loads((tmp_path/s/'r'/'metrics.json').read_text()) for s in ('mem', 'disk'))
+    assert json.loads((tmp_path/'disk'/'r'/'data.json').read_text())['data']['unlabeled'] > 0
+    assert disk['divide']['selection'] == mem['divide']['selection'], (disk['divide'], mem['divide'])
+    assert disk['divide']['test_accuracy'] == pytest.approx(mem['divide']['test_accuracy'], abs=1e-6)
+
 def test_the_audit_without_fold_models_reads_the_pixels_a_chunk_at_a_time(tmp_path):
     "clean.oof: false leaves no fold models: the audit's features are PCA of the pixels, never all in memory"
     photos = make_folder(tmp_path/'photos', n_classes=3, per_class=20)
