@@ -258,13 +258,15 @@ def audit(labels:np.ndarray, # the train labels, N
           metric:str=None, # distance between features (None: Datalab's choice, cosine above 3 dimensions)
           dup_threshold:float=0.13, # near-duplicates: closer than this × the median nearest distance
           outlier_threshold:float=0.37037, # outliers: mean distance above Q3 + (1/this - 1) IQR
+          filter_by:str='prune_by_noise_rate', # the label check's cleanlab filter (the clean stage's)
+          frac_noise:float=1.0, # and its fraction of the estimated noise to flag (`find_issues`)
          ) -> Audit:
     "Data-health audit of the train split from out-of-fold probabilities and features (no training)"
     labels, probs, features = np.asarray(labels), np.asarray(probs), np.asarray(features)
     tf = None if test_features is None else np.asarray(test_features)
     _check_inputs(labels, probs, features, tf)
     n, vocab = len(labels), vocab or [str(c) for c in range(probs.shape[1])]
-    li = find_issues(labels, probs)
+    li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise)
     tab = pd.DataFrame(dict(index=np.arange(n) if index is None else np.asarray(index),
                             given=[vocab[i] for i in labels], suggested=[vocab[i] for i in li['suggested']],
                             label_score=li['quality'], is_label_issue=li['is_issue']))
@@ -455,7 +457,8 @@ class AuditStage(Stage):
         f, tf, how = self._features(ctx, tr, te)
         a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr), # read in chunks
                   test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
-                  dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold)
+                  dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold,
+                  filter_by=cfg.clean.filter_by, frac_noise=cfg.clean.frac_noise) # the clean stage's flags
         ran = [c for c in a.checks if a.issues[f'{c}_score'].notna().any()] # not grayscale in a grey set
         a = keep_checks(a, [c for c in ac.checks or ran if c in ran])
         write_audit(dataclasses.replace(a, pairs=_indexed_pairs(a.pairs, tr, te)), ctx.run.path)
