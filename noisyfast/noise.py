@@ -113,10 +113,16 @@ def symmetric_noise(y, # true labels: class indices
 
 # %% ../nbs/02_noise.ipynb #76f47172
 def _class_index(k, vocab:list, where:str) -> int:
-    "The index of class `k`, given by name or by index"
+    "The index of class `k`, by name or by index (a number naming one class and indexing another: refused)"
     names = [str(v) for v in vocab]
     if isinstance(k, str) and k in names: return names.index(k)
-    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < len(vocab): return int(k)
+    num = isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+    if num and str(k) in names: # classes named by numbers (folders 1..10): YAML reads `1: 2` as numbers
+        if 0 <= k < len(vocab) and names[k] != str(k):
+            raise NoiseError(f"{where}: {k} is both the class named '{k}' and class index {k} "
+                             f"({names[k]!r}): write class names in quotes ('{k}', or '{names[k]}' for index {k})")
+        return names.index(str(k))
+    if num and 0 <= k < len(vocab): return int(k)
     if isinstance(k, str) and k.strip().isdigit() and int(k) < len(vocab): return int(k)
     hint = difflib.get_close_matches(str(k), names, n=1, cutoff=0.6)
     shown = ', '.join(names) if len(names) <= 30 else ', '.join(names[:30]) + ', ...'
