@@ -120,7 +120,8 @@ def _class_index(k, vocab:list, where:str) -> int:
     if num and str(k) in names: # classes named by numbers (folders 1..10): YAML reads `1: 2` as numbers
         if 0 <= k < len(vocab) and names[k] != str(k):
             raise NoiseError(f"{where}: {k} is both the class named '{k}' and class index {k} "
-                             f"({names[k]!r}): write class names in quotes ('{k}', or '{names[k]}' for index {k})")
+                             f"({names[k]!r}): write class names in quotes ('{k}', or '{names[k]}' for "
+                             f"index {k})")
         return names.index(str(k))
     if num and 0 <= k < len(vocab): return int(k)
     if isinstance(k, str) and k.strip().isdigit() and int(k) < len(vocab): return int(k)
