@@ -943,6 +943,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.train.fit_learner': ('train.html#fit_learner', 'noisyfast/train.py'),
                                  'noisyfast.train.fit_stage': ('train.html#fit_stage', 'noisyfast/train.py'),
                                  'noisyfast.train.history_rows': ('train.html#history_rows', 'noisyfast/train.py'),
+                                 'noisyfast.train.hub_stats': ('train.html#hub_stats', 'noisyfast/train.py'),
                                  'noisyfast.train.image_shape': ('train.html#image_shape', 'noisyfast/train.py'),
                                  'noisyfast.train.load_fit': ('train.html#load_fit', 'noisyfast/train.py'),
                                  'noisyfast.train.load_weights': ('train.html#load_weights', 'noisyfast/train.py'),

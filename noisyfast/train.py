@@ -40,9 +40,9 @@ __all__ = ['OPTIMIZERS', 'EPOCH_PROGRESS_EVERY', 'TrainError', 'default_device',
            'create_learner', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs',
            'history_rows', 'set_progress', 'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget',
            'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader',
-           'FitInputs', 'fit_inputs', 'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner', 'fit_epochs',
-           'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit', 'why_files',
-           'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'FitInputs', 'hub_stats', 'fit_inputs', 'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner',
+           'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit',
+           'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -464,9 +464,16 @@ class FitInputs:
         "The model's input channels when the images have other ones (grayscale replicated to 3), else None"
         return self.n_in if self.n_in != self.c_img else None
 
+def hub_stats(arch) -> tuple:
+    "(mean, std) the hub weights of `arch` were trained with: a timm model's pretrained config, or ImageNet's"
+    from timm.models import get_pretrained_cfg
+    pc = get_pretrained_cfg(arch) if isinstance(arch, str) else None # ViT, Inception: 0.5; CLIP: its own
+    if pc is None or pc.mean is None or len(pc.mean) != 3: return imagenet_stats
+    return [float(v) for v in pc.mean], [float(v) for v in pc.std]
+
 def _hub_stats(cfg:Config, n_in:int, stats):
-    "ImageNet's stats for hub weights on 3 channels (they were trained on them), else `stats`"
-    return imagenet_stats if cfg.model.pretrained is True and n_in == 3 else stats
+    "The hub weights' stats on 3 channels (`hub_stats`), else `stats` (the train images')"
+    return hub_stats(resolve_arch(cfg.model.arch)) if cfg.model.pretrained is True and n_in == 3 else stats
 
 # %% ../nbs/05_train.ipynb #s24t0015
 def fit_inputs(cfg:Config, data:Data, train:Split, valid:Split, arrays, device, seed:int) -> FitInputs:
