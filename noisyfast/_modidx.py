@@ -556,6 +556,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.loaders.drop_stale': ('loaders.html#drop_stale', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.eval_dl': ('loaders.html#eval_dl', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.fastai_dls': ('loaders.html#fastai_dls', 'noisyfast/loaders.py'),
+                                   'noisyfast.loaders.fastai_framed': ('loaders.html#fastai_framed', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.fmt_bytes': ('loaders.html#fmt_bytes', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.images_of': ('loaders.html#images_of', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.join_images': ('loaders.html#join_images', 'noisyfast/loaders.py'),

@@ -28,7 +28,7 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
 __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
            'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'ArrayData', 'eval_dl',
            'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'MappedImages', 'take_images',
-           'join_images', 'PadCrop', 'UprightImage', 'fastai_dls']
+           'join_images', 'PadCrop', 'UprightImage', 'fastai_dls', 'fastai_framed']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -721,3 +721,18 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     import os
     nw = num_workers if num_workers is not None else min(8, os.cpu_count() or 1)
     return dblock.dataloaders(items, bs=bs, num_workers=nw, device=device, seed=seed)
+
+# %% ../nbs/04_loaders.ipynb #s27l0005
+def fastai_framed(x, # uint8 images N×H×W×C (a tensor, an array or `MappedImages`), each a whole file decoded
+                  dl, # fastai's validation loader of the model (`fastai_dls(...).valid`)
+                 ) -> torch.Tensor:
+    "`x` cut as `dl`'s item transforms cut a file before resizing it: the centre square, or the rrc's centre"
+    from fastai.vision.augment import RandomResizedCrop
+    x = x[:] if isinstance(x, MappedImages) else torch.as_tensor(x)
+    (h, w), rrc = x.shape[1:3], [t for t in dl.after_item.fs if isinstance(t, RandomResizedCrop)]
+    if rrc: # the whole file resized to size + extra, its centre `size` kept
+        s = max(rrc[0].size); f = s / (s + math.ceil(s * rrc[0].val_xtra / 8) * 8)
+        ch, cw = round(h * f), round(w * f)
+    else: ch = cw = min(h, w) # `Resize`: the centre square
+    t, l = (h - ch) // 2, (w - cw) // 2
+    return x[:, t:t + ch, l:l + cw]

@@ -27,7 +27,7 @@ from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array, CACHE_ENV)
 from .loaders import (SHRINK_TO, ArrayData, MappedImages, cache_need, cache_room, make_dls, eval_dl,
-                               channel_stats, fastai_dls)
+                               channel_stats, fastai_dls, fastai_framed)
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -727,6 +727,7 @@ def predict(res:FitResult, # a trained model
         if isinstance(split, Split): x = res.arrays.images(split)
         else:
             x = check_image_batch(split, 'predict: a Split or images', numpy=False)
+            if res.loader == 'fastai': x = fastai_framed(x, res.learn.dls.valid) # cut as its files were
             if not isinstance(x, MappedImages): # (those are read a batch at a time)
                 x = torch.as_tensor(x).to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
