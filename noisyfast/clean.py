@@ -190,9 +190,9 @@ def find_issues(labels:np.ndarray, # the given labels, N
     if frac_noise != 1 and filter_by not in FRAC_NOISE_FILTERS:
         raise ConfigError(f'cleanlab ignores clean.frac_noise with clean.filter_by {filter_by!r}; use one of '
                           f'{", ".join(FRAC_NOISE_FILTERS)}, or frac_noise=1')
-    cj = compute_confident_joint(labels, probs) # once: cleanlab's filter takes it (except confident_learning)
-    mask = find_label_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise, confident_joint=cj,
-                             n_jobs=1)
+    cj = compute_confident_joint(labels, probs) # once: cleanlab's filter takes it (except confident_learning,
+    kw = {} if filter_by == 'confident_learning' else dict(confident_joint=cj) # which warns it makes its own)
+    mask = find_label_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise, n_jobs=1, **kw)
     py, nm, inv = estimate_latent(cj, labels)
     return dict(is_issue=mask, quality=get_label_quality_scores(labels, probs), suggested=probs.argmax(1),
                 suggested_prob=probs.max(1), confident_joint=cj,
