@@ -547,6 +547,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'noisyfast.loaders._decode_item': ('loaders.html#_decode_item', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders._folder_of': ('loaders.html#_folder_of', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders._reserve': ('loaders.html#_reserve', 'noisyfast/loaders.py'),
+                                   'noisyfast.loaders._shrink_for': ('loaders.html#_shrink_for', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.cache_entries': ('loaders.html#cache_entries', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.cache_need': ('loaders.html#cache_need', 'noisyfast/loaders.py'),
                                    'noisyfast.loaders.cache_room': ('loaders.html#cache_room', 'noisyfast/loaders.py'),

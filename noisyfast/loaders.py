@@ -33,6 +33,18 @@ __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', '
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
 
+def _shrink_for(x:torch.Tensor, # float N×C×H×W
+                size:int, # the output side
+                theta:torch.Tensor, # the affine crops N×2×3 (`BatchAug._theta`)
+               ) -> torch.Tensor:
+    ("`x` resized with antialiasing to the resolution the crops read at, where that is coarser: bilinear "
+     "sampling alone reads 2×2 pixels per output pixel, so a shrunk image would alias (eval does not)")
+    h, w = x.shape[-2:]
+    sx, sy = (float(theta[:, i, i].abs().min()) for i in (0, 1)) # the largest zoom: its detail is kept
+    th, tw = min(h, math.ceil(size / sy)), min(w, math.ceil(size / sx))
+    if (th, tw) == (h, w): return x
+    return F.interpolate(x, size=(th, tw), mode='bilinear', antialias=True, align_corners=False)
+
 class BatchAug:
     "Per-batch augmentation, resizing and normalization of uint8 N×H×W×C images"
     def __init__(self,
@@ -112,11 +124,13 @@ class BatchAug:
         size = self.size or h
         if train and self.augment != 'none':
             theta = self._theta(n, h, w, g).to(x.device)
+            x = _shrink_for(x, size, theta) # antialiased first, as the unaugmented path below
             grid = F.affine_grid(theta, (n, x.shape[1], size, size), align_corners=False)
             mode = 'reflection' if self.augment in ('crop', 'shift') else 'zeros'
             x = F.grid_sample(x, grid, mode='bilinear', padding_mode=mode, align_corners=False)
         elif (h, w) != (size, size):
-            x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=size < h, align_corners=False)
+            x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=size < max(h, w),
+                              align_corners=False)
         mean, std = self._stats(x.device)
         x = (x - mean) / std
         if train and self.random_erasing > 0: x = self._erase(x, g)
