@@ -146,3 +146,25 @@ def test_distributed_wrapper():
     assert len(seen[0]) == len(seen[1]) == (n + 1) // 2
     assert set(seen[0]) | set(seen[1]) == set(range(n))
     assert len(set(seen[0]) & set(seen[1])) == (n % 2) # only the padding repeats an item
+
+def test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did(tmp_path):
+    "Wide files (16×24, the digit in the centre square) on fastai's pipeline: the robustness stage's arrays "
+    "are cut as fastai cut the files, so its unperturbed accuracy is the run's test accuracy"
+    import json
+    from noisyfast.data import load_digits_source
+    from reliability_helpers import main_inproc, run_config
+    src = load_digits_source()
+    for i, (x, y) in enumerate(zip(src.train_x[:600], src.train_y[:600])):
+        d = tmp_path/'wide'/str(y); d.mkdir(parents=True, exist_ok=True)
+        can = np.zeros((16, 24), np.uint8)
+        can[:, 4:20] = np.asarray(Image.fromarray(x[..., 0]).resize((16, 16)))
+        Image.fromarray(np.stack([can] * 3, -1)).save(d/f'{i:04d}.png')
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'wide'), loader='fastai'),
+                     model=dict(arch='cpu_net'), train=dict(stages=[dict(size=16, epochs=3, lr=0.01)], bs=32,
+                                                            augment='none'),
+                     evaluate=dict(robustness=True, kinds=['blur'], severities=[1]))
+    rc, out, err, _ = main_inproc('run', cfg, '--no-report', '--quiet')
+    assert rc == 0, err[-3000:]
+    m = json.loads((tmp_path/'out'/'r'/'metrics.json').read_text())
+    assert m['train']['test_accuracy'] > 0.5, m['train'] # learned: the comparison below means something
+    assert m['robustness']['clean_accuracy'] == m['train']['test_accuracy'], (m['robustness'], m['train'])
