@@ -730,7 +730,8 @@ add('channel_extremes_of_red', '13_audit',
     'the channel max and min taken from the first channel only: no image has colour, no grayscale check')
 
 add('hub_stats_ignored', '05_train',
-    '    return imagenet_stats if cfg.model.pretrained is True and n_in == 3 else stats', '    return stats',
+    '    return hub_stats(resolve_arch(cfg.model.arch)) if cfg.model.pretrained is True and n_in == 3 else stats',
+    '    return stats',
     ['nbs/05_train.ipynb'], "hub weights fed batches normalized with the data's own stats, not ImageNet's")
 add('frozen_epochs_from_random', '05_train', '(s.freeze_epochs if trained or j else 0)',
     's.freeze_epochs', ['nbs/05_train.ipynb'],
@@ -825,6 +826,43 @@ add('run_loads_models_silently', '10_pipeline',
 add('divide_epochs_unknown', '07a_divide', 'EpochLine(log, dc.epochs, cost=divide_cost(dc), line=False)',
     'EpochLine(log, cost=divide_cost(dc), line=False)', [DIV],
     "a long divide epoch's progress lines say `epoch 3/?`: the divide stage's epoch count is not given")
+
+SEMI = 'tests/test_semi_supervised.py'
+add('divide_keeps_pseudo_rows', '07a_divide',
+    '        if probs is not None: train, probs = given_rows(ctx.checked, probs, train)\n',
+    '        if probs is not None: train = ctx.checked\n',
+    [SEMI + '::test_after_pseudo_labels_divide_chooses_among_the_given_labels_only'],
+    "after a pseudo stage, divide takes the pool's pseudo-labels as given labels and learns them in its pool too")
+add('pool_keeps_pseudo_labeled', '07_clean',
+    '        pool = pool_without(ctx.data.unlabeled, given) # after a pseudo stage: without its pseudo-labeled\n',
+    '        pool = ctx.data.unlabeled\n',
+    [SEMI + '::test_after_pseudo_labels_unlabeling_leaves_each_image_once'],
+    "pseudo then clean (unlabel): the final stage's pool holds images twice, and images of its train split")
+add('fastai_vocab_sorted', '04_loaders', 'CategoryBlock(vocab=vocab, sort=False)', 'CategoryBlock(vocab=vocab)',
+    ['nbs/04_loaders.ipynb'], "fastai's loader numbers the classes in string order: folders 1..10 scored shifted")
+add('divide_pool_moved_whole', '07a_divide', 'join_images(take_images(x, un), self.extra_x)',
+    'torch.cat([take_images(x, un), self.extra_x.to(x.device)])',
+    ['tests/test_larger_than_memory.py::test_divide_with_unlabeled_images_learns_its_pool_from_the_cache_file'],
+    'divide with an unlabeled split on images larger than memory crashes in its first epoch')
+add('audit_default_filter', '13_audit',
+    '    li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise)\n',
+    '    li = find_issues(labels, probs)\n', ['nbs/13_audit.ipynb'],
+    "the audit's label check ignores clean.filter_by / frac_noise: its count differs from the clean stage's")
+add('class_map_number_as_index', '02_noise',
+    '        if 0 <= k < len(vocab) and names[k] != str(k):\n', '        if False:\n', ['nbs/02_noise.ipynb'],
+    "noise.map {1: 2} on classes named 1, 2, 3, 10 flips other classes than the ones named, without a word")
+add('hub_stats_always_imagenet', '05_train', "    pc = get_pretrained_cfg(arch) if isinstance(arch, str) else None",
+    '    pc = None', ['nbs/05_train.ipynb'], 'a ViT (trained on 0.5 / 0.5 inputs) is fed ImageNet-normalized inputs')
+add('fastai_arrays_squeezed', '05_train',
+    "            if res.loader == 'fastai': x = fastai_framed(x, res.learn.dls.valid) # cut as its files were\n",
+    '', ['tests/test_fastai_tools.py::test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did'],
+    "the robustness stage squeezes wide photos a fastai-pipeline model saw centre-cropped: its clean row is off")
+add('train_shrink_aliased', '04_loaders', '            x = _shrink_for(x, size, theta) # antialiased first, as the unaugmented path below\n',
+    '', ['nbs/04_loaders.ipynb'], 'training shrinks by bilinear sampling alone: aliased images evaluation never sees')
+add('confident_joint_ignored_warning', '07_clean',
+    "    kw = {} if filter_by == 'confident_learning' else dict(confident_joint=cj) # which warns it makes its own)",
+    '    kw = dict(confident_joint=cj)', ['nbs/07_clean.ipynb'],
+    'every clean stage with filter_by confident_learning prints cleanlab\'s warning that it ignored the joint')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
