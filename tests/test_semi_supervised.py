@@ -36,19 +36,26 @@ def test_noisy_labels_without_clean_are_refused(tmp_path):
     assert_user_error(rc, err, "noise.kind is 'symmetric': the labels are noisy", 'set clean.enabled: true')
     assert not any(tmp_path.iterdir())
 
+def _after_pseudo(tmp_path, more:str) -> tuple:
+    ("A digits run (400 labels, 30 % noisy) with a pseudo round and a clean stage, then `more` (YAML): its "
+     "folder, what it printed, data.json's counts")
+    import yaml
+    cfg = yaml.safe_load('name: pcd\ndata: {name: digits, n_labeled: 400}\n'
+                         'noise: {kind: symmetric, rate: 0.3}\nmodel: {arch: cpu_net}\n'
+                         'train: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
+                         'pseudo: {rounds: 1, epochs: 1}\nclean: {enabled: true, folds: 2, epochs: 1}\n'
+                         'evaluate: {robustness: false}')
+    for k, v in yaml.safe_load(more).items(): cfg[k] = {**cfg.get(k, {}), **v}
+    (tmp_path/'pcd.yaml').write_text(yaml.safe_dump(cfg))
+    rc, out, err, _ = main_inproc('run', tmp_path/'pcd.yaml', f'output_dir={tmp_path}', '--no-report')
+    assert rc == 0, out[-2000:] + err[-3000:]
+    return tmp_path/'pcd', out, json.loads((tmp_path/'pcd'/'data.json').read_text())['data']
+
 def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path):
     ("pseudo, clean, divide: the clean stage also checked the pseudo-labels, but divide keeps or drops only "
      "the train split's given labels; the pool (pseudo-labeled or not) is FixMatch's, each image once")
-    cfg = tmp_path/'pcd.yaml'
-    cfg.write_text('name: pcd\ndata: {name: digits, n_labeled: 400}\nnoise: {kind: symmetric, rate: 0.3}\n'
-                   'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
-                   'pseudo: {rounds: 1, epochs: 1}\nclean: {enabled: true, folds: 2, epochs: 1}\n'
-                   'divide: {enabled: true, epochs: 1, warmup: 0}\nfinal: {enabled: false}\n'
-                   'evaluate: {robustness: false}\n')
-    rc, out, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}', '--no-report')
-    assert rc == 0, out[-2000:] + err[-3000:]
-    run = tmp_path/'pcd'
-    d = json.loads((run/'data.json').read_text())['data']
+    run, out, d = _after_pseudo(tmp_path, 'divide: {enabled: true, epochs: 1, warmup: 0}\n'
+                                          'final: {enabled: false}')
     pseudo = pd.read_csv(run/'pseudo'/'train_labels.csv') # the train split, then the pseudo-labeled pool
     assert len(pseudo) > d['train'] # the pool's pseudo-labels were checked by the clean stage too
     sel = pd.read_csv(run/'divide'/'selection.csv')
@@ -60,16 +67,7 @@ def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path
 def test_after_pseudo_labels_unlabeling_leaves_each_image_once(tmp_path):
     ("pseudo, clean with action unlabel, final: the pool the final stage pseudo-labels again holds each "
      "image once, none of them in its train split (the pseudo-labeled images left it, flagged ones return)")
-    cfg = tmp_path/'pcu.yaml'
-    cfg.write_text('name: pcu\ndata: {name: digits, n_labeled: 400}\nnoise: {kind: symmetric, rate: 0.3}\n'
-                   'model: {arch: cpu_net}\ntrain: {stages: [{size: 8, epochs: 1, lr: 0.01}], bs: 64}\n'
-                   'pseudo: {rounds: 1, epochs: 1}\n'
-                   'clean: {enabled: true, folds: 2, epochs: 1, action: unlabel}\n'
-                   'final: {enabled: true}\nevaluate: {robustness: false}\n')
-    rc, out, err, _ = main_inproc('run', cfg, f'output_dir={tmp_path}', '--no-report')
-    assert rc == 0, out[-2000:] + err[-3000:]
-    run = tmp_path/'pcu'
-    d = json.loads((run/'data.json').read_text())['data']
+    run, out, d = _after_pseudo(tmp_path, 'clean: {action: unlabel}\nfinal: {enabled: true}')
     checked = pd.read_csv(run/'clean'/'checked_labels.csv')
     train, pool = pd.read_csv(run/'clean'/'train_labels.csv'), pd.read_csv(run/'clean'/'unlabeled.csv')
     assert len(checked) > d['train'] # the pseudo-labels were checked too
