@@ -397,6 +397,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'noisyfast.divide.divide_bs': ('divide.html#divide_bs', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_cost': ('divide.html#divide_cost', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_fit': ('divide.html#divide_fit', 'noisyfast/divide.py'),
+                                  'noisyfast.divide.divide_ignores': ('divide.html#divide_ignores', 'noisyfast/divide.py'),
                                   'noisyfast.divide.divide_plan': ('divide.html#divide_plan', 'noisyfast/divide.py'),
                                   'noisyfast.divide.ema_update': ('divide.html#ema_update', 'noisyfast/divide.py'),
                                   'noisyfast.divide.estimate_noise_rates': ('divide.html#estimate_noise_rates', 'noisyfast/divide.py'),

@@ -29,7 +29,8 @@ from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_fi
 __all__ = ['COLOUR_OPS', 'StrongAug', 'estimate_noise_rates', 'Selection', 'select_clean', 'selection_quality', 'kept_weights',
            'ema_update', 'EmaTeacher', 'confident', 'fixmatch_loss', 'sharpen', 'soft_loss', 'AdaptiveThreshold',
            'FixMatch', 'Reselect', 'DivideResult', 'DivideInputs', 'divide_cost', 'divide_bs', 'divide_fit',
-           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'given_rows', 'DivideStage']
+           'load_divide', 'selection_table', 'plot_selection_stats', 'divide_plan', 'given_rows', 'divide_ignores',
+           'DivideStage']
 
 # %% ../nbs/07a_divide.ipynb #ca7810f5
 def _v(t): return t.view(-1, 1, 1, 1)
@@ -768,6 +769,12 @@ def given_rows(checked:Split, # the labels the clean stage checked
         raise TrainError('divide: the clean stage checked labels in another order than the train split')
     return checked.subset(np.arange(n)), probs[:n]
 
+def divide_ignores(tc) -> list:
+    "The train section's settings that are on but do not apply to divide (it has its own views and mixup)"
+    on = dict(random_erasing=tc.random_erasing, perturb=tc.perturb, mixup=tc.mixup,
+              loss_weight_tau=tc.loss_weight_tau)
+    return [f'train.{k}' for k, v in on.items() if v]
+
 class DivideStage(Stage):
     "Divide and learn: keep the trusted labels, learn the rest without labels (`divide.enabled`)"
     name = 'divide'
@@ -778,6 +785,8 @@ class DivideStage(Stage):
         data = replace(ctx.data, train=train)
         ctx.say(divide_plan(len(train), len(data.unlabeled), ctx.cfg.divide.epochs,
                             cleaned=probs is not None))
+        if off := divide_ignores(ctx.cfg.train): # said, not silently dropped
+            ctx.say(f"divide: trains without {', '.join(off)} (its strong views and divide.mixup instead)")
         weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
                          progress=ctx.progress, echo=ctx.say, weights=weights, log=ctx.log)
