@@ -863,6 +863,9 @@ add('confident_joint_ignored_warning', '07_clean',
     "    kw = {} if filter_by == 'confident_learning' else dict(confident_joint=cj) # which warns it makes its own)",
     '    kw = dict(confident_joint=cj)', ['nbs/07_clean.ipynb'],
     'every clean stage with filter_by confident_learning prints cleanlab\'s warning that it ignored the joint')
+add('divide_ignores_silent', '07a_divide', '        if off := divide_ignores(ctx.cfg.train): # said, not silently dropped\n',
+    '        if off := None:\n', [SEMI + '::test_after_pseudo_labels_divide_chooses_among_the_given_labels_only'],
+    'train.mixup or random erasing set: the divide stage trains without them and says nothing')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
