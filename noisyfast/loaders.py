@@ -35,7 +35,7 @@ AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
 
 def _shrink_for(x:torch.Tensor, # float N×C×H×W
                 size:int, # the output side
-                theta:torch.Tensor, # the affine crops N×2×3 (`BatchAug._theta`)
+                theta:torch.Tensor, # the affine crops N×2×3 (`BatchAug._theta`, on the CPU: no device sync)
                ) -> torch.Tensor:
     ("`x` resized with antialiasing to the resolution the crops read at, where that is coarser: bilinear "
      "sampling alone reads 2×2 pixels per output pixel, so a shrunk image would alias (eval does not)")
@@ -123,9 +123,9 @@ class BatchAug:
         if self.n_channels and c == 1 and self.n_channels > 1: x = x.expand(-1, self.n_channels, -1, -1)
         size = self.size or h
         if train and self.augment != 'none':
-            theta = self._theta(n, h, w, g).to(x.device)
+            theta = self._theta(n, h, w, g)
             x = _shrink_for(x, size, theta) # antialiased first, as the unaugmented path below
-            grid = F.affine_grid(theta, (n, x.shape[1], size, size), align_corners=False)
+            grid = F.affine_grid(theta.to(x.device), (n, x.shape[1], size, size), align_corners=False)
             mode = 'reflection' if self.augment in ('crop', 'shift') else 'zeros'
             x = F.grid_sample(x, grid, mode='bilinear', padding_mode=mode, align_corners=False)
         elif (h, w) != (size, size):
