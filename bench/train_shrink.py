@@ -16,7 +16,7 @@ import argparse, json, statistics, subprocess, sys, tempfile
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import cell, runs_results, tree_env
+from _common import runs_results, tree_env
 from loader_ab import checkout
 
 CONFIG = ROOT/'configs'/'imagenette-noisy5-128px.yaml'
