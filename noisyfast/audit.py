@@ -142,7 +142,7 @@ def _property_table(parts:list, x, sizes, thresholds:dict=None) -> pd.DataFrame:
     return pd.DataFrame({c: v for k, s in sc.items()
                          for c, v in ((f'{k}_score', s), (f'is_{k}_issue', s < th[k]))})
 
-def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
+def image_properties(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or a view, `SplitImages`)
                      sizes=None, # N×2 original (height, width), for `odd_size`
                      *,
                      thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
@@ -170,7 +170,7 @@ def _stats(x:np.ndarray, m:dict) -> np.ndarray:
     cols += [m['sharp'], m['entropy'], (gf < 0.05).mean(1), mag.mean(1)]
     return np.column_stack(cols + [hist / (hist.sum(1, keepdims=True) + 1e-9)])
 
-def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
+def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or a view, `SplitImages`)
                 *, chunk:int=None) -> np.ndarray: # images at a time (default: 32 MiB of pixels)
     "25 low-level statistics per image, standardized over the set: features for the `atypical` check"
     chunks = u8_chunks(check_image_batch(images, numpy=False), chunk)
@@ -179,7 +179,7 @@ def image_stats(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `Mappe
 def _standardized(f:np.ndarray) -> np.ndarray: return ((f - f.mean(0)) / (f.std(0) + 1e-6)).astype(np.float32)
 
 # %% ../nbs/13_audit.ipynb #s23c0006
-def image_checks(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`)
+def image_checks(images:np.ndarray, # uint8 N×H×W×C (numpy, a tensor or a view, `SplitImages`)
                  sizes=None, # N×2 original (height, width), for `odd_size`
                  *,
                  thresholds:dict=None, # overrides of `PROPERTY_THRESHOLDS`
@@ -370,7 +370,7 @@ def penultimate_features(res:FitResult, # a trained model (`fit`'s result)
     finally: hook.remove()
     return torch.cat(out).numpy() if out else np.zeros((0, lin[-1].in_features), np.float32)
 
-def downscaled(images, # uint8 N×H×W×C: numpy, a tensor or `MappedImages`
+def downscaled(images, # uint8 N×H×W×C: numpy, a tensor or a view (`SplitImages`)
                size:int=16, # side of the square each image is area-averaged to
                chunk:int=None, # images in float at a time (default: 32 MiB of pixels, `u8_chunks`)
               ) -> np.ndarray:
@@ -382,7 +382,7 @@ def downscaled(images, # uint8 N×H×W×C: numpy, a tensor or `MappedImages`
         out.append(F.interpolate(t, size=(size, size), mode='area').reshape(len(t), -1).numpy())
     return np.concatenate(out) if out else np.zeros((0, size * size * x.shape[-1]), np.float32)
 
-def pixel_features(images, # uint8 N×H×W×C (numpy, a tensor or `MappedImages`), or a list of them: one PCA
+def pixel_features(images, # uint8 N×H×W×C (numpy, a tensor or a view), or a list of them: one PCA
                    *,
                    size:int=16, # downscale to size × size first
                    dims:int=64, # PCA components kept

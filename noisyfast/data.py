@@ -120,7 +120,7 @@ def check_probs(p, # predicted probabilities N×C: an array, a list or a tensor
 def check_image_batch(images, # a uint8 batch N×H×W×C: an array or a tensor
                       name:str='images', # what the caller calls them, for messages
                       *,
-                      numpy:bool=True, # return a numpy array (else a tensor, `MappedImages`, stays as it is)
+                      numpy:bool=True, # return a numpy array (else a tensor or a view stays as it is)
                      ):
     "A uint8 image batch N×H×W×C with C = 1 or 3, or a `DataError` saying what it got"
     kept = not numpy and hasattr(images, 'shape') and hasattr(images, 'dtype') # not read here

@@ -284,7 +284,7 @@ def perturb_batch(x:torch.Tensor, # float images N×C×H×W with values in [0, 1
     out = p.fn(plain, p.levels[s - 1], generator).to(x.dtype)
     return out.as_subclass(type(x)) if type(x) is not torch.Tensor else out
 
-def u8_chunks(images, # uint8 N×H×W×C: numpy, a tensor on any device, or `MappedImages` (larger than memory)
+def u8_chunks(images, # uint8 N×H×W×C: numpy, a tensor on any device, or a view (`StoreView`, `MappedImages`)
               chunk:int=None): # images at a time (default: 32 MiB of pixels, 10,922 CIFAR images, 74 photos)
     "The images as uint8 numpy chunks, in order: a set is read a chunk at a time, never gathered"
     chunk = chunk or max(1, 2**25 // int(np.prod(images.shape[1:])))
@@ -320,7 +320,7 @@ def perturb(images:np.ndarray, # uint8 images N×H×W×C (C = 1 or 3), as `load_
 
 # %% ../nbs/08_evaluate.ipynb #fae0fe1e
 def robustness_table(predict_fn:Callable, # uint8 images N×H×W×C -> probabilities N×C or labels N
-                     images:np.ndarray, # uint8 test images N×H×W×C (numpy, a tensor or `MappedImages`)
+                     images:np.ndarray, # uint8 test images N×H×W×C (numpy, a tensor or a view, `SplitImages`)
                      targets, # true labels, length N
                      *,
                      kinds:Optional[Sequence[str]]=None, # perturbations to run (default: all)

@@ -26,9 +26,10 @@ from .data import (CACHE_FIX, CHECKS_FILE, DataError, KnownImages, cache_dir, Sp
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', 'ArrayDL', 'channel_stats', 'images_of',
-           'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'ArrayData', 'eval_dl',
-           'make_dls', 'CacheEntry', 'disk_bytes', 'cache_entries', 'clear_cache', 'MappedImages', 'take_images',
-           'join_images', 'PadCrop', 'UprightImage', 'fastai_dls', 'fastai_framed']
+           'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'SplitImages',
+           'StoreView', 'ArrayData', 'domain_positions', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes',
+           'cache_entries', 'clear_cache', 'MappedImages', 'take_images', 'join_images', 'PadCrop', 'UprightImage',
+           'fastai_dls', 'fastai_framed']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -389,6 +390,41 @@ def cache_need(folder, key:str, shapes:dict) -> int:
     return sum(n * int(np.prod(s)) for d, (n, s) in shapes.items()
                if not DiskImages.file(folder, key, d, s).exists())
 
+# %% ../nbs/04_loaders.ipynb #s28l0002
+class SplitImages:
+    "A split's uint8 images N×H×W×C: its positions `idx` in its domain's images `x`, read when indexed"
+    ndim, dtype = 4, torch.uint8
+    def __init__(self, x, # the domain's images (a tensor store, or a memory-mapped cache file)
+                 idx): # the split's positions in `x`
+        self.x = x
+        self.idx = self._positions(idx) # (a view of a store: on its device)
+    def _positions(self, i): return np.asarray(i, np.int64)
+    @property
+    def shape(self) -> torch.Size: return torch.Size((len(self.idx), *self.x.shape[1:]))
+    def __len__(self): return len(self.idx)
+    def numpy(self) -> np.ndarray: return self[:].cpu().numpy() # every image in memory
+    def __array__(self, dtype=None, copy=None): # `np.asarray(view)`, `test_eq`: every image in memory
+        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+    def __getitem__(self, i) -> torch.Tensor:
+        "Images at split positions `i` (int, slice, positions; then, as a tensor's, any other axes) as uint8"
+        if not isinstance(i, tuple): return self._read(i)
+        b = self._read(i[0])
+        return b[i[1:]] if isinstance(i[0], (int, np.integer)) else b[(slice(None), *i[1:])]
+    def take(self, i):
+        "The images at positions `i` (repeats allowed), still a view: nothing read"
+        return type(self)(self.x, self.idx[self._positions(i)])
+
+class StoreView(SplitImages):
+    "A split's rows of `ArrayData`'s store (CPU memory or the GPU): one gather when indexed, no copy held"
+    device = property(lambda self: self.x.device)
+    def _positions(self, i):
+        i = i if isinstance(i, torch.Tensor) else np.asarray(i, np.int64)
+        return torch.as_tensor(i).to(self.x.device)
+    def _read(self, i) -> torch.Tensor: # a tensor where the store is
+        return self.x[self.idx[i if isinstance(i, (int, slice)) else self._positions(i)]]
+    def cpu(self) -> torch.Tensor: return self[:].cpu() # as a tensor's `cpu()`: the images, in memory
+    def __repr__(self): return f'StoreView({tuple(self.shape)} of {tuple(self.x.shape)} on {self.x.device})'
+
 # %% ../nbs/04_loaders.ipynb #s24l0011
 class ArrayData:
     "Decoded uint8 images of a run, each decoded once and shared by every split and model"
@@ -401,7 +437,8 @@ class ArrayData:
                  cache=None, # folder of memory-mapped decoded images, reused across runs (None: none)
                  key:str=None, # the data set's cache key (`Data.cache_key`; None: no disk cache)
                  sizes:dict=None, # images per domain (`Data.domain_sizes`)
-                 on_disk:bool=False): # images stay in the cache file, batches read from it (`MappedImages`)
+                 on_disk:bool=False, # images stay in the cache file, batches read from it (`MappedImages`)
+                 plan:dict=None): # {domain: data-set positions} a run's splits use: one store each, made once
         if on_disk and (cache is None or key is None):
             # internal: `data_arrays` asks for on_disk only with a cache folder and a key
             raise ValueError('on_disk needs a cache folder and a cache key')
@@ -409,6 +446,7 @@ class ArrayData:
         self.device = torch.device(device or 'cpu')
         self.stores, self.bad, self.disks, self.bad_at = {}, [], {}, {} # bad_at: on_disk, per domain
         self.cache, self.key, self.sizes = cache, key, sizes or {}
+        self.plan = {d: np.unique(np.asarray(p, np.int64)) for d, p in (plan or {}).items()}
         self.decoded = 0 # images decoded from files (not read back from the disk cache), for logs and tests
         self.notes = [] # what the disk cache did (kept, made room, no room): `decode_images` logs it
         self.no_room = set() # (domain, shape) of users' files the cache folder has no room for
@@ -475,39 +513,48 @@ class ArrayData:
         if len(good): disk.write(pos[good], a[good])
         return a, bad
 
-    def _store(self, domain, n, shape):
+    def _store(self, domain, pos:np.ndarray, shape) -> tuple:
+        "(images, decoded flags, data-set positions of the rows) of `domain`'s store, with rows for `pos`"
         st = self.stores.get(domain)
-        if st is None or len(st[0]) < n:
-            x = torch.zeros((n, *shape), dtype=torch.uint8, device=self.device)
-            done = torch.zeros(n, dtype=torch.bool)
-            if st is not None: x[:len(st[0])], done[:len(st[1])] = st[0], st[1]
-            self.stores[domain] = st = (x, done)
+        have = np.zeros(0, np.int64) if st is None else st[2]
+        if st is not None and np.isin(pos, have).all(): return st
+        rows = np.union1d(np.union1d(have, pos), self.plan.get(domain, have)) # the run's images, no others
+        x = torch.zeros((len(rows), *shape), dtype=torch.uint8, device=self.device)
+        done = torch.zeros(len(rows), dtype=torch.bool)
+        if st is not None: # images outside the plan: a new store (views handed out keep the old one)
+            at = torch.as_tensor(np.searchsorted(rows, have))
+            x[at.to(x.device)], done[at] = st[0], st[1]
+        self.stores[domain] = st = (x, done, rows)
         return st
 
-    def images(self, split:Split) -> torch.Tensor:
-        "The images of `split` as a uint8 N×H×W×C tensor on the device, decoding only those not seen yet"
-        idx = torch.as_tensor(np.asarray(split.idx), dtype=torch.long)
+    def _rows(self, domain, pos:np.ndarray) -> np.ndarray:
+        "Rows of `domain`'s store that hold data-set positions `pos` (-1: not there)"
+        st = self.stores.get(domain)
+        if st is None: return np.full(len(pos), -1)
+        r = np.minimum(np.searchsorted(st[2], pos), len(st[2]) - 1)
+        return np.where(st[2][r] == pos, r, -1)
+
+    def images(self, split:Split) -> SplitImages:
+        "The images of `split` (a `StoreView` of its rows: no copy), decoding only those not seen yet"
+        idx = np.asarray(split.idx, np.int64)
         # internal: fit and check_training refuse empty splits; predict returns early
         if len(idx) == 0: raise ValueError('no images: the split is empty')
         if self.on_disk: return self._mapped(split)
         todo = self._unseen(split, idx)
-        if len(todo): self._add(split, todo, int(idx.max()) + 1)
-        x = self.stores[split.domain][0]
-        return x[idx.to(x.device)]
+        if len(todo): self._add(split, todo)
+        return StoreView(self.stores[split.domain][0], self._rows(split.domain, idx))
 
-    def _unseen(self, split:Split, idx:torch.Tensor) -> np.ndarray:
+    def _unseen(self, split:Split, idx:np.ndarray) -> np.ndarray:
         "Positions in `split` of its images not decoded yet, each data-set index once"
-        st = self.stores.get(split.domain)
-        seen = torch.zeros(len(idx), dtype=torch.bool)
-        if st is not None:
-            inside = idx < len(st[1])
-            seen[inside] = st[1][idx[inside]]
-        todo = np.flatnonzero(~seen.numpy())
-        _, first = np.unique(np.asarray(split.idx)[todo], return_index=True)
+        r = self._rows(split.domain, idx)
+        seen = r >= 0
+        if seen.any(): seen[seen] = self.stores[split.domain][1][torch.as_tensor(r[seen])].numpy()
+        todo = np.flatnonzero(~seen)
+        _, first = np.unique(idx[todo], return_index=True)
         return todo[first]
 
-    def _add(self, split:Split, todo:np.ndarray, n:int):
-        "Decode the images at positions `todo` of `split` into its domain's store, made room for `n` images"
+    def _add(self, split:Split, todo:np.ndarray):
+        "Decode the images at positions `todo` of `split` into its domain's store"
         st = self.stores.get(split.domain)
         xs = split.x[todo] if isinstance(split.x, np.ndarray) else [split.x[j] for j in todo]
         shape = tuple(st[0].shape[1:]) if st is not None else None
@@ -518,10 +565,17 @@ class ArrayData:
             raise DataError(f'images of {a.shape[1:]} do not match the {shape} decoded before; '
                             'set data.image_size (and data.channels)')
         self.bad += [xs[i] for i in bad]
-        x, done = self._store(split.domain, n, a.shape[1:])
-        pos = torch.as_tensor(pos_np, dtype=torch.long)
-        x[pos.to(x.device)] = torch.from_numpy(a).to(x.device)
-        done[pos] = True
+        x, done, _ = self._store(split.domain, pos_np, a.shape[1:])
+        at = torch.as_tensor(self._rows(split.domain, pos_np))
+        x[at.to(x.device)] = torch.from_numpy(a).to(x.device)
+        done[at] = True
+
+# %% ../nbs/04_loaders.ipynb #s28l0004
+def domain_positions(*splits) -> dict:
+    "{domain: the sorted data-set positions of `splits` in it}: the images a run's `ArrayData` holds (`plan`)"
+    out = {}
+    for s in splits: out.setdefault(s.domain, []).append(np.asarray(s.idx, np.int64))
+    return {d: np.unique(np.concatenate(p)) for d, p in out.items()}
 
 # %% ../nbs/04_loaders.ipynb #3b7ce545
 def eval_dl(x:torch.Tensor, # uint8 images N×H×W×C
@@ -614,16 +668,10 @@ def clear_cache(folder=None, *,
     return sum(e.nbytes for e in es)
 
 # %% ../nbs/04_loaders.ipynb #s21c0002
-class MappedImages:
+class MappedImages(SplitImages):
     "A split's uint8 images N×H×W×C in a memory-mapped cache file, read when indexed (larger than memory)"
-    ndim, dtype, device = 4, torch.uint8, torch.device('cpu')
-    def __init__(self, x:np.ndarray, # the domain's images (`DiskImages.x`, a `np.memmap`)
-                 idx): # the split's positions in the domain
-        self.x, self.idx = x, np.asarray(idx, np.int64)
-    @property
-    def shape(self) -> torch.Size: return torch.Size((len(self.idx), *self.x.shape[1:]))
-    def __len__(self): return len(self.idx)
-    def __getitem__(self, i) -> torch.Tensor:
+    device = torch.device('cpu')
+    def _read(self, i) -> torch.Tensor:
         "Images at split positions `i` (int, slice, positions) as a uint8 tensor, read in file order"
         p = self.idx[i.cpu().numpy() if isinstance(i, torch.Tensor) else i]
         if np.ndim(p) == 0: return torch.from_numpy(np.array(self.x[p]))
@@ -632,9 +680,7 @@ class MappedImages:
         out[order] = self.x[p[order]]
         return torch.from_numpy(out)
     def cpu(self): return self
-    def numpy(self) -> np.ndarray: return self[:].numpy() # every image in memory
     def __repr__(self): return f'MappedImages({tuple(self.shape)} from {getattr(self.x, "filename", "?")})'
-
 
 # %% ../nbs/04_loaders.ipynb #s21c0003
 @patch_to(ArrayData)
@@ -661,19 +707,19 @@ def _mapped(self, split:Split, chunk:int=256) -> MappedImages:
 
 
 # %% ../nbs/04_loaders.ipynb #s27l0002
-def take_images(x, # uint8 images N×H×W×C: a tensor, or `MappedImages`
+def take_images(x, # uint8 images N×H×W×C: a tensor, or a view (`StoreView`, `MappedImages`)
                 i, # positions (repeats allowed)
                ):
-    "The images at positions `i`: still in their cache file (unread) for `MappedImages`, else indexed"
-    i = np.asarray(i, np.int64)
-    if isinstance(x, MappedImages): return MappedImages(x.x, x.idx[i])
-    return x[torch.as_tensor(i).to(x.device)]
+    "The images at positions `i`: a view of the same images (nothing read or copied) for a view, else indexed"
+    if isinstance(x, SplitImages): return x.take(i)
+    return x[torch.as_tensor(np.asarray(i, np.int64)).to(x.device)]
 
 def join_images(a, b):
-    "Images `a`, then `b`: one `MappedImages` when both are in one cache file, else a tensor on a's device"
-    if isinstance(a, MappedImages) and isinstance(b, MappedImages) and a.x is b.x:
-        return MappedImages(a.x, np.r_[a.idx, b.idx])
-    return torch.cat([a[:] if isinstance(a, MappedImages) else a, b[:].to(a.device)])
+    "Images `a`, then `b`: one view when both are views of the same images, else a tensor on a's device"
+    if isinstance(a, SplitImages) and type(a) is type(b) and a.x is b.x:
+        idx = np.r_[a.idx, b.idx] if isinstance(a.idx, np.ndarray) else torch.cat([a.idx, b.idx])
+        return type(a)(a.x, idx)
+    return torch.cat([a[:] if isinstance(a, SplitImages) else a, b[:].to(a.device)])
 
 # %% ../nbs/04_loaders.ipynb #c3485381
 class PadCrop(RandTransform):
@@ -737,12 +783,12 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     return dblock.dataloaders(items, bs=bs, num_workers=nw, device=device, seed=seed)
 
 # %% ../nbs/04_loaders.ipynb #s27l0005
-def fastai_framed(x, # uint8 images N×H×W×C (a tensor, an array or `MappedImages`), each a whole file decoded
+def fastai_framed(x, # uint8 images N×H×W×C (a tensor, an array or a view), each a whole file decoded
                   dl, # fastai's validation loader of the model (`fastai_dls(...).valid`)
                  ) -> torch.Tensor:
     "`x` cut as `dl`'s item transforms cut a file before resizing it: the centre square, or the rrc's centre"
     from fastai.vision.augment import RandomResizedCrop
-    x = x[:] if isinstance(x, MappedImages) else torch.as_tensor(x)
+    x = x[:] if isinstance(x, SplitImages) else torch.as_tensor(x)
     (h, w), rrc = x.shape[1:3], [t for t in dl.after_item.fs if isinstance(t, RandomResizedCrop)]
     if rrc: # the whole file resized to size + extra, its centre `size` kept
         s = max(rrc[0].size); f = s / (s + math.ceil(s * rrc[0].val_xtra / 8) * 8)

@@ -26,8 +26,8 @@ from .config import (Config, ModelConfig, NoisyfastError, StageConfig, TrainConf
 from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array, CACHE_ENV)
-from .loaders import (SHRINK_TO, ArrayData, MappedImages, cache_need, cache_room, make_dls, eval_dl,
-                               channel_stats, fastai_dls, fastai_framed)
+from .loaders import (SHRINK_TO, ArrayData, SplitImages, cache_need, cache_room, make_dls, eval_dl,
+                               channel_stats, domain_positions, fastai_dls, fastai_framed)
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -389,7 +389,8 @@ def data_arrays(cfg:Config, data:Data, device=None) -> ArrayData:
     place = placement(cfg, data, device)
     return ArrayData(size, resolve_channels(cfg.data.channels, data), cfg.data.skip_bad,
                      device if place == 'device' else 'cpu', cache=decoded_dir() if cfg.data.cache else None,
-                     key=data.cache_key, sizes=data.domain_sizes, on_disk=place == 'disk')
+                     key=data.cache_key, sizes=data.domain_sizes, on_disk=place == 'disk',
+                     plan=domain_positions(data.train, data.valid, data.test, data.unlabeled))
 
 # %% ../nbs/05_train.ipynb #s24t0010
 def memory_budget(device=None) -> int:
@@ -482,7 +483,7 @@ def fit_inputs(cfg:Config, data:Data, train:Split, valid:Split, arrays, device, 
     tx, vx = arrays.images(train), arrays.images(valid)
     c_img = tx.shape[-1]
     n_in = cfg.model.in_chans or (1 if c_img == 1 and cfg.data.channels == 'gray' else 3)
-    stats = channel_stats(tx, seed=seed) # `MappedImages` too: a sample, chunk by chunk
+    stats = channel_stats(tx, seed=seed) # views (`StoreView`, `MappedImages`): a sample, chunk by chunk
     return FitInputs('fast', arrays, c_img, n_in, _hub_stats(cfg, n_in, stats), tx, vx)
 
 def _file_stats(cfg, train, seed, n:int=1000):
@@ -715,7 +716,7 @@ def check_training(cfg:Config, # the run config
 
 # %% ../nbs/05_train.ipynb #ca7bd892
 def predict(res:FitResult, # a trained model
-            split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy, torch, `MappedImages`)
+            split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy, torch, a view)
             tta:bool=False, # average with the predictions on the mirrored images (flip TTA)
            ) -> np.ndarray:
     "Softmax probabilities N×C of `res`'s model on `split`"
@@ -728,7 +729,7 @@ def predict(res:FitResult, # a trained model
         else:
             x = check_image_batch(split, 'predict: a Split or images', numpy=False)
             if res.loader == 'fastai': x = fastai_framed(x, res.learn.dls.valid) # cut as its files were
-            if not isinstance(x, MappedImages): # (those are read a batch at a time)
+            if not isinstance(x, SplitImages): # views (a store, a cache file): read a batch at a time
                 x = torch.as_tensor(x).to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
                      stats=res.stats if res.stats is not None else res.learn.dls.stats,
