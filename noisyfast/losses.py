@@ -10,12 +10,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import store_attr
 from fastai.callback.core import Callback
-from fastai.callback.mixup import MixUp, reduce_loss
+from fastai.callback.mixup import MixHandler, MixUp, reduce_loss
+from fastai.torch_core import unsqueeze
 from fastai.layers import NoneReduce
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'LOSSES', 'pick', 'RobustLoss', 'CELoss', 'MAELoss', 'RCELoss', 'NCELoss', 'NFLLoss', 'GCELoss',
-           'APLLoss', 'get_loss', 'WeightedLoss', 'LossWeights']
+           'APLLoss', 'get_loss', 'WeightedLoss', 'LossWeights', 'PairedMixUp']
 
 # %% ../nbs/03_losses.ipynb #288897c6
 REDUCTIONS = ('mean', 'sum', 'none')
@@ -329,9 +330,31 @@ class LossWeights(Callback):
                 # internal: a Python caller's argument; config checks train.* first
                 raise ValueError("LossWeights(weights=...) needs each training item to end with the sample's "
                                  'train-set index, (x, y, i) with n_inp=1; got a batch with no index')
-            w = w * self.weights.to(pred.device)[_plain(self.idx).to(pred.device).long()]
+            w = w * self._given(pred, targ)
         if self.tau is not None and self.epochs_done >= self.warmup:
             p = pick(F.softmax(pred.float(), dim=-1), _targets(targ, *pred.shape).to(pred.device))
             w = w * torch.where(p < self.tau, p / self.tau, torch.ones_like(p))
         self.w = w
         return w
+
+    def _given(self, pred:Tensor, targ:Tensor) -> Tensor:
+        "The given weights of the labels `targ`: the batch's own, or (`PairedMixUp`) its partners' for theirs"
+        w = self.weights.to(pred.device)[_plain(self.idx).to(pred.device).long()]
+        mix = next((c for c in self.learn.cbs if isinstance(c, MixHandler)), None)
+        shuffle = getattr(mix, 'shuffle', None) # fastai's own MixUp keeps no pairing: each image's weight
+        if shuffle is not None and mix.stack_y and targ is mix.yb1[0]: return w[shuffle.to(w.device)]
+        return w
+
+# %% ../nbs/03_losses.ipynb #s28w0001
+class PairedMixUp(MixUp):
+    "fastai's `MixUp` that keeps each batch's pairing, `shuffle`: `LossWeights` weights each label as its own"
+    def before_batch(self):
+        "`MixUp.before_batch`, the same draws in the same order, with the permutation kept"
+        lam = self.distrib.sample((self.y.size(0),)).squeeze().to(self.x.device)
+        self.lam = torch.stack([lam, 1 - lam], 1).max(1)[0]
+        self.shuffle = torch.randperm(self.y.size(0)).to(self.x.device)
+        xb1, self.yb1 = tuple(t[self.shuffle] for t in self.xb), tuple(t[self.shuffle] for t in self.yb)
+        mixed = lambda a, b: tuple(torch.lerp(s, t, weight=unsqueeze(self.lam, n=t.dim() - 1))
+                                   for s, t in zip(a, b))
+        self.learn.xb = mixed(xb1, self.xb)
+        if not self.stack_y: self.learn.yb = mixed(self.yb1, self.yb) # soft targets: mixed too

@@ -14,7 +14,6 @@ import torch
 from torch import nn
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.tracker import TrackerCallback, TerminateOnNaNCallback
-from fastai.callback.mixup import MixUp
 import fastai.callback.schedule, fastai.callback.fp16 # Learner.fit_one_cycle, fit_flat_cos, to_fp16, to_bf16
 from fastai.learner import Learner
 from fastai.metrics import accuracy
@@ -549,8 +548,8 @@ def fit_epochs(tc:TrainConfig, epochs:int=None, # overrides every stage's epochs
 def add_fit_callbacks(learn:Learner, tc:TrainConfig, stats, *, seed:int,
                       sample_weights=None): # per-sample loss weights over the train split
     "MixUp, corruptions as augmentation and per-sample loss weights, as the train section asks"
-    from noisyfast.losses import LossWeights
-    if tc.mixup > 0: learn.add_cb(MixUp(tc.mixup))
+    from noisyfast.losses import LossWeights, PairedMixUp
+    if tc.mixup > 0: learn.add_cb(PairedMixUp(tc.mixup)) # per-sample weights follow each label
     if tc.perturb > 0: # corruptions as augmentation; batches arrive normalized with `stats`
         learn.add_cb(RandomPerturb(tc.perturb_kinds, tc.perturb, tc.perturb_severity, stats=stats, seed=seed))
     if tc.loss_weight_tau is not None or sample_weights is not None:
