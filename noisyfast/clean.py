@@ -385,6 +385,7 @@ import time
 from fastcore.basics import patch
 from .runs import Stage, StageResult
 from .evaluate import matrix_error
+from .noise import transition_matrix
 
 def pool_without(pool:Split, # the images without labels (`data.unlabeled`)
                  train:Split, # the labels a stage trains on: after a pseudo stage, some of them the pool's
@@ -409,8 +410,10 @@ class CleanStage(Stage):
         m = dict(flagged=int(cr.table.flagged.sum()), checked=len(cr.table), oof=cr.oof,
                  action=cfg.clean.action, train_size=len(cr.data.train), seconds=round(time.time() - t0, 1))
         m.update(clean_quality(cr, given)) # detection scored against the labels cleanlab checked
-        if 'detection' in m and ctx.noise is not None:
-            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)
+        if 'detection' in m and ctx.noise is not None: # the noise of the labels cleanlab checked (strikes
+            real = transition_matrix(cr.checked.y_true, cr.checked.y, ctx.data.c) # and pseudo-labels too)
+            rf.write('noise_checked', real)
+            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, real)
         if cr.strikes: m['strikes'] = cr.strikes
         m.update(clean_checks(cfg, cr))
         warns = clean_warnings(m, cr.checked.y)

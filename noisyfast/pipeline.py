@@ -109,13 +109,14 @@ def _check_folds(cfg:Config, data:Data):
 # %% ../nbs/10_pipeline.ipynb #9bfa0405
 def evaluate_stage(res:FitResult, data:Data, train:Split, *,
                    rf:RunFolder, # where the stage's test probabilities and metrics go
-                   stage:str, tta:bool=False) -> dict:
+                   stage:str, tta:bool=False,
+                   seconds:float=None) -> dict: # the stage's time (default: its model's fit's)
     "Valid and test metrics of a stage's model (flip TTA when `tta`); writes its test probabilities"
     vp, tp = predict(res, data.valid, tta), predict(res, data.test, tta)
     rf.write('test_probs', tp, stage)
     m = dict(valid_accuracy=float((vp.argmax(1) == data.valid.y).mean()),
              test_accuracy=float((tp.argmax(1) == data.test.y).mean()),
-             train_size=len(train), seconds=round(res.seconds, 1))
+             train_size=len(train), seconds=round(res.seconds if seconds is None else seconds, 1))
     if data.valid.y_true is not None:
         m['valid_accuracy_true'] = float((vp.argmax(1) == data.valid.y_true).mean())
     cm = classification_metrics(tp, data.test.y, vocab=data.vocab, topk=(1, 5) if data.c > 5 else (1,),
@@ -170,8 +171,8 @@ class FinalStage(Stage):
             pr = pseudo_label(pcfg, cdata, r, folder=folder/'pseudo', arrays=ctx.arrays,
                               progress=ctx.progress, log=ctx.log.at(f'{self.name} pseudo'))
             h = pd.concat([r.history, pr.history], ignore_index=True) # the final model, then each round
-            r, m['rounds'] = pr.fit, pr.rounds
-        return StageResult(m, r, cdata.train, h)
+            r, m['rounds'], cdata = pr.fit, pr.rounds, dataclasses.replace(cdata, train=pr.train)
+        return StageResult(m, r, cdata.train, h) # the last model's training set: kept + pseudo-labeled
 
 # %% ../nbs/10_pipeline.ipynb #d806fd1f
 STAGES = [DataStage(), TrainStage(), PseudoStage(), CleanStage(), AuditStage(), DivideStage(), FinalStage(),
@@ -183,6 +184,7 @@ def _metrics_line(m:dict) -> str:
 def run_stage(st:Stage, ctx:RunContext):
     "Run one stage: evaluate the model it trained, save its history, record it as done"
     t0, res = time.time(), st.run(ctx)
+    took = time.time() - t0 # the stage's time: all its fits (pseudo rounds too), not its evaluation
     if res is None: return # nothing to do (e.g. robustness when no stage trained a model)
     m = res.metrics
     h = res.history if res.history is not None or res.model is None else res.model.history
@@ -191,7 +193,8 @@ def run_stage(st:Stage, ctx:RunContext):
         ctx.models[st.name] = res.model
         train = res.train if res.train is not None else ctx.labels
         tta = ctx.cfg.evaluate.tta
-        m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=tta), **m}
+        m = {**evaluate_stage(res.model, ctx.data, train, rf=ctx.run, stage=st.name, tta=tta, seconds=took),
+             **m}
     ctx.run.finish(st.name, m, res.model.weights if res.model is not None else None)
     if m is not None: ctx.say(f'{st.name}: {_metrics_line(m)}')
     else: ctx.say(f'{st.name}: done in {fmt_seconds(time.time() - t0)}')
@@ -271,7 +274,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),
                                 decode_to=decode_target(cfg))
         check_fits_data(cfg, data) # (`check_plan` was asked above)
-        rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite)
+        rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite).start_clock(t_start)
         log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
         log.clock.update(t0=t_start, planned=planned_epochs(cfg))
         log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
@@ -288,7 +291,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
             if st.name in rf.done: st.restore(ctx)
             else: log(log.overall()); run_stage(st, ctx)
             if st.name in rf.state['weights']: ctx.last = st.name
-    return finish_run(ctx, time.time() - t_start, report=report)
+    return finish_run(ctx, rf.seconds, report=report)
 
 # %% ../nbs/10_pipeline.ipynb #aebbf0a9
 def whose_test_labels(clean:bool) -> str:
@@ -336,14 +339,16 @@ def format_summary(tbl:pd.DataFrame) -> str:
     return tbl.apply(lambda col: [fmt_value(col.name, v) for v in col]).to_string() if len(tbl) else ''
 
 # %% ../nbs/10_pipeline.ipynb #be1b8bbb
-def finish_run(ctx:RunContext, seconds:float, *, report:bool=True) -> dict:
+def finish_run(ctx:RunContext, seconds:float, # the run's time, all its invocations (`RunFolder.seconds`)
+               *, report:bool=True) -> dict:
     "Test predictions of the last model, total time, the summary and (if asked) the report; the metrics"
     rf, data, metrics = ctx.run, ctx.data, ctx.run.metrics
     if ctx.last is not None:
         tp = rf.read('test_probs', ctx.last)
         rf.write('predictions', pd.DataFrame(dict(index=data.test.idx, label=data.test.y,
                                                   predicted=tp.argmax(1), confidence=tp.max(1))))
-    metrics['total_seconds'] = round(metrics.get('total_seconds', 0) + seconds, 1)
+    metrics['total_seconds'] = rf.state['seconds'] = round(seconds, 1)
+    rf.save_state() # a later resume counts on from here
     said = {w for m in metrics.values() if isinstance(m, dict) for w in m.get('warnings', [])}
     warns = run_warnings(metrics, len(data.valid))
     for w in warns:

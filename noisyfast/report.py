@@ -57,6 +57,7 @@ def read_run(folder, # a run folder, trained/<name>/
     if not isinstance(r['config'], dict) or not isinstance(r['metrics'], dict):
         raise ReportError(f'{folder}: config.yaml and metrics.json must each hold a mapping')
     opt = dict(data={}, history={}, issues=dict(dtype=_LABEL_COLS), noise_true=dict(how='matrix'),
+               noise_checked=dict(how='matrix'),
                noise_est=dict(how='matrix'), predictions={}, robustness={})
     for k, kw in opt.items():
         if (v := _read(rf, k, **kw)) is not None: r[k] = v
@@ -336,10 +337,15 @@ def _sec_detection(r, plots) -> Optional[str]:
 def _sec_noise_matrix(r, plots) -> Optional[str]:
     est = r.get('noise_est')
     if est is None: return None
-    t, voc = r.get('noise_true'), r['vocab'] or None
+    checked = r.get('noise_checked') # the noise of the labels cleanlab checked (earlier runs: the injected)
+    t, voc = checked if checked is not None else r.get('noise_true'), r['vocab'] or None
     vname = lambda i: voc[i] if voc and i < len(voc) else str(i)
     out = ['Rows: true class, columns: given label; entry = P(given | true), as estimated by cleanlab from '
            "the clean stage's probabilities."]
+    if checked is not None:
+        out[0] += (' The true matrix is that of the labels the clean stage checked (its train split, with '
+                   'the relabels of strikes or the pseudo-labels of a stage before it) against their true '
+                   'labels.')
     if t is not None and t.shape == est.shape:
         e = r['metrics'].get('clean', {}).get('noise_matrix_error')
         if not e:

@@ -37,6 +37,7 @@ def barrier():
 # %% ../nbs/02a_runs.ipynb #0127475a
 RUN_FILES = dict(config='config.yaml', state='state.json', data='data.json', metrics='metrics.json',
                  history='history.csv', issues='label_issues.csv', noise_true='noise_matrix_true.csv',
+                 noise_checked='noise_matrix_checked.csv',
                  noise_est='noise_matrix_estimated.csv', predictions='test_predictions.csv',
                  robustness='robustness.csv', report='report.md', plots='plots', log='log.txt',
                  lock='.run.lock')
@@ -220,8 +221,13 @@ def check_start(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool
     if not (resume or overwrite):
         raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
                        'it again, or name the run differently (name=...)')
-    if resume and not self.has('config'):
-        raise RunError(f'{p} holds no {self.file("config").name}: it is not a noisyfast run folder')
+    if not self.has('config'): # not a run: --overwrite would delete what it holds
+        theirs = sorted(f.name for f in p.iterdir() if f.name != RUN_FILES['lock'])
+        if resume or theirs:
+            raise RunError(f'{p} holds no {self.file("config").name}: it is not a noisyfast run folder' +
+                           ('' if resume else f', and --overwrite would delete what it holds '
+                            f'({", ".join(theirs[:3])}{f" and {len(theirs) - 3} more" * (len(theirs) > 3)}): '
+                            'name the run differently (name=...) or set another output_dir'))
     diff = config_changes(self.read('config') or {}, cfg) if resume else None
     if diff: raise RunError(f'{p} was started with another config (differs in: {", ".join(diff)}); '
                             'resume with the same config, or start again with --overwrite')
@@ -286,8 +292,21 @@ def finish(self:RunFolder, stage:str, metrics:dict=None, weights=None):
     if weights is not None: self.state['weights'][stage] = str(Path(weights).resolve().relative_to(
         self.path.resolve()))
     if stage not in self.done: self.done.append(stage)
+    if getattr(self, '_t0', None) is not None: self.state['seconds'] = self.seconds
     self.write('metrics', self.metrics)
     self.save_state()
+
+@patch
+def start_clock(self:RunFolder, t0:float) -> RunFolder:
+    "Count this invocation's time from `t0` (`time.time()`) on top of earlier ones' (state.json `seconds`)"
+    self._t0 = t0 - self.state.get('seconds', 0.)
+    return self
+
+@patch(as_prop=True)
+def seconds(self:RunFolder) -> float:
+    "Seconds the run has taken in all, every invocation counted: a resumed run's earlier ones too"
+    return round(time.time() - self._t0, 1) if getattr(self, '_t0', None) is not None else \
+        self.state.get('seconds', 0.)
 
 # %% ../nbs/02a_runs.ipynb #d0459c5c
 HISTORY_KEYS = ('run_stage', 'step', 'round', 'fold') # which training of a run a history.csv row is from

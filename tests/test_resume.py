@@ -59,6 +59,8 @@ def test_sigkill_during_clean_then_resume(reference, tmp_path):
     # the baseline and the finished fold were read back, not computed again: their files were not rewritten
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
     assert results(folder) == ref
+    m = RunFolder(folder).read('metrics') # the run's time counts the killed invocation's finished stages too
+    assert m['total_seconds'] >= sum(m[s]['seconds'] for s in ('train', 'clean', 'final')), m
 
 def test_sigkill_at_random_moments(reference, tmp_path):
     "Kill the run at several random moments, resuming each time; the end result is the same"
