@@ -532,7 +532,11 @@ def to_dict(cfg) -> dict:
 
 _EXP_FLOAT = re.compile(r'^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$')
 
+_COMMENT = re.compile(r'(^|\s)#') # where YAML would start a comment
+
 def _parse_value(s):
+    "A command-line value as YAML reads it (`2` an int, `[a, b]` a list), but a `#` kept: `name=exp #2`"
+    if _COMMENT.search(s) and not s.startswith(('"', "'", '[', '{')): return s
     try: v = yaml.safe_load(s)
     except yaml.YAMLError: return s
     if isinstance(v, str) and _EXP_FLOAT.match(v) and not s.startswith(('"', "'")):
@@ -542,7 +546,11 @@ def _parse_value(s):
 def _set_dotted(d:dict, key:str, value, src='command line'):
     parts = key.split('.')
     if len(parts) >= 3 and parts[:2] == ['train', 'stages'] and len(parts) in (3, 4):
-        stages = d.setdefault('train', {}).setdefault('stages', [{}])
+        tr = d['train'] = dict(d.get('train') or {}) # copies: a YAML alias (`- *st`) shares one dict
+        stages = tr.get('stages') or [{}]
+        if not isinstance(stages, list):
+            raise ConfigError(f"'{key}' on the {src}: train.stages is not a list of stages")
+        stages = tr['stages'] = [dict(s) if isinstance(s, dict) else s for s in stages]
         if len(parts) == 4:
             if not parts[2].isdigit() or int(parts[2]) >= len(stages):
                 raise ConfigError(f"'{key}' on the {src}: stage index {parts[2]!r} is not one of "
@@ -555,6 +563,7 @@ def _set_dotted(d:dict, key:str, value, src='command line'):
     for p in parts[:-1]:
         nxt = cur.setdefault(p, {})
         if not isinstance(nxt, dict): raise ConfigError(f"'{key}' on the {src}: '{p}' is not a section")
+        nxt = cur[p] = dict(nxt) # its own copy: a YAML alias may share the section with another key
         cur = nxt
     cur[parts[-1]] = value
 
