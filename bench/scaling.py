@@ -14,7 +14,9 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, versions, now, load_average, cell, write_results
+from noisyfast.config import Config, from_dict
 from noisyfast.report import md_table
+from noisyfast.train import fit_epochs
 
 ROOT = Path(__file__).parent.parent
 # CPU: the quickstart (digits, 16 px) with fewer epochs and folds, no robustness pass, and the net it had when
@@ -37,11 +39,10 @@ def run(config, n, overrides, out):
             yaml.safe_load((folder/'config.yaml').read_text()))
 
 def epochs(cfg, stage):
-    "Epochs one model of `stage` trains (every progressive-resizing stage, frozen phases included)"
-    st = cfg['train']['stages']
-    if stage == 'clean': return cfg['clean'].get('epochs') or sum(s['epochs'] for s in st)
-    return sum(s['epochs'] + (s.get('freeze_epochs') or 0)
-               * (stage == 'final' and bool(cfg['final'].get('init'))) for s in st)
+    "Epochs one model of `stage` trains, as `fit` counts them (`fit_epochs`: frozen phases included)"
+    c = from_dict(cfg, Config, 'config.yaml')
+    trained = bool(c.model.pretrained) or (stage == 'final' and bool(c.final.init)) # the body starts trained
+    return fit_epochs(c.train, c.clean.epochs if stage == 'clean' else None, trained)
 
 def row(n, wall, m, cfg):
     r = dict(processes=n, wall_s=round(wall, 1), run_s=m.get('total_seconds'))

@@ -25,6 +25,8 @@ from _common import cell, write_results
 from noisyfast.report import md_table
 
 SETTINGS = {'default': {}, 'passive': dict(OMP_WAIT_POLICY='PASSIVE'), '1thread': dict(OMP_NUM_THREADS='1')}
+# a setting sets these and nothing else: the caller's (the test environment's OMP_WAIT_POLICY) are dropped
+THREAD_VARS = ('OMP_WAIT_POLICY', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')
 ONLY_TRAIN = ['clean.enabled=false', 'final.enabled=false', 'audit.enabled=false',
               'evaluate.robustness=false', 'track=none']
 # name: (config, overrides, what it is); {e}: the epochs
@@ -42,8 +44,12 @@ def start(tmp:Path, name:str, env:dict, workload:str, epochs:int) -> subprocess.
     cfg, sets, _ = WORKLOADS[workload]
     cmd = [sys.executable, '-m', 'noisyfast', 'run', str(ROOT/'configs'/cfg), '--quiet', *ONLY_TRAIN,
            *[o.format(e=epochs) for o in sets], f'name={name}', f'output_dir={tmp}']
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, 'MPLBACKEND': 'Agg', **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, cwd=ROOT, env=setting_env(env), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+def setting_env(setting:dict) -> dict:
+    "The environment of a run under `setting`: this one without `THREAD_VARS`, then the setting's"
+    return {**{k: v for k, v in os.environ.items() if k not in THREAD_VARS}, 'MPLBACKEND': 'Agg', **setting}
 
 def together(tmp:Path, tag:str, env:dict, n:int, workload:str, epochs:int) -> list:
     "Start n runs at once; the train stage's seconds of each"
@@ -71,7 +77,7 @@ def main(argv=None):
                 side += together(Path(tmp), f'{s}-side{r}', SETTINGS[s], a.n, a.workload, a.epochs)
             raw[s] = dict(alone=alone, side_by_side=side)
             ma, ms = statistics.median(alone), statistics.median(side)
-            env = ' '.join(f'{k}={v}' for k, v in SETTINGS[s].items()) or '(as is)'
+            env = ' '.join(f'{k}={v}' for k, v in SETTINGS[s].items()) or '(none set)'
             rows.append(dict(setting=s, env=env, alone=ma, side=ms, slowdown=ms / ma))
             print(f'{s:>8}: alone {ma:.1f} s, {a.n} side by side {ms:.1f} s each ({ms / ma:.2f}x)',
                   flush=True)
@@ -83,7 +89,10 @@ def main(argv=None):
              f'{a.n} copies started together; seconds of the train stage (metrics.json), median of '
              f'{a.repeats} repeats (alone) and of every copy of {a.repeats} repeats (side by side).',
              'Slowdown: side by side / alone; with n copies on as many cores as one run uses, the fair share '
-             f'is {a.n}x (each gets 1/{a.n} of the machine).']
+             f'is {a.n}x (each gets 1/{a.n} of the machine).',
+             "Each run's environment sets only its setting's variables of "
+             f"{', '.join(THREAD_VARS)} (the shell's own are dropped): '(none set)' is OpenMP's default, "
+             'spinning threads.']
     write_results(out.stem, 'Runs side by side on one CPU machine, by OpenMP setting',
                   settings=dict(workload=a.workload, settings=a.settings, n=a.n, epochs=a.epochs,
                                 repeats=a.repeats),

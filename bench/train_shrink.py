@@ -44,7 +44,8 @@ def main(argv=None):
     p.add_argument('--lr', type=float, default=0.02)
     p.add_argument('--train', type=int, default=3000, help='data.max_train')
     p.add_argument('--test', type=int, default=1000, help='data.max_test')
-    p.add_argument('--smoke', action='store_true', help='tiny runs, one seed: the script works; nothing written')
+    p.add_argument('--smoke', action='store_true',
+                   help='tiny runs, one seed: the script works; nothing written')
     p.add_argument('--out', default='cpu-train-shrink', help='results file stem (in bench/results)')
     a = p.parse_args(argv)
     if a.smoke: a.seeds, a.augments, a.epochs, a.train, a.test = a.seeds[:1], a.augments[:1], 1, 120, 60
@@ -55,7 +56,8 @@ def main(argv=None):
             for aug in a.augments:
                 r = {side: one_run(tree, Path(tmp), f'{side}-{aug}-{seed}', a, seed, aug)
                      for side, tree in trees.items()}
-                rows.append(dict(augment=aug, seed=seed, **{f'{s}_{k}': v for s in r for k, v in r[s].items()}))
+                flat = {f'{s}_{k}': v for s in r for k, v in r[s].items()}
+                rows.append(dict(augment=aug, seed=seed, **flat))
                 print(f"{aug} seed {seed}: test accuracy {r['before']['test_acc']:.3f} before, "
                       f"{r['after']['test_acc']:.3f} after", flush=True)
     for aug in a.augments:
@@ -65,9 +67,11 @@ def main(argv=None):
     cols = ['augment', 'seed', ('before_test_acc', f'test accuracy, {a.before}'), ('after_test_acc', 'after'),
             ('before_seconds', f'seconds, {a.before}'), ('after_seconds', 'after')]
     notes = [f'Imagenette decoded at 160 px, trained at {a.size} px for {a.epochs} epochs: {a.train} train '
-             f'images (less a 10 % valid split), {a.test} test images, clean labels, cpu_net from random weights',
-             'seconds: the whole run (data, training, evaluation); the antialiased resize costs time on a CPU']
-    return runs_results(a, 'Training on shrunk images: antialiased first, against bilinear sampling alone',
+             f'images (less a 10 % valid split), {a.test} test images, clean labels, cpu_net from random '
+             'weights',
+             'seconds: the whole run (data, training, evaluation); the antialiased resize costs CPU time']
+    title = 'Training on shrunk images: antialiased first, against bilinear sampling alone'
+    return runs_results(a, title,
                         rows, cols, notes)
 
 if __name__ == '__main__': main()

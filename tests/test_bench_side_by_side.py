@@ -17,3 +17,10 @@ def test_runs_alone_and_together_are_timed(tmp_path):
     assert row['env'] == 'OMP_NUM_THREADS=1' and row['alone'] == raw['alone'][0]
     assert row['slowdown'] == pytest.approx(sum(raw['side_by_side']) / 2 / raw['alone'][0]) # median of 2
     assert 'a 1-epoch train stage only' in out.read_text() and res['machine']['cores'] > 0
+
+def test_each_setting_sets_its_thread_variables_and_no_others(monkeypatch):
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE'); monkeypatch.setenv('OMP_NUM_THREADS', '2') # the caller's
+    default, one = bench.setting_env(bench.SETTINGS['default']), bench.setting_env(bench.SETTINGS['1thread'])
+    assert 'OMP_WAIT_POLICY' not in default and 'OMP_NUM_THREADS' not in default # OpenMP's own default
+    assert one['OMP_NUM_THREADS'] == '1' and 'OMP_WAIT_POLICY' not in one
+    assert bench.setting_env(bench.SETTINGS['passive'])['OMP_WAIT_POLICY'] == 'PASSIVE'
