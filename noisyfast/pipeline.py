@@ -59,8 +59,8 @@ def check_plan(cfg:Config, stages:list=None):
     if dc.enabled: _check_init(cfg, 'divide.init', dc.init, 'divide.init: model')
     if dc.enabled: divide_bs(cfg) # with several processes, its batch must split: known before training
     _check_train_bs(cfg) # so must train.bs (each stage's) when a fit trains over them all
-    _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
-    if fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
+    if fc.enabled: _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
+    if fc.enabled and fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
         raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
                        'existing file')
 
