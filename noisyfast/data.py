@@ -30,8 +30,8 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'HandOver', 'to_mode', 'shown_hw',
            'upright', 'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
            'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
-           'size_notes', 'depth_notes', 'verify_images', 'resolve_channels', 'check_data', 'format_check',
-           'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take',
+           'size_notes', 'depth_notes', 'verify_images', 'without_skipped', 'resolve_channels', 'check_data',
+           'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take',
            'coarse_mapping', 'read_coarse_map', 'split_data', 'own_files_key', 'data_info']
 
 # %% ../nbs/01_data.ipynb #643e384a
@@ -1083,8 +1083,7 @@ def verify_images(src:Source, # a loaded data set
     "Decode every image file of `src` before training; the source without the unreadable files, with `.check`"
     # nothing (more) to do
     if not src.has_files() or (src.trusted and not force) or src.check is not None: return src
-    parts = [(n, getattr(src, f'{n}_x'), getattr(src, f'{n}_y')) for n in ('train', 'valid', 'test')]
-    parts = [(n, list(x), y) for n, x, y in parts if x is not None]
+    parts = _parts(src)
     chk = check_images([p for _, x, _ in parts for p in x], n_workers, known=known, counter=counter,
                        decode_to=decode_to)
     notes = list(src.notes)
@@ -1095,6 +1094,19 @@ def verify_images(src:Source, # a loaded data set
     shown = ', '.join(f'{p} ({r})' for p, r in chk.bad[:5]) + (', ...' if len(chk.bad) > 5 else '')
     notes.append(f'skipped {len(chk.bad)} unreadable image(s) (data.skip_bad): {shown}')
     return dataclasses.replace(src, **_without_bad(src, parts, chk), check=chk, notes=notes)
+
+def _parts(src:Source) -> list:
+    "(split name, files, labels) of each of `src`'s splits with files"
+    parts = [(n, getattr(src, f'{n}_x'), getattr(src, f'{n}_y')) for n in ('train', 'valid', 'test')]
+    return [(n, list(x), y) for n, x, y in parts if x is not None]
+
+def without_skipped(src:Source, # the data set loaded again (the report's galleries)
+                    skipped:list, # the files a run left out (`Data.skipped` in its data.json): {path, reason}
+                   ) -> Source:
+    "`src` without the files a run skipped as unreadable: the positions its splits index, without decoding"
+    if not skipped or not src.has_files(): return src
+    chk = ImageCheck(len(skipped), [(s['path'], s.get('reason', '')) for s in skipped], skipped=True)
+    return dataclasses.replace(src, **_without_bad(src, _parts(src), chk))
 
 def _without_bad(src:Source, parts:list, # (split name, files, labels) of each split with files
                  chk:ImageCheck) -> dict:

@@ -10,7 +10,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, yaml
 from .config import (ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk,
                               temp_path)
-from .data import DataError, load_images, load_source, open_image, is_image_array
+from .data import DataError, load_images, load_source, open_image, is_image_array, without_skipped
 from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 
 # %% auto #0
@@ -375,7 +375,9 @@ def _run_source(r:dict):
     if '_source' not in r:
         try: cfg = load_config(RunFolder(r['folder']).file('config'))
         except ConfigError as e: raise ReportError(f'the run config cannot be loaded any more: {e}') from None
-        r['_source'] = cfg, load_source(cfg.data.name, cfg.data.path, download_ok=False)
+        d = cfg.data # as `make_data` loaded it: its classes' order, without the files the run skipped
+        src = load_source(d.name, d.path, download_ok=False, classes=d.classes, label_columns=d.label_columns)
+        r['_source'] = cfg, without_skipped(src, (r.get('data') or {}).get('skipped'))
     return r['_source']
 
 def source_images(r:dict, # a `read_run` dict
