@@ -522,8 +522,8 @@ add('fastai_loader_cover_size', '04_loaders', 'cover=SHRINK_TO * size),', 'cover
     ['nbs/04_loaders.ipynb'], "fastai's pipeline drafts to the training size: half the fast path's detail")
 
 add('report_always_written', '10_pipeline',
-    '    return finish_run(ctx, time.time() - t_start, report=report)',
-    '    return finish_run(ctx, time.time() - t_start)', ['nbs/10_pipeline.ipynb'],
+    '    return finish_run(ctx, rf.seconds, report=report)',
+    '    return finish_run(ctx, rf.seconds)', ['nbs/10_pipeline.ipynb'],
     '`run(cfg, report=False)` still spends seconds plotting a report nobody asked for')
 add('run_no_report_ignored', '11_cli', 'quiet=args.quiet, report=args.report, **quiet)',
     'quiet=args.quiet, **quiet)', ['tests/test_cli.py::test_predict_after_a_run_with_divide'],
@@ -701,7 +701,8 @@ add('audit_k_at_the_audit', '10_pipeline', '    if ac.enabled and n <= ac.k:', '
     'a train split no larger than audit.k is refused at the audit stage, after the training stages ran')
 
 add('predict_gathers_mapped', '05_train',
-    '            if not isinstance(x, MappedImages): # (those are read a batch at a time)', '            if True:',
+    '            if not isinstance(x, SplitImages): # views (a store, a cache file): read a batch at a time',
+    '            if True:',
     ['nbs/05_train.ipynb'], 'predict on images larger than memory (`MappedImages`) gathers them image by image')
 
 add('chunks_by_count', '08_evaluate',
@@ -866,6 +867,45 @@ add('confident_joint_ignored_warning', '07_clean',
 add('divide_ignores_silent', '07a_divide', '        if off := divide_ignores(ctx.cfg.train): # said, not silently dropped\n',
     '        if off := None:\n', [SEMI + '::test_after_pseudo_labels_divide_chooses_among_the_given_labels_only'],
     'train.mixup or random erasing set: the divide stage trains without them and says nothing')
+
+# session 28: a second review
+add('store_whole_domain', '04_loaders',
+    "        rows = np.union1d(np.union1d(have, pos), self.plan.get(domain, have)) # the run's images, no others\n",
+    "        rows = np.arange(int(max(have.max(initial=-1), pos.max())) + 1)\n",
+    ['nbs/04_loaders.ipynb'], # (bench/split_memory.py's smoke test needs git: not in the scratch copy)
+    "a slice of a data set decodes into a store as large as its whole domain (placement counted the slice)")
+add('overwrite_deletes_any_folder', '02a_runs', '        if resume or theirs:\n', '        if resume:\n',
+    ['nbs/02a_runs.ipynb'], "--overwrite deletes a folder noisyfast never made (name: photos beside the photos)")
+add('resume_restarts_the_clock', '02a_runs', "    self._t0 = t0 - self.state.get('seconds', 0.)\n",
+    '    self._t0 = t0\n', ['nbs/02a_runs.ipynb', RESUME],
+    'a resumed run reports only its last invocation as total_seconds')
+add('final_unlabel_train_size', '10_pipeline',
+    "            r, m['rounds'], cdata = pr.fit, pr.rounds, dataclasses.replace(cdata, train=pr.train)\n",
+    "            r, m['rounds'] = pr.fit, pr.rounds\n", ['nbs/10_pipeline.ipynb'],
+    'the final stage with clean.action unlabel reports the kept labels as the set its model trained on')
+add('stage_seconds_last_fit', '10_pipeline', 'stage=st.name, tta=tta, seconds=took),', 'stage=st.name, tta=tta),',
+    ['nbs/10_pipeline.ipynb'], "a stage's seconds are its last model's fit: a pseudo round's stage misses the others")
+add('noise_error_vs_injected', '07_clean', "            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, real)",
+    "            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)",
+    ['nbs/10_pipeline.ipynb'], "with strikes, cleanlab's estimate is scored against the noise before the relabels")
+add('override_alias_shared', '00_config',
+    "        stages = tr['stages'] = [dict(s) if isinstance(s, dict) else s for s in stages]\n",
+    "        tr['stages'] = stages\n", ['nbs/00_config.ipynb'],
+    'train.stages.0.epochs=1 changes every stage a YAML alias repeats')
+add('override_hash_cut', '00_config',
+    "    if _COMMENT.search(s) and not s.startswith(('\"', \"'\", '[', '{')): return s\n", '',
+    ['nbs/00_config.ipynb'], "name=exp #2 on the command line names the run 'exp'")
+add('mixup_partner_own_weight', '03_losses',
+    '        if shuffle is not None and mix.stack_y and targ is mix.yb1[0]: return w[shuffle.to(w.device)]\n', '',
+    ['nbs/03_losses.ipynb'], "a MixUp partner's label trains with the weight of the image it is mixed into")
+add('report_source_unordered', '09_report',
+    '        src = load_source(d.name, d.path, download_ok=False, classes=d.classes, label_columns=d.label_columns)\n',
+    '        src = load_source(d.name, d.path, download_ok=False)\n', ['nbs/09_report.ipynb'],
+    "with data.classes in another order, the report's galleries show other files than the ones flagged")
+add('report_source_with_skipped', '09_report',
+    "        r['_source'] = cfg, without_skipped(src, (r.get('data') or {}).get('skipped'))\n",
+    "        r['_source'] = cfg, src\n", ['nbs/09_report.ipynb'],
+    "with data.skip_bad, every gallery image after a skipped file is the next file's")
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
