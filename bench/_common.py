@@ -5,6 +5,11 @@ from pathlib import Path
 from noisyfast.report import md_table
 
 RESULTS = Path(__file__).parent/'results'
+# the last line of a measured child process: its own peak resident memory since it started (VmHWM). Not
+# ru_maxrss, which a process keeps across exec from the one that started it: a child of a 1.3 GiB pytest
+# worker reported 1.3 GiB whatever it did
+PEAK_RSS = ('print("peak_rss_kib", next(l.split()[1] for l in open("/proc/self/status") '
+            'if l.startswith("VmHWM:")), file=sys.stderr)')
 
 def cpu_model() -> str:
     "The CPU model name from /proc/cpuinfo (or platform's guess)"

@@ -26,18 +26,18 @@ import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results, tree_env
+from _common import PEAK_RSS, runs_results, tree_env
 from loader_ab import checkout
 from photos import make_photos
 
 ROOT = Path(__file__).resolve().parent.parent
-WRAP = ('import os, resource, runpy, sys\n'
+WRAP = ('import os, runpy, sys\n'
         'import noisyfast.train as t\n'
         'b = os.environ.get("BENCH_BUDGET")\n'
         'if b: t.memory_budget = lambda device=None: int(b)\n'
         'sys.argv = ["noisyfast"] + sys.argv[1:]\n'
         'try: runpy.run_module("noisyfast", run_name="__main__")\n'
-        'finally: print("peak_rss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)')
+        f'finally: {PEAK_RSS}')
 PLACED = re.compile(r"^\[\w+\] (the decoded images .*|fastai's pipeline decodes .*)$", re.M)
 
 def drop_page_cache(folder:Path):

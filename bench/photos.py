@@ -23,13 +23,13 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import runs_results, tree_env
+from _common import PEAK_RSS, runs_results, tree_env
 from loader_ab import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
-PEAK = ('import resource, runpy, sys\nsys.argv = ["noisyfast"] + sys.argv[1:]\n'
+PEAK = ('import runpy, sys\nsys.argv = ["noisyfast"] + sys.argv[1:]\n'
         'try: runpy.run_module("noisyfast", run_name="__main__")\n'
-        'finally: print("peak_rss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)')
+        f'finally: {PEAK_RSS}')
 
 def make_photos(root:Path, n:int, hw=(4032, 3024), seed:int=0) -> Path:
     "`n` photos of 2 CIFAR-10 classes, upscaled to `hw` (portrait) with sensor noise, stored turned + EXIF 6"
