@@ -778,8 +778,8 @@ add('rank1_writes_too', '02a_runs', '    from noisyfast.distrib import rank0 as 
     '    return True', ['tests/test_distributed.py::test_run_folder_ranks_without_importing_torch'],
     "every process of a 2-process run writes the run folder's files, not only rank 0")
 add('report_imports_evaluate', '09_report',
-    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array\n',
-    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array\n'
+    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array, without_skipped\n',
+    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array, without_skipped\n'
     'import noisyfast.evaluate\n', ['nbs/09_report.ipynb'],
     'comparing runs imports torch, fastai and matplotlib for plots it never draws')
 
@@ -883,11 +883,14 @@ add('final_unlabel_train_size', '10_pipeline',
     "            r, m['rounds'], cdata = pr.fit, pr.rounds, dataclasses.replace(cdata, train=pr.train)\n",
     "            r, m['rounds'] = pr.fit, pr.rounds\n", ['nbs/10_pipeline.ipynb'],
     'the final stage with clean.action unlabel reports the kept labels as the set its model trained on')
-add('stage_seconds_last_fit', '10_pipeline', 'stage=st.name, tta=tta, seconds=took),', 'stage=st.name, tta=tta),',
-    ['nbs/10_pipeline.ipynb'], "a stage's seconds are its last model's fit: a pseudo round's stage misses the others")
-add('noise_error_vs_injected', '07_clean', "            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, real)",
+add('stage_seconds_last_fit', '10_pipeline', 'stage=st.name, tta=tta, seconds=took),',
+    'stage=st.name, tta=tta),', ['nbs/10_pipeline.ipynb'],
+    "a stage's seconds are its last model's fit: a pseudo round's stage misses the others")
+add('noise_error_vs_injected', '07_clean',
+    "            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, real)",
     "            m['noise_matrix_error'] = matrix_error(cr.noise_matrix, ctx.noise.matrix)",
-    ['nbs/10_pipeline.ipynb'], "with strikes, cleanlab's estimate is scored against the noise before the relabels")
+    ['nbs/10_pipeline.ipynb'],
+    "with strikes, cleanlab's estimate is scored against the noise before the relabels")
 add('override_alias_shared', '00_config',
     "        stages = tr['stages'] = [dict(s) if isinstance(s, dict) else s for s in stages]\n",
     "        tr['stages'] = stages\n", ['nbs/00_config.ipynb'],
@@ -896,10 +899,12 @@ add('override_hash_cut', '00_config',
     "    if _COMMENT.search(s) and not s.startswith(('\"', \"'\", '[', '{')): return s\n", '',
     ['nbs/00_config.ipynb'], "name=exp #2 on the command line names the run 'exp'")
 add('mixup_partner_own_weight', '03_losses',
-    '        if shuffle is not None and mix.stack_y and targ is mix.yb1[0]: return w[shuffle.to(w.device)]\n', '',
+    '        if shuffle is not None and mix.stack_y and targ is mix.yb1[0]: '
+    'return w[shuffle.to(w.device)]\n', '',
     ['nbs/03_losses.ipynb'], "a MixUp partner's label trains with the weight of the image it is mixed into")
 add('report_source_unordered', '09_report',
-    '        src = load_source(d.name, d.path, download_ok=False, classes=d.classes, label_columns=d.label_columns)\n',
+    '        src = load_source(d.name, d.path, download_ok=False, classes=d.classes, '
+    'label_columns=d.label_columns)\n',
     '        src = load_source(d.name, d.path, download_ok=False)\n', ['nbs/09_report.ipynb'],
     "with data.classes in another order, the report's galleries show other files than the ones flagged")
 add('report_source_with_skipped', '09_report',
