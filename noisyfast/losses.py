@@ -297,7 +297,7 @@ class LossWeights(Callback):
                 raise ValueError(f'weights must be a 1-D vector of finite numbers >= 0, got shape '
                                  f'{tuple(weights.shape)} with min {lo}')
         store_attr()
-        self.idx = self.w = None
+        self.idx = self.w = self.mix = None
         self.epochs_done = 0 # training epochs finished over all fits (phases, stages): the warm-up clock
 
     def before_fit(self):
@@ -308,6 +308,7 @@ class LossWeights(Callback):
         lf = self.learn.loss_func
         if isinstance(lf, WeightedLoss): lf = lf.func # left over from an interrupted fit
         self.learn.loss_func = WeightedLoss(lf, self)
+        self.mix = next((c for c in self.learn.cbs if isinstance(c, MixHandler)), None) # MixUp's, if any
 
     def after_epoch(self): self.epochs_done += 1
 
@@ -340,7 +341,7 @@ class LossWeights(Callback):
     def _given(self, pred:Tensor, targ:Tensor) -> Tensor:
         "The given weights of the labels `targ`: the batch's own, or (`PairedMixUp`) its partners' for theirs"
         w = self.weights.to(pred.device)[_plain(self.idx).to(pred.device).long()]
-        mix = next((c for c in self.learn.cbs if isinstance(c, MixHandler)), None)
+        mix = self.mix
         shuffle = getattr(mix, 'shuffle', None) # fastai's own MixUp keeps no pairing: each image's weight
         if shuffle is not None and mix.stack_y and targ is mix.yb1[0]: return w[shuffle.to(w.device)]
         return w
