@@ -46,15 +46,18 @@ def make_photos(root:Path, n:int, hw=(4032, 3024), seed:int=0) -> Path:
                                                           exif=ex.tobytes())
     return root
 
+def peak_run(tree:Path, env:dict, *args) -> tuple:
+    "`noisyfast *args` with `tree`'s package: (wall s, the process's peak memory in GiB); exits on failure"
+    t0 = time.time()
+    r = subprocess.run([sys.executable, '-c', PEAK, *args], cwd=tree, env=env, capture_output=True, text=True)
+    wall = time.time() - t0
+    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast {args[0]} failed:\n{r.stderr[-3000:]}')
+    return wall, int(re.search(r'peak_rss_kib (\d+)', r.stderr).group(1)) / 2**20
+
 def run_side(tree:Path, cfg:Path) -> dict:
     "Wall time, peak memory, decode line and metrics of one `noisyfast run` of `tree`'s package"
     env = tree_env(tree, cfg.parent/f'cache-{tree.name}') # its own cache: no checks of the other side
-    t0 = time.time()
-    r = subprocess.run([sys.executable, '-c', PEAK, 'run', str(cfg), '--overwrite'], cwd=tree, env=env,
-                       capture_output=True, text=True)
-    wall = time.time() - t0
-    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
-    peak = int(re.search(r'peak_rss_kib (\d+)', r.stderr).group(1)) / 2**20
+    wall, peak = peak_run(tree, env, 'run', str(cfg), '--overwrite')
     run = cfg.parent/'out'/'photos'
     log = (run/'log.txt').read_text()
     dec = re.search(r'decoding [\d,]+ images(.*)\n.*?decoded [\d,]+ images in ([\d.]+) s', log, re.S)

@@ -15,28 +15,23 @@ other, with its own cache folder; peak memory is that process's maximum resident
 results/cpu-split-memory.md (.json).
 """
 from __future__ import annotations
-import argparse, json, re, subprocess, sys, tempfile, time
+import argparse, json, sys, tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import runs_results, tree_env
 from loader_ab import checkout
-from photos import PEAK
+from photos import peak_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 def run_side(tree:Path, cfg:Path, name:str) -> dict:
     "Wall time, peak memory and metrics of one `noisyfast run` of `tree`'s package"
-    env = tree_env(tree, cfg.parent/f'cache-{tree.name}', NOISYFAST_ARCHIVE=str(archive()))
-    t0 = time.time()
-    r = subprocess.run([sys.executable, '-c', PEAK, 'run', str(cfg), '--overwrite', '--no-report'], cwd=tree,
-                       env=env, capture_output=True, text=True)
-    wall = time.time() - t0
-    if r.returncode != 0: raise SystemExit(f'{tree}: noisyfast run failed:\n{r.stderr[-3000:]}')
+    env = tree_env(tree, cfg.parent/f'cache-{tree.name}', NOISYFAST_ARCHIVE=str(archive())) # own cache
+    wall, peak = peak_run(tree, env, 'run', str(cfg), '--overwrite', '--no-report')
     m = json.loads((cfg.parent/'out'/name/'metrics.json').read_text())
-    return dict(wall_s=wall, peak_gib=int(re.search(r'peak_rss_kib (\d+)', r.stderr).group(1)) / 2**20,
-                train_s=m['train']['seconds'], train_size=m['train']['train_size'],
-                test_acc=m['train']['test_accuracy'])
+    return dict(wall_s=wall, peak_gib=peak, train_s=m['train']['seconds'],
+                train_size=m['train']['train_size'], test_acc=m['train']['test_accuracy'])
 
 def archive() -> Path:
     from noisyfast.data import find_archive_dir
