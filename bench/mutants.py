@@ -912,6 +912,22 @@ add('report_source_with_skipped', '09_report',
     "        r['_source'] = cfg, src\n", ['nbs/09_report.ipynb'],
     "with data.skip_bad, every gallery image after a skipped file is the next file's")
 
+add('frozen_grads_kept', '05_train', '        if not p.requires_grad: p.grad = None\n', '',
+    ['nbs/05_train.ipynb'], "a frozen phase after an unfrozen one still moves the 'frozen' body (stale momentum, decay)")
+add('builtin_key_no_decoder', '01_data', "[f'decoder {DECODE_VERSION}'] + ['/'.join(", "['/'.join(",
+    ['nbs/01_data.ipynb'], "a built-in data set's cache decoded by an older decoder is read as if current")
+add('stratified_no_floor', '01_data',
+    "int(every_class and (n if n >= 1 else n * len(y)) >= len(classes))", '0',
+    ['nbs/01_data.ipynb', 'nbs/13_audit.ipynb'], 'a rare class rounds to none: left out of the labels or the audit')
+add('keep_labels_drop_class', '01_data', 'stratified_take(pool.y, n, seed, every_class=True)',
+    'stratified_take(pool.y, n, seed)', ['nbs/01_data.ipynb'],
+    'a rare class keeps no label with data.n_labeled: the model never learns it')
+add('exact_counts_past_class', '01_data', 'floor[i] <= take[i] + step <= counts[i]', 'floor[i] <= take[i] + step',
+    ['nbs/01_data.ipynb'], 'a count asks a class for more images than it has: fewer than n taken')
+add('audit_subset_random', '13_audit', '    return stratified_take(y, most, seed, every_class=True)\n',
+    '    return np.sort(np.random.default_rng(seed).choice(len(y), most, replace=False))\n',
+    ['nbs/13_audit.ipynb'], 'the audit draws a plain random subset: a rare class may be left out of it')
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

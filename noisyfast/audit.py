@@ -17,7 +17,7 @@ from cleanlab.dataset import health_summary
 from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
 from cleanlab.internal.outlier import transform_distances_to_scores
 from .config import atomic_write_text
-from .data import DataError, check_image_batch
+from .data import DataError, check_image_batch, stratified_take
 from .evaluate import image_grid, u8_chunks
 from .clean import find_issues
 from .train import FitResult, TrainError, predict
@@ -415,12 +415,13 @@ def fold_features(models:list, # `FitResult`s: the fold models
     return [None if s is None else one(s) for s in splits]
 
 # %% ../nbs/13_audit.ipynb #704135a4
-def audit_subset(n:int, # images in the split
+def audit_subset(y:np.ndarray, # the labels of the split's images
                  most:int=None, # keep at most this many (None: all)
                  seed:int=0) -> np.ndarray:
-    "Sorted positions of a seeded random subset of at most `most` of `n` images"
-    if most is None or most >= n: return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, most, replace=False))
+    "Sorted positions of a seeded stratified subset of at most `most` images, every class in it if it can"
+    y = np.asarray(y)
+    if most is None or most >= len(y): return np.arange(len(y))
+    return stratified_take(y, most, seed, every_class=True)
 
 def keep_checks(a:Audit, checks:list=None) -> Audit:
     "The audit with only the issue types in `checks` (None: all)"
@@ -452,7 +453,7 @@ class AuditStage(Stage):
             raise RunError("the audit stage reads the clean stage's out-of-fold probabilities: put it after "
                            'the '
                            'clean stage and set clean.enabled: true')
-        pos = audit_subset(len(ctx.checked), ac.max_images, cfg.seed)
+        pos = audit_subset(ctx.checked.y, ac.max_images, cfg.seed)
         tr, te = ctx.checked.subset(pos), (ctx.data.test if ac.test and len(ctx.data.test) else None)
         f, tf, how = self._features(ctx, tr, te)
         a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr), # read in chunks

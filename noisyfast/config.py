@@ -348,8 +348,8 @@ AUDIT_CHECKS = ('label', 'outlier', 'atypical', 'near_duplicate', 'dark', 'blurr
 class AuditConfig:
     "The data-health audit of the train split (after the clean stage)"
     enabled: bool = setting(False, 'run the audit stage after clean (needs clean.enabled)')
-    max_images: Optional[int] = setting(20000, 'audit a seeded random subset of this many train images '
-                                        '(null: all)', min=10)
+    max_images: Optional[int] = setting(20000, 'audit a seeded stratified subset of this many train images, '
+                                        'every class in it (null: all)', min=10)
     checks: Optional[list] = setting(None, 'checks to report: label, outlier, atypical, near_duplicate, '
                                      'dark, '
                                      'blurry, low_information, grayscale, odd_size (default: all)')

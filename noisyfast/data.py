@@ -1304,21 +1304,34 @@ class Data:
                     labeled=len(self.train) + len(self.valid))
 
 # %% ../nbs/01_data.ipynb #56892149
+def _exact_counts(take:np.ndarray, # items per class, rounded
+                  counts:np.ndarray, # items of each class there are
+                  n:int, # the total wanted
+                  floor:np.ndarray) -> np.ndarray: # the fewest each class may keep
+    "`take` moved one item at a time, largest classes first, until it adds up to `n` within floor and counts"
+    order = np.argsort(-counts, kind='stable')
+    while (diff := n - int(take.sum())) != 0:
+        step = int(np.sign(diff))
+        can = [i for i in order if floor[i] <= take[i] + step <= counts[i]]
+        if not can: break # (n out of reach: fewer images than asked, or floors above it)
+        take[can[:abs(diff)]] += step
+    return take
+
 def stratified_take(y:np.ndarray, # labels
                     n:Union[int, float], # how many to take: a count, or a fraction when < 1
                     seed:int=0,
+                    *, every_class:bool=False, # keep one image of each class where `n` can hold one of each
                    ) -> np.ndarray:
     "Indices of a stratified sample of `y`, sorted"
     y = np.asarray(y)
     frac = n / len(y) if n >= 1 else n
     rng = np.random.default_rng(seed)
-    classes = np.unique(y)
-    take = {c: int(round(frac * (y == c).sum())) for c in classes}
-    if n >= 1: # fix rounding so exactly n are taken, largest classes first
-        diff = int(n) - sum(take.values())
-        for c in sorted(classes, key=lambda c: -(y == c).sum())[:abs(diff)]: take[c] += int(np.sign(diff))
-    res = [rng.choice(np.flatnonzero(y == c), size=min(take[c], int((y == c).sum())),
-                      replace=False) for c in classes]
+    classes, counts = np.unique(y, return_counts=True)
+    floor = np.full(len(classes), int(every_class and (n if n >= 1 else n * len(y)) >= len(classes)))
+    take = np.maximum(np.rint(frac * counts).astype(np.int64), floor)
+    if n >= 1: take = _exact_counts(take, counts, int(n), floor) # exactly n, largest classes first
+    res = [rng.choice(np.flatnonzero(y == c), size=min(k, m), replace=False)
+           for c, k, m in zip(classes, take, counts)]
     return np.sort(np.concatenate(res)).astype(np.int64)
 
 # %% ../nbs/01_data.ipynb #s24d0301
@@ -1367,7 +1380,7 @@ def _n_labeled(n_labeled, labeled_fraction, n_pool:int, n_given_valid:int) -> Op
 def _keep_labels(pool:Split, n:Optional[int], seed:int) -> tuple:
     "(labelled, unlabeled): a stratified `n` of `pool` keep their labels, the rest get y = -1 (`n` None: all)"
     if n is None or n >= len(pool): return pool, pool.subset(np.array([], dtype=np.int64))
-    li = stratified_take(pool.y, n, seed)
+    li = stratified_take(pool.y, n, seed, every_class=True) # no class left without labels
     unl = pool.subset(_rest(len(pool), li))
     unl.y = np.full(len(unl), -1, dtype=np.int64)
     return pool.subset(li), unl
@@ -1383,7 +1396,7 @@ def _test_split(src:Source, test_pct:float, max_test:Optional[int], seed:int) ->
         test = Split(_take(src.train_x, ti), src.train_y[ti], src.train_y[ti], ti)
         pool = _rest(len(src.train_x), ti)
     if max_test is not None and max_test < len(test):
-        test = test.subset(stratified_take(test.y, max_test, seed + 2))
+        test = test.subset(stratified_take(test.y, max_test, seed + 2, every_class=True))
     return test, pool
 
 def _labelled_splits(src:Source, whole:Split, # the train images left once the test split is out
@@ -1431,7 +1444,7 @@ def split_data(src:Source, # the data set
     test, pool = _test_split(src, test_pct, max_test, seed)
     whole = Split(src.train_x, ytr, src.train_y if src.true_known else None, np.arange(len(ytr))).subset(pool)
     if max_train is not None and max_train < len(whole):
-        whole = whole.subset(stratified_take(whole.y, max_train, seed + 3))
+        whole = whole.subset(stratified_take(whole.y, max_train, seed + 3, every_class=True))
     n_given = 0 if src.valid_x is None else len(src.valid_x)
     n_lab = _n_labeled(n_labeled, labeled_fraction, len(whole), n_given)
     train, valid, unl = _labelled_splits(src, whole, n_lab, valid_pct, seed)
@@ -1443,7 +1456,7 @@ def split_data(src:Source, # the data set
                 image_hw=None if chk is None else chk.median_hw)
 
 # %% ../nbs/01_data.ipynb #s24d0310
-# changes when decoding users' files changes their pixels (2: JPEGs decoded at a reduced scale, 2026-11-30)
+# changes when decoding image files changes their pixels (2: JPEGs decoded at a reduced scale, 2026-11-30)
 DECODE_VERSION = 2
 
 def own_files_key(name:str, descr:str, files:list) -> Optional[str]:
@@ -1463,7 +1476,7 @@ def _cache_identity(src:Source):
     if not src.has_files(): return None, {}
     files = list(src.train_x) + list(src.valid_x if src.valid_x is not None else []) + \
         list(src.test_x if src.test_x is not None else [])
-    names = '\n'.join('/'.join(Path(p).parts[-2:]) for p in files) # built-in: class folder and file name
+    names = '\n'.join([f'decoder {DECODE_VERSION}'] + ['/'.join(Path(p).parts[-2:]) for p in files])
     h = hashlib.sha1(names.encode()).hexdigest()[:16] if src.trusted else \
         own_files_key(src.name, src.descr, files) # a changed, added or removed file: another key
     if h is None: return None, {}

@@ -854,7 +854,7 @@ class RobustnessStage(Stage):
         if ctx.last is None: return None # no stage trained a model
         ev, t0, test = ctx.cfg.evaluate, time.time(), ctx.data.test
         if ev.max_images is not None and ev.max_images < len(test):
-            test = test.subset(stratified_take(test.y, ev.max_images, ctx.cfg.seed + 3))
+            test = test.subset(stratified_take(test.y, ev.max_images, ctx.cfg.seed + 3, every_class=True))
         ctx.say(f'{self.name}: the {ctx.last} model on {len(test)} test images, '
                 f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
         res = ctx.model(ctx.last)

@@ -74,7 +74,7 @@ def check_fits_data(cfg:Config, data:Data):
         raise RunError('pseudo.rounds is set but there is no unlabeled data: set data.n_labeled or '
                        'data.labeled_fraction, or pseudo.rounds: 0')
     ac = cfg.audit # its kNN graph needs more train images than neighbours: said now, not after the training
-    n = len(audit_subset(len(data.train), ac.max_images)) # the train images the audit stage takes
+    n = len(audit_subset(data.train.y, ac.max_images)) # the train images the audit stage takes
     if ac.enabled and n <= ac.k:
         more = ' (or raise audit.max_images)' if n < len(data.train) else ''
         raise RunError(f'audit.k is {ac.k} neighbours but the audit has only {n} train images: set audit.k '

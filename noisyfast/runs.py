@@ -212,22 +212,30 @@ def unlock(self:RunFolder):
 _NEW_STATE = lambda: {'done': [], 'weights': {}, 'metrics': {}}
 
 @patch
+def is_run(self:RunFolder) -> bool:
+    "Whether a noisyfast run made this folder: its config.yaml, and a state.json of a run's shape beside it"
+    try: st = self.read('state') if self.has('config') else None
+    except (OSError, ValueError): return False # unreadable, or not JSON: somebody else's file
+    return isinstance(st, dict) and isinstance(st.get('done'), list)
+
+@patch
 def check_start(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=False) -> bool:
     "Refuse what `prepare` would refuse, changing nothing (`run` asks before it reads data); True if used"
     if resume and overwrite: raise RunError('choose --resume or --overwrite, not both')
     p = self.path
     if not (p.exists() and any(p.iterdir())): return False
     self.check_free() # another process runs it: said first, whatever the flags
+    theirs = sorted(f.name for f in p.iterdir() if f.name != RUN_FILES['lock'])
+    if (theirs or resume) and not self.is_run(): # not a run: never offered to --overwrite, never deleted
+        held = f'{", ".join(theirs[:3])}{f" and {len(theirs) - 3} more" * (len(theirs) > 3)}'
+        what = f', and --overwrite would delete what it holds ({held})' if overwrite else \
+            f' (it holds {held})' if theirs else ''
+        raise RunError(f'{p} holds no {self.file("config").name} and {self.file("state").name} of a run: it '
+                       f'is not a noisyfast run folder{what}: name the run differently (name=...) or set '
+                       'another output_dir')
     if not (resume or overwrite):
         raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
                        'it again, or name the run differently (name=...)')
-    if not self.has('config'): # not a run: --overwrite would delete what it holds
-        theirs = sorted(f.name for f in p.iterdir() if f.name != RUN_FILES['lock'])
-        if resume or theirs:
-            raise RunError(f'{p} holds no {self.file("config").name}: it is not a noisyfast run folder' +
-                           ('' if resume else f', and --overwrite would delete what it holds '
-                            f'({", ".join(theirs[:3])}{f" and {len(theirs) - 3} more" * (len(theirs) > 3)}): '
-                            'name the run differently (name=...) or set another output_dir'))
     diff = config_changes(self.read('config') or {}, cfg) if resume else None
     if diff: raise RunError(f'{p} was started with another config (differs in: {", ".join(diff)}); '
                             'resume with the same config, or start again with --overwrite')

@@ -40,8 +40,8 @@ __all__ = ['OPTIMIZERS', 'EPOCH_PROGRESS_EVERY', 'TrainError', 'default_device',
            'history_rows', 'set_progress', 'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget',
            'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader',
            'FitInputs', 'hub_stats', 'fit_inputs', 'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner',
-           'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'fit_stage', 'fit', 'load_fit',
-           'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'freeze_body', 'fit_stage', 'fit',
+           'load_fit', 'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -571,6 +571,12 @@ def fit_call_cbs(folder) -> list:
     return ([DDP()] if world() > 1 else []) + fit_callbacks(folder) # notebooks 02b, 05a
 
 # %% ../nbs/05_train.ipynb #s24t0026
+def freeze_body(learn:Learner):
+    "Train only the head (and BatchNorm): the body's gradients dropped, so no stale step moves it"
+    learn.freeze()
+    for p in learn.model.parameters(): # zeroed gradients of an earlier phase would still step them
+        if not p.requires_grad: p.grad = None
+
 def fit_stage(learn:Learner, tc:TrainConfig, stage:int, folder, # the stage's checkpoints go here
               meta:dict, *, # `checkpoint_meta` of the stage
               epochs:int, # of the unfrozen phase
@@ -580,7 +586,7 @@ def fit_stage(learn:Learner, tc:TrainConfig, stage:int, folder, # the stage's ch
     st, size = tc.stages[stage], meta['size']
     where, rows = f'stage {stage} ({size} px), {{}} phase'.format, []
     if trained and st.freeze_epochs > 0:
-        learn.freeze()
+        freeze_body(learn)
         nan = StopOnNaN(where('frozen'), st.lr, stage)
         fck = Checkpoints(folder, tc.monitor, tc.load, 'frozen_', dict(meta, phase='frozen'),
                           tc.save_optimizer)

@@ -242,6 +242,7 @@ def test_run_says_config_mistakes_before_reading_the_data(tmp_path):
         assert_user_error(rc, err, needle)
         assert 'broken.jpg' not in err and 'loading' not in out, (out, err)
     (tmp_path/'out'/'r').mkdir(parents=True); (tmp_path/'out'/'r'/'config.yaml').write_text('seed: 1\n')
+    (tmp_path/'out'/'r'/'state.json').write_text('{"done": ["data"]}\n') # a run's folder
     rc, out, err, sec = main_inproc('run', run_config(tmp_path, data=data))
     assert_user_error(rc, err, 'already exists: use --resume')
     assert 'broken.jpg' not in err

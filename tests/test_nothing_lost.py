@@ -58,6 +58,7 @@ def test_refused_overwrite(tmp_path, how):
     run = tmp_path/'runs'/'again'
     run.mkdir(parents=True)
     RunFolder(run).write('config', 'seed: 1\n') # what a finished run left
+    RunFolder(run).write('state', {'done': ['data', 'train'], 'weights': {}, 'metrics': {}})
     RunFolder(run).write('metrics', {'train': {'test_accuracy': 0.9}})
     done = tree_hashes(run)
     f = tiny_run(tmp_path, dict(name='digits', max_train=100), 'again')
