@@ -928,6 +928,28 @@ add('audit_subset_random', '13_audit', '    return stratified_take(y, most, seed
     '    return np.sort(np.random.default_rng(seed).choice(len(y), most, replace=False))\n',
     ['nbs/13_audit.ipynb'], 'the audit draws a plain random subset: a rare class may be left out of it')
 
+add('overwrite_any_config', '02a_runs', "    return isinstance(st, dict) and isinstance(st.get('done'), list)\n",
+    "    return self.has('config')\n", ['nbs/02a_runs.ipynb'],
+    "--overwrite deletes a project of the user's that has a config.yaml")
+add('predict_resize_not_rrc', '15_predict', 'augment=valid_augment(m.augment)', "augment='none'",
+    ['nbs/15_predict.ipynb'], 'noisyfast predict frames files unlike training with augment: rrc: other classes')
+add('load_fit_resize_not_rrc', '05_train', 'augment=valid_augment(cfg.train.augment)', "augment='none'",
+    ['nbs/15_predict.ipynb'], "a resumed rrc run's model scores files framed unlike its training")
+add('final_init_unchecked', '10_pipeline', '    try: check_weights_file(cfg.model, cfg.train, path, n_in=n_in)\n',
+    '    try: pass\n', ['tests/test_bad_config.py::test_run_refuses_a_final_init_it_could_not_load_before_training'],
+    'a final.init of another arch is found only after every earlier stage trained')
+add('audit_flags_recomputed', '13_audit', "                  label_flags=clean_flags(ctx.run, ctx.checked)[pos])",
+    ")", ['tests/test_audit_stage.py::test_audit_subset_flags_what_the_clean_stage_flagged'],
+    "the audit of a subset flags other labels than the clean stage pruned")
+add('audit_no_sizes', '13_audit', 'sizes=file_sizes(tr.x), ', '',
+    ['tests/test_audit_stage.py::test_audit_odd_size_and_unchecked_leaks'],
+    'odd_size never runs in a run: a 200x40 photo among 32 px ones is not flagged')
+add('leaks_said_zero_unchecked', '13_audit', "    if 'is_near_duplicate_issue' in tab: # leaks", '    if True: # leaks',
+    ['nbs/13_audit.ipynb', 'tests/test_audit_stage.py::test_audit_odd_size_and_unchecked_leaks'],
+    'with near_duplicate left out of audit.checks, train/test leaks are reported as 0')
+add('leaks_count_pairs', '13_audit', "        n = len(np.unique(np.where(lk.split_a == 'train', lk.index_a, lk.index_b)))",
+    '        n = len(lk)', ['nbs/13_audit.ipynb'], "train_test_leak counts pairs in the 'images' column")
+
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True,

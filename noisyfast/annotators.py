@@ -14,7 +14,7 @@ from .runs import RUN_FILES
 
 # %% auto #0
 __all__ = ['annotator_labels', 'Consensus', 'consensus', 'add_consensus', 'noise_rates', 'stand_in_probs', 'annotator_table',
-           'add_run_consensus']
+           'check_annotations', 'add_run_consensus']
 
 # %% ../nbs/14_annotators.ipynb #da790e82
 def annotator_labels(src:Source, # a data set with label columns
@@ -127,6 +127,20 @@ def _consensus_note(cols, t:pd.DataFrame, c:Consensus, ref:np.ndarray, true_know
             f'{whose} '
             f"(majority vote {rate(c.majority)}; {each}); per annotator: {RUN_FILES['annotators']}")
 
+def check_annotations(L:pd.DataFrame, # annotator labels of the run's labelled images, NaN where none
+                      x): # those images (files or an array): the first without a label is named
+    "DataErrors for what CROWDLAB cannot work from: an unlabelled image, an idle annotator, no shared image"
+    cols, none = list(L.columns), np.flatnonzero(L.notna().sum(axis=1).to_numpy() == 0)
+    if len(none): raise DataError(f'{x[none[0]]}: no annotator ({", ".join(cols)}) labelled this image '
+                                  f'({len(none)} such images); label it or remove it')
+    idle = [c for c in cols if L[c].notna().sum() == 0]
+    if idle: raise DataError(f"annotator {idle[0]!r} labelled none of the run's {len(L):,} labelled images "
+                             '(the train and valid splits, after data.max_train and the test split): remove '
+                             'it from noise.annotators')
+    if len(cols) < 2 or (L.notna().sum(axis=1) < 2).all():
+        raise DataError(f"no image has labels from two of the annotators ({', '.join(cols)}): a consensus "
+                        'weighs annotators who label the same images; set noise.column to one annotator')
+
 def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
                       src:Source, # the loaded data set (gets the column `crowdlab`)
                       data:Data, # its splits (gets `annotators` and a note)
@@ -137,10 +151,7 @@ def add_run_consensus(cfg:Config, # a run config with noise.column crowdlab
                  src.train_x[lab], src.train_y[lab], label_columns={k: np.asarray(v)[lab] for k, v in
                                                                    src.label_columns.items()})
     L = annotator_labels(sub, cols)
-    none = np.flatnonzero(L.notna().sum(axis=1).to_numpy() == 0)
-    if len(none): raise DataError(f'{sub.train_x[none[0]]}: no annotator ({", ".join(cols)}) labelled this '
-                                  'image '
-                                  f'({len(none)} such images); label it or remove it')
+    check_annotations(L, sub.train_x)
     vote = get_majority_vote_label(L, verbose=False)
     x = load_images(sub.train_x, None if is_image_array(sub.train_x) else 32)[0]
     probs = stand_in_probs(x, vote, n_classes=src.c, seed=cfg.seed)

@@ -14,10 +14,12 @@ import numpy as np, pandas as pd
 import torch
 from torch import nn
 from cleanlab.dataset import health_summary
+from cleanlab.rank import get_label_quality_scores
 from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
 from cleanlab.internal.outlier import transform_distances_to_scores
 from .config import atomic_write_text
-from .data import DataError, check_image_batch, stratified_take
+from .data import (DataError, check_image_batch, image_header, is_image_array,
+                            stratified_take)
 from .evaluate import image_grid, u8_chunks
 from .clean import find_issues
 from .train import FitResult, TrainError, predict
@@ -29,7 +31,8 @@ from fastcore.basics import patch
 __all__ = ['PROPERTY_THRESHOLDS', 'PROPERTIES', 'ISSUES', 'AUDIT_FILES', 'knn_graph', 'outliers', 'near_duplicates',
            'class_health', 'image_properties', 'image_stats', 'image_checks', 'Audit', 'audit', 'write_audit',
            'plot_gallery', 'plot_pairs', 'audit_test_labels', 'penultimate_features', 'downscaled', 'pixel_features',
-           'fold_checkpoints', 'fold_features', 'audit_subset', 'keep_checks', 'AuditStage']
+           'fold_checkpoints', 'fold_features', 'audit_subset', 'clean_flags', 'file_sizes', 'keep_checks',
+           'AuditStage']
 
 # %% ../nbs/13_audit.ipynb #7802cdfc
 def knn_graph(features:np.ndarray, # N×d, one row per image
@@ -228,8 +231,10 @@ def _pairs_table(pairs:pd.DataFrame, n:int) -> pd.DataFrame:
 def _summary(tab:pd.DataFrame, pairs:pd.DataFrame, health:float) -> pd.DataFrame:
     rows = [dict(issue=i, images=int(tab[f'is_{i}_issue'].sum()), fraction=float(tab[f'is_{i}_issue'].mean()),
                  mean_score=float(tab[f'{i}_score'].mean())) for i in ISSUES if f'is_{i}_issue' in tab]
-    rows.append(dict(issue='train_test_leak', images=int(pairs.leak.sum()), fraction=np.nan,
-                     mean_score=np.nan))
+    if 'is_near_duplicate_issue' in tab: # leaks are near-duplicates: not checked, not counted (not 0)
+        lk = pairs[pairs.leak] # train images with a near-duplicate in the test split, each counted once
+        n = len(np.unique(np.where(lk.split_a == 'train', lk.index_a, lk.index_b)))
+        rows.append(dict(issue='train_test_leak', images=n, fraction=n / len(tab), mean_score=np.nan))
     rows.append(dict(issue='label_health', images=np.nan, fraction=np.nan, mean_score=health))
     return pd.DataFrame(rows)
 
@@ -260,6 +265,7 @@ def audit(labels:np.ndarray, # the train labels, N
           outlier_threshold:float=0.37037, # outliers: mean distance above Q3 + (1/this - 1) IQR
           filter_by:str='prune_by_noise_rate', # the label check's cleanlab filter (the clean stage's)
           frac_noise:float=1.0, # and its fraction of the estimated noise to flag (`find_issues`)
+          label_flags:np.ndarray=None, # the clean stage's flags over these images (None: cleanlab's, here)
          ) -> Audit:
     "Data-health audit of the train split from out-of-fold probabilities and features (no training)"
     labels, probs, features = np.asarray(labels), np.asarray(probs), np.asarray(features)
@@ -269,7 +275,8 @@ def audit(labels:np.ndarray, # the train labels, N
     li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise)
     tab = pd.DataFrame(dict(index=np.arange(n) if index is None else np.asarray(index),
                             given=[vocab[i] for i in labels], suggested=[vocab[i] for i in li['suggested']],
-                            label_score=li['quality'], is_label_issue=li['is_issue']))
+                            label_score=li['quality'], is_label_issue=li['is_issue'] if label_flags is None
+                            else np.asarray(label_flags, bool)))
     g = knn_graph(features, k, metric)
     gd = g if tf is None else knn_graph(np.concatenate([features, tf]), k, metric)
     dup, pairs = near_duplicates(gd, threshold=dup_threshold)
@@ -344,15 +351,17 @@ def audit_test_labels(labels:np.ndarray, # the given test labels, M
                      ) -> tuple:
     "Suspect test labels (cleanlab) and the accuracy range they imply: (summary dict, per-image table)"
     y, p = np.asarray(labels), np.asarray(probs)
-    li = find_issues(y, p)
+    checked = len(np.unique(y)) > 1 # cleanlab weighs classes against each other: one class, no label check
+    li = find_issues(y, p) if checked else dict(is_issue=np.zeros(len(y), bool),
+                                               quality=get_label_quality_scores(y, p))
     flag, pred = li['is_issue'], p.argmax(1)
     ok, n = pred == y, len(y)
-    s = dict(images=n, suspect=int(flag.sum()), accuracy=float(ok.mean()),
+    s = dict(images=n, suspect=int(flag.sum()) if checked else None, accuracy=float(ok.mean()),
              accuracy_low=float((ok & ~flag).sum() / n),
              accuracy_high=float(((ok & ~flag) | (flag & ~ok)).sum() / n),
              accuracy_unflagged=float(ok[~flag].mean()) if (~flag).any() else float('nan'))
     tab = pd.DataFrame(dict(position=np.arange(n), given=y, predicted=pred, quality=li['quality'],
-                            suspect=flag))
+                            suspect=flag if checked else pd.array([pd.NA] * n, 'boolean')))
     return s, tab
 
 # %% ../nbs/13_audit.ipynb #1e167afd
@@ -423,6 +432,16 @@ def audit_subset(y:np.ndarray, # the labels of the split's images
     if most is None or most >= len(y): return np.arange(len(y))
     return stratified_take(y, most, seed, every_class=True)
 
+def clean_flags(rf:RunFolder, checked) -> np.ndarray:
+    "The clean stage's flags over the `checked` split, in its order (its table is sorted by label quality)"
+    return rf.read('all_labels', 'clean').set_index('index').loc[checked.idx, 'flagged'].to_numpy(bool)
+
+def file_sizes(x) -> Optional[np.ndarray]:
+    "N×2 (height, width) of image files as shown, from their headers (threads); None for an image array"
+    if is_image_array(x): return None
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(8) as ex: return np.array(list(ex.map(lambda p: image_header(p)[1], x)))
+
 def keep_checks(a:Audit, checks:list=None) -> Audit:
     "The audit with only the issue types in `checks` (None: all)"
     if checks is None: return a
@@ -457,14 +476,14 @@ class AuditStage(Stage):
         tr, te = ctx.checked.subset(pos), (ctx.data.test if ac.test and len(ctx.data.test) else None)
         f, tf, how = self._features(ctx, tr, te)
         a = audit(tr.y, np.asarray(ctx.probs)[pos], f, images=ctx.arrays.images(tr), # read in chunks
-                  test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
+                  sizes=file_sizes(tr.x), test_features=tf, vocab=ctx.data.vocab, index=tr.idx, k=ac.k,
                   dup_threshold=ac.near_duplicate_threshold, outlier_threshold=ac.outlier_threshold,
-                  filter_by=cfg.clean.filter_by, frac_noise=cfg.clean.frac_noise) # the clean stage's flags
+                  label_flags=clean_flags(ctx.run, ctx.checked)[pos]) # the labels the clean stage flagged
         ran = [c for c in a.checks if a.issues[f'{c}_score'].notna().any()] # not grayscale in a grey set
         a = keep_checks(a, [c for c in ac.checks or ran if c in ran])
         write_audit(dataclasses.replace(a, pairs=_indexed_pairs(a.pairs, tr, te)), ctx.run.path)
         s = a.summary.set_index('issue')['images']
-        counts = {i: int(s[i]) for i in a.checks + ['train_test_leak']}
+        counts = {i: int(s[i]) for i in a.checks + ['train_test_leak'] if i in s.index}
         ctx.say(f'{self.name}: {len(pos)} train images, features of {how}; flagged: ' +
                 ', '.join(f'{k} {v}' for k, v in counts.items()) + f'; label health {a.health:.3f}')
         return StageResult(dict(images=len(pos), features=how, health=round(a.health, 4), issues=counts,

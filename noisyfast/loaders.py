@@ -29,7 +29,7 @@ __all__ = ['AUGMENTS', 'OWN', 'BESIDE', 'SHRINK_TO', 'BatchAug', 'ArrayItems', '
            'DiskImages', 'fmt_bytes', 'drop_stale', 'stale_files', 'cache_room', 'cache_need', 'SplitImages',
            'StoreView', 'ArrayData', 'domain_positions', 'eval_dl', 'make_dls', 'CacheEntry', 'disk_bytes',
            'cache_entries', 'clear_cache', 'MappedImages', 'take_images', 'join_images', 'PadCrop', 'UprightImage',
-           'fastai_dls', 'fastai_framed']
+           'fastai_dls', 'valid_augment', 'fastai_framed']
 
 # %% ../nbs/04_loaders.ipynb #9399aecd
 AUGMENTS = ('none', 'flip', 'crop', 'shift', 'rrc')
@@ -781,6 +781,11 @@ def fastai_dls(train:Split, valid:Split, vocab:list, *, size:int=None, bs:int=64
     import os
     nw = num_workers if num_workers is not None else min(8, os.cpu_count() or 1)
     return dblock.dataloaders(items, bs=bs, num_workers=nw, device=device, seed=seed)
+
+def valid_augment(augment:str, # the `train.augment` a model was trained with
+                 ) -> str:
+    "The `augment` whose fastai validation transform is that model's: rrc's zoomed centre, else `Resize`"
+    return 'rrc' if augment == 'rrc' else 'none' # flips, pads and crops are training-only (`split_idx=0`)
 
 # %% ../nbs/04_loaders.ipynb #s27l0005
 def fastai_framed(x, # uint8 images N×H×W×C (a tensor, an array or a view), each a whole file decoded

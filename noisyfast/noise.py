@@ -14,7 +14,7 @@ from .data import (Source, Data, DATASETS, KnownImages, check_labels, load_sourc
                             verify_images)
 
 # %% auto #0
-__all__ = ['MATRIX_TOL', 'NoiseError', 'transition_matrix', 'NoiseResult', 'symmetric_noise', 'read_class_map',
+__all__ = ['MATRIX_TOL', 'NoiseError', 'transition_matrix', 'NoiseResult', 'flip_count', 'symmetric_noise', 'read_class_map',
            'resolve_class_map', 'asymmetric_noise', 'read_matrix', 'check_matrix', 'symmetric_matrix',
            'unbiased_counts', 'matrix_noise', 'real_noise', 'resolve_noise', 'add_noise', 'noisy_labels', 'make_data',
            'noise_summary']
@@ -94,20 +94,29 @@ def _class_orders(y, C, rng):
     "Per class, a seeded random order of its positions (the draws do not depend on the rate)"
     return [rng.permutation(np.flatnonzero(y == c)) for c in range(C)]
 
+def flip_count(rate:float, n:int, # flip `rate` of `n` labels
+               rng:np.random.Generator=None) -> int: # given: rate × n rounded down or up at random
+    "round(rate × n) (Python's rounding); with `rng`, a count whose expectation is exactly rate × n"
+    if rng is None: return round(rate * n)
+    x = rate * n
+    return int(np.floor(x)) + int(rng.random() < x - np.floor(x))
+
 def symmetric_noise(y, # true labels: class indices
                     rate:float, # fraction of each class to flip
                     n_classes:int=None, # number of classes (default: max label + 1)
                     *,
                     seed:int=0, # seed for which samples flip and to which class
+                    exact:bool=True, # round(rate × n_c) flips per class, else rounded at random
                    ) -> NoiseResult:
     "Flip exactly round(rate × n_c) labels of each class c to a uniformly drawn other class"
     y, C = _labels(y, n_classes, rate)
     if C < 2 and rate > 0 and len(y):
         raise NoiseError(f'symmetric noise needs at least 2 classes to flip between, got {C}')
     rng, yn = np.random.default_rng(seed), y.copy()
+    up = None if exact else np.random.default_rng([seed, 1]) # its own stream: the flips stay nested
     for c, order in enumerate(_class_orders(y, C, rng)):
         other = rng.integers(0, max(C - 1, 1), size=len(order))
-        k = round(rate * len(order))
+        k = flip_count(rate, len(order), up)
         yn[order[:k]] = other[:k] + (other[:k] >= c) # skip c itself: uniform over the other classes
     return NoiseResult(yn, y, C, 'symmetric')
 
@@ -181,14 +190,16 @@ def asymmetric_noise(y, # true labels: class indices
                      *,
                      vocab:list=None, # class names, to write `class_map` with names
                      seed:int=0, # seed for which samples flip
+                     exact:bool=True, # round(rate × n_c) flips per class, else rounded at random
                     ) -> NoiseResult:
     "Flip exactly round(rate × n_c) labels of each mapped class c to class_map[c]"
     if n_classes is None and vocab is not None: n_classes = len(vocab)
     y, C = _labels(y, n_classes, rate)
     m = resolve_class_map(class_map, vocab if vocab is not None else [str(i) for i in range(C)])
     rng, yn = np.random.default_rng(seed), y.copy()
+    up = None if exact else np.random.default_rng([seed, 1])
     for c, order in enumerate(_class_orders(y, C, rng)):
-        if c in m: yn[order[:round(rate * len(order))]] = m[c]
+        if c in m: yn[order[:flip_count(rate, len(order), up)]] = m[c]
     return NoiseResult(yn, y, C, 'asymmetric')
 
 # %% ../nbs/02_noise.ipynb #68b23621
@@ -337,11 +348,12 @@ def add_noise(y, # true labels: class indices
               matrix=None, # matrix: T[i][j] = P(noisy j | true i)
               n_classes:int=None, # number of classes (default: max label + 1)
               seed:int=0,
+              exact:bool=True, # symmetric / asymmetric: round(rate × n_c) per class, else at random
              ) -> NoiseResult:
     "Synthetic noise of any kind on the labels `y`"
     if kind == 'none': return NoiseResult(y, y, _labels(y, n_classes)[1], 'none')
-    if kind == 'symmetric': return symmetric_noise(y, rate, n_classes, seed=seed)
-    if kind == 'asymmetric': return asymmetric_noise(y, rate, map, n_classes, seed=seed)
+    if kind == 'symmetric': return symmetric_noise(y, rate, n_classes, seed=seed, exact=exact)
+    if kind == 'asymmetric': return asymmetric_noise(y, rate, map, n_classes, seed=seed, exact=exact)
     if kind == 'matrix': return matrix_noise(y, matrix, n_classes, seed=seed)
     if kind == 'real':
         raise NoiseError("real noise comes from a data set's label column: use `real_noise(src, column)`")
@@ -366,8 +378,10 @@ def noisy_labels(src:Source, plan:dict, # `resolve_noise`'s plan (not kind none)
         col = np.concatenate([src.label_columns[plan['column']], given_valid]).astype(np.int64)
         return ref, [col[s.idx] for s in splits]
     kw = {k: v for k, v in plan.items() if k != 'kind'}
-    return ref, [add_noise(ref[s.idx], plan['kind'], n_classes=src.c, seed=seed + i, **kw).y
-                 for i, s in enumerate(splits)] # each split its own seed: valid noise is not train's
+    # each split its own seed (valid noise is not train's); valid's per-class counts rounded at random: a few
+    # images per class, each rounded alike, would make the valid labels all clean or all noisy
+    return ref, [add_noise(ref[s.idx], plan['kind'], n_classes=src.c, seed=seed + i, exact=i == 0, **kw).y
+                 for i, s in enumerate(splits)]
 
 def make_data(cfg, # a run config (`noisyfast.config.Config`)
               *,

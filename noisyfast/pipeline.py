@@ -16,7 +16,7 @@ from .runs import (RunError, RunFolder, RunContext, RunLog, Stage, StageResult, 
 from .loaders import SHRINK_TO, fmt_bytes
 from .train import (FitResult, TrainStage, check_model, check_training, fit, load_fit, predict,
                              default_device, data_arrays, decode_hw, decode_size, decoded_bytes, decoded_dir,
-                             rank_bs, resolve_loader, why_files)
+                             rank_bs, resolve_loader, why_files, check_weights_file, TrainError)
 from .pseudo import PseudoStage, pseudo_label
 from .clean import CleanStage
 from .divide import DivideStage, divide_bs, divide_cost
@@ -60,9 +60,18 @@ def check_plan(cfg:Config, stages:list=None):
     if dc.enabled: divide_bs(cfg) # with several processes, its batch must split: known before training
     _check_train_bs(cfg) # so must train.bs (each stage's) when a fit trains over them all
     if fc.enabled: _check_init(cfg, 'final.init', fc.init, 'remove final.init (start from model.pretrained)')
-    if fc.enabled and fc.init not in (None, *_INIT_STAGES) and not Path(fc.init).expanduser().exists():
-        raise RunError(f"final.init: weights file {fc.init!r} not found; give 'train', 'pseudo' or an "
+    if fc.enabled and fc.init not in (None, *_INIT_STAGES): _check_init_file(cfg, Path(fc.init).expanduser())
+
+def _check_init_file(cfg:Config, path:Path):
+    "Refuse a `final.init` weights file the final model could not start from: gone, unreadable, another arch"
+    if not path.exists():
+        raise RunError(f"final.init: weights file {cfg.final.init!r} not found; give 'train', 'pseudo' or an "
                        'existing file')
+    n_in = cfg.model.in_chans or (1 if cfg.data.channels == 'gray' else 3) # as `fit_inputs` makes the model
+    try: check_weights_file(cfg.model, cfg.train, path, n_in=n_in)
+    except TrainError as e:
+        raise RunError(f"final.init: {e}; give a file saved from model.arch {cfg.model.arch!r}, or 'train' "
+                       "or 'pseudo'") from None
 
 def check_fits_data(cfg:Config, data:Data):
     "Refuse what the data shows `cfg` cannot run: splits, loader, loss, divide's loader, pseudo, audit, folds"

@@ -15,7 +15,7 @@ from .audit import audit_test_labels
 from .config import load_config
 from .data import (IMAGE_EXTS, Data, DataError, Split, check_images, file_kinds, files_shape,
                             is_image_name, load_images)
-from .loaders import ArrayData, fastai_dls
+from .loaders import ArrayData, fastai_dls, valid_augment
 from .runs import RunError, RunFolder, fmt_seconds
 from .train import FitResult, default_device, load_fit, predict
 
@@ -56,6 +56,7 @@ class RunModel:
     vocab: list # class names, in the order of the model's outputs
     decoded: Optional[tuple] # (H, W, C) the run decoded its images to (None: fastai's loader, or unknown)
     image_size: object = None # the run's `data.image_size`: the decoded size when `decoded` is not recorded
+    augment: str = 'none' # the run's `train.augment`: how fastai's loader framed the files it scored
 
     def __repr__(self):
         return (f'RunModel({str(self.run.path)!r}, stage={self.stage!r}, {len(self.vocab)} classes, '
@@ -101,7 +102,8 @@ def load_run_model(run, # a run folder, trained/<name>, or its `RunFolder`
     arrays = ArrayData(channels='gray' if shape[2] == 1 else 'rgb', device=device)
     fit = load_fit(cfg, _blank(meta['vocab'], shape), weights, arrays=arrays, device=device, build='fast',
                    checkpoint=obj)
-    return RunModel(fit, rf, stage, list(meta['vocab']), dec and tuple(dec), cfg.data.image_size)
+    return RunModel(fit, rf, stage, list(meta['vocab']), dec and tuple(dec), cfg.data.image_size,
+                    cfg.train.augment)
 
 # %% ../nbs/15_predict.ipynb #p000000f
 def decode_files(m:RunModel, # the model the images are for
@@ -152,9 +154,11 @@ class Predictions:
         s = f"predicted {n:,} image{'s' * (n != 1)} in {fmt_seconds(self.seconds)}"
         s += f' ({per}{more})' if n else ''
         if (a := self.audit_summary) is not None:
-            s += (f"\nagainst the known labels: accuracy {a['accuracy']:.4f} on {a['images']:,} images; "
-                  f"cleanlab suspects {a['suspect']:,} of those labels (column suspect): the accuracy is "
-                  f"between {a['accuracy_low']:.4f} and {a['accuracy_high']:.4f} depending on them")
+            s += f"\nagainst the known labels: accuracy {a['accuracy']:.4f} on {a['images']:,} images; " + (
+                 'every file is of one class: cleanlab needs two to check labels (column suspect empty)'
+                 if a['suspect'] is None else f"cleanlab suspects {a['suspect']:,} of those labels (column "
+                 f"suspect): the accuracy is between {a['accuracy_low']:.4f} and {a['accuracy_high']:.4f} "
+                 'depending on them')
         bad = [(f, e) for f, e in zip(self.files, self.errors) if e]
         if not bad: return s
         return (s + f"\n{len(bad)} file{'s' * (len(bad) > 1)} could not be read (their rows have an error "
@@ -171,8 +175,8 @@ def _chunk_probs(m:RunModel, files:list, tta:bool) -> tuple:
     good = [str(f) for i, f in enumerate(files) if i not in bad]
     if not good: return np.zeros((0, len(m.vocab)), np.float32), bad
     s = Split(good, np.zeros(len(good), np.int64), None, np.arange(len(good)), 'predict')
-    m.fit.learn.dls = fastai_dls(s, s, m.vocab, size=m.fit.size, bs=m.fit.learn.dls.bs, augment='none',
-                                 stats=m.fit.stats, device=m.fit.learn.dls.device)
+    m.fit.learn.dls = fastai_dls(s, s, m.vocab, size=m.fit.size, bs=m.fit.learn.dls.bs, stats=m.fit.stats,
+                                 augment=valid_augment(m.augment), device=m.fit.learn.dls.device)
     return predict(m.fit, s, tta), bad
 
 def predict_files(m:RunModel, # the model (`load_run_model`)

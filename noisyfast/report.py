@@ -514,14 +514,14 @@ def _sec_audit(r, plots) -> Optional[str]:
     if summ is None: return None
     am, n = r['metrics'].get('audit') or {}, _cfg(r, 'audit', 'gallery', default=16)
     s = summ.set_index('issue')
-    health, leaks = s.mean_score.get('label_health'), s.images.get('train_test_leak', 0)
+    health, leaks = s.mean_score.get('label_health'), s.images.get('train_test_leak') # None: not checked
     tab = s.drop(index=['label_health'], errors='ignore')[['images', 'fraction', 'mean_score']]
     out = [f"The `audit` stage on {am.get('images', '?')} train images (features of "
            f"{am.get('features', '?')}; "
            'no extra training): images flagged per issue type, their share, and the mean score (low = bad). '
-           f"cleanlab's label health score: **{health:.3f}**. Train/test leaks (near-duplicates across the "
-           'split): '
-           f'**{int(leaks)}**. Tables: `audit_*.csv`.', '',
+           f"cleanlab's label health score: **{health:.3f}**. Train/test leaks (train images with a "
+           'near-duplicate in the test split): ' + ('not checked (`audit.checks` leaves out near_duplicate)'
+           if leaks is None else f'**{int(leaks)}**') + '. Tables: `audit_*.csv`.', '',
            md_table(tab, floatfmt=dict(images='.0f', fraction='.2%', mean_score='.3f'))]
     ov = _read(rf, 'audit_overlap')
     if ov is not None and len(ov):

@@ -26,7 +26,8 @@ from fastai.vision.core import imagenet_stats
 from .data import (Data, Split, check_image_batch, resolve_channels, decoded_shape, native_size,
                             load_images, cache_dir, is_image_array, CACHE_ENV)
 from .loaders import (SHRINK_TO, ArrayData, SplitImages, cache_need, cache_room, make_dls, eval_dl,
-                               channel_stats, domain_positions, fastai_dls, fastai_framed)
+                               channel_stats, domain_positions, fastai_dls, fastai_framed,
+                               valid_augment)
 from .losses import get_loss
 from .evaluate import RandomPerturb
 from .models import MODELS, is_model, create_model, model_splitter, timm_splitter, nesterov_sgd
@@ -36,12 +37,13 @@ from .track import fit_callbacks
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'EPOCH_PROGRESS_EVERY', 'TrainError', 'default_device', 'resolve_precision', 'resolve_arch',
            'check_pretrained_available', 'save_weights', 'load_weights', 'n_params', 'train_loss', 'check_model',
-           'create_learner', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine', 'FitResult', 'rank_bs',
-           'history_rows', 'set_progress', 'show_progress', 'decode_hw', 'decode_size', 'data_arrays', 'memory_budget',
-           'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need', 'placement', 'resolve_loader',
-           'FitInputs', 'hub_stats', 'fit_inputs', 'fastai_inputs', 'stage_dls', 'on_device', 'fit_learner',
-           'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs', 'freeze_body', 'fit_stage', 'fit',
-           'load_fit', 'why_files', 'check_training', 'predict', 'CountTrainable', 'TrainStage']
+           'create_learner', 'check_weights_file', 'checkpoint_file', 'Checkpoints', 'StopOnNaN', 'EpochLine',
+           'FitResult', 'rank_bs', 'history_rows', 'set_progress', 'show_progress', 'decode_hw', 'decode_size',
+           'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need',
+           'placement', 'resolve_loader', 'FitInputs', 'hub_stats', 'fit_inputs', 'fastai_inputs', 'stage_dls',
+           'on_device', 'fit_learner', 'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs',
+           'freeze_body', 'fit_stage', 'fit', 'load_fit', 'why_files', 'check_training', 'predict', 'CountTrainable',
+           'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -218,6 +220,17 @@ def create_learner(dls, # fastai DataLoaders
     src = weights if weights is not None else (mc.pretrained if isinstance(mc.pretrained, str) else None)
     if src is not None: load_weights(learn, src)
     return learn, bool(hub or src is not None)
+
+# %% ../nbs/05_train.ipynb #s29t0002
+def check_weights_file(mc:ModelConfig, tc:TrainConfig, # the model and train sections of the run
+                       path, # a weights file the run would start a model from (`final.init`)
+                       *, n_in:int=3, # input channels of the run's model
+                       n_classes:int=2) -> str: # classes of its head (a head that differs starts anew)
+    "'full' or 'body': how `path` would start `mc.arch`, tried on a CPU model before training (`TrainError`)"
+    x, y = torch.zeros(1, 8, 8, n_in, dtype=torch.uint8), np.zeros(1, np.int64)
+    dls = make_dls(x, y, x, y, size=8, bs=1, stats=([0.] * n_in, [1.] * n_in), device='cpu')
+    learn, _ = create_learner(dls, n_classes, replace(mc, pretrained=False), tc, n_in=n_in)
+    return load_weights(learn, path)
 
 # %% ../nbs/05_train.ipynb #ff5a68eb
 def checkpoint_file(folder, kind:str, # 'best' or 'last' (`train.load`)
@@ -667,8 +680,8 @@ def load_fit(cfg:Config, data:Data, weights, # a checkpoint written by `fit`
     loader, n_in, size = meta.get('loader', 'fast'), meta.get('n_in', 3), meta.get('size')
     if (build or loader) == 'fastai':
         stats = meta['stats']
-        dls = fastai_dls(data.valid, data.valid, data.vocab, size=size, bs=cfg.train.bs, augment='none',
-                         stats=stats, device=device)
+        dls = fastai_dls(data.valid, data.valid, data.vocab, size=size, bs=cfg.train.bs, stats=stats,
+                         augment=valid_augment(cfg.train.augment), device=device) # framed as in training
     else:
         vx = arrays.images(data.valid)
         stats = meta.get('stats') or channel_stats(vx)

@@ -218,6 +218,22 @@ def test_run_refused_before_training(tmp_path, kw, needles):
     assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
     assert sec < 20, f'refused after {sec:.1f} s'
 
+def test_run_refuses_a_final_init_it_could_not_load_before_training(tmp_path):
+    ("final.init is loaded by the last stage: a file saved from another architecture, or not a weights file, "
+     "is refused before the first stage trains, naming the key")
+    from noisyfast.models import create_model
+    from noisyfast.train import save_weights
+    save_weights(create_model('cpu_net', 3, 10), tmp_path/'cpu_net.pth') # a model file of another arch
+    (tmp_path/'notes.yaml').write_text('seed: 1\n')
+    for f, needle in [('cpu_net.pth', 'body weights do not match model.arch'),
+                      ('notes.yaml', 'cannot be read as a weights file')]:
+        cfg = run_config(tmp_path, clean=dict(enabled=True, folds=2),
+                         final=dict(enabled=True, init=str(tmp_path/f)))
+        rc, out, err, sec = main_inproc('run', cfg)
+        assert_user_error(rc, err, 'final.init: ', needle, "give a file saved from model.arch 'test_resnet'")
+        assert 'train:' not in out, out # no stage started
+        assert no_run_folder(tmp_path), list((tmp_path/'out').rglob('*'))
+
 def test_run_unknown_arch_leaves_no_run_folder(tmp_path):
     rc, out, err, sec = main_inproc('run', run_config(tmp_path, model=dict(arch='resnet5000')))
     assert_user_error(rc, err, "'resnet5000'")
