@@ -16,7 +16,7 @@ __all__ = ['MAX_SEED', 'MAX_SIZE', 'MAX_BS', 'MAX_EPOCHS', 'FRAC_NOISE_FILTERS',
            'MAX_CONFIG_BYTES', 'MAX_CONFIG_ITEMS', 'NAME_MAX', 'PERTURBATION_KINDS', 'CONSENSUS', 'TRACKERS',
            'NoisyfastError', 'ConfigError', 'setting', 'DataConfig', 'NoiseConfig', 'ModelConfig', 'StageConfig',
            'TrainConfig', 'PseudoConfig', 'CleanConfig', 'unused_loss_setting', 'DivideConfig', 'FinalConfig',
-           'EvaluateConfig', 'AuditConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict',
+           'EvaluateConfig', 'AuditConfig', 'Config', 'config_keys', 'suggest_key', 'from_dict', 'to_dict', 'key_type',
            'apply_overrides', 'DiskFull', 'full_disk_error', 'on_full_disk', 'temp_path', 'atomic_file',
            'atomic_write_text', 'load_config', 'save_config', 'validate', 'consensus_annotators']
 
@@ -567,14 +567,41 @@ def _set_dotted(d:dict, key:str, value, src='command line'):
         cur = nxt
     cur[parts[-1]] = value
 
+def key_type(key:str, cls=Config):
+    "The schema type of dotted `key` (a stage's for `train.stages.0.lr`); None: a section or an unknown key"
+    parts = [p for p in key.split('.') if not p.isdigit()] # train.stages.<i>.lr: a stage's lr
+    for i, p in enumerate(parts):
+        t = _hints(cls).get(p)
+        if cls is TrainConfig and p == 'stages' and i < len(parts) - 1: t = StageConfig
+        if t is None or is_dataclass(t) != (i < len(parts) - 1): return None
+        if i == len(parts) - 1: return t
+        cls = t
+
+def _admits(t, typ) -> bool:
+    "Whether schema type `t` takes values of type `typ` as they are"
+    return typ in (typing.get_args(t) if typing.get_origin(t) in (Union, types.UnionType) else (t,))
+
+def _del_dotted(d:dict, key:str):
+    "Remove dotted `key` from `d` (the section copied, as `_set_dotted` does): its default applies"
+    *up, last = key.split('.')
+    for p in up:
+        if not isinstance(d.get(p), dict): return
+        d[p] = d = dict(d[p])
+    d.pop(last, None)
+
 def apply_overrides(d:dict, # the config as a nested dict (changed in place)
                     overrides:list, # `key.sub=value` strings
                    ) -> dict:
-    "Set dotted keys of `d` from `key=value` strings"
+    "Set dotted keys of `d` from `key=value` strings; `key=null` gives a key that takes no null its default"
     for o in overrides or []:
         if '=' not in o: raise ConfigError(f"override {o!r}: expected key=value, e.g. train.bs=32")
-        k, v = o.split('=', 1)
-        _set_dotted(d, k.strip(), _parse_value(v.strip()))
+        k, raw = (s.strip() for s in o.split('=', 1))
+        v, t = _parse_value(raw), key_type(k)
+        if v is None and t is not None and not _admits(t, type(None)) and not k.startswith('train.stages.'):
+            _del_dotted(d, k); continue # noise.rate=null: as if the YAML did not set it
+        if isinstance(v, (bool, int, float)) and t and _admits(t, str) and not _admits(t, type(v)):
+            v = raw # name=2024, name=yes: the text as typed, not YAML's number or boolean
+        _set_dotted(d, k, v)
     return d
 
 # %% ../nbs/00_config.ipynb #d15cf002
@@ -725,7 +752,7 @@ def _check_noise(cfg:Config, w):
         if v is not None and v != 0 and n.kind not in kinds:
             raise ConfigError(f"{w('noise.' + k)}: {_show(v)} is set but noise.kind is {n.kind!r}, "
                               f"which does not use it; set noise.kind: {' or '.join(kinds)}, "
-                              f"or remove noise.{k}")
+                              f"or remove noise.{k} (on the command line: noise.{k}=null)")
     if n.kind == 'matrix' and n.matrix is None:
         raise ConfigError(f"{w('noise.matrix')}: noise.kind is 'matrix' but no matrix is given")
     if n.kind == 'real' and n.column is None:

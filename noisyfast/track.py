@@ -143,8 +143,9 @@ def tracking_callbacks(track:str, # none | csv | tensorboard | wandb | mlflow
                       ) -> list:
     "The trackers of one fit"
     rf = RunFolder(root)
-    if track == 'tensorboard': return [TensorBoardTracker(rf.file('tensorboard')/name)]
-    if track == 'csv': return [CSVTracker(rf.file('csv_logs')/f'{name}.csv')]
+    if track == 'tensorboard': return [TensorBoardTracker(rf.file('tensorboard').resolve()/name)]
+    # absolute: fastai's CSVLogger puts a relative name under the learner's path, the fit's own folder
+    if track == 'csv': return [CSVTracker(rf.file('csv_logs').resolve()/f'{name}.csv')]
     if track == 'wandb': return [wandb_tracker(rf.name, name, rf.path, rf.read('config'))]
     if track == 'mlflow':
         uri = os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{rf.file('mlflow').resolve()}"

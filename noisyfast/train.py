@@ -720,6 +720,19 @@ def why_files(cfg:Config) -> str:
     return (f'the decoded images fit neither in memory nor in half the free space of {decoded_dir()}: free '
             f'space there (or point ${CACHE_ENV} at a disk with room), or set a smaller data.image_size')
 
+def _check_in_chans(cfg:Config, data:Data, loader:str):
+    "A `TrainError` for a `model.in_chans` the images cannot feed (grey images are copied to any number)"
+    k = cfg.model.in_chans
+    if k is None: return
+    if loader == 'fastai': c = 3 # its DataBlock makes every image RGB
+    elif is_image_array(data.train.x):
+        c = {'gray': 1, 'rgb': 3}.get(cfg.data.channels, data.train.x.shape[-1])
+    else: c = image_shape(cfg, data)[-1]
+    if c == 1 or k == c: return
+    raise TrainError(f'model.in_chans is {k} but the images have {c} channels' +
+                     (" (fastai's loader gives RGB: set data.loader: fast)" if loader == 'fastai' else '') +
+                     ': remove model.in_chans' + (', or set data.channels: gray' if k == 1 else ''))
+
 def check_training(cfg:Config, # the run config
                    data:Data, # the data the run trains on (its splits)
                    device=None, # where it will train (default: `default_device()`), for `data.loader: auto`
@@ -729,6 +742,7 @@ def check_training(cfg:Config, # the run config
     check_model(cfg.model)
     loader = resolve_loader(cfg, data, device) # an array data set under data.loader: fastai is refused here
     if loader == 'fastai': _check_fastai_loader(cfg, bool(cfg.pseudo.rounds and cfg.pseudo.weight))
+    _check_in_chans(cfg, data, loader)
     train_loss(cfg.train, data.c) # a loss setting the loss ignores
     return loader
 

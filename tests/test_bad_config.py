@@ -185,6 +185,18 @@ def test_noise_settings_without_noise_kind(tmp_path):
     rc, err, f = check(tmp_path, 'noise: {rate: 0.4}\n')
     assert_user_error(rc, err, "'noise.rate'", "noise.kind is 'none'")
 
+def test_command_line_undoes_a_yaml_setting_and_keeps_text(tmp_path):
+    ("A noisy YAML run as a clean one from the command line (noise.rate=null: the key's default, as the "
+     "error says); a run named 2024 or yes is named so, not refused as a number or a boolean")
+    from noisyfast.config import load_config
+    text = 'noise: {kind: symmetric, rate: 0.4}\n'
+    rc, err, f = check(tmp_path, text, 'noise.kind=none')
+    assert_user_error(rc, err, "'noise.rate'", "noise.kind is 'none'", 'on the command line: noise.rate=null')
+    rc, err, f = check(tmp_path, text, 'noise.kind=none', 'noise.rate=null', 'name=2024')
+    assert rc == 0, err
+    cfg = load_config(f, overrides=['noise.kind=none', 'noise.rate=null', 'name=yes'])
+    assert (cfg.noise.kind, cfg.noise.rate, cfg.name) == ('none', 0.0, 'yes')
+
 # ---------------------------------------------------------------- through `noisyfast run`: needs the data
 
 @pytest.mark.parametrize('kw,needles', [
