@@ -952,6 +952,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'noisyfast.train._file_stats': ('train.html#_file_stats', 'noisyfast/train.py'),
                                  'noisyfast.train._hub_stats': ('train.html#_hub_stats', 'noisyfast/train.py'),
                                  'noisyfast.train._load_matching': ('train.html#_load_matching', 'noisyfast/train.py'),
+                                 'noisyfast.train._model_function': ('train.html#_model_function', 'noisyfast/train.py'),
                                  'noisyfast.train._plain': ('train.html#_plain', 'noisyfast/train.py'),
                                  'noisyfast.train._reachable': ('train.html#_reachable', 'noisyfast/train.py'),
                                  'noisyfast.train._read_weights': ('train.html#_read_weights', 'noisyfast/train.py'),

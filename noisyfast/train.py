@@ -5,7 +5,7 @@ one-cycle phase, mixed precision, best and last checkpoints."""
 
 # %% ../nbs/05_train.ipynb #f4882ef0
 from __future__ import annotations
-import difflib, os, socket, sys, time, warnings
+import difflib, inspect, os, socket, sys, time, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -65,13 +65,17 @@ def resolve_precision(precision:str, # auto | bf16 | fp16 | fp32
     return precision
 
 # %% ../nbs/05_train.ipynb #1d036fe7
+def _model_function(f) -> bool:
+    "Whether `f` builds a model: a function of `pretrained` (fastai's xresnets) or `weights` (torchvision's)"
+    return inspect.isfunction(f) and bool({'pretrained', 'weights'} & set(inspect.signature(f).parameters))
+
 def resolve_arch(arch:str):
     "A noisyfast or timm model name (kept as a string) or a fastai model function"
     import timm
     from fastai.vision import models as fm
     if is_model(arch) or timm.is_model(arch): return arch
     for mod in (fm.xresnet, fm):
-        if not arch.startswith('_') and callable(getattr(mod, arch, None)): return getattr(mod, arch)
+        if not arch.startswith('_') and _model_function(getattr(mod, arch, None)): return getattr(mod, arch)
     names = list(MODELS) + timm.list_models() + [n for n in dir(fm.xresnet) if n.startswith('xres')]
     hint = difflib.get_close_matches(arch, names, n=3)
     raise TrainError(f"model.arch {arch!r} is neither a timm nor a fastai model" +
