@@ -4,17 +4,19 @@
 
 # %% ../nbs/06_pseudo.ipynb #ae23517a
 from __future__ import annotations
+import json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 import numpy as np, pandas as pd
-from .config import Config, ConfigError
+from .config import Config, ConfigError, atomic_write_text
 from .data import Data, Split, check_probs, concat_splits
 from .loaders import ArrayData
 from .train import FitResult, fit, predict
 
 # %% auto #0
-__all__ = ['select_pseudo', 'pseudo_split', 'PseudoResult', 'pseudo_label', 'PseudoStage']
+__all__ = ['ROUND_DONE', 'select_pseudo', 'pseudo_split', 'PseudoResult', 'finish_round', 'round_weights', 'finished_rounds',
+           'pseudo_label', 'PseudoStage']
 
 # %% ../nbs/06_pseudo.ipynb #3b079e24
 def select_pseudo(probs:np.ndarray, # N×C predicted probabilities of the unlabeled pool
@@ -49,21 +51,49 @@ class PseudoResult:
     rounds: list = field(default_factory=list) # per-round stats
     history: pd.DataFrame = None # every epoch of every round, with a `round` column (1..rounds)
 
+ROUND_DONE = 'done.json' # in round{r}/ once the round is over: its stats and the checkpoint it ended with
+
+def finish_round(folder, r:int, res:FitResult, stats:dict):
+    "Mark round `r` finished: its history, then (last, atomically) its stats and checkpoint"
+    d = Path(folder)/f'round{r}'
+    atomic_write_text(d/'history.csv', res.history.to_csv(index=False))
+    atomic_write_text(d/ROUND_DONE, json.dumps(dict(stats=stats, weights=os.path.relpath(res.weights, d))))
+
+def round_weights(folder, r:int) -> Path:
+    "The checkpoint finished round `r` ended with"
+    d = Path(folder)/f'round{r}'
+    return d/json.loads((d/ROUND_DONE).read_text())['weights']
+
+def finished_rounds(folder, n:int) -> tuple:
+    "(k, stats, histories) of rounds 1..k finished before, k the first run of them (of `n`)"
+    k, stats, hist = 0, [], []
+    while k < n and (d := Path(folder)/f'round{k + 1}').joinpath(ROUND_DONE).exists():
+        k += 1
+        stats.append(json.loads((d/ROUND_DONE).read_text())['stats'])
+        hist.append(pd.read_csv(d/'history.csv').assign(round=k))
+    return k, stats, hist
+
 def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
                  folder, # rounds write to folder/round{r}/
                  arrays:ArrayData=None,
                  progress:bool=None,
                  done=None, # callback(round, stats) after each round (run folders record progress)
                  log=None, # a `noisyfast.runs.RunLog`: where each round's fit speaks
+                 load=None, # weights file -> `FitResult`: rounds finished before (a resumed run) are kept
                 ) -> PseudoResult:
     "Run `cfg.pseudo.rounds` pseudo-labeling rounds starting from the model `start`"
     pc = cfg.pseudo
     if len(data.unlabeled) == 0:
         raise ConfigError(f'pseudo.rounds is {pc.rounds} but there are no unlabeled images: set '
                           'data.n_labeled or data.labeled_fraction (or pseudo.rounds: 0)')
-    cur, rounds, train, hist = start, [], data.train, []
+    k, rounds, hist = finished_rounds(folder, pc.rounds) if load is not None else (0, [], [])
+    if k and log: log(f'rounds 1-{k} of {pc.rounds} finished before: kept, not trained again')
+    cur, train = (start if k == 0 else load(round_weights(folder, k))), data.train
     arrays = arrays or start.arrays
-    for r in range(1, pc.rounds + 1):
+    if k == pc.rounds: # every round finished: the last one's train split, from the model before it
+        before = start if k == 1 else load(round_weights(folder, k - 1))
+        train = pseudo_split(data, predict(before, data.unlabeled), pc.threshold)[0]
+    for r in range(k + 1, pc.rounds + 1):
         probs = predict(cur, data.unlabeled)
         train, w, stats = pseudo_split(data, probs, pc.threshold)
         init = cur.weights if pc.init == 'previous' else None
@@ -71,6 +101,7 @@ def pseudo_label(cfg:Config, data:Data, start:FitResult, *,
                   epochs=pc.epochs, sample_weights=w if pc.weight else None, seed=cfg.seed + 1000 * r,
                   progress=progress, log=log.at(f'round {r}/{pc.rounds}') if log else None)
         stats.update(round=r, best_valid=cur.best, seconds=cur.seconds)
+        finish_round(folder, r, cur, stats)
         rounds.append(stats)
         hist.append(cur.history.assign(round=r))
         if done is not None: done(r, stats)
@@ -87,7 +118,8 @@ class PseudoStage(Stage):
         ctx.say(f'{self.name}: {ctx.cfg.pseudo.rounds} rounds over {len(ctx.data.unlabeled)} '
                 'unlabeled images')
         pr = pseudo_label(ctx.cfg, ctx.data, ctx.model('train'), folder=ctx.run.stage_dir(self.name),
-                          arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name))
+                          arrays=ctx.arrays, progress=ctx.progress, log=ctx.log.at(self.name),
+                          load=ctx.load_model) # a resumed run keeps the rounds it finished
         ctx.run.save_labels(pr.train, 'labels', self.name)
         self.restore(ctx)
         return StageResult(dict(rounds=pr.rounds), pr.fit, pr.train, pr.history)

@@ -766,7 +766,8 @@ def write_report(folder, # a run folder, trained/<name>/
 
 # %% ../nbs/09_report.ipynb #s24r0101
 COMPARE_SETTINGS = ['run', 'status', 'data', 'noise', 'noise_rate', 'realized_noise', 'arch', 'pretrained',
-                    'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'divide_epochs', 'final']
+                    'loss', 'epochs', 'pseudo_rounds', 'clean_action', 'clean_oof', 'divide_epochs', 'final',
+                    'seed']
 COMPARE_RESULTS = ['train_acc', 'pseudo_acc', 'divide_acc', 'final_acc', 'test_acc', 'robust_acc', 'flagged',
                    'flag_precision', 'flag_recall', 'flag_f1', 'seconds']
 
@@ -807,7 +808,7 @@ def run_row(folder) -> dict:
                clean_action=c('clean', 'action') if c('clean', 'enabled') else None,
                clean_oof=c('clean', 'oof') if c('clean', 'enabled') else None,
                divide_epochs=c('divide', 'epochs') if c('divide', 'enabled') else None,
-               final=bool(c('final', 'enabled')))
+               final=bool(c('final', 'enabled')), seed=c('seed'))
     for st in MODEL_STAGES: row[f'{st}_acc'] = (m.get(st) or {}).get('test_accuracy')
     row['test_acc'] = m[last]['test_accuracy'] if last else None
     row['robust_acc'] = (m.get('robustness') or {}).get('mean_accuracy')

@@ -41,7 +41,9 @@ def results_markdown(res:pd.DataFrame, keys:list, value:str='test_acc',
     given = whose_test_labels(clean_test)
     out = [f'# Sweep results\n\n{value}: test accuracy of the last stage ({given}).\n']
     lab = lambda df, ks: df[ks].astype(str).agg(' / '.join, axis=1) if ks else pd.Series('', index=df.index)
-    t = res.assign(_r=lab(res, rows), _c=lab(res, cols) if cols else value)
+    named = lambda df, ks: df[ks].astype(str).apply(lambda r: ' / '.join(f'{k}={v}' for k, v in r.items()),
+                                                     axis=1) # a column says which setting it is: seed=1
+    t = res.assign(_r=lab(res, rows), _c=named(res, cols) if cols else value)
     piv = t.pivot_table(index='_r', columns='_c', values=value, aggfunc='first')
     piv.index.name = ' / '.join(rows)
     out.append(md_table(piv))

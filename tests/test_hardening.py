@@ -137,3 +137,30 @@ def test_results_markdown_names_whose_test_labels():
     assert '(clean test labels)' in results_markdown(res, ['noise.rate'])
     md = results_markdown(res, ['noise.rate'], clean_test=False)
     assert '(the given test labels, not known to be clean)' in md and 'clean test labels)' not in md
+
+# ---------------------------------------------------------------- pseudo-labeling rounds survive an interrupt
+
+def test_interrupted_pseudo_stage_resumes_after_its_finished_rounds(tmp_path, monkeypatch):
+    ("Ctrl-C in pseudo round 2 of 2: --resume keeps round 1 (its files untouched, not trained again) and "
+     "trains round 2 alone")
+    import noisyfast.pseudo as ps
+    f = run_config(tmp_path, data=dict(max_train=300, n_labeled=100), pseudo=dict(rounds=2),
+                   evaluate=dict(robustness=False))
+    real, seen = ps.fit, []
+    def interrupt_round_2(*args, **kwargs):
+        seen.append(kwargs['folder'].name)
+        if kwargs['folder'].name == 'round2' and seen.count('round2') == 1: raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(ps, 'fit', interrupt_round_2)
+    rc, out, err, sec = main_inproc('run', f)
+    assert rc == 130, err
+    r1 = tmp_path/'out'/'r'/'pseudo'/'round1'
+    before = {p: p.stat().st_mtime_ns for p in r1.rglob('*')}
+    assert (r1/'done.json').exists() and before
+    rc, out, err, sec = main_inproc('run', f, '--resume')
+    assert rc == 0, err
+    assert seen == ['round1', 'round2', 'round2'], seen # round 1 once, round 2 again
+    assert {p: p.stat().st_mtime_ns for p in r1.rglob('*')} == before
+    assert 'rounds 1-1 of 2 finished before: kept, not trained again' in out, out
+    m = RunFolder(tmp_path/'out'/'r').read('metrics')['pseudo']
+    assert [r['round'] for r in m['rounds']] == [1, 2]
