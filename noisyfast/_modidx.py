@@ -847,6 +847,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'noisyfast.runs.RunFolder.start_clock': ('runs.html#runfolder.start_clock', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.state': ('runs.html#runfolder.state', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.unlock': ('runs.html#runfolder.unlock', 'noisyfast/runs.py'),
+                                'noisyfast.runs.RunFolder.unstarted': ('runs.html#runfolder.unstarted', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.weights': ('runs.html#runfolder.weights', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunFolder.write': ('runs.html#runfolder.write', 'noisyfast/runs.py'),
                                 'noisyfast.runs.RunLog': ('runs.html#runlog', 'noisyfast/runs.py'),

@@ -602,7 +602,7 @@ def _divide_callbacks(cfg:Config, data:Data, d:DivideInputs, dls, folder, echo, 
                                  relabel_conf=dc.relabel_conf),
                   extra_x=d.ux, extra_true=None if d.ux is None else data.unlabeled.y_true, folder=folder,
                   echo=echo, seed=seed, reselect=reselect, kept_weight=dc.kept_weight,
-                  valid_true=data.valid.y_true if data.true_known else None)
+                  valid_true=data.valid.y_true) # (None: unknown)
     return ema, fm, rs
 
 # %% ../nbs/07a_divide.ipynb #acb02f7a

@@ -407,10 +407,10 @@ def make_data(cfg, # a run config (`noisyfast.config.Config`)
     splits = [data.train, data.valid] # the unlabeled pool has no labels to noise
     ref, noisy = noisy_labels(src, plan, splits, seed)
     data.train.y, data.valid.y = noisy[0], noisy[1] # unlabeled items keep y = -1
-    # your own labels, made noisy on purpose: they are the truth the noise is measured against
+    # your own labels, made noisy on purpose: they are the truth the noise is measured against (the test
+    # labels are still yours, not known to be clean: `data.true_known` stays false)
     if not src.true_known:
         for sp in (*splits, data.unlabeled): sp.y_true = ref[sp.idx]
-        data.true_known = True
     tr, va = data.train, data.valid # the noise statistics: over the labels trained on
     res = NoiseResult(tr.y, ref[tr.idx], src.c, plan['kind'], plan.get('column'), tr.idx)
     data.notes.append(_noise_note(plan, res, seed, NoiseResult(va.y, ref[va.idx], src.c)))

@@ -148,8 +148,8 @@ class DataStage(Stage):
         data, noise = ctx.data, ctx.noise
         info = dict(data=data.summary(), notes=data.notes, vocab=data.vocab, skipped=data.skipped)
         ctx.say(f'data: {labels_line(info["data"])}, {len(data.test):,} test images')
-        for n in data.notes: # the size chosen for images of many sizes; dim 16-bit images; a consensus's rates
-            if n.startswith(('image size', 'grey depth', 'consensus')): ctx.say(n)
+        for n in data.notes: # files left out, the size chosen, dim 16-bit images, the noise, a consensus
+            if not n.startswith('skipped '): ctx.say(n) # (the skipped files: a line of their own, below)
         if data.annotators is not None: ctx.run.write('annotators', data.annotators) # noise.column crowdlab
         if (n := len(data.skipped)):
             ctx.say(f"skipped {n} unreadable image{'s' if n > 1 else ''} (data.skip_bad; listed in "
@@ -288,6 +288,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
         log.clock.update(t0=t_start, planned=planned_epochs(cfg))
         log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
         log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
+        if rf.changed: log(f"resumed with new settings of stages not started yet: {', '.join(rf.changed)} "
+                           f"(saved in {rf.file('config').name})")
         arrays = data_arrays(cfg, data, default_device())
         decode_images(cfg, data, arrays, log)
     finally: HANDED.clear()

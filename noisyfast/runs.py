@@ -17,9 +17,9 @@ from .config import (Config, NoisyfastError, TEMP_GLOB, atomic_file, atomic_writ
 from .data import Data, Split, concat_splits, fmt_seconds
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'STAGE_FILES', 'HISTORY_KEYS', 'FOLD_FILES', 'rank0', 'barrier', 'RunError', 'write_json',
-           'config_changes', 'RunFolder', 'write_npy', 'stale_temp_files', 'fold_file', 'no_half_made_folder',
-           'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
+__all__ = ['RUN_FILES', 'STAGE_FILES', 'STAGE_SECTIONS', 'HISTORY_KEYS', 'FOLD_FILES', 'rank0', 'barrier', 'RunError',
+           'write_json', 'config_changes', 'RunFolder', 'write_npy', 'stale_temp_files', 'fold_file',
+           'no_half_made_folder', 'fmt_value', 'fold_accuracy_line', 'RunLog', 'StageResult', 'Stage', 'RunContext']
 
 # %% ../nbs/02a_runs.ipynb #s25u0002
 def rank0() -> bool:
@@ -96,7 +96,8 @@ def config_changes(old:dict, # the config a run folder was started with (its con
 # %% ../nbs/02a_runs.ipynb #0f4d23e6
 class RunFolder:
     "A run's folder, trained/<name>/: the names of its files, atomic reads and writes, the resume state"
-    def __init__(self, path): self.path, self._state = Path(path).expanduser(), None
+    def __init__(self, path): # `changed`: settings a resume takes (`check_start`)
+        self.path, self._state, self.changed = Path(path).expanduser(), None, []
     def __repr__(self): return f'RunFolder({str(self.path)!r})'
     @classmethod
     def of(cls, cfg:Config) -> RunFolder:
@@ -211,6 +212,17 @@ def unlock(self:RunFolder):
 # %% ../nbs/02a_runs.ipynb #bd3a3bd7
 _NEW_STATE = lambda: {'done': [], 'weights': {}, 'metrics': {}}
 
+# the config section only one stage reads: on --resume, a section of a stage not started yet may change
+STAGE_SECTIONS = dict(pseudo='pseudo', clean='clean', audit='audit', divide='divide', final='final')
+
+@patch
+def unstarted(self:RunFolder, keys:list) -> list:
+    "The keys of `keys` that only stages not started yet read (not done, no folder): a resume may change them"
+    def free(k):
+        st = STAGE_SECTIONS.get(k.split('.')[0])
+        return st is not None and st not in self.done and not self.stage_dir(st).exists()
+    return [k for k in keys if free(k)]
+
 @patch
 def is_run(self:RunFolder) -> bool:
     "Whether a noisyfast run made this folder: its config.yaml, and a state.json of a run's shape beside it"
@@ -236,9 +248,13 @@ def check_start(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool
     if not (resume or overwrite):
         raise RunError(f'{p} already exists: use --resume to continue that run, --overwrite to start '
                        'it again, or name the run differently (name=...)')
-    diff = config_changes(self.read('config') or {}, cfg) if resume else None
-    if diff: raise RunError(f'{p} was started with another config (differs in: {", ".join(diff)}); '
-                            'resume with the same config, or start again with --overwrite')
+    diff = config_changes(self.read('config') or {}, cfg) if resume else []
+    self.changed = self.unstarted(diff) # e.g. final.epochs before the final stage began: taken
+    if len(self.changed) < len(diff):
+        fixed = [k for k in diff if k not in self.changed]
+        raise RunError(f'{p} was started with another config (differs in: {", ".join(fixed)}); resume with '
+                       'the same config (only the sections of stages not started yet may change: '
+                       f'{", ".join(STAGE_SECTIONS)}), or start again with --overwrite')
     return True
 
 @patch
@@ -248,7 +264,10 @@ def prepare(self:RunFolder, cfg:Config, *, resume:bool=False, overwrite:bool=Fal
     barrier() # with several processes, every one looks before rank 0 changes anything
     found = self.check_start(cfg, resume=resume, overwrite=overwrite)
     barrier()
-    if found and resume: return self._reopen()
+    if found and resume:
+        self._reopen()
+        if self.changed and rank0(): save_config(cfg, self.file('config')) # what the later stages will run
+        return self
     if rank0():
         if found: self.lock(); shutil.rmtree(p); self.unlock() # not while another process runs it
         try: p.mkdir(parents=True, exist_ok=True)

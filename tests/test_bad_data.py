@@ -261,6 +261,21 @@ def test_hidden_and_loose_files_are_not_images(pets):
     assert note in src.notes, src.notes
     assert verify_images(src).check.bad == []
 
+def test_a_run_says_the_files_it_leaves_out(pets, tmp_path):
+    ("A run on a folder with a text file and a stray image says what it left out on the terminal and in "
+     "log.txt, as `data check` does (it was only in data.json)")
+    from noisyfast.runs import RunFolder
+    cls = sorted(pets.iterdir())[0]
+    (cls/'notes.txt').write_text('hello'); Image.new('RGB', (4, 4)).save(pets/'stray.png')
+    cfg = run_config(tmp_path, data=dict(name='folder', path=str(pets)),
+                     train=dict(stages=[dict(size=16, epochs=1)]))
+    rc, out, err, _ = main_inproc('run', cfg, '--no-report')
+    assert rc == 0, err
+    note = f'1 file(s) in the class folders of {pets} are not images by their names, left out: .txt 1'
+    log = RunFolder(tmp_path/'out'/'r').file('log').read_text()
+    assert note in out and note in log, out
+    assert 'stray.png' in out and 'label noise' not in out # (no noise asked)
+
 # ---------------------------------------------------------------- CSVs
 
 def write_csv(tmp_path, text, name='labels.csv'):

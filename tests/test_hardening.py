@@ -118,11 +118,12 @@ def test_fastai_loader_trains_at_the_median_size_too(tmp_path):
     res = fit(cfg, data, folder=tmp_path/'fit', progress=False)
     assert res.size == 32 and res.learn.dls.one_batch()[0].shape[-2:] == (32, 32), res.size
 
-def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path):
+@pytest.mark.parametrize('noise', [dict(), dict(kind='symmetric', rate=0.2)], ids=['no-noise', 'injected'])
+def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path, noise):
     ("The terminal says which size was chosen and why, warns about the tiny image, and does not call the "
-     "user's own test labels clean")
+     "user's own test labels clean, noise injected into the train labels or not")
     tiny = tiny_first(tmp_path/'pets')
-    f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets')),
+    f = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'pets')), noise=noise,
                    train=dict(stages=[dict(epochs=1)]), evaluate=dict(robustness=False))
     rc, out, err, sec = main_inproc('run', f)
     assert rc == 0, err
@@ -164,3 +165,29 @@ def test_interrupted_pseudo_stage_resumes_after_its_finished_rounds(tmp_path, mo
     assert 'rounds 1-1 of 2 finished before: kept, not trained again' in out, out
     m = RunFolder(tmp_path/'out'/'r').read('metrics')['pseudo']
     assert [r['round'] for r in m['rounds']] == [1, 2]
+
+def test_resume_takes_new_settings_of_a_stage_not_started(tmp_path, monkeypatch):
+    ("Ctrl-C in the clean stage, then --resume with final.enabled: true: taken (the final stage had not "
+     "started), said, and saved in config.yaml; the baseline is not trained again")
+    import noisyfast.clean as cl, noisyfast.pipeline as pl
+    from noisyfast.config import load_config
+    f = run_config(tmp_path, data=dict(max_train=200), clean=dict(enabled=True, folds=2),
+                   evaluate=dict(robustness=False))
+    real, calls = cl.fit, []
+    def interrupt_clean(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1: raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cl, 'fit', interrupt_clean)
+    rc, out, err, sec = main_inproc('run', f)
+    assert rc == 130, err
+    rf = RunFolder(tmp_path/'out'/'r')
+    assert rf.read('state')['done'] == ['data', 'train']
+    w = rf.weights('train'); before = w.stat().st_mtime_ns
+    rc, out, err, sec = main_inproc('run', f, '--resume', 'final.enabled=true')
+    assert rc == 0, err
+    assert 'resumed with new settings of stages not started yet: final.enabled (saved in config.yaml)' in out
+    assert rf.read('state')['done'][-2:] == ['clean', 'final'] and w.stat().st_mtime_ns == before
+    assert load_config(rf.file('config')).final.enabled
+    rc, out, err, sec = main_inproc('run', f, '--resume', 'final.enabled=true', 'train.bs=16') # a done stage's
+    assert rc == 2 and 'differs in: train.bs); resume with the same config' in err, err
