@@ -86,7 +86,8 @@ class NoiseConfig:
     "Label noise injected into the train (and valid) labels, or a real-noise column"
     kind: Literal['none', 'symmetric', 'asymmetric', 'matrix', 'real'] = setting(
         'none', 'kind of label noise')
-    rate: float = setting(0.0, 'fraction of labels flipped (symmetric / asymmetric)', min=0, max=1,
+    rate: float = setting(0.0, "fraction of each class's labels flipped (symmetric: every class; "
+                          'asymmetric: each class of noise.map)', min=0, max=1,
                           max_open=True)
     map: Union[str, dict, None] = setting(None, 'asymmetric class map {from: to} or `builtin`', )
     matrix: Union[str, list, None] = setting(None, 'transition matrix T[i][j] = P(noisy j | true i), '
