@@ -74,6 +74,7 @@ def main(argv=None):
             made = tmp/'out'/'photos'
             if case == 'run folder exists': # a finished run's folder, another config
                 made.mkdir(parents=True); (made/'config.yaml').write_text('seed: 1\n')
+                (made/'state.json').write_text('{"done": ["data"]}\n') # (a run's folder: its state)
             got = {side: [] for side in trees}
             for k in range(repeats):
                 for side in (list(trees) if k % 2 == 0 else list(trees)[::-1]):
@@ -87,7 +88,9 @@ def main(argv=None):
                                  seconds=statistics.median(r['seconds'] for r in rs),
                                  spread='-'.join(f"{r['seconds']:.1f}" for r in rs), error=rs[0]['error']))
                 print(rows[-1], flush=True)
-            if made.exists(): (made/'config.yaml').unlink(); made.rmdir()
+            if made.exists():
+                for f in ('config.yaml', 'state.json'): (made/f).unlink(missing_ok=True)
+                made.rmdir()
     cols = [('mistake', 'mistake'), ('side', 'side'), ('seconds', 'seconds to the refusal (median)'),
             ('spread', 'each run, s'), ('error', 'what it said')]
     notes = [f'{a.photos} photos {hw[0]}x{hw[1]} as an iPhone stores them (HEIC, turned, EXIF 6) of 2 '

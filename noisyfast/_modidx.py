@@ -714,6 +714,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'noisyfast.pipeline._check_train_bs': ('pipeline.html#_check_train_bs', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._loading_line': ('pipeline.html#_loading_line', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._metrics_line': ('pipeline.html#_metrics_line', 'noisyfast/pipeline.py'),
+                                    'noisyfast.pipeline._opened': ('pipeline.html#_opened', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline._placed': ('pipeline.html#_placed', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.check_fits_data': ('pipeline.html#check_fits_data', 'noisyfast/pipeline.py'),
                                     'noisyfast.pipeline.check_plan': ('pipeline.html#check_plan', 'noisyfast/pipeline.py'),

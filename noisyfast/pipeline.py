@@ -262,6 +262,13 @@ def decode_target(cfg:Config) -> Callable:
     return lambda hw: (decode_hw(cfg, hw), cfg.data.channels)
 
 @no_half_made_folder
+def _opened(cfg:Config, log:RunLog, rf:RunFolder, t_start:float):
+    "The run log's first lines: the line said before it existed, the loading time, settings a resume took"
+    log(_loading_line(cfg), terminal=False)
+    log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
+    if rf.changed: log(f"resumed with new settings of stages not started yet: {', '.join(rf.changed)} "
+                       f"(saved in {rf.file('config').name})")
+
 def run(cfg:Config, # a loaded config (`load_config`)
         *,
         resume:bool=False, # continue an existing run folder
@@ -286,10 +293,7 @@ def run(cfg:Config, # a loaded config (`load_config`)
         rf = RunFolder.of(cfg).prepare(cfg, resume=resume, overwrite=overwrite).start_clock(t_start)
         log, progress = RunLog(cfg.name, echo, rf.file('log'), quiet), False if quiet else progress
         log.clock.update(t0=t_start, planned=planned_epochs(cfg))
-        log(_loading_line(cfg), terminal=False) # log.txt gets the line said before it existed
-        log(f'data set loaded in {fmt_seconds(time.time() - t_start)}')
-        if rf.changed: log(f"resumed with new settings of stages not started yet: {', '.join(rf.changed)} "
-                           f"(saved in {rf.file('config').name})")
+        _opened(cfg, log, rf, t_start)
         arrays = data_arrays(cfg, data, default_device())
         decode_images(cfg, data, arrays, log)
     finally: HANDED.clear()

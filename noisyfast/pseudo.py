@@ -13,6 +13,7 @@ from .config import Config, ConfigError, atomic_write_text
 from .data import Data, Split, check_probs, concat_splits
 from .loaders import ArrayData
 from .train import FitResult, fit, predict
+from .runs import RUN_FILES, STAGE_FILES
 
 # %% auto #0
 __all__ = ['ROUND_DONE', 'select_pseudo', 'pseudo_split', 'PseudoResult', 'finish_round', 'round_weights', 'finished_rounds',
@@ -51,12 +52,12 @@ class PseudoResult:
     rounds: list = field(default_factory=list) # per-round stats
     history: pd.DataFrame = None # every epoch of every round, with a `round` column (1..rounds)
 
-ROUND_DONE = 'done.json' # in round{r}/ once the round is over: its stats and the checkpoint it ended with
+ROUND_DONE = STAGE_FILES['finished'] # in round{r}/ once the round is over: its stats and its checkpoint
 
 def finish_round(folder, r:int, res:FitResult, stats:dict):
     "Mark round `r` finished: its history, then (last, atomically) its stats and checkpoint"
     d = Path(folder)/f'round{r}'
-    atomic_write_text(d/'history.csv', res.history.to_csv(index=False))
+    atomic_write_text(d/RUN_FILES['history'], res.history.to_csv(index=False))
     atomic_write_text(d/ROUND_DONE, json.dumps(dict(stats=stats, weights=os.path.relpath(res.weights, d))))
 
 def round_weights(folder, r:int) -> Path:
@@ -70,7 +71,7 @@ def finished_rounds(folder, n:int) -> tuple:
     while k < n and (d := Path(folder)/f'round{k + 1}').joinpath(ROUND_DONE).exists():
         k += 1
         stats.append(json.loads((d/ROUND_DONE).read_text())['stats'])
-        hist.append(pd.read_csv(d/'history.csv').assign(round=k))
+        hist.append(pd.read_csv(d/RUN_FILES['history']).assign(round=k))
     return k, stats, hist
 
 def pseudo_label(cfg:Config, data:Data, start:FitResult, *,

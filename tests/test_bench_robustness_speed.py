@@ -23,4 +23,4 @@ def test_both_sides_score_the_same_perturbed_images(archive):
     # --audit: the clean and audit stages too, every pixel check run, the same images flagged on both sides
     assert all(r['audit_s'] > 0 for r in rows) and rows[0]['flags'] == rows[1]['flags'], rows
     assert list(rows[1]['flags']) == ['label', 'outlier', 'atypical', 'near_duplicate', 'dark', 'blurry',
-                                      'low_information', 'grayscale', 'train_test_leak'], rows
+                                      'low_information', 'grayscale', 'odd_size', 'train_test_leak'], rows
