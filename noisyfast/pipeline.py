@@ -261,7 +261,6 @@ def decode_target(cfg:Config) -> Callable:
     "What a run's check leaves its decodes for (`HANDED`): median (h, w) -> the decode size and channels"
     return lambda hw: (decode_hw(cfg, hw), cfg.data.channels)
 
-@no_half_made_folder
 def _opened(cfg:Config, log:RunLog, rf:RunFolder, t_start:float):
     "The run log's first lines: the line said before it existed, the loading time, settings a resume took"
     log(_loading_line(cfg), terminal=False)
@@ -269,6 +268,7 @@ def _opened(cfg:Config, log:RunLog, rf:RunFolder, t_start:float):
     if rf.changed: log(f"resumed with new settings of stages not started yet: {', '.join(rf.changed)} "
                        f"(saved in {rf.file('config').name})")
 
+@no_half_made_folder
 def run(cfg:Config, # a loaded config (`load_config`)
         *,
         resume:bool=False, # continue an existing run folder
