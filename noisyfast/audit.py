@@ -272,11 +272,12 @@ def audit(labels:np.ndarray, # the train labels, N
     tf = None if test_features is None else np.asarray(test_features)
     _check_inputs(labels, probs, features, tf)
     n, vocab = len(labels), vocab or [str(c) for c in range(probs.shape[1])]
-    li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise)
+    li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise) if label_flags is None else \
+        dict(is_issue=np.asarray(label_flags, bool), quality=get_label_quality_scores(labels, probs),
+             suggested=probs.argmax(1)) # given flags: cleanlab's filter not run for nothing
     tab = pd.DataFrame(dict(index=np.arange(n) if index is None else np.asarray(index),
                             given=[vocab[i] for i in labels], suggested=[vocab[i] for i in li['suggested']],
-                            label_score=li['quality'], is_label_issue=li['is_issue'] if label_flags is None
-                            else np.asarray(label_flags, bool)))
+                            label_score=li['quality'], is_label_issue=li['is_issue']))
     g = knn_graph(features, k, metric)
     gd = g if tf is None else knn_graph(np.concatenate([features, tf]), k, metric)
     dup, pairs = near_duplicates(gd, threshold=dup_threshold)
