@@ -846,8 +846,8 @@ add('divide_pool_moved_whole', '07a_divide', 'join_images(take_images(x, un), se
     ['tests/test_larger_than_memory.py::test_divide_with_unlabeled_images_learns_its_pool_from_the_cache_file'],
     'divide with an unlabeled split on images larger than memory crashes in its first epoch')
 add('audit_default_filter', '13_audit',
-    '    li = find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise)\n',
-    '    li = find_issues(labels, probs)\n', ['nbs/13_audit.ipynb'],
+    'find_issues(labels, probs, filter_by=filter_by, frac_noise=frac_noise) if label_flags is None',
+    'find_issues(labels, probs) if label_flags is None', ['nbs/13_audit.ipynb'],
     "the audit's label check ignores clean.filter_by / frac_noise: its count differs from the clean stage's")
 add('class_map_number_as_index', '02_noise',
     '        if 0 <= k < len(vocab) and names[k] != str(k):\n', '        if False:\n', ['nbs/02_noise.ipynb'],
