@@ -145,8 +145,8 @@ add('reselect_flag_ignored', '07a_divide', 'if not self.reselect or self.epoch <
 add('blend_off_by_one', '07a_divide', '0.5 * (1 - (self.epoch - w) / max(self.n_epoch - w, 1))',
     '0.5 * (1 - (self.epoch - w + 1) / max(self.n_epoch - w, 1))', [DIV],
     "the teacher's share of the re-selection probabilities one epoch ahead (off by one)")
-add('quota_truncated', '07a_divide', "[:int(round((1 - rates[k]) * len(i)))]",
-    "[:int((1 - rates[k]) * len(i))]",
+add('quota_truncated', '07a_divide', "    return max(int(round((1 - rate) * n)), ",
+    "    return max(int((1 - rate) * n), ",
     [DIV], 'per-class quotas truncated, not rounded (0.1 × 10 images keeps 0)')
 add('agree_ignored', '07a_divide',
     'kept = (kept | lab & (pred == given) & (conf >= agree_conf)) & ~relabeled', 'kept = kept & ~relabeled',
@@ -628,9 +628,9 @@ add('plan_after_data', '10_pipeline',
          'tests/test_bad_config.py::test_run_says_config_mistakes_before_reading_the_data'],
     "an arch typo or a pretrained arch without weights is said only after minutes of checking photos")
 add('start_after_data', '10_pipeline',
-    '    RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) '
-    '# the data (minutes of photos)\n',
-    '', ['nbs/10_pipeline.ipynb',
+    '    if not RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) and resume: '
+    '# before the data\n',
+    '    if False: # before the data\n', ['nbs/10_pipeline.ipynb',
          'tests/test_bad_config.py::test_run_says_config_mistakes_before_reading_the_data'],
     "a run folder that is already there (no --resume) is said only after the photos are read")
 add('launcher_no_batch_check', '11_cli',
@@ -685,8 +685,8 @@ add('audit_pixels_gathered', '13_audit',
     '    x = ctx.arrays.images(tr) # where the run keeps them: read a chunk at a time',
     '    x = ctx.arrays.images(tr).cpu().numpy()', [AUDIT_PIXELS],
     'the audit without fold models gathers every train image of a folder larger than memory (out of memory)')
-add('robustness_gathered', '08_evaluate', '                               ctx.arrays.images(test), test.y,',
-    '                               ctx.arrays.images(test).cpu().numpy(), test.y,', [AUDIT_PIXELS],
+add('robustness_gathered', '05_train', "    if res.loader != 'fastai': return res.arrays.images(split) #",
+    "    if res.loader != 'fastai': return res.arrays.images(split).cpu().numpy() #", [AUDIT_PIXELS],
     'the robustness stage gathers the test images of a folder larger than memory, and a perturbed copy')
 add('perturbed_draws_per_chunk', '08_evaluate', '        for i in range(0, len(a), 256): # 256 at a time',
     '        for i in range(0, len(a), len(a)): # 256 at a time', ['nbs/08_evaluate.ipynb'],
@@ -778,9 +778,8 @@ add('rank1_writes_too', '02a_runs', '    from noisyfast.distrib import rank0 as 
     '    return True', ['tests/test_distributed.py::test_run_folder_ranks_without_importing_torch'],
     "every process of a 2-process run writes the run folder's files, not only rank 0")
 add('report_imports_evaluate', '09_report',
-    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array, without_skipped\n',
-    'from noisyfast.data import DataError, load_images, load_source, open_image, is_image_array, without_skipped\n'
-    'import noisyfast.evaluate\n', ['nbs/09_report.ipynb'],
+    '                            without_skipped)\n',
+    '                            without_skipped)\nimport noisyfast.evaluate\n', ['nbs/09_report.ipynb'],
     'comparing runs imports torch, fastai and matplotlib for plots it never draws')
 
 add('pipe_flushed_at_exit', '11_cli',
@@ -855,8 +854,8 @@ add('class_map_number_as_index', '02_noise',
 add('hub_stats_always_imagenet', '05_train', "    pc = get_pretrained_cfg(arch) if isinstance(arch, str) else None",
     '    pc = None', ['nbs/05_train.ipynb'], 'a ViT (trained on 0.5 / 0.5 inputs) is fed ImageNet-normalized inputs')
 add('fastai_arrays_squeezed', '05_train',
-    "            if res.loader == 'fastai': x = fastai_framed(x, res.learn.dls.valid) # cut as its files were\n",
-    '', ['tests/test_fastai_tools.py::test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did'],
+    "            if res.loader == 'fastai' and not framed: x = fastai_framed(x, res.learn.dls.valid) # as files\n",
+    '', ['nbs/05_train.ipynb'],
     "the robustness stage squeezes wide photos a fastai-pipeline model saw centre-cropped: its clean row is off")
 add('train_shrink_aliased', '04_loaders', '            x = _shrink_for(x, size, theta) # antialiased first, as the unaugmented path below\n',
     '', ['nbs/04_loaders.ipynb'], 'training shrinks by bilinear sampling alone: aliased images evaluation never sees')
@@ -986,6 +985,58 @@ add('notes_not_said', '10_pipeline', "            if not n.startswith('skipped '
 add('resume_refuses_unstarted_change', '02a_runs', '    self.changed = self.unstarted(diff)', '    self.changed = []',
     ['nbs/02a_runs.ipynb', 'tests/test_hardening.py::test_resume_takes_new_settings_of_a_stage_not_started'],
     "final.enabled cannot be turned on when resuming a run killed in its clean stage")
+
+# session 30: a fourth review (the divide stage's numerics, image framing across paths, a new user's walk)
+add('strong_view_aliased', '07a_divide', '    x = self._colour(_shrink_for(x, size, theta).contiguous(), p)',
+    '    x = self._colour(x.contiguous(), p)', ['nbs/07a_divide.ipynb'],
+    "divide's strong views of photos decoded at twice the size read 2x2 pixels per output pixel (aliased)")
+add('divide_keeps_alpha', '07a_divide', '                 alpha=1., beta=1.) #', '                 ) #',
+    ['nbs/07a_divide.ipynb'], 'train.alpha with nce+rce: divide dies after the baseline and every fold model')
+add('quota_rounds_to_none', '07a_divide', '    return max(int(round((1 - rate) * n)), math.ceil((1 - max_noise) * n - 1e-9))',
+    '    return int(round((1 - rate) * n))', ['nbs/07a_divide.ipynb'],
+    'a class of 2 images at the max_noise cap keeps none of its labels (round half to even)')
+add('divide_loss_unsaid', '07a_divide', "    on = dict(loss=tc.loss != 'ce', label_smoothing=tc.label_smoothing,",
+    '    on = dict(', ['nbs/07a_divide.ipynb'], "train.loss: nce+rce is silently not divide's loss")
+add('robustness_stretched_files', '08_evaluate',
+    '        tbl = robustness_table(lambda a: predict(res, a, ev.tta, framed=True), # each file as the model saw it\n'
+    '                               model_view(res, test), test.y, kinds=ev.kinds,',
+    '        tbl = robustness_table(lambda a: predict(res, a, ev.tta),\n'
+    '                               ctx.arrays.images(test), test.y, kinds=ev.kinds,',
+    ['tests/test_fastai_tools.py::test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did'],
+    "robustness of a fastai-loader model cuts files of another shape from the run's stretched arrays")
+add('model_view_random_crop', '05_train', '    dl.before_iter() # their split_idx', '    pass # their split_idx',
+    ['tests/test_fastai_tools.py::test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did'],
+    "the robustness stage perturbs a random training crop of each file, not the validation crop the model saw")
+add('resume_typo_silent', '10_pipeline', "        say(f'{RunFolder.of(cfg).path}: no such run yet: starting it')",
+    '        pass', ['tests/test_hardening.py::test_resume_of_a_run_not_there_says_it_starts_it'],
+    '--resume with a mistyped name= trains a whole new run without a word')
+add('timings_clean_kept', '09_report', "    n = lambda s: s.get('checked', s.get('train_size', s.get('images')))",
+    "    n = lambda s: s.get('train_size', s.get('images'))", ['nbs/09_report.ipynb'],
+    "report.md's timings give the clean stage the labels it kept, not the ones its folds checked")
+add('fastai_gray_ignored', '05_train',
+    "        ('data.channels: gray', 'data.channels: auto', cfg.data.channels == 'gray')) if on]",
+    "        ) if on]", ['nbs/05_train.ipynb'], "data.channels: gray on fastai's loader trains on colour, unsaid")
+add('gallery_squeezed', '09_report', '        th, tw = max(1, round(h * s / max(h, w))), max(1, round(w * s / max(h, w)))',
+    '        th, tw = s, s', ['nbs/09_report.ipynb'], "a gallery's portrait photo among landscape ones is squeezed")
+add('gallery_first_file_grey', '09_report', "gray=cfg.data.channels == 'gray')",
+    "gray=open_image(xs[idx[0]]).shape[-1] == 1)", ['nbs/09_report.ipynb'],
+    "a gallery whose first image is grey shows every colour photo grey")
+add('predict_ignores_run_tta', '11_cli', '    tta = m.tta if args.tta is None else args.tta', '    tta = bool(args.tta)',
+    ['nbs/15_predict.ipynb'], 'noisyfast predict scores without the flip TTA the run scored its test images with')
+add('compare_hides_settings', '09_report', "    extra = other_settings([r['config'] for r in runs])",
+    '    extra = pd.DataFrame(index=range(len(runs)))', ['nbs/09_report.ipynb'],
+    'noisyfast report of two runs with other clean.folds says nothing of it')
+add('folds_fix_names_unset_keys', '10_pipeline', '        more = (f"label more images (', '        more = (f"label more images (" if True else (f"',
+    ['nbs/10_pipeline.ipynb'], 'a class of 2 photos: told to set data.n_labeled, which is not set')
+add('unmeasured_class_unsaid', '10_pipeline', '        for w in unmeasured_classes(data): ctx.warn(w)', '        pass',
+    ['tests/test_bad_data.py::test_a_class_of_one_photo_is_said_to_go_unmeasured'],
+    'a class with no valid or test image: its accuracy silently not measured')
+add('own_test_labels_reference', '09_report', "    return bool(d['true_known']) if 'true_known' in d else",
+    "    return True if 'true_known' in d else", ['nbs/09_report.ipynb'],
+    "report.md calls your own photos' test labels the reference labels")
+add('lr_suggests_lr_mult', '00_config',
+    "        if '.' in key and _norm(k.split('.')[0]) == top and _norm(k.split('.')[-1]) == leaf: return k",
+    '        pass', ['nbs/00_config.ipynb'], 'train.lr typed: did you mean train.lr_mult (the lr divisor)?')
 
 def copy_repo(dest:Path) -> Path:
     "The tracked files (and untracked, not ignored ones) of the working tree, copied to `dest`"

@@ -211,11 +211,13 @@ def cmd_predict(args):
     if out is not None: _check_out(out)
     m = load_run_model(args.run, args.stage)
     acc = m.run.metrics.get(m.stage, {}).get('test_accuracy')
+    tta = m.tta if args.tta is None else args.tta # as the run scored its test images, unless told
     say(f"{m.run.path}: the {m.stage} stage's model, {len(m.vocab)} classes at {m.fit.size} px"
         + (f', test accuracy {acc:.4f}' if acc is not None else '') + f'; {len(files):,} files'
-        + (f' (left out, not images by their names: {file_kinds(left)})' if left else ''))
+        + (f' (left out, not images by their names: {file_kinds(left)})' if left else '')
+        + ('; averaged with the mirrored images (flip TTA)' if tta else ''))
     given = folder_labels(files, m.vocab) if args.labels == 'folders' else None # refused before predicting
-    pr = predict_files(m, files, tta=args.tta, echo=say)
+    pr = predict_files(m, files, tta=tta, echo=say)
     if given is not None: pr = audit_labels(pr, given)
     text = pr.table(probs=args.probs).to_csv(index=False, float_format='%.6f')
     if out is None: sys.stdout.write(text)
@@ -314,7 +316,9 @@ def _predict_command(sub):
     pr.add_argument('--overwrite', action='store_true', help='replace an existing --out file')
     pr.add_argument('--stage', help="whose model: train, pseudo, divide, final (default: the run's last)")
     pr.add_argument('--probs', action='store_true', help='also a probability column per class')
-    pr.add_argument('--tta', action='store_true', help='average with the predictions on mirrored images')
+    pr.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None,
+                    help='average with the predictions on mirrored images (default: as the run scored its '
+                    'test images, evaluate.tta)')
     pr.add_argument('--labels', choices=['folders'],
                     help='the files are in folders named after their classes: add the known label, the '
                     'accuracy, and the labels cleanlab suspects of being wrong')

@@ -416,10 +416,12 @@ def suggest_key(key:str, # the unknown dotted key
                ) -> Optional[str]:
     "The valid key (or section) closest to `key`, or None"
     keys = config_keys(cls) + [f.name for f in fields(cls) if is_dataclass(_hints(cls)[f.name])]
+    top, leaf = _norm(key.split('.')[0]), _norm(key.split('.')[-1])
+    for k in keys: # the same name one level down in its section: train.lr -> train.stages.lr (not lr_mult)
+        if '.' in key and _norm(k.split('.')[0]) == top and _norm(k.split('.')[-1]) == leaf: return k
     by_norm = {_norm(k): k for k in keys}
     hit = difflib.get_close_matches(_norm(key), list(by_norm), n=1, cutoff=0.75)
     if hit: return by_norm[hit[0]]
-    leaf = _norm(key.split('.')[-1])
     by_leaf = {}
     for k in keys: by_leaf.setdefault(_norm(k.split('.')[-1]), k)
     hit = difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.75)

@@ -29,7 +29,7 @@ __all__ = ['ARCHIVE_ENV', 'CACHE_ENV', 'CACHE_FIX', 'PROBS_TOL', 'EXTRACTED_FIX'
            'load_fashion_mnist_source', 'is_image_name', 'file_kinds', 'load_folder_source', 'load_csv_source',
            'DataSetSpec', 'load_source', 'find_archive_dir', 'archive_for_tests', 'HandOver', 'to_mode', 'shown_hw',
            'upright', 'draft_jpeg', 'open_upright', 'open_image', 'image_header', 'decoded_shape', 'median_hw',
-           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message',
+           'native_size', 'files_shape', 'load_images', 'ImageCheck', 'check_images', 'bad_images_message', 'size_span',
            'size_notes', 'depth_notes', 'verify_images', 'without_skipped', 'resolve_channels', 'check_data',
            'format_check', 'fmt_seconds', 'HowFar', 'KnownImages', 'Split', 'concat_splits', 'Data', 'stratified_take',
            'coarse_mapping', 'read_coarse_map', 'split_data', 'own_files_key', 'data_info']
@@ -1047,12 +1047,17 @@ def bad_images_message(chk:ImageCheck, where:str='', max_listed:int=10) -> str:
                  'in data.json)')
     return '\n'.join(lines)
 
+def size_span(chk:ImageCheck) -> str:
+    "`heights 90 to 120, widths 90 to 160 px`: each side's own range (no image need be 90x90)"
+    span = lambda lo, hi: f'{lo} to {hi}' if lo != hi else f'all {lo}'
+    return f'heights {span(chk.min_hw[0], chk.max_hw[0])}, widths {span(chk.min_hw[1], chk.max_hw[1])} px'
+
 def size_notes(chk:ImageCheck) -> list:
     "What sizes a set of images has, the size it is decoded to, and a warning about far smaller images"
     if chk.n_sizes <= 1: return []
     (mh, mw), n = chk.median_hw, len(chk.small)
-    res = [f'image size: {chk.n_sizes} sizes, {chk.min_hw[0]}x{chk.min_hw[1]} to '
-           f'{chk.max_hw[0]}x{chk.max_hw[1]} (h x w): decoded at data.image_size, or when it is unset at '
+    res = [f'image size: {chk.n_sizes} sizes, {size_span(chk)}: decoded at data.image_size, or when it is '
+           'unset at '
            f'{mh}x{mw}, the median of the sizes (shrunk to twice the largest training size if larger)']
     if n: res.append(f"image size WARNING: {n} image{'s are' if n > 1 else ' is'} less than a quarter of the "
                      f'median {mh}x{mw} and will be upscaled to mush, e.g. ' +
@@ -1153,7 +1158,7 @@ def format_check(chk:ImageCheck) -> str:
     hw = lambda t: f'{t[0]}x{t[1]}'
     if chk.n_sizes == 1: lines.append(f'sizes (h x w): all {hw(chk.min_hw)}')
     elif chk.min_hw:
-        lines.append(f'sizes (h x w): {hw(chk.min_hw)} to {hw(chk.max_hw)}, {chk.n_sizes:,} different')
+        lines.append(f'sizes: {chk.n_sizes:,} different, {size_span(chk)}')
     if chk.bad: lines.append(bad_images_message(chk))
     return '\n'.join(lines + [f'note: {n}' for n in chk.notes])
 
@@ -1301,7 +1306,7 @@ class Data:
         "Sizes and class counts, for reports; `labeled`: the labels the run uses (train + valid)"
         return dict(name=self.name, classes=self.c, train=len(self.train), valid=len(self.valid),
                     test=len(self.test), unlabeled=len(self.unlabeled),
-                    labeled=len(self.train) + len(self.valid))
+                    labeled=len(self.train) + len(self.valid), true_known=self.true_known)
 
 # %% ../nbs/01_data.ipynb #56892149
 def _exact_counts(take:np.ndarray, # items per class, rounded

@@ -18,7 +18,8 @@ from .config import Config
 from .distrib import (any_process, from_rank0, process_rank, rank0, same_buffers, summed,
                                unwrap, world)
 from .data import Data, Split
-from .loaders import ArrayData, ArrayItems, BatchAug, eval_dl, join_images, make_dls, take_images
+from .loaders import (ArrayData, ArrayItems, BatchAug, eval_dl, join_images, make_dls, take_images,
+                               _shrink_for)
 from .runs import RunFolder, RunLog
 from .train import (FitResult, TrainError, Checkpoints, StopOnNaN, checkpoint_file, checkpoint_meta,
                              fit_call_cbs, fit_learner, rank_bs, default_device, load_fit, resolve_loader,
@@ -129,14 +130,14 @@ def _strong_call(self:StrongAug,
                 ) -> torch.Tensor:
     "The strongly augmented, normalized batch N×C×S×S"
     n, h, w, c = xb.shape
-    p = self.draw(n, g) if p is None else p
-    x = xb.permute(0, 3, 1, 2).float().div_(255)
+    p, size = self.draw(n, g) if p is None else p, self.size or h
+    x, theta = xb.permute(0, 3, 1, 2).float().div_(255), self._theta(p)
     if self.n_channels and c == 1 and self.n_channels > 1: x = x.expand(-1, self.n_channels, -1, -1)
-    x = self._colour(x.contiguous(), p)
+    x = self._colour(_shrink_for(x, size, theta).contiguous(), p) # antialiased first, as the weak view
     mean, std = (torch.tensor(v if v is not None else [0.5], device=x.device).view(1, -1, 1, 1)
                  for v in (self.mean, self.std))
-    x, size = (x - mean) / std, self.size or h
-    grid = F.affine_grid(self._theta(p).to(x.device), (n, x.shape[1], size, size), align_corners=False)
+    x = (x - mean) / std
+    grid = F.affine_grid(theta.to(x.device), (n, x.shape[1], size, size), align_corners=False)
     x = self._cutout(F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False), p)
     return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
@@ -181,6 +182,10 @@ def _check_probs(given, probs):
         raise TrainError(f'label {given.max()} but probs has only {probs.shape[1]} classes')
     return given, probs
 
+def _quota(n:int, rate:float, max_noise:float) -> int:
+    "Labels a class of `n` keeps at noise `rate`: rounded, never under `1 - max_noise` of it, rounded up"
+    return max(int(round((1 - rate) * n)), math.ceil((1 - max_noise) * n - 1e-9))
+
 def select_clean(given:np.ndarray, # given labels N (-1: no label)
                  probs:np.ndarray, # probabilities N×C (out-of-fold, or the teacher's)
                  *,
@@ -198,7 +203,7 @@ def select_clean(given:np.ndarray, # given labels N (-1: no label)
     kept = np.zeros(len(given), bool)
     for k in range(probs.shape[1]):
         i = np.flatnonzero(given == k)
-        top = i[np.argsort(-p_given[i], kind='stable')[:int(round((1 - rates[k]) * len(i)))]]
+        top = i[np.argsort(-p_given[i], kind='stable')[:_quota(len(i), rates[k], max_noise)]]
         kept[top] = True
     relabeled = lab & (pred != given) & (conf >= relabel_conf)
     kept = (kept | lab & (pred == given) & (conf >= agree_conf)) & ~relabeled
@@ -552,7 +557,8 @@ class DivideResult:
 
 def _divide_learner(cfg:Config, data:Data, dls, n_in:int, folder:Path, weights=None):
     "A seeded learner whose own loss is label-smoothed cross-entropy, on the device in the run's precision"
-    tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None)
+    tc = replace(cfg.train, loss='ce', label_smoothing=cfg.divide.label_smoothing, nfl_gamma=None, gce_q=None,
+                 alpha=1., beta=1.) # the train stage's loss settings do not apply (`divide_ignores`)
     learn, trained = fit_learner(replace(cfg, train=tc), data, dls, n_in, folder=folder, weights=weights,
                                  seed=cfg.seed) # as the train stage's (`noisyfast.train.fit_learner`)
     return learn, trained and weights is None # our own weights of this task: every layer at the full lr
@@ -770,9 +776,9 @@ def given_rows(checked:Split, # the labels the clean stage checked
     return checked.subset(np.arange(n)), probs[:n]
 
 def divide_ignores(tc) -> list:
-    "The train section's settings that are on but do not apply to divide (it has its own views and mixup)"
-    on = dict(random_erasing=tc.random_erasing, perturb=tc.perturb, mixup=tc.mixup,
-              loss_weight_tau=tc.loss_weight_tau)
+    "The train section's settings that are on but do not apply to divide (its own loss, views and mixup)"
+    on = dict(loss=tc.loss != 'ce', label_smoothing=tc.label_smoothing, random_erasing=tc.random_erasing,
+              perturb=tc.perturb, mixup=tc.mixup, loss_weight_tau=tc.loss_weight_tau)
     return [f'train.{k}' for k, v in on.items() if v]
 
 class DivideStage(Stage):
@@ -786,7 +792,8 @@ class DivideStage(Stage):
         ctx.say(divide_plan(len(train), len(data.unlabeled), ctx.cfg.divide.epochs,
                             cleaned=probs is not None))
         if off := divide_ignores(ctx.cfg.train): # said, not silently dropped
-            ctx.say(f"divide: trains without {', '.join(off)} (its strong views and divide.mixup instead)")
+            ctx.say(f"divide: trains without {', '.join(off)} (its own label-smoothed cross-entropy, "
+                    'strong views and divide.mixup instead)')
         weights = ctx.run.weights('train') if ctx.cfg.divide.init == 'train' else None
         res = divide_fit(ctx.cfg, data, probs, folder=ctx.run.stage_dir(self.name), arrays=ctx.arrays,
                          progress=ctx.progress, echo=ctx.say, weights=weights, log=ctx.log)

@@ -849,7 +849,7 @@ class RobustnessStage(Stage):
     name = 'robustness'
     def enabled(self, cfg) -> bool: return cfg.evaluate.robustness
     def run(self, ctx) -> Optional[StageResult]:
-        from noisyfast.train import predict # (the train module imports this one)
+        from noisyfast.train import predict, model_view # (the train module imports this one)
         from noisyfast.data import HowFar, stratified_take
         if ctx.last is None: return None # no stage trained a model
         ev, t0, test = ctx.cfg.evaluate, time.time(), ctx.data.test
@@ -858,8 +858,8 @@ class RobustnessStage(Stage):
         ctx.say(f'{self.name}: the {ctx.last} model on {len(test)} test images, '
                 f'{len(ev.kinds or PERTURBATIONS)} perturbations × {len(ev.severities)} severities')
         res = ctx.model(ctx.last)
-        tbl = robustness_table(lambda a: predict(res, a, ev.tta),
-                               ctx.arrays.images(test), test.y, kinds=ev.kinds, # where the run keeps them
+        tbl = robustness_table(lambda a: predict(res, a, ev.tta, framed=True), # each file as the model saw it
+                               model_view(res, test), test.y, kinds=ev.kinds,
                                severities=ev.severities, seed=ctx.cfg.seed,
                                counter=partial(HowFar, say=lambda m: ctx.say(f'{self.name}: {m}'),
                                                what='images scored'))

@@ -27,9 +27,10 @@ from .distrib import rank0, solo
 from .track import tracking
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_HELP', 'check_plan', 'check_fits_data', 'check_run', 'evaluate_stage', 'labels_line', 'DataStage',
-           'FinalStage', 'run_stage', 'planned_epochs', 'decode_images', 'decode_target', 'run', 'whose_test_labels',
-           'summary_table', 'run_warnings', 'format_summary', 'finish_run', 'run_report']
+__all__ = ['STAGES', 'NO_HELP', 'check_plan', 'check_fits_data', 'check_run', 'evaluate_stage', 'labels_line',
+           'unmeasured_classes', 'DataStage', 'FinalStage', 'run_stage', 'planned_epochs', 'decode_images',
+           'decode_target', 'run', 'whose_test_labels', 'summary_table', 'run_warnings', 'format_summary', 'finish_run',
+           'run_report']
 
 # %% ../nbs/10_pipeline.ipynb #dd85424b
 _INIT_STAGES = dict(train='train.baseline: true', pseudo='pseudo.rounds: 1 or more') # what enables each
@@ -110,10 +111,12 @@ def _check_folds(cfg:Config, data:Data):
     few = [c for c in range(data.c) if 0 < n[c] < k]
     if few:
         c = few[0]
+        cut = [f'data.{a}' for a in ('n_labeled', 'labeled_fraction', 'max_train') if getattr(cfg.data, a)]
+        more = (f"label more images ({', '.join(cut)} keep{'s' * (len(cut) == 1)} only part of them)" if cut
+                else f'add images of class {data.vocab[c]!r} (or remove it from the data set)')
         raise RunError(f'clean.folds is {k} but class {data.vocab[c]!r} has only {n[c]} labelled train image'
                        f"{'s' if n[c] > 1 else ''} ({len(few)} class{'es have' if len(few) > 1 else ' has'} "
-                       f'fewer than {k}): lower clean.folds, or label more images (data.n_labeled, '
-                       'data.labeled_fraction, data.max_train)')
+                       f'fewer than {k}): lower clean.folds, or {more}')
 
 # %% ../nbs/10_pipeline.ipynb #9bfa0405
 def evaluate_stage(res:FitResult, data:Data, train:Split, *,
@@ -141,6 +144,18 @@ def labels_line(s:dict) -> str:
     unl = f", {s['unlabeled']:,} unlabeled images" if s.get('unlabeled') else ''
     return f"{s['labeled']:,} labels used (train {s['train']:,} + valid {s['valid']:,}){unl}"
 
+def unmeasured_classes(data:Data) -> list:
+    "A warning per split (valid, test) that has images but none of some class the train split has"
+    have, out = np.unique(data.train.y[data.train.y >= 0]), []
+    for name, s, what in (('valid', data.valid, 'the valid accuracy (and the checkpoint it picks)'),
+                          ('test', data.test, 'the test accuracy')):
+        lack = [repr(data.vocab[c]) for c in have if len(s) and not (s.y == c).any()]
+        if lack:
+            them = 'them' if len(lack) > 1 else 'it'
+            out.append(f"no {name} image of class{'es' * (len(lack) > 1)} {', '.join(lack[:8])}"
+                       f"{' ...' * (len(lack) > 8)}: {what} leaves {them} out; add images of {them}")
+    return out
+
 class DataStage(Stage):
     "The run's data and injected noise: data.json and noise_matrix_true.csv"
     name = 'data'
@@ -150,6 +165,7 @@ class DataStage(Stage):
         ctx.say(f'data: {labels_line(info["data"])}, {len(data.test):,} test images')
         for n in data.notes: # files left out, the size chosen, dim 16-bit images, the noise, a consensus
             if not n.startswith('skipped '): ctx.say(n) # (the skipped files: a line of their own, below)
+        for w in unmeasured_classes(data): ctx.warn(w) # a class with one image, a tiny valid split
         if data.annotators is not None: ctx.run.write('annotators', data.annotators) # noise.column crowdlab
         if (n := len(data.skipped)):
             ctx.say(f"skipped {n} unreadable image{'s' if n > 1 else ''} (data.skip_bad; listed in "
@@ -284,7 +300,8 @@ def run(cfg:Config, # a loaded config (`load_config`)
     t_start, stages = time.time(), STAGES if stages is None else stages
     say = RunLog(cfg.name, echo, quiet=quiet) # on the terminal: no run folder (log.txt) yet
     check_plan(cfg, stages) # a mistake the config shows, and a run folder that cannot be used: said before
-    RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) # the data (minutes of photos)
+    if not RunFolder.of(cfg).check_start(cfg, resume=resume, overwrite=overwrite) and resume: # before the data
+        say(f'{RunFolder.of(cfg).path}: no such run yet: starting it') # (a mistyped name= would be seen)
     say(_loading_line(cfg))
     try: # the check's decodes at the run's size go to the run's decode (`HANDED`); what it did not take, away
         data, noise = make_data(cfg, counter=functools.partial(HowFar, say=say, what='image files checked'),

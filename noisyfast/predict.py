@@ -57,6 +57,7 @@ class RunModel:
     decoded: Optional[tuple] # (H, W, C) the run decoded its images to (None: fastai's loader, or unknown)
     image_size: object = None # the run's `data.image_size`: the decoded size when `decoded` is not recorded
     augment: str = 'none' # the run's `train.augment`: how fastai's loader framed the files it scored
+    tta: bool = False # the run's `evaluate.tta`: its test accuracy averaged with the mirrored images
 
     def __repr__(self):
         return (f'RunModel({str(self.run.path)!r}, stage={self.stage!r}, {len(self.vocab)} classes, '
@@ -103,7 +104,7 @@ def load_run_model(run, # a run folder, trained/<name>, or its `RunFolder`
     fit = load_fit(cfg, _blank(meta['vocab'], shape), weights, arrays=arrays, device=device, build='fast',
                    checkpoint=obj)
     return RunModel(fit, rf, stage, list(meta['vocab']), dec and tuple(dec), cfg.data.image_size,
-                    cfg.train.augment)
+                    cfg.train.augment, cfg.evaluate.tta)
 
 # %% ../nbs/15_predict.ipynb #p000000f
 def decode_files(m:RunModel, # the model the images are for

@@ -4,20 +4,22 @@
 
 # %% ../nbs/09_report.ipynb #77f5bc24
 from __future__ import annotations
-import json, math, os
+import json, math, os, re
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 import numpy as np, pandas as pd, yaml
 from .config import (ConfigError, NoisyfastError, atomic_write_text, load_config, on_full_disk,
                               temp_path)
-from .data import DataError, load_images, load_source, open_image, is_image_array, without_skipped
+from .data import (DataError, load_images, load_source, open_image, image_header, is_image_array,
+                            without_skipped)
 from .runs import RUN_FILES, RunFolder, fold_accuracy_line
 
 # %% auto #0
 __all__ = ['MODEL_STAGES', 'SECTIONS', 'EXTRA_SECTIONS', 'COMPARE_SETTINGS', 'COMPARE_RESULTS', 'ReportError', 'read_run',
-           'last_stage', 'md_table', 'source_images', 'flagged_images', 'top_losses', 'most_confused',
-           'per_class_accuracy', 'training_curves', 'selection_stats', 'plot_selection', 'write_report', 'find_runs',
-           'run_status', 'run_row', 'compare_runs', 'format_comparison', 'report_runs']
+           'last_stage', 'md_table', 'test_labels_known', 'source_images', 'fitted_images', 'flagged_images',
+           'top_losses', 'most_confused', 'per_class_accuracy', 'training_curves', 'selection_stats', 'plot_selection',
+           'write_report', 'find_runs', 'run_status', 'run_row', 'flat_config', 'other_settings', 'compare_runs',
+           'format_comparison', 'report_runs']
 
 # %% ../nbs/09_report.ipynb #s25r0003
 def _ev():
@@ -192,7 +194,8 @@ def _sec_data(r, plots) -> Optional[str]:
 # %% ../nbs/09_report.ipynb #s24r0007
 def _sec_timings(r, plots) -> Optional[str]:
     m = r['metrics']
-    rows = [dict(stage=st, seconds=m[st].get('seconds'), images=m[st].get('train_size', m[st].get('images')))
+    n = lambda s: s.get('checked', s.get('train_size', s.get('images'))) # clean: the labels its folds checked
+    rows = [dict(stage=st, seconds=m[st].get('seconds'), images=n(m[st]))
             for st in r['stages'] + ['robustness'] if isinstance(m.get(st), dict)]
     if not rows: return None
     df = pd.DataFrame(rows).set_index('stage')
@@ -203,7 +206,8 @@ def _sec_timings(r, plots) -> Optional[str]:
         df['share'] = df['seconds'].astype(float) / tot
     out = [md_table(df, floatfmt=dict(seconds='.1f', share='.1%', images='.0f'))]
     if tot: out.append(f'\nTotal: {tot:.1f} s ({tot / 60:.1f} min). `images`: the training set of the stage '
-                       '(robustness: the test images perturbed).')
+                       '(clean: the labels its fold models checked, not the ones it kept; robustness: the test '
+                       'images perturbed).')
     return '\n'.join(out)
 
 def _stage_rows(r) -> pd.DataFrame:
@@ -222,12 +226,19 @@ def _stage_rows(r) -> pd.DataFrame:
                      'rounds': m.get('rounds')})
     return pd.DataFrame(rows).set_index('stage').dropna(axis=1, how='all') if rows else pd.DataFrame()
 
+def test_labels_known(r:dict) -> bool:
+    "Whether a run's test labels are known to be right (a built-in set's), from data.json (before: its data)"
+    d = (r.get('data') or {}).get('data') or {}
+    return bool(d['true_known']) if 'true_known' in d else _cfg(r, 'data', 'name') not in ('folder', 'csv')
+
 def _sec_metrics(r, plots) -> Optional[str]:
     df = _stage_rows(r)
     if not len(df): return None
+    whose = ("the test set's reference labels" if test_labels_known(r) else
+             'the given test labels, not known to be clean (your own data)')
     return (md_table(df, floatfmt={'rounds': '.0f', 'train images': '.0f'}) +
-            "\n\nTest metrics are on the test set's reference labels. `valid acc (given labels)` is the "
-            'agreement with validation labels that carry the same noise as training, not the accuracy; '
+            f'\n\nTest metrics are on {whose}. `valid acc (given labels)` is the agreement with the '
+            'validation labels as given (as noisy as the training labels), not the accuracy; '
             '`valid acc (true labels)` is shown when the true labels are known.')
 
 def _sec_history(r, plots) -> Optional[str]:
@@ -386,7 +397,7 @@ def source_images(r:dict, # a `read_run` dict
                   test:bool=False, # from the data set's own test images (when it has them)
                   what:str=RUN_FILES['issues'], # where the positions come from, for messages
                  ) -> np.ndarray:
-    "uint8 images of the run's data set: native size, large photos shrunk to 256 px"
+    "uint8 images of the run's data set, each its own shape in a square of the largest (256 px at most)"
     cfg, src = _run_source(r)
     xs = src.test_x if test and src.test_x is not None else src.train_x
     idx = np.asarray(idx, dtype=np.int64)
@@ -395,9 +406,22 @@ def source_images(r:dict, # a `read_run` dict
                           'was the data set changed since the run?')
     if is_image_array(xs):
         return load_images(xs[idx], channels=cfg.data.channels)[0]
-    paths = [xs[i] for i in idx]
-    big = max(open_image(paths[0]).shape[:2]) > 256
-    return load_images(paths, size=256 if big else None, channels=cfg.data.channels)[0]
+    return fitted_images([xs[i] for i in idx], gray=cfg.data.channels == 'gray') # colour unless told grey
+
+def fitted_images(paths, # image files
+                  *,
+                  gray:bool=False, # decode to grey (else RGB, grey files too)
+                  most:int=256, # the longest side drawn
+                 ) -> np.ndarray:
+    "uint8 N×S×S×C: each file at its own aspect ratio in a square (black around it), as large as the largest"
+    hws = [image_header(p)[1] for p in paths]
+    s = min(most, max(max(hw) for hw in hws))
+    out = np.zeros((len(paths), s, s, 1 if gray else 3), np.uint8)
+    for a, p, (h, w) in zip(out, paths, hws):
+        th, tw = max(1, round(h * s / max(h, w))), max(1, round(w * s / max(h, w)))
+        t, l = (s - th) // 2, (s - tw) // 2
+        a[t:t + th, l:l + tw] = open_image(p, 'L' if gray else 'RGB', (th, tw)).reshape(th, tw, -1)
+    return out
 
 def flagged_images(r:dict, # a `read_run` dict with label issues
                    n:int=24, # how many, lowest label quality first
@@ -463,7 +487,7 @@ def _sec_flagged(r, plots, n:int=24) -> Optional[str]:
     if 'path' in top and top['path'].astype(str).str.startswith('#').all(): cols.remove('path') # array data
     return '\n'.join([
         f'The {k} flagged train images with the lowest label quality (of {len(iss)} flagged). Titles: '
-        'train-set index, label quality, the given label, the label cleanlab suggests' +
+        'data-set index (`index`), label quality, the given label, the label cleanlab suggests' +
         (', and the true label; red: the given label is indeed wrong.' if true is not None else '.'),
         '', fig, '',
         '<details><summary>the same as a table</summary>', '',
@@ -793,8 +817,8 @@ def run_status(r:dict) -> str:
 
 # %% ../nbs/09_report.ipynb #s24r0104
 def run_row(folder) -> dict:
-    "One comparison row of a run folder"
-    r = read_run(folder)
+    "One comparison row of a run folder (or of its `read_run` dict)"
+    r = folder if isinstance(folder, dict) else read_run(folder)
     m, c = r['metrics'], lambda *k: _cfg(r, *k)
     nz = (r.get('data') or {}).get('noise') or {}
     last = last_stage(r)
@@ -818,12 +842,34 @@ def run_row(folder) -> dict:
                flag_f1=det.get('f1'), seconds=m.get('total_seconds'), folder=str(r['folder']))
     return row
 
+# the config keys a `run_row` column shows (with train.stages.<i>.epochs, summed): no column of their own
+_SHOWN = ('name', 'output_dir', 'seed', 'data.name', 'noise.kind', 'noise.rate', 'model.arch',
+          'model.pretrained', 'train.loss', 'pseudo.rounds', 'clean.enabled', 'clean.action', 'clean.oof',
+          'divide.enabled', 'divide.epochs', 'final.enabled')
+
+def flat_config(d, pre:str='') -> dict:
+    "A saved config as dotted key -> value; a list of sections (train.stages) by position"
+    if isinstance(d, dict): items = d.items()
+    elif isinstance(d, list) and d and all(isinstance(v, dict) for v in d): items = enumerate(d)
+    else: return {pre[:-1]: d}
+    return {k: v for key, val in items for k, v in flat_config(val, f'{pre}{key}.').items()}
+
+def other_settings(configs:list, # the runs' saved configs (`read_run(...)['config']`)
+                  ) -> pd.DataFrame:
+    "One column per setting that differs between the runs and that no `run_row` column shows"
+    flats = [flat_config(c) for c in configs]
+    keys = dict.fromkeys(k for f in flats for k in f) # in config order
+    shown = lambda k: k in _SHOWN or re.fullmatch(r'train\.stages\.\d+\.epochs', k)
+    differ = [k for k in keys if not shown(k) and len({repr(f.get(k)) for f in flats}) > 1]
+    return pd.DataFrame([{k: f.get(k) for k in differ} for f in flats], columns=differ)
+
 def compare_runs(folders:Sequence, # run folders, or sweep folders holding them
                 ) -> pd.DataFrame:
     "One row per run: settings, test accuracy per stage, flagged precision / recall, seconds"
-    df = pd.DataFrame([run_row(f) for f in find_runs(folders)], columns=COMPARE_SETTINGS + COMPARE_RESULTS +
-                      ['folder'])
-    return df
+    runs = [read_run(f) for f in find_runs(folders)]
+    df = pd.DataFrame([run_row(r) for r in runs], columns=COMPARE_SETTINGS + COMPARE_RESULTS + ['folder'])
+    extra = other_settings([r['config'] for r in runs]) # every other setting that differs, by its key
+    return pd.concat([df[COMPARE_SETTINGS], extra, df[COMPARE_RESULTS + ['folder']]], axis=1)
 
 # %% ../nbs/09_report.ipynb #s24r0106
 def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
@@ -840,6 +886,7 @@ def format_comparison(df:pd.DataFrame, # the result of `compare_runs`
     ff = {c: '.4f' for c in t.columns}
     ff.update(seconds='.0f', noise_rate='.3g', realized_noise='.4f', flagged='.0f', epochs='.0f',
               pseudo_rounds='.0f', divide_epochs='.0f')
+    ff.update({c: 'g' for c in t.columns if '.' in c}) # `other_settings`: their values as given
     t, common = _shared_settings(t, ff)
     t = t.set_index('run')
     if markdown: body = md_table(t, floatfmt=ff)

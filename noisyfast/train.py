@@ -42,8 +42,8 @@ __all__ = ['OPTIMIZERS', 'EPOCH_PROGRESS_EVERY', 'TrainError', 'default_device',
            'data_arrays', 'memory_budget', 'decoded_dir', 'disk_budget', 'image_shape', 'decoded_bytes', 'disk_need',
            'placement', 'resolve_loader', 'FitInputs', 'hub_stats', 'fit_inputs', 'fastai_inputs', 'stage_dls',
            'on_device', 'fit_learner', 'fit_epochs', 'add_fit_callbacks', 'checkpoint_meta', 'fit_call_cbs',
-           'freeze_body', 'fit_stage', 'fit', 'load_fit', 'why_files', 'check_training', 'predict', 'CountTrainable',
-           'TrainStage']
+           'freeze_body', 'fit_stage', 'fit', 'load_fit', 'why_files', 'check_training', 'predict', 'model_view',
+           'CountTrainable', 'TrainStage']
 
 # %% ../nbs/05_train.ipynb #26b9bf05
 class TrainError(NoisyfastError):
@@ -708,12 +708,14 @@ def _check_splits(train:Split, valid:Split):
     if (train.y < 0).any(): raise TrainError('the train split holds unlabeled items (label -1)')
 
 def _check_fastai_loader(cfg:Config, weights:bool):
-    "A `TrainError` for what fastai's DataBlock loader cannot do: per-sample loss weights, random erasing"
-    need = [k for k, on in (('per-sample loss weights (pseudo.weight)', weights),
-                            ('train.random_erasing', cfg.train.random_erasing > 0)) if on]
+    "A `TrainError` for what fastai's DataBlock loader cannot do: loss weights, random erasing, grey images"
+    need = [(k, off) for k, off, on in (
+        ('per-sample loss weights (pseudo.weight)', 'pseudo.weight: false', weights),
+        ('train.random_erasing', 'train.random_erasing: 0', cfg.train.random_erasing > 0),
+        ('data.channels: gray', 'data.channels: auto', cfg.data.channels == 'gray')) if on] # it reads RGB
     if not need: return
-    raise TrainError(f"{' and '.join(need)} need the fast loader, but this run uses fastai's: "
-                     f"{why_files(cfg)}; or turn them off (pseudo.weight: false, train.random_erasing: 0)")
+    raise TrainError(f"{' and '.join(k for k, _ in need)} need{'s' * (len(need) == 1)} the fast loader, but "
+                     f"this run uses fastai's: {why_files(cfg)}; or set {', '.join(o for _, o in need)}")
 
 def why_files(cfg:Config) -> str:
     "Why a run on image files takes fastai's pipeline (`placement` 'files'), and what would change it"
@@ -754,6 +756,8 @@ def check_training(cfg:Config, # the run config
 def predict(res:FitResult, # a trained model
             split, # the images to predict: a `Split`, or uint8 images N×H×W×C (numpy, torch, a view)
             tta:bool=False, # average with the predictions on the mirrored images (flip TTA)
+            *,
+            framed:bool=False, # images already cut as the model's loader cuts its files (`model_view`)
            ) -> np.ndarray:
     "Softmax probabilities N×C of `res`'s model on `split`"
     if len(split) == 0:
@@ -764,7 +768,7 @@ def predict(res:FitResult, # a trained model
         if isinstance(split, Split): x = res.arrays.images(split)
         else:
             x = check_image_batch(split, 'predict: a Split or images', numpy=False)
-            if res.loader == 'fastai': x = fastai_framed(x, res.learn.dls.valid) # cut as its files were
+            if res.loader == 'fastai' and not framed: x = fastai_framed(x, res.learn.dls.valid) # as files
             if not isinstance(x, SplitImages): # views (a store, a cache file): read a batch at a time
                 x = torch.as_tensor(x).to(res.arrays.device if res.arrays is not None else 'cpu')
         dl = eval_dl(x, size=res.size, bs=res.learn.dls.valid.bs,
@@ -776,6 +780,15 @@ def predict(res:FitResult, # a trained model
         with res.learn.added_cbs(flip): mirrored, _ = res.learn.get_preds(dl=dl)
         preds = (preds + mirrored) / 2
     return preds.float().numpy()
+
+def model_view(res:FitResult, # a trained model
+               split:Split, # images of its run
+              ):
+    "`split`'s uint8 images N×H×W×C as `res`'s model is shown them before resizing (to perturb them)"
+    if res.loader != 'fastai': return res.arrays.images(split) # the decoded images: resized in each batch
+    dl = res.learn.dls.test_dl([str(p) for p in split.x]) # each file as its own item transforms cut it
+    dl.before_iter() # their split_idx, as when iterating: the validation crop, not a random training one
+    return np.stack([dl.do_item(i)[0].permute(1, 2, 0).numpy() for i in range(len(split))])
 
 class _Mirror(Callback):
     "Flip every batch horizontally (for `predict(..., tta=True)`)"

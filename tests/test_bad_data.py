@@ -409,6 +409,18 @@ def test_run_mixed_modes_with_channels_auto(tmp_path):
                                   run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
     assert rc == 0, err
 
+def test_a_class_of_one_photo_is_said_to_go_unmeasured(tmp_path):
+    "A class folder with one photo lands in the train split only: the run says valid and test leave it out"
+    root = make_folder(tmp_path/'one', n_classes=2, per_class=12)
+    (root/'star').mkdir()
+    next(root.glob('*/*.png')).rename(root/'star'/'0.png')
+    rc, out, err, _ = main_inproc('run', run_config(tmp_path, bs=16, data=dict(name='folder', path=str(root))))
+    assert rc == 0, err
+    said = out + err
+    for split in ('valid', 'test'):
+        assert f"no {split} image of class 'star'" in said, said[-3000:]
+    assert 'add images of it' in (tmp_path/'out'/'r'/'log.txt').read_text() # and in the run's log
+
 @pytest.mark.slow
 def test_console_script_refuses_bad_data(tmp_path, pets):
     "The same refusal through the installed console script, in a fresh process"
@@ -442,8 +454,8 @@ def test_train_and_test_of_other_sizes_decode_at_one_size(tmp_path):
             Image.open(p).convert('RGB').resize((side, side)).save(p)
     cfg = load_config(run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'sizes'))))
     data, _ = make_data(cfg)
-    note = ('image size: 2 sizes, 32x32 to 48x48 (h x w): decoded at data.image_size, or when it is unset '
-            'at 32x32, the median of the sizes (shrunk to twice the largest training size if larger)')
+    note = ('image size: 2 sizes, heights 32 to 48, widths 32 to 48 px: decoded at data.image_size, or when '
+            'it is unset at 32x32, the median of the sizes (shrunk to twice the largest training size if larger)')
     assert note in data.notes, data.notes
     arrays = data_arrays(cfg, data)
     decode_images(cfg, data, arrays, lambda *a: None)

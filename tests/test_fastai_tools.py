@@ -148,16 +148,18 @@ def test_distributed_wrapper():
     assert len(set(seen[0]) & set(seen[1])) == (n % 2) # only the padding repeats an item
 
 def test_robustness_of_a_fastai_pipeline_model_scores_the_test_images_as_the_run_did(tmp_path):
-    "Wide files (16×24, the digit in the centre square) on fastai's pipeline: the robustness stage's arrays "
-    "are cut as fastai cut the files, so its unperturbed accuracy is the run's test accuracy"
+    "Wide files (16×24 and 16×40, the digit in the centre square) on fastai's pipeline: the robustness stage "
+    "perturbs each file as fastai cut it, so its unperturbed accuracy is the run's test accuracy (cut from "
+    "the run's decoded arrays, all stretched to one shape, a 16×40 file's centre was a squeezed 16×24 one)"
     import json
     from noisyfast.data import load_digits_source
     from reliability_helpers import main_inproc, run_config
     src = load_digits_source()
     for i, (x, y) in enumerate(zip(src.train_x[:600], src.train_y[:600])):
         d = tmp_path/'wide'/str(y); d.mkdir(parents=True, exist_ok=True)
-        can = np.zeros((16, 24), np.uint8)
-        can[:, 4:20] = np.asarray(Image.fromarray(x[..., 0]).resize((16, 16)))
+        w = 24 if i % 3 else 40 # two shapes: the decoded arrays stretch the 40-wide ones to 24
+        can = np.zeros((16, w), np.uint8)
+        can[:, w // 2 - 8:w // 2 + 8] = np.asarray(Image.fromarray(x[..., 0]).resize((16, 16)))
         Image.fromarray(np.stack([can] * 3, -1)).save(d/f'{i:04d}.png')
     cfg = run_config(tmp_path, data=dict(name='folder', path=str(tmp_path/'wide'), loader='fastai'),
                      model=dict(arch='cpu_net'), train=dict(stages=[dict(size=16, epochs=3, lr=0.01)], bs=32,

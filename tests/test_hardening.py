@@ -95,7 +95,8 @@ def test_one_tiny_first_image_does_not_set_the_size(tmp_path):
     chk = verify_images(src).check
     assert chk.median_hw == (32, 32) and [(Path(p), hw) for p, hw in chk.small] == [(tiny, (1, 1))]
     notes = '\n'.join(verify_images(src).notes)
-    assert 'image size: 2 sizes, 1x1 to 32x32 (h x w)' in notes and 'at 32x32, the median' in notes, notes
+    assert 'image size: 2 sizes, heights 1 to 32, widths 1 to 32 px' in notes, notes
+    assert 'at 32x32, the median' in notes, notes
     assert f'image size WARNING: 1 image is less than a quarter of the median 32x32' in notes, notes
     assert f'{tiny} (1x1)' in notes, notes
 
@@ -130,6 +131,15 @@ def test_run_prints_the_chosen_size_and_whose_test_labels(tmp_path, noise):
     assert 'at 32x32, the median of the sizes' in out and f'{tiny} (1x1)' in out, out
     assert 'summary (test accuracy on the given test labels, not known to be clean;' in out, out
     assert 'clean test labels' not in out, out
+
+def test_resume_of_a_run_not_there_says_it_starts_it(tmp_path):
+    "`--resume` with a name no run has (a typo) trains a new run: said before the data, not silently"
+    f = run_config(tmp_path, name='typo', train=dict(stages=[dict(epochs=1)]), evaluate=dict(robustness=False))
+    rc, out, err, sec = main_inproc('run', f, '--resume', '--no-report')
+    assert rc == 0, err
+    assert f"{tmp_path/'out'/'typo'}: no such run yet: starting it" in out.splitlines()[0], out[:500]
+    rc, out, err, sec = main_inproc('run', f, '--resume', '--no-report') # a real resume: not said
+    assert rc == 0 and 'no such run yet' not in out, out[:500]
 
 def test_results_markdown_names_whose_test_labels():
     import pandas as pd

@@ -56,7 +56,8 @@ def test_after_pseudo_labels_divide_chooses_among_the_given_labels_only(tmp_path
      "the train split's given labels; the pool (pseudo-labeled or not) is FixMatch's, each image once")
     run, out, d = _after_pseudo(tmp_path, 'divide: {enabled: true, epochs: 1, warmup: 0}\n'
                                           'final: {enabled: false}\ntrain: {mixup: 0.2}')
-    assert 'divide: trains without train.mixup (its strong views and divide.mixup instead)' in out
+    assert ('divide: trains without train.mixup (its own label-smoothed cross-entropy, strong views and '
+            'divide.mixup instead)') in out
     pseudo = pd.read_csv(run/'pseudo'/'train_labels.csv') # the train split, then the pseudo-labeled pool
     assert len(pseudo) > d['train'] # the pool's pseudo-labels were checked by the clean stage too
     sel = pd.read_csv(run/'divide'/'selection.csv')
