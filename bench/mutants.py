@@ -1026,7 +1026,7 @@ add('predict_ignores_run_tta', '11_cli', '    tta = m.tta if args.tta is None el
 add('compare_hides_settings', '09_report', "    extra = other_settings([r['config'] for r in runs])",
     '    extra = pd.DataFrame(index=range(len(runs)))', ['nbs/09_report.ipynb'],
     'noisyfast report of two runs with other clean.folds says nothing of it')
-add('folds_fix_names_unset_keys', '10_pipeline', '        more = (f"label more images (', '        more = (f"label more images (" if True else (f"',
+add('folds_fix_names_unset_keys', '10_pipeline', 'only part of them)" if cut', 'only part of them)" if True',
     ['nbs/10_pipeline.ipynb'], 'a class of 2 photos: told to set data.n_labeled, which is not set')
 add('unmeasured_class_unsaid', '10_pipeline', '        for w in unmeasured_classes(data): ctx.warn(w)', '        pass',
     ['tests/test_bad_data.py::test_a_class_of_one_photo_is_said_to_go_unmeasured'],
